@@ -1,0 +1,97 @@
+"""Gatekeepers: the only way a view reaches a tenant object.
+
+Every function takes who is asking and what they ask for, and returns the object or raises
+Http404. "Does not exist", "belongs to another organisation" and "you may not see it" all give
+the same 404, so ids and slugs cannot be probed to learn what exists elsewhere. Role checks
+that do not depend on a particular object (an employee opening an HR page) answer 403, since
+the page's existence is no secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from surveys.models import Membership, Role, Team, TeamManagement, User
+
+ALL_ROLES = tuple(Role.values)
+HR_ROLES = (Role.HR, Role.ADMIN)
+MANAGER_ROLES = (Role.MANAGER, Role.HR, Role.ADMIN)
+
+
+def access_membership(*, user: User, org_slug: str) -> Membership:
+    """The active membership of `user` in the organisation `org_slug`, or 404.
+
+    Stops: reaching organisation B by putting its slug in the URL. Uses `all_organizations`
+    because this is the lookup that establishes the scope in the first place.
+    """
+    membership = (
+        Membership.all_organizations.select_related("organization", "user", "team")
+        .filter(organization__slug=org_slug, organization__is_active=True, user=user, is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such organisation.")
+    return membership
+
+
+def require_role(membership: Membership, *roles: str) -> None:
+    """403 unless the membership has one of `roles`.
+
+    Stops: an employee opening manager pages, a manager opening HR pages.
+    """
+    if membership is None or membership.role not in roles:
+        raise PermissionDenied("Your role in this organisation does not include this page.")
+
+
+def role_required(*roles: str) -> Callable:
+    """View decorator form of `require_role`, for views under /o/<org_slug>/.
+
+    Every organisation view declares its roles with it (`ALL_ROLES` for pages every member
+    may open); the test suite reads `required_roles` to check each page against each role.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            require_role(request.membership, *roles)
+            return view(request, *args, **kwargs)
+
+        wrapped.required_roles = frozenset(roles)
+        return wrapped
+
+    return decorate
+
+
+def visible_teams(membership: Membership) -> QuerySet[Team]:
+    """Teams whose results `membership` may see: all for HR and admins; for a manager, each
+    team they lead and everything below it; nothing for an employee.
+
+    Stops: a manager reading the results of a team they do not lead (a peer's, or their own
+    manager's). Employees see their team's published results only through the answering flow.
+    """
+    if membership.role in HR_ROLES:
+        return Team.objects.all()
+    if membership.role != Role.MANAGER:
+        return Team.objects.none()
+    led = TeamManagement.objects.filter(membership=membership).values_list("team__path", flat=True)
+    paths = list(led)
+    if not paths:
+        return Team.objects.none()
+    condition = None
+    for path in paths:
+        subtree = Team(path=path).subtree_filter()
+        condition = subtree if condition is None else condition | subtree
+    return Team.objects.filter(condition)
+
+
+def access_team(*, membership: Membership, team_id: int) -> Team:
+    """A team whose results `membership` may see, or 404 (missing, other tenant, or not theirs)."""
+    team = visible_teams(membership).filter(pk=team_id).first()
+    if team is None:
+        raise Http404("No such team.")
+    return team

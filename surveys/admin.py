@@ -1,0 +1,113 @@
+"""Django admin for staff. Tenant models are read through `all_organizations` and are
+read-only here (HR changes them through the product, where the rules live). Response, Answer
+and Comment are not registered: no screen anywhere lists raw answers. Rounds show counts only."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count
+
+from surveys.models import (
+    ActionPlan,
+    Membership,
+    Organization,
+    Question,
+    Round,
+    Survey,
+    Team,
+    User,
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "k", "k_comments", "is_active")
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name", "slug")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ("email",)
+    list_display = ("email", "name", "is_staff", "is_active")
+    search_fields = ("email", "name")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("name",)}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class TenantReadOnlyAdmin(admin.ModelAdmin):
+    """Lists tenant rows across organisations, on purpose, for staff; never edits them."""
+
+    list_filter = ("organization",)
+
+    def get_queryset(self, request):
+        return self.model.all_organizations.select_related("organization")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Team)
+class TeamAdmin(TenantReadOnlyAdmin):
+    list_display = ("path", "organization")
+    search_fields = ("path",)
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantReadOnlyAdmin):
+    list_display = ("user", "organization", "role", "team", "is_active")
+    list_filter = ("organization", "role", "is_active")
+    search_fields = ("user__email", "user__name")
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ("code", "construct", "scale", "is_core", "organization", "text")
+    list_filter = ("construct", "is_core", "scale")
+
+    def get_queryset(self, request):
+        return Question.all_organizations.select_related("organization")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(TenantReadOnlyAdmin):
+    list_display = ("name", "organization", "cadence", "open_days", "is_active")
+
+
+@admin.register(Round)
+class RoundAdmin(TenantReadOnlyAdmin):
+    list_display = ("__str__", "organization", "status", "opens_at", "closes_at", "k", "responses", "comments")
+    list_filter = ("organization", "status")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("survey")
+            .annotate(response_count=Count("responses", distinct=True), comment_count=Count("comments", distinct=True))
+        )
+
+    @admin.display(description="responses")
+    def responses(self, obj):
+        return obj.response_count
+
+    @admin.display(description="comments")
+    def comments(self, obj):
+        return obj.comment_count
+
+
+@admin.register(ActionPlan)
+class ActionPlanAdmin(TenantReadOnlyAdmin):
+    list_display = ("title", "team", "organization", "status", "due_on")

@@ -1,0 +1,195 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from surveys.tenancy import TenantModel
+
+MIN_K = 3
+DEFAULT_K = 5
+DEFAULT_K_COMMENTS = 10
+
+
+class Organization(models.Model):
+    """The tenant. Everything an organisation owns points here through `organization_id`."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    k = models.PositiveSmallIntegerField(
+        "anonymity threshold",
+        default=DEFAULT_K,
+        validators=[MinValueValidator(MIN_K), MaxValueValidator(50)],
+        help_text="Smallest group whose results are ever shown. Never below 3.",
+    )
+    k_comments = models.PositiveSmallIntegerField(
+        "comment threshold",
+        default=DEFAULT_K_COMMENTS,
+        validators=[MinValueValidator(MIN_K), MaxValueValidator(100)],
+        help_text="Smallest group whose comments are ever shown. Never below the anonymity threshold.",
+    )
+    support_text = models.TextField(
+        blank=True,
+        help_text="Shown to everyone after they answer: where to get help, in plain words.",
+    )
+    support_links = models.TextField(blank=True, help_text="One per line, as “Label | https://address”.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(k__gte=MIN_K), name="organization_k_min"),
+            models.CheckConstraint(
+                condition=models.Q(k_comments__gte=models.F("k")), name="organization_k_comments_gte_k"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.k is not None and self.k_comments is not None and self.k_comments < self.k:
+            raise ValidationError({"k_comments": "The comment threshold cannot be below the anonymity threshold."})
+
+    def support_link_list(self) -> list[dict[str, str]]:
+        return parse_support_links(self.support_links)
+
+
+def parse_support_links(text: str) -> list[dict[str, str]]:
+    """Turn "Label | https://…" lines into [{"label", "url"}]; a bare address is its own label."""
+    links = []
+    for line in text.splitlines():
+        label, _, url = (part.strip() for part in line.partition("|"))
+        if not url:
+            label, url = label, label
+        if url:
+            links.append({"label": label or url, "url": url})
+    return links
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        if not email:
+            raise ValueError("A user needs an e-mail address.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who can sign in. Global: one person may belong to several organisations."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.name or self.email).split(" ")[0]
+
+
+class Role(models.TextChoices):
+    EMPLOYEE = "employee", "Employee"
+    MANAGER = "manager", "Manager"
+    HR = "hr", "HR"
+    ADMIN = "admin", "Admin"
+
+
+class Team(TenantModel):
+    """A node of the organisation's team tree. `path` is the names from the root, "/"-joined."""
+
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=600)
+    managers = models.ManyToManyField(
+        "surveys.Membership", through="surveys.TeamManagement", related_name="managed_teams"
+    )
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "path"], name="team_unique_path"),
+        ]
+        indexes = [models.Index(fields=["organization", "parent"], name="team_org_parent")]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
+
+    def subtree_filter(self, prefix: str = "") -> models.Q:
+        """A Q matching this team and every team below it, on `<prefix>path`."""
+        return models.Q(**{f"{prefix}path": self.path}) | models.Q(**{f"{prefix}path__startswith": self.path + "/"})
+
+
+class Membership(TenantModel):
+    """A user in an organisation, with a role and the one team they belong to."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.EMPLOYEE)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user"),
+        ]
+        indexes = [models.Index(fields=["organization", "team"], name="membership_org_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    @property
+    def is_hr(self) -> bool:
+        return self.role in (Role.HR, Role.ADMIN)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER or self.is_hr
+
+
+class TeamManagement(TenantModel):
+    """`membership` leads `team` (and so may see the results of its whole subtree)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="management")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="management")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "team", "membership"], name="teammanagement_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership} manages {self.team}"

@@ -1,0 +1,158 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from surveys.tenancy import TenantModel
+
+from .organization import Membership, Team
+from .surveys import Question, Survey
+
+
+class RoundStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed, results being prepared"
+    PUBLISHED = "published", "Results published"
+    FAILED = "failed", "Aggregation failed"
+
+
+class Round(TenantModel):
+    """One pulse of a survey. Opening it snapshots the invitees and their teams and locks `k`."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=RoundStatus.choices, default=RoundStatus.SCHEDULED)
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    k = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Locked when the round opens.")
+    k_comments = models.PositiveSmallIntegerField(null=True, blank=True)
+    questions = models.ManyToManyField(Question, through="surveys.RoundQuestion", related_name="+")
+    invited_count = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["survey", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "survey", "number"], name="round_unique_number"),
+            models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")), name="round_window"),
+            models.CheckConstraint(condition=models.Q(k__isnull=True) | models.Q(k__gte=3), name="round_k_min"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "opens_at"], name="round_org_status_opens"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} #{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        now = timezone.now()
+        return self.status == RoundStatus.OPEN and self.opens_at <= now < self.closes_at
+
+
+class RoundQuestion(TenantModel):
+    """The questions of a round, frozen when it opens so later survey edits cannot change it."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="round_questions")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "round", "question"], name="roundquestion_unique"),
+        ]
+
+
+class Invitation(TenantModel):
+    """A one-time link for one person and one round, and the team that person counts for.
+
+    Only a SHA-256 of the token is stored: a database dump cannot be turned into working links.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="invitations")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    token_hash = models.CharField(max_length=64)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "round", "membership"], name="invitation_unique_person"),
+            # Links carry the organisation's slug, so the token is unique per organisation only.
+            models.UniqueConstraint(fields=["organization", "token_hash"], name="invitation_unique_token"),
+        ]
+        indexes = [models.Index(fields=["organization", "round", "team"], name="invitation_org_round_team")]
+
+
+class Participation(TenantModel):
+    """The fact that a person answered a round, for reminders and response rates.
+
+    Deliberately nothing else: no time, no link to the Response, so it can never say what the
+    person said.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="participations")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="participations")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "round", "membership"], name="participation_unique_person"),
+        ]
+
+
+def _new_uuid() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Response(TenantModel):
+    """One person's submission, known only by a random key, its round and its team snapshot."""
+
+    id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="responses")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "round", "team"], name="response_org_round_team")]
+
+
+class Answer(TenantModel):
+    """One scored answer. Round and team are copied from the response so aggregation is one scan.
+
+    Random keys (not a sequence) so the storage order says nothing about who answered when.
+    """
+
+    id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    value = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "response", "question"], name="answer_unique_question"),
+            models.CheckConstraint(condition=models.Q(value__gte=1, value__lte=5), name="answer_value_range"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "round", "team", "question", "value"], name="answer_histogram"),
+        ]
+
+
+class Comment(TenantModel):
+    """An optional free-text comment. Tied to the round and team only, not even to the Response,
+    so a released comment can never be joined to its author's scored answers."""
+
+    id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="comments")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=2000)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "round", "team"], name="comment_org_round_team")]

@@ -1,0 +1,145 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from surveys.tenancy import TenantManager, TenantModel, current_organization
+
+from .organization import Membership, Team, parse_support_links
+
+
+class Construct(models.TextChoices):
+    AUTONOMY = "autonomy", "Autonomy"
+    COMPETENCE = "competence", "Competence"
+    RELATEDNESS = "relatedness", "Relatedness"
+    BENEFICENCE = "beneficence", "Beneficence"
+    EXHAUSTION = "exhaustion", "Exhaustion"
+    MENTAL_DISTANCE = "mental_distance", "Mental distance"
+    CUSTOM = "custom", "Organisation question"
+
+
+#: Constructs where a higher answer means things are worse.
+HIGHER_IS_WORSE = frozenset({Construct.EXHAUSTION, Construct.MENTAL_DISTANCE})
+PILLARS = (Construct.AUTONOMY, Construct.COMPETENCE, Construct.RELATEDNESS, Construct.BENEFICENCE)
+BURNOUT_SIGNS = (Construct.EXHAUSTION, Construct.MENTAL_DISTANCE)
+
+
+class Scale(models.TextChoices):
+    AGREE = "agree5", "Agreement (1–5)"
+    FREQUENCY = "frequency5", "Frequency since the last pulse (1–5)"
+
+
+SCALE_LABELS: dict[str, tuple[str, ...]] = {
+    Scale.AGREE: ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"),
+    Scale.FREQUENCY: ("Never", "Rarely", "Sometimes", "Often", "Always"),
+}
+SCALE_POINTS = 5
+
+
+class QuestionManager(TenantManager):
+    """The product's bank (no organisation) plus the organisation's own questions."""
+
+    def get_queryset(self):
+        organization = current_organization()
+        return models.QuerySet(self.model, using=self._db).filter(
+            models.Q(organization__isnull=True) | models.Q(organization_id=organization.pk)
+        )
+
+
+class Question(models.Model):
+    """An item. Bank items (organization empty) are shared read-only by every organisation."""
+
+    organization = models.ForeignKey(
+        "surveys.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    code = models.SlugField(max_length=40)
+    construct = models.CharField(max_length=20, choices=Construct.choices)
+    scale = models.CharField(max_length=20, choices=Scale.choices, default=Scale.AGREE)
+    text = models.CharField(max_length=300)
+    is_core = models.BooleanField(default=False, help_text="Part of the default 10-item pulse.")
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    objects = QuestionManager()
+    all_organizations = models.Manager()  # noqa: DJ012 (ruff takes a manager for a field)
+
+    class Meta:
+        ordering = ["position", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=models.Q(organization__isnull=True), name="question_bank_code"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "code"],
+                condition=models.Q(organization__isnull=False),
+                name="question_org_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return SCALE_LABELS[self.scale]
+
+    @property
+    def higher_is_worse(self) -> bool:
+        return self.construct in HIGHER_IS_WORSE
+
+
+class Cadence(models.TextChoices):
+    WEEKLY = "weekly", "Every week"
+    BIWEEKLY = "biweekly", "Every two weeks"
+    MONTHLY = "monthly", "Every month"
+
+
+class Survey(TenantModel):
+    """A programme: which questions, how often, for which part of the team tree."""
+
+    name = models.CharField(max_length=200)
+    cadence = models.CharField(max_length=20, choices=Cadence.choices, default=Cadence.BIWEEKLY)
+    open_days = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="How many days each round stays open.",
+    )
+    starts_on = models.DateField(default=timezone.localdate)
+    root_team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Only this team and the teams below it take part. Empty: the whole organisation.",
+    )
+    questions = models.ManyToManyField(Question, through="surveys.SurveyQuestion", related_name="+")
+    comments_enabled = models.BooleanField(default=True)
+    support_text = models.TextField(blank=True)
+    support_links = models.TextField(blank=True, help_text="One per line, as “Label | https://address”.")
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="survey_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def support_link_list(self) -> list[dict[str, str]]:
+        return parse_support_links(self.support_links)
+
+
+class SurveyQuestion(TenantModel):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="survey_questions")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "survey", "question"], name="surveyquestion_unique"),
+        ]

@@ -1,0 +1,185 @@
+"""Organisation scope: which tenant the current request or task may touch.
+
+Pulse keeps every organisation in one schema, so a single forgotten `.filter(organization=…)`
+would hand one customer another's data. Three layers stop that (DESIGN.md §4); this module is
+layer 2: the default manager of every tenant model refuses to run a query unless an
+organisation is in scope, and then filters by it. Forgetting the filter fails closed, loudly,
+instead of leaking silently.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from surveys.models import Membership, Organization
+
+_current: ContextVar[Organization | None] = ContextVar("pulse_organization", default=None)
+
+
+class OrganizationScopeError(RuntimeError):
+    """A tenant model was queried or saved with no organisation (or the wrong one) in scope."""
+
+
+def current_organization() -> Organization:
+    """The organisation in scope.
+
+    Raises instead of returning None so that no caller can mistake "no scope" for "all
+    organisations".
+    """
+    organization = _current.get()
+    if organization is None:
+        raise OrganizationScopeError(
+            "No organisation in scope. Wrap the code in organization_scope(org), or use the "
+            "model's `all_organizations` manager if it truly spans tenants."
+        )
+    return organization
+
+
+def current_organization_or_none() -> Organization | None:
+    """For code that must behave differently outside any organisation (admin, templates)."""
+    return _current.get()
+
+
+@contextmanager
+def organization_scope(organization: Organization) -> Iterator[Organization]:
+    """Run the block with `organization` in scope; restores the previous scope afterwards.
+
+    Nesting a different organisation inside a scope is refused: code that already works for
+    tenant A has no business switching to tenant B half-way (a classic confused-deputy bug).
+    """
+    outer = _current.get()
+    if outer is not None and outer.pk != organization.pk:
+        raise OrganizationScopeError(
+            f"Already scoped to organisation {outer.pk}; refusing to switch to {organization.pk}."
+        )
+    token = _current.set(organization)
+    try:
+        yield organization
+    finally:
+        _current.reset(token)
+
+
+class TenantQuerySet(models.QuerySet):
+    pass
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+    """Default manager of tenant models: only the organisation in scope, or an error.
+
+    Stops: a view, selector or task that forgets to filter by organisation and would read
+    (or update, or delete) every tenant's rows.
+    """
+
+    def get_queryset(self) -> TenantQuerySet:
+        organization = current_organization()
+        return super().get_queryset().filter(organization_id=organization.pk)
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned model: the `organization` column and the two managers.
+
+    `objects` fails closed; `all_organizations` is the loud escape hatch for the admin,
+    migrations and jobs that deliberately span tenants (and must then scope themselves).
+    """
+
+    organization = models.ForeignKey("surveys.Organization", on_delete=models.CASCADE, related_name="+", editable=False)
+
+    objects = TenantManager()
+    all_organizations = models.Manager()  # noqa: DJ012 (ruff takes a manager for a field)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Fill the organisation from the scope, and refuse to write into another one.
+
+        Stops: an object built for tenant A being saved while serving tenant B.
+        """
+        scoped = _current.get()
+        if self.organization_id is None:
+            self.organization = current_organization()
+        elif scoped is not None and scoped.pk != self.organization_id:
+            raise OrganizationScopeError(
+                f"Refusing to save a {type(self).__name__} of organisation "
+                f"{self.organization_id} while scoped to {scoped.pk}."
+            )
+        super().save(*args, **kwargs)
+
+
+def tenant_task(model: type[models.Model]) -> Callable:
+    """Decorate a Celery task body whose first argument is the id of a `model` row.
+
+    The row's organisation is looked up (through `all_organizations`: the task has no scope
+    yet) and the body runs inside that organisation's scope, so everything it queries is
+    confined to the tenant that owns the row. A missing row is a silent no-op: the row was
+    deleted between enqueueing and running, and retrying cannot help.
+    """
+
+    def decorate(body: Callable) -> Callable:
+        @functools.wraps(body)
+        def run(object_id: Any, *args: Any, **kwargs: Any) -> Any:
+            row = model.all_organizations.select_related("organization").filter(pk=object_id).first()
+            if row is None:
+                return None
+            with organization_scope(row.organization):
+                return body(object_id, *args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+class OrganizationMiddleware:
+    """Resolve `/o/<org_slug>/…` against the signed-in user's membership and scope the request.
+
+    Stops: a user of organisation A reaching any page of organisation B by editing the URL.
+    Not a member (or no such organisation, or membership inactive) gives the same 404, so the
+    URL cannot be used to discover which organisations exist. Anonymous visitors are sent to
+    the login page for any slug, existing or not, for the same reason.
+    """
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organization = None
+        request.membership = None
+        try:
+            return self.get_response(request)
+        finally:
+            token = getattr(request, "_organization_scope_token", None)
+            if token is not None:
+                _current.reset(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.get("org_slug")
+        if slug is None:
+            return None
+        # Imported here: tenancy is loaded with the models, before auth and access can be.
+        from django.contrib.auth.views import redirect_to_login
+
+        from surveys.access import access_membership
+
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+
+        membership = access_membership(user=request.user, org_slug=slug)
+        request.membership = membership
+        request.organization = membership.organization
+        request._organization_scope_token = _current.set(membership.organization)
+        return None
+
+
+def organization_context(request) -> dict[str, Membership | Organization | None]:
+    """Template context: the organisation and membership of the current page, if any."""
+    return {
+        "organization": getattr(request, "organization", None),
+        "membership": getattr(request, "membership", None),
+    }

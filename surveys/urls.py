@@ -1,0 +1,33 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from surveys.views import home
+
+account_patterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]
+
+# Every URL of an organisation lives under /o/<org_slug>/: OrganizationMiddleware resolves the
+# slug against the user's membership (404 for anyone else) and scopes the request to it.
+organization_patterns = [
+    path("", home.organization_home, name="org_home"),
+]
+
+urlpatterns = [
+    path("", home.landing, name="landing"),
+    path("accounts/", include(account_patterns)),
+    path("o/<slug:org_slug>/", include(organization_patterns)),
+]

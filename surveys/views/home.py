@@ -1,0 +1,25 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from surveys.access import ALL_ROLES, role_required
+from surveys.selectors.home import led_teams, open_pulses, programme_overview, user_memberships
+
+
+@login_required
+def landing(request):
+    """Straight to the organisation when there is one; a chooser when there are several."""
+    memberships = list(user_memberships(user=request.user))
+    if len(memberships) == 1:
+        return redirect("org_home", org_slug=memberships[0].organization.slug)
+    return render(request, "surveys/landing.html", {"memberships": memberships})
+
+
+@role_required(*ALL_ROLES)
+def organization_home(request, org_slug: str):
+    membership = request.membership
+    context = {
+        "open_pulses": open_pulses(membership=membership),
+        "led_teams": led_teams(membership=membership) if membership.is_manager else None,
+        "overview": programme_overview(membership=membership) if membership.is_hr else None,
+    }
+    return render(request, "surveys/home.html", context)

@@ -1,0 +1,97 @@
+"""Shared fixtures. Every fixture set has two organisations, so every test can check that
+nothing crosses from one to the other."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+
+from surveys.models import Membership, Organization, Role, Team
+from surveys.tenancy import organization_scope
+from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Tasks run in process during tests, even when CI points CELERY_BROKER_URL at Redis.
+    Tests that need the real broker and a worker switch this off themselves."""
+    from wellbeing.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def postgres(db):
+    """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+
+
+@pytest.fixture
+def redis_broker():
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis"):
+        pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://... (CI does)")
+    return url
+
+
+@dataclass
+class Tenant:
+    """One organisation with a small tree: Company / Engineering / {Platform, Product}."""
+
+    org: Organization
+    root: Team
+    engineering: Team
+    platform: Team
+    product: Team
+    employee: Membership
+    manager: Membership
+    hr: Membership
+    admin: Membership
+
+    def scope(self):
+        return organization_scope(self.org)
+
+
+def build_tenant(slug: str, name: str) -> Tenant:
+    org = OrganizationFactory(slug=slug, name=name)
+    root = TeamFactory(organization=org, name=name)
+    engineering = TeamFactory(parent=root, name="Engineering")
+    platform = TeamFactory(parent=engineering, name="Platform")
+    product = TeamFactory(parent=engineering, name="Product")
+    employee = MembershipFactory(
+        organization=org, role=Role.EMPLOYEE, team=platform, user__email=f"employee@{slug}.test"
+    )
+    manager = MembershipFactory(
+        organization=org, role=Role.MANAGER, team=engineering, user__email=f"manager@{slug}.test"
+    )
+    make_manager(manager, engineering)
+    hr = MembershipFactory(organization=org, role=Role.HR, team=root, user__email=f"hr@{slug}.test")
+    admin = MembershipFactory(organization=org, role=Role.ADMIN, team=root, user__email=f"admin@{slug}.test")
+    return Tenant(org, root, engineering, platform, product, employee, manager, hr, admin)
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return build_tenant("acme", "Acme")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return build_tenant("globex", "Globex")
+
+
+@pytest.fixture
+def login(client):
+    """Sign a membership's user in with the test client and return the client."""
+
+    def sign_in(membership: Membership):
+        assert client.login(username=membership.user.email, password=PASSWORD)
+        return client
+
+    return sign_in
