@@ -127,7 +127,7 @@ class Team(TenantModel):
     """A node of the organisation's team tree. `path` is the names from the root, "/"-joined."""
 
     name = models.CharField(max_length=120)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.RESTRICT, related_name="children")
     path = models.CharField(max_length=600)
     managers = models.ManyToManyField(
         "surveys.Membership", through="surveys.TeamManagement", related_name="managed_teams"

@@ -19,7 +19,7 @@ class Result(TenantModel):
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="results")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="results")
-    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     n = models.PositiveIntegerField(help_text="Contributors: people of the subtree who answered.")
     counts = models.JSONField(default=list, help_text="Answers per option, option 1 first.")
     invited = models.PositiveIntegerField(default=0, help_text="People of the subtree invited.")

@@ -59,7 +59,7 @@ class RoundQuestion(TenantModel):
     """The questions of a round, frozen when it opens so later survey edits cannot change it."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="round_questions")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -77,7 +77,7 @@ class Invitation(TenantModel):
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="invitations")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
     token_hash = models.CharField(max_length=64)
     sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
@@ -116,7 +116,7 @@ class Response(TenantModel):
 
     id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="responses")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["organization", "round", "team"], name="response_org_round_team")]
@@ -131,8 +131,8 @@ class Answer(TenantModel):
     id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="+")
     value = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -151,7 +151,7 @@ class Comment(TenantModel):
 
     id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="comments")
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
     text = models.TextField(max_length=2000)
 
     class Meta:

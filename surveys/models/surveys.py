@@ -108,7 +108,7 @@ class Survey(TenantModel):
         Team,
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="Only this team and the teams below it take part. Empty: the whole organisation.",
     )
@@ -135,7 +135,7 @@ class Survey(TenantModel):
 
 class SurveyQuestion(TenantModel):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="survey_questions")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -1,0 +1,5 @@
+"""Benchmarks run by `manage.py benchmark <name>`. Each module has `add_arguments(parser)` and
+`run(*, stdout, **options)`, and measures its subject beside a baseline in the same run."""
+
+#: benchmark name -> module path
+BENCHMARKS: dict[str, str] = {}
