@@ -163,7 +163,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-if not DEBUG:
+# Production hardening. DJANGO_HTTPS=0 only for a local, plain-HTTP run of the production
+# stack (docker compose on localhost); behind TLS leave it on.
+if not DEBUG and env.bool("DJANGO_HTTPS", default=True):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
