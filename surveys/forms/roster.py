@@ -6,6 +6,7 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
 
 
 class RosterUploadForm(forms.Form):
+    label_suffix = ""
     file = forms.FileField(
         label="Roster file (CSV)",
         allow_empty_file=True,  # the import report explains an empty file, like any other problem
@@ -27,6 +28,7 @@ class RosterUploadForm(forms.Form):
 
 
 class PeopleSearchForm(forms.Form):
+    label_suffix = ""
     q = forms.CharField(label="Search", required=False, max_length=200)
     status = forms.ChoiceField(
         label="Show",

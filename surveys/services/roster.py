@@ -618,7 +618,7 @@ def roster_import_start(
         organization=organization, uploaded_by=uploaded_by, filename=filename[:255], content=content
     )
     if background is None:
-        background = content.count(b"\n") > BACKGROUND_ROWS
+        background = max(content.count(b"\n"), content.count(b"\r")) > BACKGROUND_ROWS
     if not background:
         return roster_import_process(roster_import=roster_import)
     from surveys.tasks import roster_import_run  # tasks import services: import late
