@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from surveys.benchmarks.roster_import import roster_sample_csv
 from surveys.models import Membership, RosterImport, RosterImportStatus, Team, TeamManagement, User
@@ -473,6 +475,40 @@ def test_the_task_leaves_a_finished_import_alone(tenant):
     assert counts() == before
 
 
+@pytest.mark.redis
+def test_with_a_real_broker_the_import_is_queued_only_after_commit(
+    tenant, redis_broker, django_capture_on_commit_callbacks
+):
+    import json
+
+    import redis
+
+    from surveys.tasks import roster_import_run
+    from wellbeing.celery import app
+
+    queue = redis.Redis.from_url(redis_broker)
+    queue.delete("celery")
+    app.conf.task_always_eager = False  # the autouse fixture restores it
+    try:
+        with tenant.scope(), django_capture_on_commit_callbacks(execute=True) as callbacks:
+            started = roster_import_start(
+                organization=tenant.org,
+                uploaded_by=tenant.hr,
+                filename="big.csv",
+                content=roster_sample_csv(rows=2_100),
+            )
+            assert queue.llen("celery") == 0  # nothing is sent before the commit
+        assert len(callbacks) == 1 and queue.llen("celery") == 1
+        message = json.loads(queue.lpop("celery"))
+        assert message["headers"]["task"] == "surveys.tasks.roster_import_run"
+        assert message["headers"]["argsrepr"] == f"({started.pk},)"
+    finally:
+        queue.delete("celery")
+    assert RosterImport.all_organizations.get(pk=started.pk).status == RosterImportStatus.PENDING
+    roster_import_run(started.pk)  # what the worker runs
+    assert RosterImport.all_organizations.get(pk=started.pk).status == RosterImportStatus.DONE
+
+
 @pytest.mark.slow
 def test_fifty_thousand_rows_through_the_task(tenant, django_capture_on_commit_callbacks):
     content = roster_sample_csv(rows=50_000, top="Acme")
@@ -564,7 +600,7 @@ def test_an_upload_with_errors_shows_every_problem_and_keeps_nothing(tenant, log
     page = client.get(response["Location"]).content.decode()
     assert "Nothing was imported." in page and "We found 3 problems" in page
     assert "“bad” is not a valid email address." in page and "“boss” is not a role" in page
-    assert '<td class="num">7</td>' in page
+    assert '<td class="num" data-label="Line">7</td>' in page
     assert counts() == before
     problems_csv = client.get(response["Location"] + "problems.csv")
     assert problems_csv["Content-Type"] == "text/csv"
@@ -576,7 +612,10 @@ def test_the_problems_of_a_file_are_paginated(tenant, login):
     response = upload(client, roster(*(f"p{n}@x.com,P,Acme,boss," for n in range(250))))
     page = client.get(response["Location"] + "?page=3").content.decode()
     assert "Showing 201–250 of 250." in page and "Page 3 of 3" in page
-    assert '<td class="num">251</td>' in page and '<td class="num">201</td>' not in page
+    assert (
+        '<td class="num" data-label="Line">251</td>' in page
+        and '<td class="num" data-label="Line">201</td>' not in page
+    )
 
 
 def test_an_excel_workbook_or_no_file_is_refused_by_the_form(tenant, login):
@@ -681,3 +720,63 @@ def test_another_organisations_import_is_404(tenant, other_tenant, login):
 def test_hr_sees_people_in_the_navigation_and_employees_do_not(tenant, login):
     assert 'href="/o/acme/people/"' in login(tenant.hr).get("/o/acme/").content.decode()
     assert 'href="/o/acme/people/"' not in login(tenant.employee).get("/o/acme/").content.decode()
+
+
+# Property: whatever valid file, the organisation ends up as the file says, and again is a no-op ---
+
+TEAM_NAMES = ("Ops", "Sales", "Web", "Data", "Care")
+
+
+@st.composite
+def rosters(draw):
+    paths = ["Top"]
+    for _ in range(draw(st.integers(0, 6))):
+        parent = draw(st.sampled_from(paths))
+        name = draw(st.sampled_from(TEAM_NAMES))
+        if name not in parent.split("/") and f"{parent}/{name}" not in paths:
+            paths.append(f"{parent}/{name}")
+    people = []
+    for number in range(draw(st.integers(1, 12))):
+        role = draw(st.sampled_from(["employee", "manager", "hr", "admin"]))
+        manages = draw(st.lists(st.sampled_from(paths), max_size=2, unique=True)) if role != "employee" else []
+        people.append((f"p{number}@prop.test", f"Person {number}", draw(st.sampled_from(paths)), role, manages))
+    in_file = {
+        "/".join(team.split("/")[:depth]) for _, _, team, *_ in people for depth in range(1, team.count("/") + 2)
+    }
+    return [(*person[:4], [path for path in person[4] if path in in_file]) for person in people]
+
+
+def _csv(people, order) -> bytes:
+    header = [HEADER.split(",")[i] for i in order]
+    lines = [",".join(header)]
+    for email, name, team, role, manages in people:
+        values = [email.upper(), name, team.replace("/", " / "), role.upper(), ";".join(manages)]
+        lines.append(",".join(values[i] for i in order))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=rosters(), second=rosters(), order=st.permutations(range(5)))
+def test_any_valid_file_makes_the_organisation_match_it_and_a_second_run_changes_nothing(db, first, second, order):
+    from tests.factories import OrganizationFactory
+
+    org = OrganizationFactory()
+    with organization_scope(org):
+        for people in (first, second):
+            check = roster_validate(content=_csv(people, order))
+            assert check.ok, check.errors
+            roster_apply(organization=org, rows=check.rows)
+            again = roster_apply(organization=org, rows=check.rows)
+            assert again["people_unchanged"] == len(people) and again["leads_added"] == again["leads_removed"] == 0
+            active = {
+                m.user.email: (m.role, m.team.path)
+                for m in Membership.objects.filter(is_active=True).select_related("user", "team")
+            }
+            assert active == {email: (role, team) for email, _, team, role, _ in people}
+            assert set(TeamManagement.objects.values_list("membership__user__email", "team__path")) == {
+                (email, path) for email, *_, manages in people for path in manages
+            }
+            for team in Team.objects.select_related("parent"):
+                assert (
+                    team.parent_id is None if "/" not in team.path else team.parent.path == team.path.rpartition("/")[0]
+                )

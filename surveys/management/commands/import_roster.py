@@ -65,9 +65,9 @@ class Command(BaseCommand):
         return importer
 
     def _print_summary(self, organization: Organization, summary: dict) -> None:
-        self.stdout.write(self.style.SUCCESS(f"Imported {summary['rows']} people into {organization.name}."))
+        self.stdout.write(self.style.SUCCESS(f"Imported {summary['rows']:,} people into {organization.name}."))
         for title, parts in SUMMARY_LINES:
-            self.stdout.write(f"{title}: " + ", ".join(f"{summary[key]} {label}" for label, key in parts) + ".")
+            self.stdout.write(f"{title}: " + ", ".join(f"{summary[key]:,} {label}" for label, key in parts) + ".")
         for note in summary["notes"]:
             self.stdout.write(self.style.WARNING(note))
         if summary.get("ignored_columns"):
