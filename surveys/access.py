@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from surveys.models import Membership, Role, Team, TeamManagement, User
+from surveys.models import Membership, Role, RosterImport, Team, TeamManagement, User
 
 ALL_ROLES = tuple(Role.values)
 HR_ROLES = (Role.HR, Role.ADMIN)
@@ -95,3 +95,23 @@ def access_team(*, membership: Membership, team_id: int) -> Team:
     if team is None:
         raise Http404("No such team.")
     return team
+
+
+def access_roster_import(*, membership: Membership, import_id: int) -> RosterImport:
+    """A roster import of the membership's organisation, for HR and admins only, or 404.
+
+    Stops: HR of another organisation reading this one's import reports (which name its people
+    and their emails) by guessing ids, and anyone without HR rights reading them at all. The
+    uploaded file itself is not loaded: progress polling must stay cheap.
+    """
+    if membership.role not in HR_ROLES:
+        raise Http404("No such import.")
+    roster_import = (
+        RosterImport.objects.filter(organization=membership.organization, pk=import_id)
+        .select_related("uploaded_by__user")
+        .defer("content")
+        .first()
+    )
+    if roster_import is None:
+        raise Http404("No such import.")
+    return roster_import

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import home
+from surveys.views import home, roster
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -24,6 +24,12 @@ account_patterns = [
 # slug against the user's membership (404 for anyone else) and scopes the request to it.
 organization_patterns = [
     path("", home.organization_home, name="org_home"),
+    path("people/", roster.people, name="roster_people"),
+    path("people/import/", roster.roster_import, name="roster_import"),
+    path("people/import/example.csv", roster.roster_template, name="roster_template"),
+    path("people/import/<int:import_id>/", roster.roster_import_detail, name="roster_import_detail"),
+    path("people/import/<int:import_id>/status/", roster.roster_import_status, name="roster_import_status"),
+    path("people/import/<int:import_id>/problems.csv", roster.roster_import_errors, name="roster_import_errors"),
 ]
 
 urlpatterns = [
