@@ -25,6 +25,12 @@ def _eager_celery(settings):
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Full-strength PBKDF2 costs ~0.3 s a password; tests need the behaviour, not the strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def postgres(db):
     """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""
