@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import home
+from surveys.views import home, organization, surveys
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -24,6 +24,13 @@ account_patterns = [
 # slug against the user's membership (404 for anyone else) and scopes the request to it.
 organization_patterns = [
     path("", home.organization_home, name="org_home"),
+    path("surveys/", surveys.survey_index, name="survey_list"),
+    path("surveys/new/", surveys.survey_create, name="survey_create"),
+    path("surveys/<int:survey_id>/", surveys.survey_detail, name="survey_detail"),
+    path("surveys/<int:survey_id>/edit/", surveys.survey_edit, name="survey_edit"),
+    path("surveys/<int:survey_id>/rounds/<int:round_id>/open/", surveys.round_open_now, name="round_open"),
+    path("surveys/<int:survey_id>/rounds/<int:round_id>/close/", surveys.round_close_now, name="round_close"),
+    path("settings/", organization.organization_settings, name="organization_settings"),
 ]
 
 urlpatterns = [
