@@ -26,6 +26,23 @@ def _eager_celery(settings):
 
 
 @pytest.fixture
+def question_bank(transactional_db):
+    """The question bank, for transactional tests (browser, concurrency): flushing the database
+    between them removes the rows the data migration wrote, so put them back."""
+    import importlib
+
+    from surveys.models import Question
+
+    migration = importlib.import_module("surveys.migrations.0002_question_bank")
+    for position, (code, construct, scale, core, text) in enumerate(migration.BANK, start=1):
+        Question.all_organizations.update_or_create(
+            organization=None,
+            code=code,
+            defaults={"construct": construct, "scale": scale, "is_core": core, "text": text, "position": position},
+        )
+
+
+@pytest.fixture
 def postgres(db):
     """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""
     if connection.vendor != "postgresql":

@@ -449,7 +449,7 @@ def test_the_job_tasks_run(tenant):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_open_jobs_at_once_open_and_invite_once(postgres, tenant):
+def test_two_open_jobs_at_once_open_and_invite_once(postgres, question_bank, tenant):
     for n in range(30):
         MembershipFactory(organization=tenant.org, team=tenant.product, user__email=f"p{n}@acme.test")
     round_ = scheduled_round(SurveyFactory(organization=tenant.org))
@@ -474,6 +474,7 @@ def test_two_open_jobs_at_once_open_and_invite_once(postgres, tenant):
     assert sorted(m.to[0] for m in mail.outbox) == sorted({m.to[0] for m in mail.outbox})
     assert len(mail.outbox) == 34
     assert Round.all_organizations.filter(survey=round_.survey, status=RoundStatus.SCHEDULED).count() == 1
+    assert RoundQuestion.all_organizations.filter(round=round_).count() == 10
     with organization_scope(tenant.org):
         assert Survey.objects.count() == 1 and Question.objects.filter(organization=tenant.org).count() == 0
 
@@ -485,7 +486,9 @@ class SlowBackend(LocmemBackend):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_senders_at_once_email_each_person_once_with_the_stored_link(postgres, tenant, settings, monkeypatch):
+def test_two_senders_at_once_email_each_person_once_with_the_stored_link(
+    postgres, question_bank, tenant, settings, monkeypatch
+):
     settings.EMAIL_BACKEND = "tests.test_jobs.SlowBackend"
     settings.PULSE_EMAIL_BATCH_SIZE = 5
     monkeypatch.setattr(round_services, "_send_invitations", lambda round_id: None)

@@ -7,6 +7,10 @@ class PulseForm(forms.Form):
     """A form whose rules live in services: a PulseError lands beside the field it is about
     (its `code` names the field) or above the form."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def add_pulse_error(self, error: PulseError) -> None:
         self.add_error(error.code if error.code in self.fields else None, error.message)
 

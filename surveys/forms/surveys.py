@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from surveys.models import Cadence, Organization, Question, Survey
 from surveys.selectors.surveys import team_choices
@@ -78,7 +79,15 @@ class SurveyForm(PulseForm):
             kwargs.setdefault("initial", _initial(survey))
         else:
             core = Question.objects.filter(organization=None, is_core=True, is_active=True).values_list("pk", flat=True)
-            kwargs.setdefault("initial", {"questions": list(core), "cadence": Cadence.BIWEEKLY, "open_days": 5})
+            kwargs.setdefault(
+                "initial",
+                {
+                    "questions": list(core),
+                    "cadence": Cadence.BIWEEKLY,
+                    "open_days": 5,
+                    "starts_on": timezone.localdate(),
+                },
+            )
             kwargs["initial"].setdefault("comments_enabled", True)
         super().__init__(*args, **kwargs)
         self.fields["questions"].queryset = Question.objects.filter(is_active=True)

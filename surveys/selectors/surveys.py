@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from surveys.models import (
     Construct,
@@ -16,6 +17,7 @@ from surveys.models import (
     Survey,
     Team,
 )
+from surveys.scheduling import Window, restarted_window
 
 
 def survey_invitees(*, survey: Survey) -> QuerySet[Membership]:
@@ -87,6 +89,12 @@ def question_groups() -> list[QuestionGroup]:
         group.questions.append(question)
     order = list(Construct.values)
     return sorted(groups.values(), key=lambda g: order.index(g.construct))
+
+
+def round_window_if_opened_now(*, round_: Round) -> Window:
+    """The window a scheduled round would get if HR opened it now (what `round_open` will do)."""
+    planned = Window(round_.opens_at, round_.closes_at)
+    return restarted_window(window=planned, open_days=round_.survey.open_days, now=timezone.now())
 
 
 def team_choices() -> QuerySet[Team]:

@@ -3,13 +3,18 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from surveys.access import HR_ROLES, access_round, access_survey, role_required
 from surveys.exceptions import PulseError
 from surveys.forms.surveys import NEW_QUESTION_FIELDS, SurveyForm
 from surveys.models import RoundStatus
-from surveys.selectors.surveys import question_groups, survey_invitees, survey_list, survey_overview
+from surveys.selectors.surveys import (
+    question_groups,
+    round_window_if_opened_now,
+    survey_invitees,
+    survey_list,
+    survey_overview,
+)
 from surveys.services import rounds as round_services
 from surveys.services import surveys as survey_services
 
@@ -90,7 +95,7 @@ def round_open_now(request, org_slug: str, survey_id: int, round_id: int):
         "survey": survey,
         "round": round_,
         "people": survey_invitees(survey=survey).count(),
-        "now": timezone.now(),
+        "window": round_window_if_opened_now(round_=round_),
     }
     return render(request, "surveys/round_open_confirm.html", context)
 
