@@ -371,6 +371,19 @@ def test_half_way_one_reminder_to_each_person_who_has_not_answered_with_a_new_li
     assert mail.outbox == []
 
 
+def test_people_who_left_after_the_round_opened_get_no_reminder(tenant, run, commit):
+    round_ = open_round_with_invitations(tenant, commit, started_days_ago=3)
+    mail.outbox.clear()
+    tenant.admin.is_active = False
+    tenant.admin.save()
+    tenant.hr.user.is_active = False
+    tenant.hr.user.save()
+    run(jobs.reminders_send)
+    assert set(links_by_email(mail.outbox)) == {tenant.employee.user.email, tenant.manager.user.email}
+    round_.refresh_from_db()
+    assert round_.reminders_sent_at is not None
+
+
 def test_reminders_stop_once_the_round_has_closed(tenant, run, commit):
     round_ = open_round_with_invitations(tenant, commit, started_days_ago=3)
     mail.outbox.clear()

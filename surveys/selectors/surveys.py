@@ -82,7 +82,7 @@ class QuestionGroup:
 
 def question_groups() -> list[QuestionGroup]:
     """The bank and the organisation's own active questions, grouped by construct in bank order."""
-    labels = dict(Construct.choices)
+    labels = {**dict(Construct.choices), Construct.CUSTOM: "Your organisation's questions"}
     groups: dict[str, QuestionGroup] = {}
     for question in Question.objects.filter(is_active=True).order_by("position", "pk"):
         group = groups.setdefault(question.construct, QuestionGroup(question.construct, labels[question.construct], []))

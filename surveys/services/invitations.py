@@ -27,6 +27,8 @@ from surveys.services.tokens import invitation_url, token_hash, token_new
 
 logger = logging.getLogger(__name__)
 
+#: People who left (or were deactivated) after the round opened get no more e-mail about it.
+STILL_HERE = {"membership__is_active": True, "membership__user__is_active": True}
 #: About how long one item takes to answer; ten items make the promised two minutes.
 SECONDS_PER_QUESTION = 12
 
@@ -48,29 +50,28 @@ def round_invitations_send(*, round_: Round) -> int:
     round_ = Round.objects.select_related("survey", "organization").get(pk=round_.pk)
     if round_.status != RoundStatus.OPEN:
         return 0
-    pending = Invitation.objects.filter(round=round_, sent_at__isnull=True)
+    pending = Invitation.objects.filter(round=round_, sent_at__isnull=True, **STILL_HERE)
     return _send(round_=round_, pending=pending, kind=INVITATION)
 
 
-def round_reminders_send(*, round_: Round, now: dt.datetime | None = None) -> int:
+def round_reminders_send(*, round_: Round, now: dt.datetime | None = None) -> None:
     """Half-way through an open round, one reminder to each invited person who has not answered.
 
     The list of who has not answered is used here and nowhere else: it goes to the mail server,
     never to a page, a log or a count anyone can read (a count would reveal the live response
-    rate).
+    rate), which is also why this returns nothing.
     """
     now = now or timezone.now()
     round_ = Round.objects.select_related("survey", "organization").get(pk=round_.pk)
     window = Window(round_.opens_at, round_.closes_at)
     if round_.status != RoundStatus.OPEN or round_.reminders_sent_at or not window.halfway <= now < window.closes_at:
-        return 0
+        return
     answered = Participation.objects.filter(round=round_, membership=OuterRef("membership"))
-    pending = Invitation.objects.filter(round=round_, sent_at__isnull=False, reminded_at__isnull=True).filter(
-        ~Exists(answered)
-    )
-    sent = _send(round_=round_, pending=pending, kind=REMINDER)
+    pending = Invitation.objects.filter(
+        round=round_, sent_at__isnull=False, reminded_at__isnull=True, **STILL_HERE
+    ).filter(~Exists(answered))
+    _send(round_=round_, pending=pending, kind=REMINDER)
     Round.objects.filter(pk=round_.pk, reminders_sent_at__isnull=True).update(reminders_sent_at=now)
-    return sent
 
 
 def _send(*, round_: Round, pending: QuerySet[Invitation], kind: _Kind) -> int:
@@ -111,7 +112,7 @@ def _deliver(batch: list[Invitation], *, kind: _Kind, context: dict) -> tuple[li
                 setattr(invitation, kind.stamp, now)
                 delivered.append(invitation)
     except Exception as error:  # the mail server; re-raised after the delivered ones are saved
-        logger.warning("E-mail delivery stopped after %d messages: %s", len(delivered), error)
+        logger.warning("E-mail delivery stopped (the rest waits for a retry): %s", error)
         return delivered, error
     return delivered, None
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from surveys.exceptions import PulseError
 from surveys.models import Invitation, Round, RoundStatus, Survey
 from surveys.scheduling import Window
+from surveys.services.invitations import STILL_HERE
 from surveys.services.rounds import round_close, round_open, round_schedule_next
 from surveys.tenancy import organization_scope
 
@@ -104,7 +105,7 @@ def _open(round_: Round, *, now: dt.datetime) -> bool:
 def _resend_unsent(*, now: dt.datetime) -> int:
     from surveys.tasks import round_invitations_send
 
-    unsent = Invitation.all_organizations.filter(round=OuterRef("pk"), sent_at__isnull=True)
+    unsent = Invitation.all_organizations.filter(round=OuterRef("pk"), sent_at__isnull=True, **STILL_HERE)
     stalled = Round.all_organizations.filter(
         status=RoundStatus.OPEN, opened_at__lte=now - UNSENT_GRACE, closes_at__gt=now
     ).filter(Exists(unsent))

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from surveys.models import Round, RoundStatus, Survey
 from tests.browser.conftest import unlabelled_controls
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, RoundFactory, SurveyFactory
 
 pytestmark = pytest.mark.usefixtures("question_bank")
 
@@ -72,8 +72,6 @@ def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign
 
 
 def test_close_a_round_early_after_confirming(page, shot, sign_in, tenant):
-    from tests.factories import RoundFactory, SurveyFactory
-
     survey = SurveyFactory(organization=tenant.org, name="Team pulse")
     RoundFactory(survey=survey, number=1, invited_count=4, opens_at=timezone.now() - dt.timedelta(days=1))
     sign_in(page, tenant.hr)
@@ -87,8 +85,15 @@ def test_close_a_round_early_after_confirming(page, shot, sign_in, tenant):
 
 
 def test_survey_pages_fit_a_phone(phone, shot, sign_in, tenant):
+    survey = SurveyFactory(organization=tenant.org, name="Team pulse")
+    RoundFactory(survey=survey, number=1, invited_count=4)
     sign_in(phone, tenant.hr)
-    for path, name in (("/o/acme/surveys/new/", "survey-form-phone"), ("/o/acme/settings/", "settings-phone")):
+    for path, name in (
+        ("/o/acme/surveys/new/", "survey-form-phone"),
+        (f"/o/acme/surveys/{survey.pk}/", "survey-detail-phone"),
+        ("/o/acme/surveys/", "survey-list-phone"),
+        ("/o/acme/settings/", "settings-phone"),
+    ):
         phone.goto(path)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width}px wide on a 390px screen"
