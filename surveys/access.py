@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from surveys.models import Membership, Role, RosterImport, Team, TeamManagement, User
+from surveys.models import Membership, Role, RosterImport, Round, Survey, Team, TeamManagement, User
 
 ALL_ROLES = tuple(Role.values)
 HR_ROLES = (Role.HR, Role.ADMIN)
@@ -115,3 +115,28 @@ def access_roster_import(*, membership: Membership, import_id: int) -> RosterImp
     if roster_import is None:
         raise Http404("No such import.")
     return roster_import
+
+
+def access_survey(*, membership: Membership, survey_id: int) -> Survey:
+    """A survey of the membership's organisation that it may run (HR and admins), or 404.
+
+    Stops: reaching another organisation's survey by its id; the scoped manager confines the
+    lookup to the organisation in the URL, so "theirs" and "missing" look the same.
+    """
+    if membership.role not in HR_ROLES:
+        raise Http404("No such survey.")
+    survey = Survey.objects.select_related("root_team").filter(pk=survey_id).first()
+    if survey is None:
+        raise Http404("No such survey.")
+    return survey
+
+
+def access_round(*, survey: Survey, round_id: int) -> Round:
+    """A round of `survey` (already reached through `access_survey`), or 404.
+
+    Stops: pairing a survey one may see with a round id of another survey or organisation.
+    """
+    round_ = Round.objects.filter(pk=round_id, survey=survey).first()
+    if round_ is None:
+        raise Http404("No such round.")
+    return round_

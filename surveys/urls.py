@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import home, roster
+from surveys.views import home, organization, roster, surveys
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -30,6 +30,13 @@ organization_patterns = [
     path("people/import/<int:import_id>/", roster.roster_import_detail, name="roster_import_detail"),
     path("people/import/<int:import_id>/status/", roster.roster_import_status, name="roster_import_status"),
     path("people/import/<int:import_id>/problems.csv", roster.roster_import_errors, name="roster_import_errors"),
+    path("surveys/", surveys.survey_index, name="survey_list"),
+    path("surveys/new/", surveys.survey_create, name="survey_create"),
+    path("surveys/<int:survey_id>/", surveys.survey_detail, name="survey_detail"),
+    path("surveys/<int:survey_id>/edit/", surveys.survey_edit, name="survey_edit"),
+    path("surveys/<int:survey_id>/rounds/<int:round_id>/open/", surveys.round_open_now, name="round_open"),
+    path("surveys/<int:survey_id>/rounds/<int:round_id>/close/", surveys.round_close_now, name="round_close"),
+    path("settings/", organization.organization_settings, name="organization_settings"),
 ]
 
 urlpatterns = [

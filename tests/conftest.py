@@ -32,6 +32,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def question_bank(transactional_db):
+    """The question bank, for transactional tests (browser, concurrency): flushing the database
+    between them removes the rows the data migration wrote, so put them back."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("surveys.migrations.0002_question_bank").add_bank(apps, None)
+
+
+@pytest.fixture
 def postgres(db):
     """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""
     if connection.vendor != "postgresql":

@@ -4,22 +4,42 @@ When a page takes a new kind of id (`<int:survey_id>`, …), add a maker here so
 role tests cover it.
 """
 
+import datetime as dt
 from collections.abc import Callable
 
-from surveys.models import RosterImport, RosterImportStatus
+from django.utils import timezone
+
+from surveys.models import RosterImport, RosterImportStatus, RoundStatus
+from tests.factories import RoundFactory, SurveyFactory
 
 
 def populate(tenant) -> dict:
     """Create one of each object organisation pages can address, for `tenant`."""
+    roster_import = RosterImport.all_organizations.create(
+        organization=tenant.org,
+        uploaded_by=tenant.hr,
+        filename="roster.csv",
+        content=b"",
+        status=RosterImportStatus.FAILED,
+        errors=[{"line": 2, "column": "role", "message": "“boss” is not a role."}],
+    )
+    survey = SurveyFactory(organization=tenant.org)
+    open_round = RoundFactory(survey=survey, number=1)
+    now = timezone.now()
+    scheduled = RoundFactory(
+        survey=survey,
+        number=2,
+        status=RoundStatus.SCHEDULED,
+        opens_at=now + dt.timedelta(days=10),
+        closes_at=now + dt.timedelta(days=15),
+        k=None,
+        k_comments=None,
+    )
     return {
-        "roster_import": RosterImport.all_organizations.create(
-            organization=tenant.org,
-            uploaded_by=tenant.hr,
-            filename="roster.csv",
-            content=b"",
-            status=RosterImportStatus.FAILED,
-            errors=[{"line": 2, "column": "role", "message": "“boss” is not a role."}],
-        ),
+        "roster_import": roster_import,
+        "survey": survey,
+        "open_round": open_round,
+        "scheduled_round": scheduled,
     }
 
 
@@ -27,4 +47,6 @@ def populate(tenant) -> dict:
 URL_OBJECTS: dict[str, Callable] = {
     "team_id": lambda tenant, objects: tenant.platform.pk,
     "import_id": lambda tenant, objects: objects["roster_import"].pk,
+    "survey_id": lambda tenant, objects: objects["survey"].pk,
+    "round_id": lambda tenant, objects: objects["open_round"].pk,
 }

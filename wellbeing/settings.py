@@ -26,6 +26,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute address used in e-mailed links (invitations, reminders, results ready).
 PULSE_BASE_URL = env("PULSE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Rounds open and close at this hour of the day, local time (TIME_ZONE).
+PULSE_ROUND_OPEN_HOUR = env.int("PULSE_ROUND_OPEN_HOUR", default=9)
+# Invitation and reminder e-mails are sent this many at a time, each batch on one connection.
+PULSE_EMAIL_BATCH_SIZE = env.int("PULSE_EMAIL_BATCH_SIZE", default=100)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -140,7 +144,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+# The three jobs (DESIGN.md §7). Each is idempotent, so a late or doubled beat is harmless.
+CELERY_BEAT_SCHEDULE: dict = {
+    "rounds-close-due": {"task": "surveys.tasks.rounds_close_due", "schedule": 5 * 60},
+    "rounds-open-due": {"task": "surveys.tasks.rounds_open_due", "schedule": 5 * 60},
+    "reminders-send": {"task": "surveys.tasks.reminders_send", "schedule": 15 * 60},
+}
 
 CACHES = {
     "default": (

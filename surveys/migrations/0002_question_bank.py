@@ -54,8 +54,9 @@ BANK = [
 
 def add_bank(apps, schema_editor):
     Question = apps.get_model("surveys", "Question")
+    # The base manager: plain in migrations, and unscoped when tests call this on the real model.
     for position, (code, construct, scale, core, text) in enumerate(BANK, start=1):
-        Question.objects.update_or_create(
+        Question._base_manager.update_or_create(
             organization=None,
             code=code,
             defaults={

@@ -73,12 +73,16 @@ class Invitation(TenantModel):
     """A one-time link for one person and one round, and the team that person counts for.
 
     Only a SHA-256 of the token is stored: a database dump cannot be turned into working links.
+    A reminder carries a fresh token (the clear one was never kept); `previous_token_hash` keeps
+    the hash it replaced, only so the old link can say "replaced by a newer one" instead of
+    "not valid". It never answers anything.
     """
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="invitations")
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="invitations")
     team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
     token_hash = models.CharField(max_length=64)
+    previous_token_hash = models.CharField(max_length=64, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
 
@@ -88,7 +92,10 @@ class Invitation(TenantModel):
             # Links carry the organisation's slug, so the token is unique per organisation only.
             models.UniqueConstraint(fields=["organization", "token_hash"], name="invitation_unique_token"),
         ]
-        indexes = [models.Index(fields=["organization", "round", "team"], name="invitation_org_round_team")]
+        indexes = [
+            models.Index(fields=["organization", "round", "team"], name="invitation_org_round_team"),
+            models.Index(fields=["organization", "previous_token_hash"], name="invitation_org_previous_token"),
+        ]
 
 
 class Participation(TenantModel):

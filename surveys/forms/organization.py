@@ -1,0 +1,64 @@
+from django import forms
+
+from surveys.models import MIN_K, Organization
+from surveys.services.organization import support_links_validate, thresholds_validate
+
+from .base import PulseForm
+
+
+class OrganizationSettingsForm(PulseForm):
+    name = forms.CharField(label="Organisation name", max_length=200)
+    k = forms.IntegerField(
+        label="Anonymity threshold",
+        min_value=MIN_K,
+        max_value=50,
+        help_text=(
+            f"The smallest group whose results are ever shown. Never below {MIN_K}; 5 is a good default. "
+            "A higher number protects people better but hides results of small teams."
+        ),
+    )
+    k_comments = forms.IntegerField(
+        label="Comment threshold",
+        min_value=MIN_K,
+        max_value=100,
+        help_text=(
+            "The smallest group whose comments are ever shown. Never below the anonymity threshold: "
+            "a comment's wording can give its author away more easily than a score."
+        ),
+    )
+    support_text = forms.CharField(
+        label="Support message",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Shown to everyone after they answer: where to get help, in plain words.",
+    )
+    support_links = forms.CharField(
+        label="Support links",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, as “Label | https://address” (mailto: and tel: work too).",
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "name": organization.name,
+                "k": organization.k,
+                "k_comments": organization.k_comments,
+                "support_text": organization.support_text,
+                "support_links": organization.support_links,
+            },
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean_support_links(self) -> str:
+        links = self.cleaned_data["support_links"]
+        self.check("support_links", support_links_validate, text=links)
+        return links
+
+    def clean(self):
+        data = super().clean()
+        if data.get("k") is not None and data.get("k_comments") is not None:
+            self.check("k_comments", thresholds_validate, k=data["k"], k_comments=data["k_comments"])
+        return data

@@ -1,0 +1,161 @@
+from django import forms
+from django.utils import timezone
+
+from surveys.models import Cadence, Organization, Question, Survey
+from surveys.selectors.surveys import team_choices
+from surveys.services.organization import support_links_validate
+from surveys.services.surveys import (
+    CUSTOM_QUESTION_MAX_LENGTH,
+    SurveyFields,
+    survey_name_check,
+    survey_new_questions_check,
+    survey_questions_check,
+    survey_start_check,
+    survey_window_check,
+)
+
+from .base import PulseForm
+
+NEW_QUESTION_FIELDS = ("new_question_1", "new_question_2", "new_question_3")
+
+
+class TeamChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.path
+
+
+class SurveyForm(PulseForm):
+    name = forms.CharField(max_length=200, help_text="People see it in their invitation, e.g. “Team pulse”.")
+    questions = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    new_question_1 = forms.CharField(label="New question 1", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
+    new_question_2 = forms.CharField(label="New question 2", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
+    new_question_3 = forms.CharField(label="New question 3", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
+    cadence = forms.ChoiceField(label="How often", choices=Cadence.choices, widget=forms.RadioSelect)
+    open_days = forms.IntegerField(
+        label="Days each round stays open",
+        min_value=1,
+        max_value=27,
+        help_text="Shorter than the time between two rounds: up to 6 days weekly, 13 every two weeks, 27 monthly.",
+    )
+    starts_on = forms.DateField(
+        label="First opening date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Rounds open at the same time of day, then follow the rhythm you chose from this date.",
+    )
+    root_team = TeamChoiceField(
+        label="Who takes part",
+        queryset=None,
+        required=False,
+        empty_label="The whole organisation",
+        help_text="A team and every team below it. People without a team are not invited.",
+    )
+    comments_enabled = forms.BooleanField(
+        label="Let people add an optional comment",
+        required=False,
+        help_text="Comments are shown only for groups large enough (the comment threshold), after a round closes.",
+    )
+    support_text = forms.CharField(
+        label="Support message for this survey",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown after answering, below your organisation's support resources.",
+    )
+    support_links = forms.CharField(
+        label="Support links for this survey",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, as “Label | https://address”.",
+    )
+    is_active = forms.BooleanField(
+        label="Running",
+        required=False,
+        help_text="Untick to pause: no new round opens until you tick it again.",
+    )
+
+    def __init__(self, *args, organization: Organization, survey: Survey | None = None, **kwargs):
+        self.organization = organization
+        self.survey = survey
+        if survey is not None:
+            kwargs.setdefault("initial", _initial(survey))
+        else:
+            core = Question.objects.filter(organization=None, is_core=True, is_active=True).values_list("pk", flat=True)
+            kwargs.setdefault(
+                "initial",
+                {
+                    "questions": list(core),
+                    "cadence": Cadence.BIWEEKLY,
+                    "open_days": 5,
+                    "starts_on": timezone.localdate(),
+                },
+            )
+            kwargs["initial"].setdefault("comments_enabled", True)
+        super().__init__(*args, **kwargs)
+        self.fields["questions"].queryset = Question.objects.filter(is_active=True)
+        self.fields["root_team"].queryset = team_choices()
+        if survey is None:
+            del self.fields["is_active"]
+
+    def selected_question_ids(self) -> set[int]:
+        """What the checkboxes show: what was posted (even if invalid), else the initial choice."""
+        raw = self["questions"].value() or []
+        return {int(value) for value in raw if str(value).isdigit()}
+
+    def clean_name(self) -> str:
+        return self.check("name", survey_name_check, name=self.cleaned_data["name"], survey=self.survey) or ""
+
+    def clean_starts_on(self):
+        starts_on = self.cleaned_data["starts_on"]
+        self.check("starts_on", survey_start_check, starts_on=starts_on, survey=self.survey)
+        return starts_on
+
+    def clean_support_links(self) -> str:
+        links = self.cleaned_data["support_links"]
+        self.check("support_links", support_links_validate, text=links)
+        return links
+
+    def clean(self):
+        data = super().clean()
+        if data.get("cadence") and data.get("open_days"):
+            self.check("open_days", survey_window_check, cadence=data["cadence"], open_days=data["open_days"])
+        texts = [data.get(name, "") for name in NEW_QUESTION_FIELDS]
+        new = self.check(None, survey_new_questions_check, texts=texts)
+        if new is not None and "questions" in data:
+            self.check(
+                "questions",
+                survey_questions_check,
+                organization=self.organization,
+                questions=list(data["questions"]),
+                new_count=len(new),
+            )
+        return data
+
+    def survey_fields(self) -> SurveyFields:
+        data = self.cleaned_data
+        return SurveyFields(
+            name=data["name"],
+            questions=list(data["questions"]),
+            new_questions=[data[name] for name in NEW_QUESTION_FIELDS],
+            cadence=data["cadence"],
+            open_days=data["open_days"],
+            starts_on=data["starts_on"],
+            root_team=data["root_team"],
+            comments_enabled=data["comments_enabled"],
+            support_text=data["support_text"],
+            support_links=data["support_links"],
+            is_active=data.get("is_active", True) if self.survey is not None else True,
+        )
+
+
+def _initial(survey: Survey) -> dict:
+    return {
+        "name": survey.name,
+        "questions": list(survey.survey_questions.values_list("question_id", flat=True)),
+        "cadence": survey.cadence,
+        "open_days": survey.open_days,
+        "starts_on": survey.starts_on,
+        "root_team": survey.root_team_id,
+        "comments_enabled": survey.comments_enabled,
+        "support_text": survey.support_text,
+        "support_links": survey.support_links,
+        "is_active": survey.is_active,
+    }

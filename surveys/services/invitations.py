@@ -1,0 +1,149 @@
+"""Invitation and reminder e-mails, each carrying a personal link.
+
+Only the hash of a link's token is stored, so the clear token is made at the moment its
+e-mail is written and lives nowhere else. Each batch of invitations is locked, e-mailed on one
+connection, and stamped (`sent_at` / `reminded_at`) in one transaction: running a job twice, or
+two workers at once, never e-mails anyone twice. If the mail server fails half-way, the
+messages already handed over keep their links and stamps, the rest wait for the retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.template.loader import render_to_string
+from django.utils import dateformat, timezone
+
+from surveys.models import Invitation, Participation, Round, RoundStatus
+from surveys.scheduling import Window
+from surveys.services.tokens import invitation_url, token_hash, token_new
+
+logger = logging.getLogger(__name__)
+
+#: People who left (or were deactivated) after the round opened get no more e-mail about it.
+STILL_HERE = {"membership__is_active": True, "membership__user__is_active": True}
+#: About how long one item takes to answer; ten items make the promised two minutes.
+SECONDS_PER_QUESTION = 12
+
+
+@dataclass(frozen=True)
+class _Kind:
+    template: str
+    subject: str
+    stamp: str  # the Invitation field that records this e-mail
+    keep_previous: bool  # remember the replaced hash, so the old link can say it was replaced
+
+
+INVITATION = _Kind("invitation", "{organization}: your {minutes}-minute pulse is open", "sent_at", False)
+REMINDER = _Kind("reminder", "{organization}: the pulse is still open until {closes}", "reminded_at", True)
+
+
+def round_invitations_send(*, round_: Round) -> int:
+    """E-mail every invitation of an open round that has not been sent yet; returns how many."""
+    round_ = Round.objects.select_related("survey", "organization").get(pk=round_.pk)
+    if round_.status != RoundStatus.OPEN:
+        return 0
+    pending = Invitation.objects.filter(round=round_, sent_at__isnull=True, **STILL_HERE)
+    return _send(round_=round_, pending=pending, kind=INVITATION)
+
+
+def round_reminders_send(*, round_: Round, now: dt.datetime | None = None) -> None:
+    """Half-way through an open round, one reminder to each invited person who has not answered.
+
+    The list of who has not answered is used here and nowhere else: it goes to the mail server,
+    never to a page, a log or a count anyone can read (a count would reveal the live response
+    rate), which is also why this returns nothing.
+    """
+    now = now or timezone.now()
+    round_ = Round.objects.select_related("survey", "organization").get(pk=round_.pk)
+    window = Window(round_.opens_at, round_.closes_at)
+    if round_.status != RoundStatus.OPEN or round_.reminders_sent_at or not window.halfway <= now < window.closes_at:
+        return
+    answered = Participation.objects.filter(round=round_, membership=OuterRef("membership"))
+    pending = Invitation.objects.filter(
+        round=round_, sent_at__isnull=False, reminded_at__isnull=True, **STILL_HERE
+    ).filter(~Exists(answered))
+    _send(round_=round_, pending=pending, kind=REMINDER)
+    Round.objects.filter(pk=round_.pk, reminders_sent_at__isnull=True).update(reminders_sent_at=now)
+
+
+def _send(*, round_: Round, pending: QuerySet[Invitation], kind: _Kind) -> int:
+    context = _round_context(round_)
+    total = 0
+    while True:
+        with transaction.atomic():
+            # skip_locked: a second worker takes the next batch instead of waiting for this one.
+            batch = list(
+                pending.select_for_update(skip_locked=True, of=("self",))
+                .select_related("membership__user")
+                .order_by("pk")[: settings.PULSE_EMAIL_BATCH_SIZE]
+            )
+            if not batch:
+                return total
+            delivered, error = _deliver(batch, kind=kind, context=context)
+            Invitation.objects.bulk_update(delivered, ["token_hash", "previous_token_hash", kind.stamp])
+        total += len(delivered)
+        if error is not None:
+            raise error
+
+
+def _deliver(batch: list[Invitation], *, kind: _Kind, context: dict) -> tuple[list[Invitation], Exception | None]:
+    """Send one e-mail per invitation on one connection; returns those handed over, and the
+    error that stopped the batch, if any."""
+    delivered: list[Invitation] = []
+    now = timezone.now()
+    try:
+        with get_connection() as connection:
+            for invitation in batch:
+                token = token_new()
+                message = _message(invitation, token=token, kind=kind, context=context, connection=connection)
+                if not connection.send_messages([message]):
+                    raise RuntimeError(f"The mail backend did not accept the message for invitation {invitation.pk}.")
+                if kind.keep_previous:
+                    invitation.previous_token_hash = invitation.token_hash
+                invitation.token_hash = token_hash(token)
+                setattr(invitation, kind.stamp, now)
+                delivered.append(invitation)
+    except Exception as error:  # the mail server; re-raised after the delivered ones are saved
+        logger.warning("E-mail delivery stopped (the rest waits for a retry): %s", error)
+        return delivered, error
+    return delivered, None
+
+
+def _round_context(round_: Round) -> dict:
+    questions = round_.round_questions.count()
+    return {
+        "organization": round_.organization,
+        "survey": round_.survey,
+        "round": round_,
+        "k": round_.k,
+        "questions": questions,
+        "minutes": max(1, math.ceil(questions * SECONDS_PER_QUESTION / 60)),
+    }
+
+
+def _message(invitation: Invitation, *, token: str, kind: _Kind, context: dict, connection) -> EmailMultiAlternatives:
+    user = invitation.membership.user
+    organization = context["organization"]
+    personal = {
+        **context,
+        "name": user.get_short_name(),
+        "link": invitation_url(org_slug=organization.slug, token=token),
+    }
+    closes = dateformat.format(timezone.localtime(context["round"].closes_at), "l j F")
+    subject = kind.subject.format(organization=organization.name, minutes=context["minutes"], closes=closes)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{kind.template}.txt", personal),
+        to=[user.email],
+        connection=connection,
+    )
+    message.attach_alternative(render_to_string(f"emails/{kind.template}.html", personal), "text/html")
+    return message

@@ -1,0 +1,115 @@
+"""The three scheduled jobs (DESIGN.md §7), run by Celery beat or by cron (management commands).
+
+They span organisations on purpose: each finds the due rows through `all_organizations`, then
+does every round's work inside that round's own `organization_scope` (directly, or in a
+`tenant_task`), so one tenant's work can never read or write another's rows. Every step is
+idempotent: a doubled beat, a crashed worker's retry or cron and beat running side by side
+open, close and e-mail nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from surveys.exceptions import PulseError
+from surveys.models import Invitation, Round, RoundStatus, Survey
+from surveys.scheduling import Window
+from surveys.services.invitations import STILL_HERE
+from surveys.services.rounds import round_close, round_open, round_schedule_next
+from surveys.tenancy import organization_scope
+
+logger = logging.getLogger(__name__)
+
+#: An open round whose invitations are still unsent after this long had its sending task fail.
+UNSENT_GRACE = dt.timedelta(minutes=15)
+
+
+@dataclass
+class JobReport:
+    """What a job did, in counts of rounds (never of people: see `round_reminders_send`)."""
+
+    scheduled: int = 0
+    opened: int = 0
+    closed: int = 0
+    rounds_resent: int = 0
+    rounds_reminded: int = 0
+
+    def __str__(self) -> str:
+        parts = [f"{value} {name.replace('_', ' ')}" for name, value in vars(self).items() if value]
+        return ", ".join(parts) or "nothing due"
+
+
+def rounds_open_due(*, now: dt.datetime | None = None) -> JobReport:
+    """Schedule the next round of every active survey, open the rounds whose time has come,
+    and retry invitation e-mails that an earlier run failed to send."""
+    now = now or timezone.now()
+    report = JobReport()
+    scheduled = Round.all_organizations.filter(survey=OuterRef("pk"), status=RoundStatus.SCHEDULED)
+    unscheduled = Survey.all_organizations.filter(is_active=True, organization__is_active=True).filter(
+        ~Exists(scheduled)
+    )
+    for survey in unscheduled.select_related("organization"):
+        with organization_scope(survey.organization):
+            report.scheduled += round_schedule_next(survey=survey, now=now) is not None
+    due = Round.all_organizations.filter(
+        status=RoundStatus.SCHEDULED, opens_at__lte=now, survey__is_active=True, organization__is_active=True
+    )
+    for round_ in due.select_related("organization").order_by("opens_at", "pk"):
+        with organization_scope(round_.organization):
+            report.opened += _open(round_, now=now)
+    report.rounds_resent = _resend_unsent(now=now)
+    return report
+
+
+def rounds_close_due(*, now: dt.datetime | None = None) -> JobReport:
+    """Close every open round whose closing time has passed (and hand it to aggregation)."""
+    now = now or timezone.now()
+    report = JobReport()
+    due = Round.all_organizations.filter(status=RoundStatus.OPEN, closes_at__lte=now)
+    for round_ in due.select_related("organization").order_by("closes_at", "pk"):
+        with organization_scope(round_.organization):
+            report.closed += round_close(round_=round_, now=now).closed_at == now
+    return report
+
+
+def reminders_send(*, now: dt.datetime | None = None) -> JobReport:
+    """Start the half-way reminders of every open round that has not had them yet."""
+    from surveys.tasks import round_reminders_send
+
+    now = now or timezone.now()
+    report = JobReport()
+    candidates = Round.all_organizations.filter(
+        status=RoundStatus.OPEN, reminders_sent_at__isnull=True, opens_at__lte=now, closes_at__gt=now
+    )
+    for round_id, opens_at, closes_at in candidates.values_list("pk", "opens_at", "closes_at"):
+        if Window(opens_at, closes_at).halfway <= now:
+            round_reminders_send.delay(round_id)
+            report.rounds_reminded += 1
+    return report
+
+
+def _open(round_: Round, *, now: dt.datetime) -> bool:
+    try:
+        return round_open(round_=round_, now=now).opened_at == now
+    except PulseError as error:
+        # The previous round is still open (its close job has not run yet): next run.
+        logger.warning("Round %s not opened yet: %s", round_.pk, error.message)
+        return False
+
+
+def _resend_unsent(*, now: dt.datetime) -> int:
+    from surveys.tasks import round_invitations_send
+
+    unsent = Invitation.all_organizations.filter(round=OuterRef("pk"), sent_at__isnull=True, **STILL_HERE)
+    stalled = Round.all_organizations.filter(
+        status=RoundStatus.OPEN, opened_at__lte=now - UNSENT_GRACE, closes_at__gt=now
+    ).filter(Exists(unsent))
+    round_ids = list(stalled.values_list("pk", flat=True))
+    for round_id in round_ids:
+        round_invitations_send.delay(round_id)
+    return len(round_ids)

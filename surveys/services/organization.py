@@ -1,0 +1,49 @@
+"""Organisation settings: name, anonymity thresholds, support resources."""
+
+from django.db import transaction
+
+from surveys.exceptions import PulseError
+from surveys.models import MIN_K, Organization, parse_support_links
+
+#: Link schemes a support resource may use. Anything else (javascript:, data:) could run script
+#: in the page of everyone who answers.
+SUPPORT_LINK_SCHEMES = ("https://", "http://", "mailto:", "tel:")
+
+
+def support_links_validate(text: str) -> None:
+    """Every line must be "Label | address" (or a bare address) with a safe scheme."""
+    for number, link in enumerate(parse_support_links(text), start=1):
+        if not link["url"].lower().startswith(SUPPORT_LINK_SCHEMES):
+            raise PulseError(
+                f"Link {number} (“{link['label']}”) needs an address starting with https://, http://, "
+                "mailto: or tel:, written as “Label | https://address”.",
+                code="support_links",
+            )
+
+
+def thresholds_validate(*, k: int, k_comments: int) -> None:
+    """The anonymity rules that no organisation may loosen (DESIGN.md §5)."""
+    if k < MIN_K:
+        raise PulseError(f"The anonymity threshold cannot be below {MIN_K}.", code="k")
+    if k_comments < k:
+        raise PulseError("The comment threshold cannot be below the anonymity threshold.", code="k_comments")
+
+
+def organization_update(
+    *, organization: Organization, name: str, k: int, k_comments: int, support_text: str, support_links: str
+) -> Organization:
+    """Change the organisation's settings. Rounds already open keep the `k` they locked."""
+    name = name.strip()
+    if not name:
+        raise PulseError("Give the organisation a name.", code="name")
+    thresholds_validate(k=k, k_comments=k_comments)
+    support_links_validate(support_links)
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        organization.name = name
+        organization.k = k
+        organization.k_comments = k_comments
+        organization.support_text = support_text.strip()
+        organization.support_links = support_links.strip()
+        organization.save(update_fields=["name", "k", "k_comments", "support_text", "support_links"])
+    return organization

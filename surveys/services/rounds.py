@@ -1,0 +1,175 @@
+"""A round's life: scheduled → open → closed (then the aggregation engine publishes it).
+
+Every transition locks the round row (`select_for_update`) and checks its status first, so the
+jobs, a doubled beat and HR's buttons can race without opening, inviting or closing anything
+twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from surveys.exceptions import PulseError
+from surveys.models import (
+    Invitation,
+    Organization,
+    Round,
+    RoundQuestion,
+    RoundStatus,
+    Survey,
+    SurveyQuestion,
+)
+from surveys.scheduling import Window, next_window, restarted_window
+from surveys.selectors.surveys import survey_invitees
+from surveys.services.tokens import token_hash, token_new
+
+logger = logging.getLogger(__name__)
+
+
+def round_schedule_next(*, survey: Survey, now: dt.datetime | None = None) -> Round | None:
+    """Make sure the survey's next round exists as a `scheduled` row, so HR sees what is coming.
+
+    Returns the scheduled round (existing or new), or None for a paused survey.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if not survey.is_active:
+            return None
+        scheduled = Round.objects.filter(survey=survey, status=RoundStatus.SCHEDULED).order_by("number").first()
+        if scheduled is not None:
+            return scheduled
+        last = Round.objects.filter(survey=survey).order_by("-number").first()
+        window = next_window(
+            cadence=survey.cadence,
+            starts_on=survey.starts_on,
+            open_days=survey.open_days,
+            not_before=last.closes_at if last else None,
+            now=now,
+        )
+        number = (Round.objects.filter(survey=survey).aggregate(top=Max("number"))["top"] or 0) + 1
+        return Round.objects.create(
+            organization=survey.organization,
+            survey=survey,
+            number=number,
+            opens_at=window.opens_at,
+            closes_at=window.closes_at,
+        )
+
+
+def round_open(*, round_: Round, now: dt.datetime | None = None) -> Round:
+    """Open a scheduled round: the jobs call it when it is due, HR's "Open now" before that.
+
+    In one transaction: freeze the questions, lock `k` and `k_comments` from the organisation,
+    snapshot who is invited and the team each person counts for, schedule the next round.
+    Invitations are e-mailed after commit by the `round_invitations_send` task. A round that
+    is no longer scheduled is returned unchanged (someone else opened it first).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Survey first, then round: the order survey_update and round_schedule_next lock in.
+        survey = Survey.objects.select_for_update().get(pk=round_.survey_id)
+        round_ = Round.objects.select_for_update().get(pk=round_.pk)
+        if round_.status != RoundStatus.SCHEDULED:
+            return round_
+        round_.survey = survey
+        _refuse_overlap(round_)
+        organization = Organization.objects.get(pk=round_.organization_id)
+        window = restarted_window(window=Window(round_.opens_at, round_.closes_at), open_days=survey.open_days, now=now)
+        _freeze_questions(round_)
+        round_.invited_count = _snapshot_invitations(round_)
+        round_.k, round_.k_comments = organization.k, organization.k_comments
+        round_.opens_at, round_.closes_at = window.opens_at, window.closes_at
+        round_.status, round_.opened_at = RoundStatus.OPEN, now
+        round_.save()
+        round_schedule_next(survey=survey, now=now)
+        transaction.on_commit(lambda: _send_invitations(round_.pk), robust=True)
+    logger.info("Opened round %s (organisation %s).", round_.pk, round_.organization_id)
+    return round_
+
+
+def round_close(*, round_: Round, now: dt.datetime | None = None) -> Round:
+    """Close an open round (its time is up, or HR closed it early) and hand it to aggregation.
+
+    From here no answer is accepted: the answering page checks the status. A round that is no
+    longer open is returned unchanged.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        round_ = Round.objects.select_for_update().get(pk=round_.pk)
+        if round_.status != RoundStatus.OPEN:
+            return round_
+        # Closing early ends the window now; the check constraint wants it after the opening.
+        round_.closes_at = min(round_.closes_at, max(now, round_.opens_at + dt.timedelta(seconds=1)))
+        round_.status, round_.closed_at = RoundStatus.CLOSED, now
+        round_.save(update_fields=["closes_at", "status", "closed_at"])
+        transaction.on_commit(lambda: _hand_over_to_aggregation(round_), robust=True)
+    logger.info("Closed round %s (organisation %s).", round_.pk, round_.organization_id)
+    return round_
+
+
+def _hand_over_to_aggregation(round_: Round) -> None:
+    """MERGE POINT (lead): start aggregation of a round that has just closed.
+
+    Called once per closed round, after the closing transaction commits, from `round_close`
+    (so from both the `rounds_close_due` job and HR's "Close now"). The aggregation engine owns
+    the Celery task `round_aggregate(round_id)`; wire it here, for instance:
+
+        from surveys.tasks import round_aggregate
+        round_aggregate.delay(round_.pk)
+
+    Until then a closed round stays "closed, results being prepared". Nothing here may compute
+    or publish results itself.
+    """
+
+
+def _refuse_overlap(round_: Round) -> None:
+    """Two open rounds of one survey would split people's answers between them."""
+    if Round.objects.filter(survey_id=round_.survey_id, status=RoundStatus.OPEN).exclude(pk=round_.pk).exists():
+        raise PulseError(
+            "Another round of this survey is still open. Close it before opening the next one.",
+            code="round_overlap",
+        )
+
+
+def _freeze_questions(round_: Round) -> None:
+    """Copy the survey's questions, so editing the survey later cannot change an open round."""
+    RoundQuestion.objects.filter(round=round_).delete()
+    chosen = SurveyQuestion.objects.filter(survey_id=round_.survey_id, question__is_active=True).order_by("position")
+    RoundQuestion.objects.bulk_create(
+        RoundQuestion(organization_id=round_.organization_id, round=round_, question_id=sq.question_id, position=i)
+        for i, sq in enumerate(chosen)
+    )
+
+
+def _snapshot_invitations(round_: Round) -> int:
+    """One invitation per invitee, with the team they count for in this round.
+
+    The stored hash is of a token nobody ever sees: the real link is issued when the e-mail is
+    sent (`round_invitations_send`), so the clear token exists only in that e-mail.
+    """
+    invitees = survey_invitees(survey=round_.survey).values_list("pk", "team_id")
+    invitations = [
+        Invitation(
+            organization_id=round_.organization_id,
+            round=round_,
+            membership_id=membership_id,
+            team_id=team_id,
+            token_hash=token_hash(token_new()),
+        )
+        for membership_id, team_id in invitees
+    ]
+    Invitation.objects.bulk_create(invitations, batch_size=1000)
+    return len(invitations)
+
+
+def _send_invitations(round_id: int) -> None:
+    # Imported here: tasks import the services.
+    from surveys.tasks import round_invitations_send
+
+    round_invitations_send.delay(round_id)
