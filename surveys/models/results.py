@@ -13,8 +13,9 @@ class Result(TenantModel):
 
     Rows exist only for what passed suppression (DESIGN.md §5); every figure shown anywhere is
     derived from them. `question` empty is the node's participation row: `n` is how many people
-    of the subtree answered the round at all, and `comments_released` says whether the node's
-    comments may be shown.
+    of the subtree answered the round at all, `comments_released` says whether the node's
+    comments may be shown, and `covered_teams` freezes which teams the node's figures (and
+    comments) include, so a later edit of the team tree cannot change a released comment list.
     """
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="results")
@@ -24,6 +25,9 @@ class Result(TenantModel):
     counts = models.JSONField(default=list, help_text="Answers per option, option 1 first.")
     invited = models.PositiveIntegerField(default=0, help_text="People of the subtree invited.")
     comments_released = models.BooleanField(default=False)
+    covered_teams = models.JSONField(
+        default=list, blank=True, help_text="Participation row: ids of the teams of the subtree at publication."
+    )
 
     class Meta:
         constraints = [
