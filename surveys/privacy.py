@@ -40,6 +40,7 @@ never the other way round.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -373,7 +374,7 @@ def audit_round(round_: Round, *, leaf_counts: LeafCounts | None = None) -> Audi
     report = AuditReport(round_id=round_.pk)
     results = list(
         Result.objects.filter(round=round_).values_list(
-            "team_id", "question_id", "n", "counts", "invited", "comments_released", "covered_teams"
+            "team_id", "n", "invited", "items", "comments_released", "covered_teams"
         )
     )
     report.results_checked = len(results)
@@ -410,29 +411,34 @@ def _audit_raw_counts(round_: Round) -> LeafCounts:
     return LeafCounts(histogram=list(histogram), respondents=dict(respondents), invited=dict(invited))
 
 
+def _index_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each value in `keys` (distinct), or -1."""
+    if not len(keys):
+        return np.full(len(values), -1, dtype=np.int64)
+    order = np.argsort(keys)
+    where = np.minimum(np.searchsorted(keys[order], values), len(keys) - 1)
+    return np.where(keys[order][where] == values, order[where], -1)
+
+
 class _AuditTree:
-    """The team forest as ancestor chains, built by walking parent links from every team."""
+    """The team forest as ancestor chains, found by following parent links from every team
+    (vectorised: one step up per pass), and as a sparse "is ancestor-or-self of" matrix."""
 
     def __init__(self, parents: dict[int, int | None], report: AuditReport) -> None:
         self.ids = sorted(parents)
         self.index = {team_id: i for i, team_id in enumerate(self.ids)}
-        chains = []
-        for team_id in self.ids:
-            chain, seen, current = [], set(), team_id
-            while current is not None and current not in seen:
-                seen.add(current)
-                chain.append(self.index[current])
-                current = parents.get(current)
-            if current is not None:
-                report.problems.append(f"team {team_id} sits in a cycle of the team tree")
-            chains.append(chain)
-        depth = max((len(c) for c in chains), default=1)
-        #: chain[i, j]: the j-th ancestor of team i (0: itself), -1 past the root.
-        self.chain = np.full((len(self.ids), depth), -1, dtype=np.int64)
-        for i, chain in enumerate(chains):
-            self.chain[i, : len(chain)] = chain
-        rows, cols = np.nonzero(self.chain >= 0)
         size = len(self.ids)
+        up = np.array([self.index.get(parents[t], -1) if parents[t] is not None else -1 for t in self.ids], np.int64)
+        steps = [np.arange(size, dtype=np.int64)]
+        while len(steps) <= size and (steps[-1] >= 0).any():
+            current = steps[-1]
+            steps.append(np.where(current >= 0, up[np.maximum(current, 0)], -1))
+        if (steps[-1] >= 0).any():
+            for i in np.flatnonzero(steps[-1] >= 0).tolist():
+                report.problems.append(f"team {self.ids[i]} sits in a cycle of the team tree")
+        #: chain[i, j]: the j-th ancestor of team i (0: itself), -1 past the root.
+        self.chain = np.column_stack(steps[:-1]) if len(steps) > 1 else np.zeros((size, 0), np.int64)
+        rows, cols = np.nonzero(self.chain >= 0)
         #: ancestors[i, a] = 1 when a is i or above it.
         self.ancestors = sparse.csr_matrix(
             (np.ones(len(rows), dtype=np.int64), (rows, self.chain[rows, cols])), shape=(size, size)
@@ -460,11 +466,16 @@ def _audit_results(report, round_, tree, questions, raw, results) -> None:
     size, n_questions = len(tree.ids), len(questions)
     q_index = {question_id: j for j, question_id in enumerate(questions)}
     own_hist = np.zeros((size, n_questions, SCALE_POINTS), dtype=np.int64)
-    for team_id, question_id, value, answers in raw.histogram:
-        if team_id not in tree.index:
+    if raw.histogram:
+        flat = itertools.chain.from_iterable(raw.histogram)
+        table = np.fromiter(flat, dtype=np.int64, count=4 * len(raw.histogram)).reshape(-1, 4)
+        team_ids, question_ids, values, answers = table.T
+        nodes = _index_of(np.asarray(tree.ids, dtype=np.int64), team_ids)
+        for team_id in sorted(set(team_ids[nodes < 0].tolist())):
             report.problems.append(f"answers recorded against team {team_id}, which is not in the tree")
-        elif question_id in q_index and 1 <= value <= SCALE_POINTS:
-            own_hist[tree.index[team_id], q_index[question_id], value - 1] += answers
+        columns = _index_of(np.asarray(questions, dtype=np.int64), question_ids)
+        keep = (nodes >= 0) & (columns >= 0) & (values >= 1) & (values <= SCALE_POINTS)
+        np.add.at(own_hist, (nodes[keep], columns[keep], values[keep] - 1), answers[keep])
     own_people = np.zeros((size, 2), dtype=np.int64)  # respondents, invited
     for column, mapping in enumerate((raw.respondents, raw.invited)):
         for team_id, count in mapping.items():
@@ -476,36 +487,45 @@ def _audit_results(report, round_, tree, questions, raw, results) -> None:
     people = tree.subtree_sums(own_people)
 
     k, k_comments = round_.k, round_.k_comments
-    # measures: one per question, then participation, then comment release
+    # Measures: one per question, then participation, then comment release.
     published = np.zeros((size, n_questions + 2), dtype=bool)
-    for team_id, question_id, n, counts, invited, released, covered in results:
+    item_nodes, item_columns, item_counts = [], [], []
+    for team_id, n, invited, items, released, covered in results:
         node = tree.index.get(team_id)
         if node is None:
             report.problems.append(f"a result for team {team_id}, which is not in the organisation")
             continue
-        where = f"team {team_id}" + (f", question {question_id}" if question_id else ", participation")
-        if question_id is None:
-            published[node, n_questions] = True
-            if n != people[node, 0] or invited != people[node, 1]:
-                report.problems.append(f"{where}: respondents or invited differ from the raw rows")
-            if n < k:
-                report.problems.append(f"{where}: published with fewer than k respondents")
-            if released:
-                published[node, n_questions + 1] = True
-                if n < k_comments:
-                    report.problems.append(f"{where}: comments released below k_comments")
-                if sorted(covered or []) != tree.subtree_members(node):
-                    report.problems.append(f"{where}: covered teams differ from the subtree")
-            continue
-        if question_id not in q_index:
-            report.problems.append(f"{where}: question not asked in this round")
-            continue
-        j = q_index[question_id]
-        published[node, j] = True
-        if list(counts) != hist[node, j].tolist() or n != sum(counts):
-            report.problems.append(f"{where}: counts differ from the raw answers")
+        published[node, n_questions] = True
+        if n != people[node, 0] or invited != people[node, 1]:
+            report.problems.append(f"team {team_id}: respondents or invited differ from the raw rows")
         if n < k:
-            report.problems.append(f"{where}: published with fewer than k contributors")
+            report.problems.append(f"team {team_id}: published with fewer than k respondents")
+        if sorted(covered or []) != tree.subtree_members(node):
+            report.problems.append(f"team {team_id}: covered teams differ from the subtree")
+        if released:
+            published[node, n_questions + 1] = True
+            if n < k_comments:
+                report.problems.append(f"team {team_id}: comments released below k_comments")
+        for question_id, counts in (items or {}).items():
+            j = q_index.get(int(question_id))
+            if j is None or len(counts) != SCALE_POINTS:
+                report.problems.append(f"team {team_id}, question {question_id}: not an item of this round")
+                continue
+            published[node, j] = True
+            item_nodes.append(node)
+            item_columns.append(j)
+            item_counts.append(counts)
+    if item_counts:
+        nodes, columns = np.array(item_nodes), np.array(item_columns)
+        stored = np.array(item_counts, dtype=np.int64)
+        for row in np.flatnonzero(~(stored == hist[nodes, columns]).all(axis=1)).tolist():
+            report.problems.append(
+                f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: counts differ from the raw answers"
+            )
+        for row in np.flatnonzero(stored.sum(axis=1) < k).tolist():
+            report.problems.append(
+                f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: fewer than k contributors"
+            )
     _audit_remainders(report, tree, published, own_hist.sum(axis=2), own_people, k, k_comments)
 
 

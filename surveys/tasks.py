@@ -31,7 +31,7 @@ def round_aggregate(round_id: int) -> int | None:
     from surveys.services.results import results_publish
 
     try:
-        return results_publish(round_id=round_id).results
+        return results_publish(round_id=round_id).teams_published
     except PulseError as error:
         # Not closed yet (or scheduled): retrying cannot help; the close hands over again.
         logger.warning("round_aggregate(%s) refused: %s", round_id, error.message)

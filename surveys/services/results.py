@@ -25,8 +25,8 @@ AGGREGATABLE_STATES = frozenset({RoundStatus.CLOSED, RoundStatus.PUBLISHED, Roun
 @dataclass(frozen=True)
 class PublishOutcome:
     round_id: int
-    results: int
     teams_published: int
+    items_published: int
     newly_published: bool
     audit: AuditReport
 
@@ -64,9 +64,9 @@ def results_publish(*, round_id: int) -> PublishOutcome:
     except PrivacyAuditError as error:
         _round_fail(round_id=round_id, reason=str(error))
         raise
-    teams = sum(1 for row in computed.rows if row.question_id is None)
-    logger.info("Round %s published: %s results for %s teams.", round_id, len(computed.rows), teams)
-    return PublishOutcome(round_id, len(computed.rows), teams, newly_published, report)
+    items = sum(len(row.items) for row in computed.rows)
+    logger.info("Round %s published: %s team nodes, %s item results.", round_id, len(computed.rows), items)
+    return PublishOutcome(round_id, len(computed.rows), items, newly_published, report)
 
 
 def _round_fail(*, round_id: int, reason: str) -> None:
@@ -92,7 +92,7 @@ def round_results_notify(*, round_id: int) -> int:
     round_ = Round.objects.select_related("survey", "organization").get(pk=round_id)
     if round_.status != RoundStatus.PUBLISHED:
         return 0
-    published = Result.objects.filter(round=round_, question__isnull=True).values("team_id")
+    published = Result.objects.filter(round=round_).values("team_id")
     links = (
         TeamManagement.objects.filter(
             team_id__in=published, membership__is_active=True, membership__user__is_active=True

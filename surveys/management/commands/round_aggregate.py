@@ -41,8 +41,8 @@ class Command(BaseCommand):
                     failed = True
                     continue
             self.stdout.write(
-                f"Round {round_.pk} ({round_.organization.slug}): {outcome.results} results "
-                f"for {outcome.teams_published} teams published."
+                f"Round {round_.pk} ({round_.organization.slug}): results published for "
+                f"{outcome.teams_published} team nodes ({outcome.items_published} item results)."
             )
         if failed:
             raise CommandError("Some rounds were not published (see above).")
