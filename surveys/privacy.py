@@ -211,16 +211,22 @@ class _Suppression:
 
     def _widen_remainder(self, node: int, measure: int) -> None:
         """Suppress nearest published descendants of `node`, smallest useful first, until its
-        remainder is safe. "Useful" means the descendant brings contributors of its own into the
-        remainder; when none does, the smallest is opened up so its children can be reached."""
+        remainder is safe. "Useful" means the descendant brings people of its own into the
+        remainder (suppressing one whose subtree is exactly its children's changes nothing);
+        when none does, the smallest is opened up so its children can be reached.
+
+        "Smallest" and "useful" are judged on invited people, never on who answered: every
+        choice then depends only on the invitation snapshot and on facts of the form "this
+        group has at least k contributors", so the pattern cannot single out one person's
+        participation (ordering by contributors would, when one answer reorders two teams)."""
         kids = self.children(measure)
         frontier = list(kids.get(node, ()))
         contributors, invited = int(self.atom_c[node, measure]), int(self.atom_p[node, measure])
         while not self.safe(invited, contributors, measure):
             if not frontier:
                 raise AssertionError("A candidate's whole subtree always meets its threshold.")
-            useful = [f for f in frontier if self.private_c[f, measure] > 0] or frontier
-            chosen = min(useful, key=lambda f: (self.counts[f, measure], self.invited[f], f))
+            useful = [f for f in frontier if self.private_p[f, measure] > 0] or frontier
+            chosen = min(useful, key=lambda f: (self.invited[f], f))
             frontier.remove(chosen)
             frontier.extend(kids.get(chosen, ()))
             self.published[chosen, measure] = False
@@ -521,6 +527,14 @@ def _audit_results(report, round_, tree, questions, raw, results) -> None:
         for row in np.flatnonzero(~(stored == hist[nodes, columns]).all(axis=1)).tolist():
             report.problems.append(
                 f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: counts differ from the raw answers"
+            )
+        respondents = np.zeros(size, dtype=np.int64)
+        for team_id, n, *_ in results:
+            if team_id in tree.index:
+                respondents[tree.index[team_id]] = n
+        for row in np.flatnonzero(stored.sum(axis=1) > respondents[nodes]).tolist():
+            report.problems.append(
+                f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: more answers than respondents"
             )
         for row in np.flatnonzero(stored.sum(axis=1) < k).tolist():
             report.problems.append(
