@@ -540,10 +540,10 @@ def _audit_results(report, round_, tree, questions, raw, results) -> None:
             report.problems.append(
                 f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: fewer than k contributors"
             )
-    _audit_remainders(report, tree, published, own_hist.sum(axis=2), own_people, k, k_comments)
+    _audit_remainders(report, tree, questions, published, own_hist.sum(axis=2), own_people, k, k_comments)
 
 
-def _audit_remainders(report, tree, published, own_items, own_people, k, k_comments) -> None:
+def _audit_remainders(report, tree, questions, published, own_items, own_people, k, k_comments) -> None:
     """Each team's own people and answers belong to the remainder of its nearest published
     ancestor-or-self; sum them per remainder and check both rules."""
     size, n_questions = own_items.shape
@@ -557,6 +557,6 @@ def _audit_remainders(report, tree, published, own_items, own_people, k, k_comme
     np.add.at(atom_p, (owners[rows, cols], cols), own_people[rows, 1])
     strong = (atom_c >= thresholds) | ((atom_p == 0) & (atom_c == 0))
     design = (atom_c >= thresholds) | (atom_c == 0)
-    names = [f"question #{j + 1}" for j in range(n_questions)] + ["participation", "comments"]
+    names = [f"question {question_id}" for question_id in questions] + ["participation", "comments"]
     for node, measure in np.argwhere(published & ~(strong & design)).tolist():
         report.problems.append(f"team {tree.ids[node]}, {names[measure]}: a remainder breaks the suppression rule")
