@@ -156,7 +156,7 @@ class LatestResults:
 
 def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     """The latest published round of `survey` with results for `team` or, failing that, for
-    its nearest ancestor that has some; None when there is nothing yet. Four queries."""
+    its nearest ancestor that has some; None when there is nothing yet. Three queries."""
     trail = _ancestors_or_self(team)  # nearest first
     results = list(_published(Result.objects.filter(team__in=trail, round__survey=survey)).select_related("round"))
     if not results:
@@ -206,11 +206,11 @@ class Heatmap:
 def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap:
     """Team nodes × constructs for one round: index and n per cell, suppressed cells marked.
     Rows are the survey's teams (its root team's subtree, or every team) in tree order, limited
-    to `teams` when given (a manager's visible teams). Three queries."""
+    to `teams` when given (a manager's visible teams). Four queries."""
     candidates = teams if teams is not None else Team.objects.all()
-    root = round.survey.root_team
-    if root is not None:
-        candidates = candidates.filter(root.subtree_filter())
+    root_path = Survey.objects.filter(pk=round.survey_id).values_list("root_team__path", flat=True).first()
+    if root_path:
+        candidates = candidates.filter(Team(path=root_path).subtree_filter())
     team_list = list(candidates.order_by("path"))
     by_team = {r.team_id: r for r in _published(Result.objects.filter(round=round))}
     questions = _round_questions([round.pk]).get(round.pk, [])
