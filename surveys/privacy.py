@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db.models import Count
 from scipy import sparse
 
 from surveys.models import MIN_K, SCALE_POINTS, Answer, Invitation, Response, Result, Round, RoundQuestion, RoundStatus
@@ -395,7 +396,7 @@ def audit_round(round_: Round, *, leaf_counts: LeafCounts | None = None) -> Audi
     except ValueError as error:
         report.problems.append(str(error))
         return report
-    raw = leaf_counts or _audit_raw_counts(round_)
+    raw = _audit_raw_counts(round_) if leaf_counts is None else leaf_counts
     tree = _AuditTree(dict(TeamModel.objects.values_list("id", "parent_id")), report)
     questions = list(RoundQuestion.objects.filter(round=round_).values_list("question_id", flat=True))
     _audit_results(report, round_, tree, questions, raw, results)
@@ -404,8 +405,6 @@ def audit_round(round_: Round, *, leaf_counts: LeafCounts | None = None) -> Audi
 
 def _audit_raw_counts(round_: Round) -> LeafCounts:
     """Raw counts through a different path than aggregation: teams from each Response."""
-    from django.db.models import Count
-
     histogram = (
         Answer.objects.filter(response__round=round_)
         .values_list("response__team_id", "question_id", "value")
