@@ -49,8 +49,19 @@ import numpy as np
 from django.db.models import Count
 from scipy import sparse
 
-from surveys.models import MIN_K, SCALE_POINTS, Answer, Invitation, Response, Result, Round, RoundQuestion, RoundStatus
-from surveys.models import Team as TeamModel
+from surveys.models import (
+    MIN_K,
+    SCALE_POINTS,
+    Answer,
+    Comment,
+    Invitation,
+    Response,
+    Result,
+    Round,
+    RoundQuestion,
+    RoundStatus,
+    Team,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +108,27 @@ def check_thresholds(*, k: int | None, k_comments: int | None) -> None:
         raise ValueError("The round's thresholds were never locked.")
     if k < MIN_K or k_comments < k:
         raise ValueError(f"Invalid thresholds: k={k} (minimum {MIN_K}), k_comments={k_comments} (at least k).")
+
+
+def response_rate_is_shown(*, invited: int, k: int) -> bool:
+    """A response rate is shown only where at least k people were invited.
+
+    Stops: "2 of 3 answered" on a tiny group telling its members (who know who was asked)
+    which one of them stayed silent.
+    """
+    return invited >= max(k, MIN_K)
+
+
+def released_comment_texts(*, round_: Round, covered_teams: Sequence[int]) -> list[str]:
+    """The comments a released node shows: every comment of the teams frozen on its Result,
+    text only, in the order of their random keys.
+
+    Stops: dates or submission order tying a comment to the moment someone answered; a
+    filter below the released node (a narrower list is a set difference, the attack the
+    release rule guards against); a later team-tree edit changing a released list.
+    """
+    comments = Comment.objects.filter(round=round_, team_id__in=list(covered_teams))
+    return list(comments.order_by("id").values_list("text", flat=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,7 +429,7 @@ def audit_round(round_: Round, *, leaf_counts: LeafCounts | None = None) -> Audi
         report.problems.append(str(error))
         return report
     raw = _audit_raw_counts(round_) if leaf_counts is None else leaf_counts
-    tree = _AuditTree(dict(TeamModel.objects.values_list("id", "parent_id")), report)
+    tree = _AuditTree(dict(Team.objects.values_list("id", "parent_id")), report)
     questions = list(RoundQuestion.objects.filter(round=round_).values_list("question_id", flat=True))
     _audit_results(report, round_, tree, questions, raw, results)
     return report

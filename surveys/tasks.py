@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from surveys.exceptions import PulseError
-from surveys.models import Round
+from surveys.models import Round, RoundStatus
 from surveys.tenancy import tenant_task
 
 logger = logging.getLogger(__name__)
@@ -51,3 +51,14 @@ def round_results_notify(round_id: int) -> int:
     from surveys.services.results import round_results_notify as notify
 
     return notify(round_id=round_id)
+
+
+@shared_task(acks_late=True)
+def rounds_aggregate_pending() -> int:
+    """Safety net for beat or cron: enqueue `round_aggregate` for every closed round that is
+    not published yet (the hand-over from the close may have been lost). Spans tenants on
+    purpose: it only reads ids; each aggregation runs in its own round's scope."""
+    pending = list(Round.all_organizations.filter(status=RoundStatus.CLOSED).values_list("pk", flat=True))
+    for round_id in pending:
+        round_aggregate.delay(round_id)
+    return len(pending)

@@ -17,7 +17,6 @@ from surveys.models import (
     BURNOUT_SIGNS,
     MIN_K,
     PILLARS,
-    Comment,
     Construct,
     Question,
     Result,
@@ -27,6 +26,7 @@ from surveys.models import (
     Survey,
     Team,
 )
+from surveys.privacy import released_comment_texts, response_rate_is_shown
 from surveys.scoring import (
     BurnoutSignal,
     Change,
@@ -101,8 +101,7 @@ def team_round_comments(*, team: Team, round: Round) -> list[str]:
     result = _published(Result.objects.filter(round=round, team=team, comments_released=True)).first()
     if result is None:
         return []
-    comments = Comment.objects.filter(round=round, team_id__in=result.covered_teams)
-    return list(comments.order_by("id").values_list("text", flat=True))
+    return released_comment_texts(round_=round, covered_teams=result.covered_teams)
 
 
 @dataclass(frozen=True)
@@ -263,13 +262,14 @@ def _team_round(team: Team, round_: Round, result: Result | None, questions: Seq
     counts = result.item_counts()
     constructs = _constructs(questions, counts)
     signs = {c.construct: c.score for c in constructs}
+    rate_shown = response_rate_is_shown(invited=result.invited, k=_k(round_))
     return TeamRoundResults(
         team=team,
         round=round_,
         published=True,
         respondents=result.n,
         invited=result.invited,
-        response_rate=result.n / result.invited if result.invited >= _k(round_) else None,
+        response_rate=result.n / result.invited if rate_shown else None,
         items=tuple(_item(q, counts.get(q.pk)) for q in questions),
         constructs=constructs,
         burnout=burnout_signal(signs.get(Construct.EXHAUSTION), signs.get(Construct.MENTAL_DISTANCE)),
