@@ -500,19 +500,52 @@ class _AuditTree:
 
 
 def _audit_results(report, round_, tree, questions, raw, results) -> None:
+    own_hist, own_people = _audit_own_counts(report, tree, questions, raw)
+    size, n_questions = own_hist.shape[:2]
+    hist = tree.subtree_sums(own_hist.reshape(size, -1)).reshape(size, n_questions, SCALE_POINTS)
+    people = tree.subtree_sums(own_people)
+    # Measures: one per question, then participation, then comment release.
+    published = np.zeros((size, n_questions + 2), dtype=bool)
+    respondents = np.zeros(size, dtype=np.int64)
+    item_rows = []
+    for team_id, n, invited, items, released, covered in results:
+        node = tree.index.get(team_id)
+        if node is None:
+            report.problems.append(f"a result for team {team_id}, which is not in the organisation")
+            continue
+        published[node, n_questions] = True
+        published[node, n_questions + 1] = released
+        respondents[node] = n
+        if n != people[node, 0] or invited != people[node, 1]:
+            report.problems.append(f"team {team_id}: respondents or invited differ from the raw rows")
+        if n < round_.k:
+            report.problems.append(f"team {team_id}: published with fewer than k respondents")
+        if released and n < round_.k_comments:
+            report.problems.append(f"team {team_id}: comments released below k_comments")
+        if sorted(covered or []) != tree.subtree_members(node):
+            report.problems.append(f"team {team_id}: covered teams differ from the subtree")
+        item_rows.extend((node, question_id, counts) for question_id, counts in (items or {}).items())
+    if item_rows:
+        _audit_items(report, tree, questions, item_rows, hist, respondents, published, round_.k)
+    _audit_remainders(report, tree, questions, published, own_hist.sum(axis=2), own_people, round_.k, round_.k_comments)
+
+
+def _audit_own_counts(report, tree, questions, raw) -> tuple[np.ndarray, np.ndarray]:
+    """Each team's own answers per (question, option), and its own respondents and invited."""
     size, n_questions = len(tree.ids), len(questions)
-    q_index = {question_id: j for j, question_id in enumerate(questions)}
-    own_hist = np.zeros((size, n_questions, SCALE_POINTS), dtype=np.int64)
+    team_index = np.asarray(tree.ids, dtype=np.int64)
+    own_hist = np.zeros(size * n_questions * SCALE_POINTS, dtype=np.int64)
     if raw.histogram:
         flat = itertools.chain.from_iterable(raw.histogram)
         table = np.fromiter(flat, dtype=np.int64, count=4 * len(raw.histogram)).reshape(-1, 4)
         team_ids, question_ids, values, answers = table.T
-        nodes = _index_of(np.asarray(tree.ids, dtype=np.int64), team_ids)
+        nodes = _index_of(team_index, team_ids)
         for team_id in sorted(set(team_ids[nodes < 0].tolist())):
             report.problems.append(f"answers recorded against team {team_id}, which is not in the tree")
         columns = _index_of(np.asarray(questions, dtype=np.int64), question_ids)
         keep = (nodes >= 0) & (columns >= 0) & (values >= 1) & (values <= SCALE_POINTS)
-        np.add.at(own_hist, (nodes[keep], columns[keep], values[keep] - 1), answers[keep])
+        cells = (nodes[keep] * n_questions + columns[keep]) * SCALE_POINTS + values[keep] - 1
+        own_hist += np.bincount(cells, weights=answers[keep], minlength=len(own_hist)).astype(np.int64)
     own_people = np.zeros((size, 2), dtype=np.int64)  # respondents, invited
     for column, mapping in enumerate((raw.respondents, raw.invited)):
         for team_id, count in mapping.items():
@@ -520,58 +553,32 @@ def _audit_results(report, round_, tree, questions, raw, results) -> None:
                 own_people[tree.index[team_id], column] += count
             else:
                 report.problems.append(f"people recorded against team {team_id}, which is not in the tree")
-    hist = tree.subtree_sums(own_hist.reshape(size, -1)).reshape(size, n_questions, SCALE_POINTS)
-    people = tree.subtree_sums(own_people)
+    return own_hist.reshape(size, n_questions, SCALE_POINTS), own_people
 
-    k, k_comments = round_.k, round_.k_comments
-    # Measures: one per question, then participation, then comment release.
-    published = np.zeros((size, n_questions + 2), dtype=bool)
-    item_nodes, item_columns, item_counts = [], [], []
-    for team_id, n, invited, items, released, covered in results:
-        node = tree.index.get(team_id)
-        if node is None:
-            report.problems.append(f"a result for team {team_id}, which is not in the organisation")
-            continue
-        published[node, n_questions] = True
-        if n != people[node, 0] or invited != people[node, 1]:
-            report.problems.append(f"team {team_id}: respondents or invited differ from the raw rows")
-        if n < k:
-            report.problems.append(f"team {team_id}: published with fewer than k respondents")
-        if sorted(covered or []) != tree.subtree_members(node):
-            report.problems.append(f"team {team_id}: covered teams differ from the subtree")
-        if released:
-            published[node, n_questions + 1] = True
-            if n < k_comments:
-                report.problems.append(f"team {team_id}: comments released below k_comments")
-        for question_id, counts in (items or {}).items():
-            j = q_index.get(int(question_id))
-            if j is None or len(counts) != SCALE_POINTS:
-                report.problems.append(f"team {team_id}, question {question_id}: not an item of this round")
-                continue
-            published[node, j] = True
-            item_nodes.append(node)
-            item_columns.append(j)
-            item_counts.append(counts)
-    if item_counts:
-        nodes, columns = np.array(item_nodes), np.array(item_columns)
-        stored = np.array(item_counts, dtype=np.int64)
-        for row in np.flatnonzero(~(stored == hist[nodes, columns]).all(axis=1)).tolist():
-            report.problems.append(
-                f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: counts differ from the raw answers"
-            )
-        respondents = np.zeros(size, dtype=np.int64)
-        for team_id, n, *_ in results:
-            if team_id in tree.index:
-                respondents[tree.index[team_id]] = n
-        for row in np.flatnonzero(stored.sum(axis=1) > respondents[nodes]).tolist():
-            report.problems.append(
-                f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: more answers than respondents"
-            )
-        for row in np.flatnonzero(stored.sum(axis=1) < k).tolist():
-            report.problems.append(
-                f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}: fewer than k contributors"
-            )
-    _audit_remainders(report, tree, questions, published, own_hist.sum(axis=2), own_people, k, k_comments)
+
+def _audit_items(report, tree, questions, item_rows, hist, respondents, published, k) -> None:
+    """Every published item: asked in the round, equal to the raw subtree counts, at least k
+    answers, and never more answers than the node has respondents."""
+    nodes = np.fromiter((row[0] for row in item_rows), dtype=np.int64, count=len(item_rows))
+    keys = np.fromiter((int(row[1]) for row in item_rows), dtype=np.int64, count=len(item_rows))
+    columns = _index_of(np.asarray(questions, dtype=np.int64), keys)
+    shaped = np.array([len(row[2]) == SCALE_POINTS for row in item_rows])
+    for row in np.flatnonzero((columns < 0) | ~shaped).tolist():
+        report.problems.append(f"team {tree.ids[nodes[row]]}, question {keys[row]}: not an item of this round")
+    keep = (columns >= 0) & shaped
+    nodes, columns = nodes[keep], columns[keep]
+    stored = np.array([row[2] for row, ok in zip(item_rows, keep.tolist(), strict=True) if ok], dtype=np.int64)
+    stored = stored.reshape(-1, SCALE_POINTS)
+    published[nodes, columns] = True
+    where = [
+        f"team {tree.ids[node]}, question {questions[column]}" for node, column in zip(nodes, columns, strict=True)
+    ]
+    for row in np.flatnonzero(~(stored == hist[nodes, columns]).all(axis=1)).tolist():
+        report.problems.append(f"{where[row]}: counts differ from the raw answers")
+    for row in np.flatnonzero(stored.sum(axis=1) > respondents[nodes]).tolist():
+        report.problems.append(f"{where[row]}: more answers than respondents")
+    for row in np.flatnonzero(stored.sum(axis=1) < k).tolist():
+        report.problems.append(f"{where[row]}: fewer than k contributors")
 
 
 def _audit_remainders(report, tree, questions, published, own_items, own_people, k, k_comments) -> None:
