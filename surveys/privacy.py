@@ -570,15 +570,16 @@ def _audit_items(report, tree, questions, item_rows, hist, respondents, publishe
     stored = np.array([row[2] for row, ok in zip(item_rows, keep.tolist(), strict=True) if ok], dtype=np.int64)
     stored = stored.reshape(-1, SCALE_POINTS)
     published[nodes, columns] = True
-    where = [
-        f"team {tree.ids[node]}, question {questions[column]}" for node, column in zip(nodes, columns, strict=True)
-    ]
+
+    def where(row: int) -> str:
+        return f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}"
+
     for row in np.flatnonzero(~(stored == hist[nodes, columns]).all(axis=1)).tolist():
-        report.problems.append(f"{where[row]}: counts differ from the raw answers")
+        report.problems.append(f"{where(row)}: counts differ from the raw answers")
     for row in np.flatnonzero(stored.sum(axis=1) > respondents[nodes]).tolist():
-        report.problems.append(f"{where[row]}: more answers than respondents")
+        report.problems.append(f"{where(row)}: more answers than respondents")
     for row in np.flatnonzero(stored.sum(axis=1) < k).tolist():
-        report.problems.append(f"{where[row]}: fewer than k contributors")
+        report.problems.append(f"{where(row)}: fewer than k contributors")
 
 
 def _audit_remainders(report, tree, questions, published, own_items, own_people, k, k_comments) -> None:
