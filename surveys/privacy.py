@@ -35,7 +35,9 @@ under merging: if a set X of candidates could be added jointly, its lowest membe
 (its own remainder is the same as in the joint addition, and what it leaves in its ancestor's
 remainder is a union of remainders that were safe in the joint addition). Ancestors take
 priority: a candidate is only ever suppressed to protect the remainder of a published ancestor,
-never the other way round.
+never the other way round. Which descendant to suppress is chosen on invited people (the
+smallest team that brings people of its own), never on who answered, so every decision is a
+function of the invitation snapshot and of "this group has at least k contributors" facts.
 """
 
 from __future__ import annotations

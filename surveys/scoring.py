@@ -111,7 +111,7 @@ def item_score(counts: Sequence[int], *, higher_is_worse: bool = False, rounds: 
     mean = sum(value * count for value, count in enumerate(counts, start=1)) / n
     squares = sum(count * (value - mean) ** 2 for value, count in enumerate(counts, start=1))
     sd = math.sqrt(squares / (n - 1)) if n > 1 else 0.0
-    people = n / rounds
+    people = n / rounds if rounds > 1 else n
     return ItemScore(
         n=people,
         mean=mean,

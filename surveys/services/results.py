@@ -44,7 +44,10 @@ def results_publish(*, round_id: int) -> PublishOutcome:
     """
     try:
         with transaction.atomic():
-            round_ = Round.objects.select_for_update(of=("self",)).select_related("survey").get(pk=round_id)
+            # FOR NO KEY UPDATE: a second aggregation waits, rows merely pointing at the round
+            # (an action plan being saved) do not.
+            locked = Round.objects.select_for_update(of=("self",), no_key=True)
+            round_ = locked.select_related("survey").get(pk=round_id)
             if round_.status not in AGGREGATABLE_STATES:
                 raise PulseError(
                     f"Round {round_.pk} is {round_.get_status_display().lower()}: results wait for the close.",
