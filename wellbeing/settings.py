@@ -149,6 +149,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "rounds-close-due": {"task": "surveys.tasks.rounds_close_due", "schedule": 5 * 60},
     "rounds-open-due": {"task": "surveys.tasks.rounds_open_due", "schedule": 5 * 60},
     "reminders-send": {"task": "surveys.tasks.reminders_send", "schedule": 15 * 60},
+    # Safety net: closed rounds whose hand-over to aggregation was lost.
+    "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": 30 * 60},
 }
 
 CACHES = {

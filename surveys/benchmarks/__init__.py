@@ -4,4 +4,5 @@
 #: benchmark name -> module path
 BENCHMARKS: dict[str, str] = {
     "roster_import": "surveys.benchmarks.roster_import",
+    "aggregate": "surveys.benchmarks.aggregate",
 }

@@ -5,40 +5,45 @@ from surveys.tenancy import TenantModel
 
 from .organization import Membership, Team
 from .rounds import Round
-from .surveys import Question
 
 
 class Result(TenantModel):
-    """A published aggregate for one (team node, round, question), over the node's whole subtree.
+    """A team node's published figures for one round, over the node's whole subtree.
 
-    Rows exist only for what passed suppression (DESIGN.md §5); every figure shown anywhere is
-    derived from them. `question` empty is the node's participation row: `n` is how many people
-    of the subtree answered the round at all, and `comments_released` says whether the node's
-    comments may be shown.
+    A row exists only where the node passed suppression (DESIGN.md §5); every figure shown
+    anywhere is derived from these rows. `n` is how many people of the subtree answered the
+    round and `invited` how many were invited. `items` holds, for every item that passed
+    suppression at this node, its option counts (option 1 first) keyed by question id; an item
+    asked in the round but missing here is suppressed ("not enough responses to show").
+    `comments_released` says whether the node's comments may be shown, and `covered_teams`
+    freezes which teams the figures (and comments) include, so a later edit of the team tree
+    cannot change a released comment list.
+
+    One row per node rather than per (node, question): a big organisation publishes thousands
+    of nodes, and ten times as many rows (each with its indexes and foreign-key checks) cost
+    more to write than the whole histogram scan (see `manage.py benchmark aggregate`).
     """
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="results")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="results")
-    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
-    n = models.PositiveIntegerField(help_text="Contributors: people of the subtree who answered.")
-    counts = models.JSONField(default=list, help_text="Answers per option, option 1 first.")
+    n = models.PositiveIntegerField(help_text="Respondents: people of the subtree who answered the round.")
     invited = models.PositiveIntegerField(default=0, help_text="People of the subtree invited.")
+    items = models.JSONField(default=dict, help_text="Published items: question id -> answers per option.")
     comments_released = models.BooleanField(default=False)
+    covered_teams = models.JSONField(default=list, help_text="Ids of the teams of the subtree at publication.")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "round", "team", "question"],
-                condition=models.Q(question__isnull=False),
-                name="result_unique_question",
-            ),
-            models.UniqueConstraint(
-                fields=["organization", "round", "team"],
-                condition=models.Q(question__isnull=True),
-                name="result_unique_participation",
-            ),
+            models.UniqueConstraint(fields=["organization", "round", "team"], name="result_unique_node"),
         ]
         indexes = [models.Index(fields=["organization", "team", "round"], name="result_org_team_round")]
+
+    def __str__(self) -> str:
+        return f"{self.team} in {self.round}"
+
+    def item_counts(self) -> dict[int, list[int]]:
+        """Published items as {question id: counts}."""
+        return {int(question_id): counts for question_id, counts in self.items.items()}
 
 
 class ActionPlanStatus(models.TextChoices):

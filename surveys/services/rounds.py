@@ -114,18 +114,14 @@ def round_close(*, round_: Round, now: dt.datetime | None = None) -> Round:
 
 
 def _hand_over_to_aggregation(round_: Round) -> None:
-    """MERGE POINT (lead): start aggregation of a round that has just closed.
+    """Start aggregation of a round that has just closed (after the closing transaction commits).
 
-    Called once per closed round, after the closing transaction commits, from `round_close`
-    (so from both the `rounds_close_due` job and HR's "Close now"). The aggregation engine owns
-    the Celery task `round_aggregate(round_id)`; wire it here, for instance:
-
-        from surveys.tasks import round_aggregate
-        round_aggregate.delay(round_.pk)
-
-    Until then a closed round stays "closed, results being prepared". Nothing here may compute
-    or publish results itself.
+    Called from `round_close`, so from both the `rounds_close_due` job and HR's "Close now".
+    If the hand-over is lost (broker down), `rounds_aggregate_pending` picks the round up.
     """
+    from surveys.tasks import round_aggregate
+
+    round_aggregate.delay(round_.pk)
 
 
 def _refuse_overlap(round_: Round) -> None:

@@ -1,0 +1,48 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from surveys.exceptions import PulseError
+from surveys.models import Round, RoundStatus
+from surveys.privacy import PrivacyAuditError
+from surveys.services.results import results_publish
+from surveys.tenancy import organization_scope
+
+
+class Command(BaseCommand):
+    help = "Aggregate, audit and publish the results of closed rounds (the job Celery runs after a close)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("round_ids", nargs="*", type=int, metavar="ROUND_ID")
+        parser.add_argument(
+            "--pending", action="store_true", help="Every closed round that is not published yet (for cron)."
+        )
+
+    def handle(self, *args, round_ids, pending, **options):
+        rounds = Round.all_organizations.select_related("organization")
+        if pending:
+            chosen = list(rounds.filter(status=RoundStatus.CLOSED).order_by("closes_at"))
+        elif round_ids:
+            chosen = list(rounds.filter(pk__in=round_ids).order_by("pk"))
+            missing = set(round_ids) - {r.pk for r in chosen}
+            if missing:
+                raise CommandError(f"No round with id {', '.join(map(str, sorted(missing)))}.")
+        else:
+            raise CommandError("Give round ids, or --pending for every closed round.")
+        failed = False
+        for round_ in chosen:
+            with organization_scope(round_.organization):
+                try:
+                    outcome = results_publish(round_id=round_.pk)
+                except PulseError as error:
+                    self.stderr.write(error.message)
+                    failed = True
+                    continue
+                except PrivacyAuditError as error:
+                    self.stderr.write(str(error))
+                    failed = True
+                    continue
+            self.stdout.write(
+                f"Round {round_.pk} ({round_.organization.slug}): results published for "
+                f"{outcome.teams_published} team nodes ({outcome.items_published} item results)."
+            )
+        if failed:
+            raise CommandError("Some rounds were not published (see above).")

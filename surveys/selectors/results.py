@@ -1,0 +1,324 @@
+"""Reads of published results, for every page, e-mail and API endpoint that shows a figure.
+
+They read Result rows (and, for released comments, the comments of the teams a Result froze),
+never answers: whatever they return already passed suppression and the audit. Callers decide
+who may see which team (`surveys.access`); these functions decide what there is to see.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from surveys.models import (
+    BURNOUT_SIGNS,
+    MIN_K,
+    PILLARS,
+    Construct,
+    Question,
+    Result,
+    Round,
+    RoundQuestion,
+    RoundStatus,
+    Survey,
+    Team,
+)
+from surveys.privacy import released_comment_texts, response_rate_is_shown
+from surveys.scoring import (
+    BurnoutSignal,
+    Change,
+    ConstructScore,
+    ItemScore,
+    burnout_signal,
+    construct_change,
+    construct_score,
+    item_score,
+)
+
+SUPPRESSED = "Not enough responses to show"
+#: Constructs shown with a score, in page order. Organisation questions are shown as items.
+SCORED_CONSTRUCTS = (*PILLARS, *BURNOUT_SIGNS)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    question: Question
+    counts: tuple[int, ...] | None  # None: suppressed at this node
+    score: ItemScore | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.counts is None
+
+
+@dataclass(frozen=True)
+class ConstructResult:
+    construct: str
+    label: str
+    higher_is_worse: bool
+    items: tuple[ItemResult, ...]
+    score: ConstructScore | None  # None unless every item of the construct is published
+
+    @property
+    def suppressed(self) -> bool:
+        return self.score is None
+
+
+@dataclass(frozen=True)
+class TeamRoundResults:
+    """One team node's published figures for one round."""
+
+    team: Team
+    round: Round
+    published: bool  # False: nothing for this node (not enough responses, or not published yet)
+    respondents: int | None = None
+    invited: int | None = None
+    response_rate: float | None = None  # only where at least k were invited
+    items: tuple[ItemResult, ...] = ()
+    constructs: tuple[ConstructResult, ...] = ()
+    burnout: BurnoutSignal | None = None
+    comments_released: bool = False
+
+    def construct(self, construct: str) -> ConstructResult | None:
+        return next((c for c in self.constructs if c.construct == construct), None)
+
+
+def team_round_results(*, team: Team, round: Round) -> TeamRoundResults:
+    """A team node's results for a round: items, constructs, burnout signal, participation.
+    Two queries."""
+    result = _published(Result.objects.filter(round=round, team=team)).first()
+    questions = _round_questions([round.pk]).get(round.pk, [])
+    return _team_round(team, round, result, questions)
+
+
+def team_round_comments(*, team: Team, round: Round) -> list[str]:
+    """The node's released comments: every comment of the teams its Result froze at
+    publication (never a part of them), in a random order that is the same on every visit
+    (comments have random keys), without dates. Empty unless released. Two queries."""
+    result = _published(Result.objects.filter(round=round, team=team, comments_released=True)).first()
+    if result is None:
+        return []
+    return released_comment_texts(round_=round, covered_teams=result.covered_teams)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    round: Round
+    score: ConstructScore | None  # None: not published for this node, or an item suppressed
+
+
+@dataclass(frozen=True)
+class ConstructTrend:
+    construct: str
+    label: str
+    higher_is_worse: bool
+    points: tuple[TrendPoint, ...]  # oldest first
+    change: Change
+
+
+@dataclass(frozen=True)
+class TeamTrend:
+    team: Team
+    survey: Survey
+    rounds: tuple[Round, ...]  # published rounds of the survey, oldest first
+    constructs: tuple[ConstructTrend, ...]
+    participation: tuple[tuple[Round, int | None], ...] = field(default=())  # respondents per round
+
+
+def team_trend(*, team: Team, survey: Survey, rounds: int = 12) -> TeamTrend:
+    """A node's constructs across the last `rounds` published rounds of a survey, each with its
+    change flag. Only rounds published for this node count (DESIGN.md §5): a round where it had
+    too few responses is a gap, never a zero, and never enters a change window. Three queries."""
+    recent = list(Round.objects.filter(survey=survey, status=RoundStatus.PUBLISHED).order_by("-number")[:rounds])[::-1]
+    by_round = {r.round_id: r for r in Result.objects.filter(team=team, round_id__in=[r.pk for r in recent])}
+    questions = _round_questions([r.pk for r in recent])
+    per_round = [_team_round(team, r, by_round.get(r.pk), questions.get(r.pk, [])) for r in recent]
+    k = _k(recent[-1]) if recent else MIN_K
+    constructs = tuple(_construct_trend(construct, per_round, by_round, k) for construct in SCORED_CONSTRUCTS)
+    participation = tuple((r.round, r.respondents) for r in per_round)
+    return TeamTrend(team, survey, tuple(recent), tuple(c for c in constructs if c is not None), participation)
+
+
+@dataclass(frozen=True)
+class LatestResults:
+    """For the thanks page: the latest published results of the person's team (or, if it was
+    too small to show, of the nearest team above it) and what changed since last time."""
+
+    team: Team
+    results: TeamRoundResults
+    previous: TeamRoundResults | None
+    changes: dict[str, Change]
+
+
+def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
+    """The latest published round of `survey` with results for `team` or, failing that, for
+    its nearest ancestor that has some; None when there is nothing yet. Three queries."""
+    trail = _ancestors_or_self(team)  # nearest first
+    results = list(_published(Result.objects.filter(team__in=trail, round__survey=survey)).select_related("round"))
+    if not results:
+        return None
+    latest_number = max(r.round.number for r in results)
+    holders = {r.team_id for r in results if r.round.number == latest_number}
+    node = next(t for t in trail if t.pk in holders)
+    own = sorted((r for r in results if r.team_id == node.pk), key=lambda r: r.round.number)
+    questions = _round_questions([r.round_id for r in own])
+    per_round = [_team_round(node, r.round, r, questions.get(r.round_id, [])) for r in own]
+    by_round = {r.round_id: r for r in own}
+    changes = {}
+    for construct in SCORED_CONSTRUCTS:
+        trend = _construct_trend(construct, per_round, by_round, _k(per_round[-1].round))
+        if trend is not None:
+            changes[construct] = trend.change
+    previous = per_round[-2] if len(per_round) > 1 else None
+    return LatestResults(team=node, results=per_round[-1], previous=previous, changes=changes)
+
+
+@dataclass(frozen=True)
+class HeatmapCell:
+    construct: str
+    index: float | None  # None: suppressed
+    n: float | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.index is None
+
+
+@dataclass(frozen=True)
+class HeatmapRow:
+    team: Team
+    respondents: int | None  # None: the whole row is suppressed
+    cells: tuple[HeatmapCell, ...]
+    burnout: BurnoutSignal | None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    round: Round
+    constructs: tuple[tuple[str, str], ...]  # (construct, label)
+    rows: tuple[HeatmapRow, ...]
+
+
+def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap:
+    """Team nodes × constructs for one round: index and n per cell, suppressed cells marked.
+    Rows are the survey's teams (its root team's subtree, or every team) in tree order, limited
+    to `teams` when given (a manager's visible teams). Four queries."""
+    candidates = teams if teams is not None else Team.objects.all()
+    root_path = Survey.objects.filter(pk=round.survey_id).values_list("root_team__path", flat=True).first()
+    if root_path:
+        candidates = candidates.filter(Team(path=root_path).subtree_filter())
+    team_list = list(candidates.order_by("path"))
+    by_team = {r.team_id: r for r in _published(Result.objects.filter(round=round))}
+    questions = _round_questions([round.pk]).get(round.pk, [])
+    rows = []
+    for team in team_list:
+        figures = _team_round(team, round, by_team.get(team.pk), questions)
+        cells = tuple(
+            HeatmapCell(
+                c.construct,
+                None if c.score is None else c.score.index,
+                None if c.score is None else c.score.n,
+            )
+            for c in figures.constructs
+        )
+        rows.append(HeatmapRow(team, figures.respondents, cells, figures.burnout))
+    labels = tuple((c.construct, c.label) for c in _constructs(questions, {}))
+    return Heatmap(round=round, constructs=labels, rows=tuple(rows))
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def _published(results: QuerySet[Result]) -> QuerySet[Result]:
+    """Results of published rounds only: a failed or re-opened round shows nothing."""
+    return results.filter(round__status=RoundStatus.PUBLISHED)
+
+
+def _round_questions(round_ids: Iterable[int]) -> dict[int, list[Question]]:
+    questions: dict[int, list[Question]] = defaultdict(list)
+    rows = RoundQuestion.objects.filter(round_id__in=list(round_ids)).select_related("question")
+    for row in rows.order_by("round_id", "position", "question_id"):
+        questions[row.round_id].append(row.question)
+    return questions
+
+
+def _ancestors_or_self(team: Team) -> list[Team]:
+    """The team and every team above it, nearest first (one query, by path)."""
+    parts = team.path.split("/")
+    paths = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    found = {t.path: t for t in Team.objects.filter(path__in=paths)}
+    return [found[p] for p in reversed(paths) if p in found]
+
+
+def _team_round(team: Team, round_: Round, result: Result | None, questions: Sequence[Question]) -> TeamRoundResults:
+    """Assemble a node's figures from its Result (or its absence)."""
+    if result is None or round_.status != RoundStatus.PUBLISHED:
+        items = tuple(ItemResult(q, None, None) for q in questions)
+        constructs = _constructs(questions, {})
+        return TeamRoundResults(team=team, round=round_, published=False, items=items, constructs=constructs)
+    counts = result.item_counts()
+    constructs = _constructs(questions, counts)
+    signs = {c.construct: c.score for c in constructs}
+    rate_shown = response_rate_is_shown(invited=result.invited, k=_k(round_))
+    return TeamRoundResults(
+        team=team,
+        round=round_,
+        published=True,
+        respondents=result.n,
+        invited=result.invited,
+        response_rate=result.n / result.invited if rate_shown else None,
+        items=tuple(_item(q, counts.get(q.pk)) for q in questions),
+        constructs=constructs,
+        burnout=burnout_signal(signs.get(Construct.EXHAUSTION), signs.get(Construct.MENTAL_DISTANCE)),
+        comments_released=result.comments_released,
+    )
+
+
+def _k(round_: Round) -> int:
+    return max(round_.k or 0, MIN_K)
+
+
+def _item(question: Question, counts: list[int] | None) -> ItemResult:
+    if counts is None:
+        return ItemResult(question, None, None)
+    return ItemResult(question, tuple(counts), item_score(counts, higher_is_worse=question.higher_is_worse))
+
+
+def _constructs(questions: Sequence[Question], counts: dict[int, list[int]]) -> tuple[ConstructResult, ...]:
+    labels = dict(Construct.choices)
+    out = []
+    for construct in SCORED_CONSTRUCTS:
+        members = [q for q in questions if q.construct == construct]
+        if not members:
+            continue
+        items = tuple(_item(q, counts.get(q.pk)) for q in members)
+        complete = all(not item.suppressed for item in items)
+        score = construct_score(construct, [i.score for i in items if i.score]) if complete else None
+        out.append(ConstructResult(construct, labels[construct], members[0].higher_is_worse, items, score))
+    return tuple(out)
+
+
+def _construct_trend(
+    construct: str, per_round: list[TeamRoundResults], by_round: dict[int, Result], k: int
+) -> ConstructTrend | None:
+    points = []
+    for figures in per_round:
+        result = figures.construct(construct)
+        points.append(TrendPoint(figures.round, result.score if result else None))
+    latest = next((f.construct(construct) for f in reversed(per_round) if f.construct(construct)), None)
+    if latest is None:
+        return None
+    question_ids = [item.question.pk for item in latest.items]
+    history = []  # newest first: rounds published for this node with every item published
+    for figures in reversed(per_round):
+        result = by_round.get(figures.round.pk)
+        if not figures.published or result is None:
+            continue
+        counts = result.item_counts()
+        if all(q in counts for q in question_ids):
+            history.append({q: counts[q] for q in question_ids})
+    change = construct_change(history, question_ids=question_ids, k=k, higher_is_worse=latest.higher_is_worse)
+    return ConstructTrend(construct, latest.label, latest.higher_is_worse, tuple(points), change)

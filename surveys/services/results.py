@@ -1,0 +1,145 @@
+"""Publishing a closed round's results (DESIGN.md §5, §7)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from surveys import aggregation
+from surveys.exceptions import PulseError
+from surveys.models import Membership, Result, Round, RoundStatus, TeamManagement
+from surveys.privacy import AuditReport, PrivacyAuditError, audit_round
+
+logger = logging.getLogger(__name__)
+
+#: A round may be aggregated once it is closed; a published or failed one may be re-run.
+AGGREGATABLE_STATES = frozenset({RoundStatus.CLOSED, RoundStatus.PUBLISHED, RoundStatus.FAILED})
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    round_id: int
+    teams_published: int
+    items_published: int
+    newly_published: bool
+    audit: AuditReport
+
+
+def results_publish(*, round_id: int) -> PublishOutcome:
+    """Aggregate a closed round, audit what would be published, and publish it in one
+    transaction (its Results replaced, status `published`).
+
+    The round row is locked first, so two workers running at once take turns and the second
+    writes the same rows again (the computation is deterministic). Managers are e-mailed, after
+    the commit, only when the round becomes published (not on a re-run). If the audit fails,
+    nothing is published: the round is marked `failed` with the reason, and the error is raised.
+    """
+    try:
+        with transaction.atomic():
+            # FOR NO KEY UPDATE: a second aggregation waits, rows merely pointing at the round
+            # (an action plan being saved) do not.
+            locked = Round.objects.select_for_update(of=("self",), no_key=True)
+            round_ = locked.select_related("survey").get(pk=round_id)
+            if round_.status not in AGGREGATABLE_STATES:
+                raise PulseError(
+                    f"Round {round_.pk} is {round_.get_status_display().lower()}: results wait for the close.",
+                    code="round_not_closed",
+                    status=409,
+                )
+            newly_published = round_.status != RoundStatus.PUBLISHED
+            with _collector_paused():
+                computed = aggregation.round_aggregate_rows(round_)
+                aggregation.results_replace(round_, computed.rows)
+                report = audit_round(round_, leaf_counts=computed.leaf)
+            if not report.ok:
+                raise PrivacyAuditError(report)
+            round_.status = RoundStatus.PUBLISHED
+            round_.published_at = round_.published_at or timezone.now()
+            round_.failure_reason = ""
+            round_.save(update_fields=["status", "published_at", "failure_reason"])
+            if newly_published:
+                transaction.on_commit(lambda: _enqueue_notification(round_id))
+    except PrivacyAuditError as error:
+        _round_fail(round_id=round_id, reason=str(error))
+        raise
+    items = sum(len(row.items) for row in computed.rows)
+    logger.info("Round %s published: %s team nodes, %s item results.", round_id, len(computed.rows), items)
+    return PublishOutcome(round_id, len(computed.rows), items, newly_published, report)
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector for the aggregation burst: it allocates tens of
+    thousands of short-lived tuples, which triggers full collections of the worker's whole heap
+    (tens of milliseconds each) for garbage that reference counting frees anyway."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _round_fail(*, round_id: int, reason: str) -> None:
+    """Fail closed: no Result of the round stays visible, and HR can see why."""
+    logger.error("Round %s NOT published: %s", round_id, reason)
+    with transaction.atomic():
+        round_ = Round.objects.select_for_update().get(pk=round_id)
+        Result.objects.filter(round=round_).delete()
+        round_.status = RoundStatus.FAILED
+        round_.failure_reason = reason
+        round_.save(update_fields=["status", "failure_reason"])
+
+
+def _enqueue_notification(round_id: int) -> None:
+    from surveys.tasks import round_results_notify
+
+    round_results_notify.delay(round_id)
+
+
+def round_results_notify(*, round_id: int) -> int:
+    """E-mail every active manager of a team that got results: one message each, with a link
+    to each of their teams' dashboards. Returns how many messages were sent."""
+    round_ = Round.objects.select_related("survey", "organization").get(pk=round_id)
+    if round_.status != RoundStatus.PUBLISHED:
+        return 0
+    published = Result.objects.filter(round=round_).values("team_id")
+    links = (
+        TeamManagement.objects.filter(
+            team_id__in=published, membership__is_active=True, membership__user__is_active=True
+        )
+        .select_related("team", "membership__user")
+        .order_by("membership_id", "team__path")
+    )
+    teams_by_manager: dict[int, tuple[Membership, list]] = {}
+    for link in links:
+        teams_by_manager.setdefault(link.membership_id, (link.membership, []))[1].append(link.team)
+    for membership, teams in teams_by_manager.values():
+        _send_results_ready(round_, membership, teams)
+    return len(teams_by_manager)
+
+
+def _send_results_ready(round_: Round, membership: Membership, teams: list) -> None:
+    slug = round_.organization.slug
+    context = {
+        "round": round_,
+        "organization": round_.organization,
+        "name": membership.user.get_short_name(),
+        "teams": [{"name": team.name, "url": f"{settings.PULSE_BASE_URL}/o/{slug}/teams/{team.pk}/"} for team in teams],
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Results are ready: {round_.survey.name}",
+        body=render_to_string("emails/results_ready.txt", context),
+        to=[membership.user.email],
+    )
+    message.attach_alternative(render_to_string("emails/results_ready.html", context), "text/html")
+    message.send()
