@@ -1,13 +1,14 @@
 """Shared fixtures. Every fixture set has two organisations, so every test can check that
 nothing crosses from one to the other."""
 
+import importlib
 import os
 from dataclasses import dataclass
 
 import pytest
 from django.db import connection
 
-from surveys.models import Membership, Organization, Role, Team
+from surveys.models import Membership, Organization, Question, Role, Team
 from surveys.tenancy import organization_scope
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
 
@@ -30,6 +31,26 @@ def postgres(db):
     """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+
+
+@pytest.fixture
+def question_bank(db):
+    """The product's question bank (a data migration), put back if an earlier test emptied it.
+
+    Transactional tests (live server, threads) flush every table afterwards, the bank too.
+    Django's serialized rollback cannot be relied on to restore it: once Playwright has started,
+    the tests see a fresh connection object without the serialized copy. Request this fixture in
+    transactional tests that need questions.
+    """
+    bank = importlib.import_module("surveys.migrations.0002_question_bank").BANK
+    if Question.all_organizations.filter(organization=None).count() == len(bank):
+        return
+    for position, (code, construct, scale, core, text) in enumerate(bank, start=1):
+        Question.all_organizations.update_or_create(
+            organization=None,
+            code=code,
+            defaults={"construct": construct, "scale": scale, "is_core": core, "text": text, "position": position},
+        )
 
 
 @pytest.fixture

@@ -9,10 +9,16 @@ from collections.abc import Callable
 
 def populate(tenant) -> dict:
     """Create one of each object organisation pages can address, for `tenant`."""
-    return {}
+    from tests.factories import RoundFactory, SurveyFactory, invite
+
+    round_ = RoundFactory(survey=SurveyFactory(organization=tenant.org))
+    for membership in (tenant.employee, tenant.manager, tenant.hr, tenant.admin):
+        invite(round_, membership)
+    return {"round": round_}
 
 
 #: URL parameter name -> function(tenant, populated objects) -> the value to put in the URL.
 URL_OBJECTS: dict[str, Callable] = {
     "team_id": lambda tenant, objects: tenant.platform.pk,
+    "round_id": lambda tenant, objects: objects["round"].pk,
 }

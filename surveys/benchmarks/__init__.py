@@ -2,4 +2,6 @@
 `run(*, stdout, **options)`, and measures its subject beside a baseline in the same run."""
 
 #: benchmark name -> module path
-BENCHMARKS: dict[str, str] = {}
+BENCHMARKS: dict[str, str] = {
+    "submit": "surveys.benchmarks.submit",
+}
