@@ -1,6 +1,7 @@
 """Submitting a pulse: the one write an employee makes, and the one place where what a person
 said and the fact that they answered are stored side by side (DESIGN.md §5)."""
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -168,8 +169,28 @@ def _what_was_said_write(*, invitation: Invitation, values: dict[int, int], text
     # without building a filtered queryset just to insert one row (this is the hot path).
     response = Response(**said)
     response.save()
-    Answer.objects.bulk_create(
-        Answer(response=response, question_id=question_id, value=value, **said) for question_id, value in values.items()
-    )
+    _answers_insert(response_id=response.pk, said=said, values=values)
     if text:
         Comment(text=text, **said).save()
+
+
+ANSWER_COLUMNS = ("id", "organization_id", "response_id", "round_id", "team_id", "question_id", "value")
+
+
+def _answers_insert(*, response_id: uuid.UUID, said: dict[str, int], values: dict[int, int]) -> None:
+    """The answers in one parametrised multi-row INSERT (random keys, like the model's default).
+
+    bulk_create spent more time preparing ten rows than the database spent storing them (the
+    submit benchmark: 0.4 ms of a 3.9 ms submission), and this is the busiest write of the product.
+    """
+    if not values:
+        return
+    prep_uuid = Answer._meta.pk.get_db_prep_value
+    response_key = prep_uuid(response_id, connection)
+    rows = []
+    for question_id, value in values.items():
+        rows += [prep_uuid(uuid.uuid4(), connection), said["organization_id"], response_key]
+        rows += [said["round_id"], said["team_id"], question_id, value]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(ANSWER_COLUMNS)) + ")"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {Answer._meta.db_table} ({', '.join(ANSWER_COLUMNS)}) VALUES {placeholders}", rows)
