@@ -9,7 +9,7 @@ from django.utils import timezone
 from surveys.models import ActionPlan, RoundStatus
 from surveys.services.tokens import invitation_path, token_hash
 from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, invite
-from tests.pulses import form, open_pulse
+from tests.pulses import form, open_pulse, stored
 
 
 def test_the_answer_route_is_the_invitation_path():
@@ -243,3 +243,13 @@ def test_home_lists_open_pulses_with_an_answer_now_link_until_answered(login, te
     assert f'href="/o/acme/pulses/{pulse.round.pk}/">Answer now' in html
     client.post(f"/o/acme/pulses/{pulse.round.pk}/", form(pulse, [2]))
     assert "Answer now" not in client.get("/o/acme/").content.decode()
+
+
+def test_opening_the_link_changes_nothing_so_mail_scanners_cannot_answer_for_anyone(client, tenant):
+    pulse = open_pulse(tenant)
+    assert client.head(pulse.url).status_code == 200
+    assert client.get(pulse.url).status_code == 200
+    assert client.get(pulse.thanks_url).status_code == 302
+    assert b"<form" in client.get(pulse.url).content  # still unanswered
+    assert client.put(pulse.url).status_code == 405
+    assert set(stored().values()) == {0}

@@ -23,9 +23,10 @@ class ShownItem:
 
 
 class AnswerForm:
-    def __init__(self, *, items: list[Item] | None = None, data: QueryDict | None = None) -> None:
-        self.data = data
-        self._items = items
+    """The posted answers (`q<question id>` = 1–5 or "skip") and comment."""
+
+    def __init__(self, data: QueryDict | None = None) -> None:
+        self.data = data if data is not None else QueryDict()
 
     def answers(self) -> dict[str, str]:
         """{question id: posted value} for every `q<id>` field, skipped ones included."""
@@ -41,13 +42,12 @@ class AnswerForm:
         return answers
 
     def comment(self) -> str:
-        return self.data.get("comment", "") if self.data is not None else ""
+        return self.data.get("comment", "")
 
-    def shown_items(self) -> list[ShownItem]:
-        """The items with what the person chose (or "skip", the default)."""
-        data = self.data or QueryDict()
+    def shown_items(self, items: list[Item]) -> list[ShownItem]:
+        """The items with what the person chose (or "skip", the default), for a re-render."""
         shown = []
-        for item in self._items or []:
-            selected = data.get(item.field_name, SKIP)
+        for item in items:
+            selected = self.data.get(item.field_name, SKIP)
             shown.append(ShownItem(item, selected if selected in dict(item.options) else SKIP))
         return shown

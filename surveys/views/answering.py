@@ -34,7 +34,7 @@ STATE_ERRORS = {
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def answer(request, organization_slug: str, token: str) -> HttpResponse:
     try:
         invitation = access_invitation(org_slug=organization_slug, token=token)
@@ -46,7 +46,7 @@ def answer(request, organization_slug: str, token: str) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def answer_thanks(request, organization_slug: str, token: str) -> HttpResponse:
     try:
         invitation = access_invitation(org_slug=organization_slug, token=token)
@@ -59,7 +59,7 @@ def answer_thanks(request, organization_slug: str, token: str) -> HttpResponse:
 
 @role_required(*ALL_ROLES)
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def pulse_answer(request, org_slug: str, round_id: int) -> HttpResponse:
     invitation = access_round_invitation(membership=request.membership, round_id=round_id)
     return _answering(request, invitation, thanks_url=reverse("pulse_thanks", args=[org_slug, round_id]))
@@ -67,14 +67,14 @@ def pulse_answer(request, org_slug: str, round_id: int) -> HttpResponse:
 
 @role_required(*ALL_ROLES)
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def pulse_thanks(request, org_slug: str, round_id: int) -> HttpResponse:
     invitation = access_round_invitation(membership=request.membership, round_id=round_id)
     return _thanks(request, invitation, answer_url=reverse("pulse_answer", args=[org_slug, round_id]))
 
 
 def _answering(request, invitation: Invitation, *, thanks_url: str) -> HttpResponse:
-    form = AnswerForm(data=request.POST if request.method == "POST" else None)
+    form = AnswerForm(request.POST if request.method == "POST" else None)
     error = None
     if request.method == "POST":
         # The submission needs nothing but the invitation: the service reads the round's state
@@ -93,10 +93,9 @@ def _answering(request, invitation: Invitation, *, thanks_url: str) -> HttpRespo
         state = invitation_state(invitation=invitation)
         if state != AnswerState.OPEN:
             return _state_page(request, invitation, state)
-    form = AnswerForm(items=answering_items(round_id=invitation.round_id), data=form.data)
     context = {
         **_common(invitation),
-        "items": form.shown_items(),
+        "items": form.shown_items(answering_items(round_id=invitation.round_id)),
         "comment": form.comment(),
         "comment_max": COMMENT_MAX_LENGTH,
         "comment_limit": f"{COMMENT_MAX_LENGTH:,}",
