@@ -4,7 +4,9 @@ Every function takes who is asking and what they ask for, and returns the object
 Http404. "Does not exist", "belongs to another organisation" and "you may not see it" all give
 the same 404, so ids and slugs cannot be probed to learn what exists elsewhere. Role checks
 that do not depend on a particular object (an employee opening an HR page) answer 403, since
-the page's existence is no secret.
+the page's existence is no secret. The one gatekeeper without a signed-in user,
+`access_invitation`, raises a `PulseError` with status 404 instead, so the answering page can
+explain kindly what to do with a link that does not work.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from surveys.models import Membership, Role, RosterImport, Round, Survey, Team, TeamManagement, User
+from surveys.exceptions import PulseError
+from surveys.models import Invitation, Membership, Role, RosterImport, Round, Survey, Team, TeamManagement, User
+from surveys.services.tokens import token_hash
 
 ALL_ROLES = tuple(Role.values)
 HR_ROLES = (Role.HR, Role.ADMIN)
@@ -140,3 +144,58 @@ def access_round(*, survey: Survey, round_id: int) -> Round:
     if round_ is None:
         raise Http404("No such round.")
     return round_
+
+
+LINK_INVALID_MESSAGE = (
+    "This link does not work. It may be incomplete, or a newer reminder e-mail may have replaced it: "
+    "please use the link in the most recent e-mail about this pulse."
+)
+
+
+def access_invitation(*, org_slug: str, token: str) -> Invitation:
+    """The invitation behind an answering link, or `PulseError(code="link_invalid", status=404)`.
+
+    The link is the only key (no sign-in), so the lookup is by organisation AND the token's
+    hash, in one query. Stops:
+    - guessing or forging links: only the SHA-256 is stored, and an unknown hash finds nothing;
+    - a reminder's replaced link still working: rotation overwrites the hash, so the old token
+      no longer matches any row;
+    - crossing tenants: organisation B's token under organisation A's slug finds nothing;
+    - probing: unknown organisation, unknown token, replaced token, a deactivated organisation
+      or a person who has left all give the same error, so the page reveals none of them.
+    Uses `all_organizations` because this lookup is what establishes the scope. Deliberately a
+    small join without ordering: it runs on every submission, and each extra table costs more
+    planning time than a separate one-table query would (pages load the round when they need it).
+    """
+    found = (
+        Invitation.all_organizations.select_related("organization")
+        .filter(
+            organization__slug=org_slug,
+            organization__is_active=True,
+            token_hash=token_hash(token),
+            membership__is_active=True,
+        )
+        .order_by()[:1]
+    )
+    invitation = next(iter(found), None)
+    if invitation is None:
+        raise PulseError(LINK_INVALID_MESSAGE, code="link_invalid", status=404)
+    return invitation
+
+
+def access_round_invitation(*, membership: Membership, round_id: int) -> Invitation:
+    """The signed-in member's own invitation to round `round_id`, or 404.
+
+    Stops: a member answering (or learning the state of) a round they were not invited to, or
+    a round of another organisation; only the member's own invitation is ever looked at, so no
+    one can reach another person's invitation through this route.
+    """
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(membership=membership, round_id=round_id)
+        .order_by()[:1]
+    )
+    invitation = next(iter(invitation), None)
+    if invitation is None:
+        raise Http404("No such pulse.")
+    return invitation

@@ -190,7 +190,7 @@ def burnout_signal(exhaustion: ConstructScore | None, mental_distance: Construct
 IMPROVED, DECLINED, NO_CLEAR_CHANGE, NOT_ENOUGH_ROUNDS = "improved", "declined", "no_clear_change", "not_enough_rounds"
 CHANGE_LABELS = {
     IMPROVED: "Likely improved",
-    DECLINED: "Likely declined",
+    DECLINED: "Likely worsened",
     NO_CLEAR_CHANGE: "No clear change",
     NOT_ENOUGH_ROUNDS: "Not enough rounds yet",
 }

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import home, organization, roster, surveys
+from surveys.views import answering, home, organization, roster, surveys
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -37,10 +37,21 @@ organization_patterns = [
     path("surveys/<int:survey_id>/rounds/<int:round_id>/open/", surveys.round_open_now, name="round_open"),
     path("surveys/<int:survey_id>/rounds/<int:round_id>/close/", surveys.round_close_now, name="round_close"),
     path("settings/", organization.organization_settings, name="organization_settings"),
+    path("pulses/<int:round_id>/", answering.pulse_answer, name="pulse_answer"),
+    path("pulses/<int:round_id>/thanks/", answering.pulse_thanks, name="pulse_thanks"),
+]
+
+# The invitation link: no sign-in, the token is the key (surveys.services.tokens.invitation_path).
+# The slug is not called `org_slug`, so OrganizationMiddleware leaves these pages to
+# access_invitation instead of asking for a sign-in.
+answer_patterns = [
+    path("", answering.answer, name="answer"),
+    path("thanks/", answering.answer_thanks, name="answer_thanks"),
 ]
 
 urlpatterns = [
     path("", home.landing, name="landing"),
     path("accounts/", include(account_patterns)),
     path("o/<slug:org_slug>/", include(organization_patterns)),
+    path("answer/<slug:organization_slug>/<str:token>/", include(answer_patterns)),
 ]

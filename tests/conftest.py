@@ -1,13 +1,15 @@
 """Shared fixtures. Every fixture set has two organisations, so every test can check that
 nothing crosses from one to the other."""
 
+import importlib
 import os
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
-from surveys.models import Membership, Organization, Role, Team
+from surveys.models import Membership, Organization, Question, Role, Team
 from surveys.tenancy import organization_scope
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
 
@@ -32,21 +34,30 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
-def question_bank(transactional_db):
-    """The question bank, for transactional tests (browser, concurrency): flushing the database
-    between them removes the rows the data migration wrote, so put them back."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("surveys.migrations.0002_question_bank").add_bank(apps, None)
-
-
-@pytest.fixture
 def postgres(db):
     """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+
+
+@pytest.fixture
+def question_bank(db):
+    """The product's question bank (a data migration), put back if an earlier test emptied it.
+
+    Transactional tests (live server, threads) flush every table afterwards, the bank too, and
+    Django's serialized rollback cannot be relied on to restore it: once Playwright has started,
+    the tests see a fresh connection object without the serialized copy.
+    """
+    bank = importlib.import_module("surveys.migrations.0002_question_bank")
+    if Question.all_organizations.filter(organization=None).count() != len(bank.BANK):
+        bank.add_bank(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _question_bank_for_database_tests(request):
+    """Every test that touches the database starts with the bank, whatever ran before it."""
+    if {"db", "transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("question_bank")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from surveys.models import RosterImport, RosterImportStatus, RoundStatus
-from tests.factories import RoundFactory, SurveyFactory
+from tests.factories import RoundFactory, SurveyFactory, invite
 
 
 def populate(tenant) -> dict:
@@ -35,6 +35,9 @@ def populate(tenant) -> dict:
         k=None,
         k_comments=None,
     )
+    # Everyone is invited to the open round, so the signed-in answering pages open for each role.
+    for membership in (tenant.employee, tenant.manager, tenant.hr, tenant.admin):
+        invite(open_round, membership)
     return {
         "roster_import": roster_import,
         "survey": survey,

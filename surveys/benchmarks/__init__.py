@@ -5,4 +5,5 @@
 BENCHMARKS: dict[str, str] = {
     "roster_import": "surveys.benchmarks.roster_import",
     "aggregate": "surveys.benchmarks.aggregate",
+    "submit": "surveys.benchmarks.submit",
 }

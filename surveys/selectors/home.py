@@ -25,7 +25,11 @@ def user_memberships(*, user: User) -> QuerySet[Membership]:
 
 
 def open_pulses(*, membership: Membership) -> list[Round]:
-    """Open rounds this person was invited to and has not answered yet."""
+    """Open rounds this person was invited to and has not answered yet, soonest to close first.
+
+    The home page links each to the signed-in answering route (`pulse_answer`), which finds the
+    person's own invitation; answering there or by the e-mailed link is the same thing.
+    """
     now = timezone.now()
     answered = Participation.objects.filter(round=OuterRef("round"), membership=membership)
     invitations = (
