@@ -6,12 +6,33 @@ what a new user will see.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
-from surveys.models import Membership, Organization, Role, Team, TeamManagement, User
+from surveys.models import (
+    Cadence,
+    Construct,
+    Invitation,
+    Membership,
+    Organization,
+    Participation,
+    Question,
+    Role,
+    Round,
+    RoundQuestion,
+    RoundStatus,
+    Team,
+    TeamManagement,
+    User,
+)
+from surveys.services.invitations import invitation_link_issue
+from surveys.services.responses import response_submit
+from surveys.services.rounds import round_close, round_open
+from surveys.services.surveys import SurveyFields, survey_create
 from surveys.tenancy import organization_scope
 
 DEMO_PASSWORD = "pulse-demo"
@@ -95,71 +116,125 @@ LAST_NAMES = [
 
 @dataclass
 class DemoTeam:
+    """A team of the demo tree. `employees` people belong to it besides the leads sitting in it.
+
+    A department head usually sits in the leadership team above their department (`lead_sits`
+    "parent"), as in most organisations; a team lead sits in their own team ("self") or in one
+    of its sub-teams (that sub-team's name).
+    """
+
     name: str
-    members: int
-    children: list[DemoTeam] = field(default_factory=list)
+    employees: int
     lead: str | None = None  # e-mail local part of the team's manager
+    lead_sits: str = "self"
+    children: list[DemoTeam] = field(default_factory=list)
     named: tuple[str, ...] = ()  # e-mail local parts of named employees
 
 
 NORTHWIND_TREE = DemoTeam(
     "Northwind",
-    members=2,
+    employees=2,
     lead="ceo",
     children=[
         DemoTeam(
             "Engineering",
-            members=1,
+            employees=0,
             lead="manager",
+            lead_sits="parent",
             children=[
-                DemoTeam("Platform", members=9, lead="platform.lead", named=("employee",)),
-                DemoTeam("Payments", members=8, lead="payments.lead"),
-                DemoTeam("Mobile", members=7, lead="mobile.lead"),
+                DemoTeam("Platform", employees=8, lead="platform.lead", named=("employee",)),
+                DemoTeam("Payments", employees=7, lead="payments.lead"),
+                DemoTeam("Mobile", employees=6, lead="mobile.lead"),
             ],
         ),
         DemoTeam(
             "Operations",
-            members=1,
+            employees=0,
             lead="ops.head",
+            lead_sits="parent",
             children=[
                 DemoTeam(
                     "Support",
-                    members=1,
+                    employees=0,
                     lead="support.lead",
+                    lead_sits="Support EMEA",
                     children=[
-                        DemoTeam("Support EMEA", members=8, lead="emea.lead"),
-                        DemoTeam("Support Americas", members=7, lead="americas.lead"),
+                        DemoTeam("Support EMEA", employees=6, lead="emea.lead"),
+                        DemoTeam("Support Americas", employees=6, lead="americas.lead"),
                     ],
                 ),
-                DemoTeam("Logistics", members=8, lead="logistics.lead"),
+                DemoTeam("Logistics", employees=7, lead="logistics.lead"),
             ],
         ),
         DemoTeam(
             "Sales",
-            members=1,
+            employees=0,
             lead="sales.head",
+            lead_sits="parent",
             children=[
-                DemoTeam("Field Sales", members=9, lead="field.lead"),
-                DemoTeam("Inside Sales", members=6, lead="inside.lead"),
+                DemoTeam("Field Sales", employees=8, lead="field.lead"),
+                DemoTeam("Inside Sales", employees=5, lead="inside.lead"),
             ],
         ),
-        DemoTeam("People & Culture", members=3, lead="hr"),
+        DemoTeam("People & Culture", employees=2, lead="hr"),
     ],
 )
 
 GLOBEX_TREE = DemoTeam(
     "Globex Labs",
-    members=1,
+    employees=0,
     lead="director",
-    children=[DemoTeam("Research", members=6, lead="research.lead"), DemoTeam("Studio", members=5)],
+    children=[DemoTeam("Research", employees=5, lead="research.lead"), DemoTeam("Studio", employees=5)],
 )
 
 
 DEMO_ORGANIZATIONS = (
-    # slug, name, e-mail domain, tree, random seed
-    ("northwind", "Northwind Health", "northwind.example", NORTHWIND_TREE, 7),
-    ("globex", "Globex Labs", "globex.example", GLOBEX_TREE, 11),
+    # slug, name, e-mail domain, tree, random seed, closed rounds before the open one
+    ("northwind", "Northwind Health", "northwind.example", NORTHWIND_TREE, 7, 6),
+    ("globex", "Globex Labs", "globex.example", GLOBEX_TREE, 11, 3),
 )
+DEMO_EMPLOYEE = "employee@northwind.example"
+#: Demo logins who have not answered the open round yet, so they can try it.
+DEMO_NOT_ANSWERED = ("employee", "manager", "hr", "director")
+
+#: Where the demo's answers sit on the 1–5 scale when nothing special happens in a team.
+BASELINE = {
+    Construct.AUTONOMY: 3.7,
+    Construct.COMPETENCE: 3.8,
+    Construct.RELATEDNESS: 3.9,
+    Construct.BENEFICENCE: 4.0,
+    Construct.EXHAUSTION: 2.3,
+    Construct.MENTAL_DISTANCE: 1.9,
+}
+#: What happens in some teams over the demo's rounds: construct -> (first round, latest round).
+TEAM_STORIES = {
+    "Payments": {Construct.AUTONOMY: (3.9, 2.6), Construct.EXHAUSTION: (2.2, 3.3)},
+    "Support EMEA": {Construct.EXHAUSTION: (2.4, 3.7), Construct.MENTAL_DISTANCE: (1.9, 3.0)},
+    "Support Americas": {Construct.EXHAUSTION: (2.3, 3.1)},
+    "Field Sales": {Construct.RELATEDNESS: (3.0, 4.2)},
+    "Mobile": {Construct.COMPETENCE: (3.2, 4.0)},
+}
+COMMENTS = {
+    Construct.AUTONOMY: (
+        "Decisions about our roadmap keep arriving from above without a chance to weigh in.",
+        "Small changes need too many approvals lately.",
+    ),
+    Construct.EXHAUSTION: (
+        "The on-call load has been heavy for weeks and people are tired.",
+        "Ticket volume keeps growing and we never catch up.",
+        "I would like fewer late meetings across time zones.",
+    ),
+    Construct.RELATEDNESS: (
+        "The new weekly team lunch has made a real difference.",
+        "Pairing with colleagues from other offices has been great.",
+    ),
+    "any": (
+        "Clearer priorities for next quarter would help.",
+        "More time for focused work, please.",
+        "Good few weeks: it felt like we shipped something useful.",
+        "Thanks for actually acting on the last results.",
+    ),
+}
 
 #: (who, e-mail, what they can try) printed by `manage.py demo`.
 DEMO_LOGINS = (
@@ -171,7 +246,9 @@ DEMO_LOGINS = (
 )
 
 
-def demo_seed_organization(*, slug: str, name: str, domain: str, tree: DemoTeam, seed: int) -> Organization:
+def demo_seed_organization(
+    *, slug: str, name: str, domain: str, tree: DemoTeam, seed: int, rounds: int = 0
+) -> Organization:
     """Create one demo organisation with its team tree and people; every password is DEMO_PASSWORD."""
     rng = random.Random(seed)
     organization = Organization.objects.create(
@@ -187,6 +264,8 @@ def demo_seed_organization(*, slug: str, name: str, domain: str, tree: DemoTeam,
     people = _People(organization=organization, domain=domain, rng=rng, password=make_password(DEMO_PASSWORD))
     with organization_scope(organization):
         _add_team(tree, parent=None, people=people)
+        if rounds:
+            _History(organization=organization, domain=domain, rng=rng).seed(rounds=rounds)
     return organization
 
 
@@ -209,24 +288,114 @@ class _People:
 def _add_team(spec: DemoTeam, *, parent: Team | None, people: _People) -> Team:
     path = f"{parent.path}/{spec.name}" if parent else spec.name
     team = Team.objects.create(name=spec.name, parent=parent, path=path)
-    named = list(spec.named)
+    children = {child.name: _add_team(child, parent=team, people=people) for child in spec.children}
     if spec.lead:
-        lead = people.add(local=spec.lead, role=Role.HR if spec.lead == "hr" else Role.MANAGER, team=team)
+        sits = {"self": team, "parent": parent}.get(spec.lead_sits) or children[spec.lead_sits]
+        role = Role.HR if spec.lead == "hr" else Role.MANAGER
+        lead = people.add(local=spec.lead, role=role, team=sits)
         TeamManagement.objects.create(team=team, membership=lead)
-    for local in named:
+    for local in spec.named:
         people.add(local=local, role=Role.EMPLOYEE, team=team)
-    for _ in range(spec.members - len(named) - (1 if spec.lead else 0)):
+    for _ in range(spec.employees - len(spec.named)):
         people.add(local=None, role=Role.EMPLOYEE, team=team)
-    for child in spec.children:
-        _add_team(child, parent=team, people=people)
     return team
+
+
+@dataclass
+class _History:
+    """A fortnightly pulse with `rounds` closed, published rounds and one open round, answered
+    through the real services (open, submit, close, aggregate), then moved back in time."""
+
+    organization: Organization
+    domain: str
+    rng: random.Random
+    offsets: dict = field(default_factory=dict)
+
+    def seed(self, *, rounds: int) -> None:
+        hr = Membership.objects.filter(role__in=(Role.HR, Role.MANAGER)).order_by("role", "pk").first()
+        survey = survey_create(
+            organization=self.organization,
+            created_by=hr,
+            fields=SurveyFields(
+                name="Fortnightly pulse",
+                questions=list(Question.objects.filter(organization=None, is_core=True)),
+                cadence=Cadence.BIWEEKLY,
+                open_days=5,
+                starts_on=timezone.localdate(),
+            ),
+        )
+        for number in range(1, rounds + 2):
+            round_ = round_open(round_=Round.objects.get(survey=survey, status=RoundStatus.SCHEDULED))
+            self._answer(round_, progress=(number - 1) / max(rounds - 1, 1), current=number > rounds)
+            if number <= rounds:
+                round_close(round_=round_)  # aggregation runs on commit (eagerly in the demo)
+                self._backdate(round_, days_ago=14 * (rounds + 1 - number))
+
+    def _answer(self, round_: Round, *, progress: float, current: bool) -> None:
+        questions = list(RoundQuestion.objects.filter(round=round_).select_related("question"))
+        invitations = Invitation.objects.filter(round=round_).select_related("membership__user", "team")
+        for invitation in invitations.order_by("pk"):
+            local = invitation.membership.user.email.split("@")[0]
+            if local in DEMO_NOT_ANSWERED and current:
+                continue
+            if self.rng.random() > (0.45 if current else 0.85):
+                continue
+            answers = {
+                rq.question_id: self._value(invitation, rq.question.construct, progress)
+                for rq in questions
+                if self.rng.random() > 0.03
+            }
+            response_submit(invitation=invitation, answers=answers, comment=self._comment(invitation.team.name))
+
+    def _value(self, invitation: Invitation, construct: str, progress: float) -> int:
+        start, end = TEAM_STORIES.get(invitation.team.name, {}).get(construct, (BASELINE.get(construct, 3.8),) * 2)
+        key = (invitation.membership_id, construct)
+        if key not in self.offsets:
+            self.offsets[key] = self.rng.gauss(0, 0.35)
+        mean = start + (end - start) * min(progress, 1.0) + self.offsets[key] + self.rng.gauss(0, 0.55)
+        return min(5, max(1, round(mean)))
+
+    def _comment(self, team_name: str) -> str:
+        if self.rng.random() > 0.12:
+            return ""
+        themes = [*TEAM_STORIES.get(team_name, {}), "any"]
+        return self.rng.choice(COMMENTS.get(self.rng.choice(themes), COMMENTS["any"]))
+
+    def _backdate(self, round_: Round, *, days_ago: int) -> None:
+        opens = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0) - dt.timedelta(days=days_ago)
+        closes = opens + dt.timedelta(days=5)
+        Round.objects.filter(pk=round_.pk).update(
+            opens_at=opens,
+            opened_at=opens,
+            closes_at=closes,
+            closed_at=closes,
+            reminders_sent_at=opens + dt.timedelta(days=2, hours=12),
+            published_at=closes + dt.timedelta(minutes=5),
+        )
+
+
+def demo_employee_link() -> tuple[str | None, str]:
+    """A fresh link for the demo employee's open pulse (only the hash is stored, so it is
+    re-issued each time), or None and why not."""
+    organization = Organization.objects.get(slug=DEMO_ORGANIZATIONS[0][0])
+    with organization_scope(organization):
+        invitation = (
+            Invitation.objects.filter(membership__user__email=DEMO_EMPLOYEE, round__status=RoundStatus.OPEN)
+            .select_related("organization", "round")
+            .first()
+        )
+        if invitation is None or invitation.round.closes_at <= timezone.now():
+            return None, "the demo's open round has closed since it was seeded (manage.py demo --reset)"
+        if Participation.objects.filter(round=invitation.round, membership=invitation.membership).exists():
+            return None, "the demo employee has already answered the open round (manage.py demo --reset)"
+        return invitation_link_issue(invitation=invitation), ""
 
 
 def demo_seed() -> list[Organization]:
     """Both demo organisations and a staff account for the Django admin."""
     organizations = [
-        demo_seed_organization(slug=slug, name=name, domain=domain, tree=tree, seed=seed)
-        for slug, name, domain, tree, seed in DEMO_ORGANIZATIONS
+        demo_seed_organization(slug=slug, name=name, domain=domain, tree=tree, seed=seed, rounds=rounds)
+        for slug, name, domain, tree, seed, rounds in DEMO_ORGANIZATIONS
     ]
     User.objects.create_superuser("staff@pulse.example", DEMO_PASSWORD, name="Pulse staff")
     return organizations
@@ -235,7 +404,7 @@ def demo_seed() -> list[Organization]:
 def demo_remove() -> None:
     """Delete the demo organisations and every account of their e-mail domains."""
     Organization.objects.filter(slug__in=[row[0] for row in DEMO_ORGANIZATIONS]).delete()
-    for _, _, domain, _, _ in DEMO_ORGANIZATIONS:
+    for _, _, domain, *_ in DEMO_ORGANIZATIONS:
         User.objects.filter(email__endswith=f"@{domain}").delete()
     User.objects.filter(email="staff@pulse.example").delete()
 

@@ -1,12 +1,20 @@
+import re
+
 from django.core.management import call_command
 
 from surveys.demo import DEMO_LOGINS, DEMO_PASSWORD
-from surveys.models import Membership, Organization, Role, Team
+from surveys.models import Membership, Organization, Result, Role, Round, RoundStatus, Team
+from surveys.privacy import audit_round
+from surveys.tenancy import organization_scope
 
 
-def test_demo_seeds_two_organizations_whose_printed_logins_work(db, client, capsys):
-    call_command("demo")
-    out = capsys.readouterr().out
+def _demo(capsys, *args) -> str:
+    call_command("demo", *args)
+    return capsys.readouterr().out
+
+
+def test_demo_seeds_two_organizations_whose_printed_logins_work(transactional_db, client, capsys):
+    out = _demo(capsys)
     northwind = Organization.objects.get(slug="northwind")
     assert Organization.objects.filter(slug="globex").exists()
     people = Membership.all_organizations.filter(organization=northwind)
@@ -20,10 +28,33 @@ def test_demo_seeds_two_organizations_whose_printed_logins_work(db, client, caps
     assert DEMO_PASSWORD in out
 
 
-def test_demo_runs_twice_without_duplicating_and_resets_on_request(db, capsys):
-    call_command("demo")
-    call_command("demo")
-    assert "already there" in capsys.readouterr().out
-    count = Membership.all_organizations.count()
-    call_command("demo", "--reset")
-    assert Membership.all_organizations.count() == count
+def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_working_link(transactional_db, client, capsys):
+    out = _demo(capsys)
+    for organization in Organization.objects.filter(slug__in=["northwind", "globex"]):
+        with organization_scope(organization):
+            published = list(Round.objects.filter(status=RoundStatus.PUBLISHED).order_by("number"))
+            assert len(published) >= 3
+            for round_ in published:
+                audit_round(round_)  # raises if anything published breaks the anonymity rules
+                assert round_.closes_at < Round.objects.get(survey=round_.survey, status=RoundStatus.OPEN).opens_at
+            assert Result.objects.filter(round=published[-1]).exists()
+    with organization_scope(Organization.objects.get(slug="northwind")):
+        assert Result.objects.filter(round__number=6).count() >= 10
+        assert Result.objects.filter(team__name="Payments").exists()
+        assert not Result.objects.filter(team__name="People & Culture").exists()  # 3 people: below k
+        assert Result.objects.filter(comments_released=True).exists()
+    link = re.search(r"http://127\.0\.0\.1:8000(/answer/northwind/[\w-]+/)", out)
+    assert link, out
+    page = client.get(link[1])
+    assert page.status_code == 200 and b"Send my answers" in page.content
+
+
+def test_demo_runs_twice_without_duplicating_and_resets_on_request(transactional_db, capsys):
+    first = _demo(capsys)
+    second = _demo(capsys)
+    assert "already there" in second
+    # Each run issues a new link for the demo employee (only its hash is kept).
+    assert re.search(r"/answer/northwind/\S+", first)[0] != re.search(r"/answer/northwind/\S+", second)[0]
+    count = Membership.all_organizations.count(), Round.all_organizations.count()
+    _demo(capsys, "--reset")
+    assert (Membership.all_organizations.count(), Round.all_organizations.count()) == count

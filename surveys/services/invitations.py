@@ -147,3 +147,13 @@ def _message(invitation: Invitation, *, token: str, kind: _Kind, context: dict, 
     )
     message.attach_alternative(render_to_string(f"emails/{kind.template}.html", personal), "text/html")
     return message
+
+
+def invitation_link_issue(*, invitation: Invitation) -> str:
+    """A fresh personal link for one invitation, returned once and never stored (only its hash
+    is). The link it replaces stops working, as after a reminder."""
+    token = token_new()
+    invitation.previous_token_hash = invitation.token_hash
+    invitation.token_hash = token_hash(token)
+    invitation.save(update_fields=["token_hash", "previous_token_hash"])
+    return invitation_url(org_slug=invitation.organization.slug, token=token)
