@@ -28,7 +28,9 @@ def test_demo_seeds_two_organizations_whose_printed_logins_work(transactional_db
     assert DEMO_PASSWORD in out
 
 
-def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_working_link(transactional_db, client, capsys):
+def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_working_link(
+    transactional_db, client, capsys
+):
     out = _demo(capsys)
     for organization in Organization.objects.filter(slug__in=["northwind", "globex"]):
         with organization_scope(organization):

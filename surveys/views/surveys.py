@@ -109,6 +109,10 @@ def round_close_now(request, org_slug: str, survey_id: int, round_id: int):
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     if request.method == "POST":
         round_ = round_services.round_close(round_=round_)
-        messages.success(request, f"Round {round_.number} is closed. Its results are being prepared.")
+        round_.refresh_from_db(fields=["status"])  # aggregation may already have run (eager Celery)
+        ready = (
+            "Its results are ready." if round_.status == RoundStatus.PUBLISHED else "Its results are being prepared."
+        )
+        messages.success(request, f"Round {round_.number} is closed. {ready}")
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     return render(request, "surveys/round_close_confirm.html", {"survey": survey, "round": round_})

@@ -80,7 +80,7 @@ def test_close_a_round_early_after_confirming(page, shot, sign_in, tenant):
     assert page.get_by_role("heading", name="Close round 1 now?").is_visible()
     shot(page, "round-close-confirm")
     page.get_by_role("button", name="Close round 1 now").click()
-    assert page.get_by_text("Its results are being prepared.").is_visible()
+    assert page.get_by_text("Round 1 is closed. Its results are ready.").is_visible()
     # The demo and the tests run Celery eagerly: aggregation has already published the round.
     assert page.locator("table").first.get_by_text("Results ready").is_visible()
 
