@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import home, organization, roster, surveys
+from surveys.views import home, organization, results, roster, surveys
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -37,6 +37,11 @@ organization_patterns = [
     path("surveys/<int:survey_id>/rounds/<int:round_id>/open/", surveys.round_open_now, name="round_open"),
     path("surveys/<int:survey_id>/rounds/<int:round_id>/close/", surveys.round_close_now, name="round_close"),
     path("settings/", organization.organization_settings, name="organization_settings"),
+    path("results/", results.results_overview, name="org_results"),
+    path("teams/<int:team_id>/", results.team_dashboard, name="team_dashboard"),
+    path("teams/<int:team_id>/plans/new/", results.action_plan_create, name="action_plan_create"),
+    path("teams/<int:team_id>/plans/<int:plan_id>/", results.action_plan_edit, name="action_plan_edit"),
+    path("teams/<int:team_id>/plans/<int:plan_id>/status/", results.action_plan_status, name="action_plan_status"),
 ]
 
 urlpatterns = [
