@@ -102,6 +102,18 @@ def test_the_dashboard_shows_the_latest_round_with_its_figures_and_change_flags(
     assert f'href="/o/acme/teams/{tenant.platform.pk}/?round={rounds[-1].pk}"' in html
 
 
+def test_a_drop_held_over_two_rounds_is_flagged_as_likely_declined(login, tenant, survey):
+    with tenant.scope():
+        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
+            centres = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            answers = {tenant.platform: spread(6, centres), tenant.product: spread(6, centres)}
+            published_round(survey, answers, number=number, days_ago=15 - number)
+    html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
+    autonomy = card(html, "autonomy")
+    assert "Likely declined" in autonomy and "−50 points, comparing the last two rounds with the two before" in autonomy
+    assert "No clear change" in card(html, "relatedness")
+
+
 def test_an_earlier_round_shows_the_change_flags_as_they_stood_then(login, tenant, rounds):
     response = login(tenant.manager).get(dashboard_url(tenant.engineering, f"?round={rounds[1].pk}"))
     html = response.content.decode()

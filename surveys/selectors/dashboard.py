@@ -28,7 +28,7 @@ from surveys.models import (
     Survey,
     Team,
 )
-from surveys.scoring import MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change, to_index
+from surveys.scoring import DECLINED, IMPROVED, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change, to_index
 from surveys.selectors.results import (
     ConstructResult,
     ConstructTrend,
@@ -107,33 +107,20 @@ def results_round_choice(
     is one of `surveys`' published rounds; otherwise the latest published round of the
     survey published most recently, with a notice saying why. Two queries."""
     survey_list = list(surveys.select_related("root_team").order_by("name"))
-    by_id = {survey.pk: survey for survey in survey_list}
-    rounds = list(
-        Round.objects.filter(survey_id__in=list(by_id), status__in=(RoundStatus.PUBLISHED, *_PENDING)).order_by(
-            "-number"
-        )
-    )
+    rounds = _rounds_of(survey_list)
     published: dict[int, list[Round]] = {}
     pending: dict[int, Round] = {}
     for round_ in rounds:
-        round_.survey = by_id[round_.survey_id]
         if round_.status == RoundStatus.PUBLISHED:
             published.setdefault(round_.survey_id, []).append(round_)
         else:
             pending.setdefault(round_.survey_id, round_)
-
-    chosen, survey, notice = None, None, ""
-    if round_id:
-        chosen = next((r for r in rounds if r.pk == _as_id(round_id) and r.status == RoundStatus.PUBLISHED), None)
-        survey = chosen.survey if chosen else None
-        if chosen is None:
-            notice = _round_notice(next((r for r in rounds if r.pk == _as_id(round_id)), None))
+    chosen, notice = _requested_round(rounds, round_id)
+    survey = chosen.survey if chosen else None
     if survey is None and survey_id:
-        survey = by_id.get(_as_id(survey_id))
-        if survey is None:
-            notice = notice or "That survey has no results to show here."
-    if survey is None:
-        survey = _default_survey(survey_list, published, pending)
+        survey = next((s for s in survey_list if s.pk == _as_id(survey_id)), None)
+        notice = notice or ("" if survey else "That survey has no results to show here.")
+    survey = survey or _default_survey(survey_list, published, pending)
     if survey is not None and chosen is None:
         chosen = next(iter(published.get(survey.pk, ())), None)
     return RoundChoice(
@@ -144,6 +131,27 @@ def results_round_choice(
         pending=pending.get(survey.pk) if survey is not None else None,
         notice=notice + (" Showing the latest results instead." if notice and chosen else ""),
     )
+
+
+def _rounds_of(surveys: list[Survey]) -> list[Round]:
+    """The surveys' published rounds and those under way (open, or closed and being
+    prepared), newest first, each with its survey attached."""
+    by_id = {survey.pk: survey for survey in surveys}
+    statuses = (RoundStatus.PUBLISHED, *_PENDING)
+    rounds = list(Round.objects.filter(survey_id__in=list(by_id), status__in=statuses).order_by("-number"))
+    for round_ in rounds:
+        round_.survey = by_id[round_.survey_id]
+    return rounds
+
+
+def _requested_round(rounds: list[Round], round_id: str | None) -> tuple[Round | None, str]:
+    """The published round asked for, or None with why it is not shown."""
+    if not round_id:
+        return None, ""
+    asked = next((r for r in rounds if r.pk == _as_id(round_id)), None)
+    if asked is not None and asked.status == RoundStatus.PUBLISHED:
+        return asked, ""
+    return None, _round_notice(asked)
 
 
 def _as_id(value: str | None) -> int | None:
@@ -219,7 +227,7 @@ class ConstructCard:
 
     @property
     def flagged(self) -> bool:
-        return self.change is not None and self.change.status in ("improved", "declined")
+        return self.change is not None and self.change.status in (IMPROVED, DECLINED)
 
     @property
     def delta_points(self) -> float | None:
@@ -243,7 +251,7 @@ class ConstructCard:
 @dataclass(frozen=True)
 class TeamDashboard:
     team: Team
-    crumbs: tuple[tuple[str, Team | None], ...]  # every ancestor's name, top first; the team if visible
+    crumbs: tuple[tuple[str, Team | None], ...]  # each ancestor's name, top first, with its team if visible
     choice: RoundChoice
     plans: tuple[ActionPlan, ...]
     results: TeamRoundResults | None = None  # None: no published round to show

@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.utils import timezone
 
 from surveys.exceptions import PulseError
@@ -81,11 +80,9 @@ def action_plan_update(*, plan: ActionPlan, fields: ActionPlanFields) -> ActionP
     """Change a plan. Only what changes is checked again, so a plan whose due date has passed
     can still be moved to "done"."""
     fields = _checked(team=plan.team, fields=fields, previous=ActionPlanFields.of(plan))
-    with transaction.atomic():
-        plan = ActionPlan.objects.select_for_update().select_related("team", "round__survey").get(pk=plan.pk)
-        plan.title, plan.description, plan.status = fields.title, fields.description, fields.status
-        plan.due_on, plan.round = fields.due_on, fields.round
-        plan.save(update_fields=["title", "description", "status", "due_on", "round", "updated_at"])
+    plan.title, plan.description, plan.status = fields.title, fields.description, fields.status
+    plan.due_on, plan.round = fields.due_on, fields.round
+    plan.save(update_fields=["title", "description", "status", "due_on", "round", "updated_at"])
     return plan
 
 
