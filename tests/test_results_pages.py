@@ -145,6 +145,19 @@ def test_a_large_team_with_too_few_answers_says_not_enough_responses(login, tena
     assert "out of 100" not in page
 
 
+def test_a_team_above_a_surveys_root_says_the_survey_covers_a_team_below(login, tenant):
+    platform_only = SurveyFactory(organization=tenant.org, name="Platform pulse", root_team=tenant.platform)
+    with tenant.scope():
+        published_round(platform_only, {tenant.platform: spread(6, 4)}, number=1)
+    client = login(tenant.manager)
+    page = text(client.get(dashboard_url(tenant.engineering)))
+    assert "This survey covers only Platform and the teams below it." in page and "out of 100" not in page
+    assert "Platform pulse" in page
+    assert "out of 100" in text(client.get(dashboard_url(tenant.platform)))
+    # A survey of another part of the tree is not offered at all.
+    assert "Platform pulse" not in text(client.get(dashboard_url(tenant.product)))
+
+
 def test_a_hidden_item_is_marked_and_its_measure_not_scored(login, tenant, survey):
     with tenant.scope():
         answers = spread(6, 4)
