@@ -122,6 +122,25 @@ def test_an_earlier_round_shows_the_change_flags_as_they_stood_then(login, tenan
     assert "Likely improved" not in html
 
 
+def test_the_trend_leaves_a_gap_where_a_round_showed_nothing_for_the_team(login, tenant, survey):
+    with tenant.scope():
+        for number in range(1, 6):
+            answered = 3 if number == 3 else 6
+            published_round(
+                survey,
+                {tenant.platform: spread(answered, 4), tenant.product: spread(6, 3)},
+                number=number,
+                silent={tenant.platform: 6 - answered},
+                days_ago=20 - number,
+            )
+    html = login(tenant.manager).get(dashboard_url(tenant.platform)).content.decode()
+    chart = html[html.index('aria-labelledby="trend-autonomy-title') :].split("</svg>")[0]
+    assert chart.count("<polyline") == 2  # rounds 1–2 and 4–5, nothing drawn for round 3
+    assert "round 3: not shown" in chart and "round 2: " in chart
+    row = html[html.index('<th scope="row">Autonomy</th>') :].split("</tr>")[0]
+    assert row.count('aria-label="not shown"') == 1
+
+
 def test_a_team_smaller_than_k_explains_why_and_shows_no_number(login, tenant, survey):
     with tenant.scope():
         published_round(survey, {tenant.platform: spread(3, 4), tenant.product: spread(7, 3)}, number=1)

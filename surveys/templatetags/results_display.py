@@ -116,8 +116,6 @@ class _Point:
     y: float
     low: float
     high: float
-    label: str
-    index: float
 
 
 def _y(index: float) -> float:
@@ -140,19 +138,7 @@ def trend_chart(trend: ConstructTrend, chart_id: str) -> dict:
             points.append(None)
             continue
         score = point.score
-        points.append(
-            _Point(x, _y(score.index), _y(score.index_low), _y(score.index_high), str(point.round.number), score.index)
-        )
-    segments, current = [], []
-    for point in points:
-        if point is None:
-            if len(current) > 1:
-                segments.append(" ".join(f"{p.x},{p.y}" for p in current))
-            current = []
-        else:
-            current.append(point)
-    if len(current) > 1:
-        segments.append(" ".join(f"{p.x},{p.y}" for p in current))
+        points.append(_Point(x, _y(score.index), _y(score.index_low), _y(score.index_high)))
     return {
         "id": chart_id,
         "trend": trend,
@@ -165,7 +151,7 @@ def trend_chart(trend: ConstructTrend, chart_id: str) -> dict:
         "center_y": _y(50),
         "grid": [{"y": _y(value), "label": value} for value in (0, 50, 100)],
         "bands": _bands(trend.higher_is_worse),
-        "segments": segments,
+        "segments": _segments(points),
         "points": [p for p in points if p is not None],
         "last": points[-1] if points else None,
         "labels": labels,
@@ -176,6 +162,20 @@ def trend_chart(trend: ConstructTrend, chart_id: str) -> dict:
             for p in trend.points
         ),
     }
+
+
+def _segments(points: list[_Point | None]) -> list[str]:
+    """Polyline point lists for the runs of consecutive rounds with a figure: a round without
+    one breaks the line, so a gap never looks like a value."""
+    segments, run = [], []
+    for point in [*points, None]:
+        if point is not None:
+            run.append(point)
+            continue
+        if len(run) > 1:
+            segments.append(" ".join(f"{p.x},{p.y}" for p in run))
+        run = []
+    return segments
 
 
 def _bands(higher_is_worse: bool) -> list[dict]:
