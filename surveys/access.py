@@ -19,7 +19,18 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from surveys.exceptions import PulseError
-from surveys.models import Invitation, Membership, Role, RosterImport, Round, Survey, Team, TeamManagement, User
+from surveys.models import (
+    ActionPlan,
+    Invitation,
+    Membership,
+    Role,
+    RosterImport,
+    Round,
+    Survey,
+    Team,
+    TeamManagement,
+    User,
+)
 from surveys.services.tokens import token_hash
 
 ALL_ROLES = tuple(Role.values)
@@ -99,6 +110,18 @@ def access_team(*, membership: Membership, team_id: int) -> Team:
     if team is None:
         raise Http404("No such team.")
     return team
+
+
+def access_action_plan(*, team: Team, plan_id: int) -> ActionPlan:
+    """An action plan of `team` (already reached through `access_team`), or 404.
+
+    Stops: pairing a team one may see with the id of another team's plan (a peer's, or another
+    organisation's) to read or change it.
+    """
+    plan = ActionPlan.objects.select_related("team", "round__survey").filter(team=team, pk=plan_id).first()
+    if plan is None:
+        raise Http404("No such action plan.")
+    return plan
 
 
 def access_roster_import(*, membership: Membership, import_id: int) -> RosterImport:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import answering, home, organization, roster, surveys
+from surveys.views import answering, home, organization, results, roster, surveys
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -39,6 +39,11 @@ organization_patterns = [
     path("settings/", organization.organization_settings, name="organization_settings"),
     path("pulses/<int:round_id>/", answering.pulse_answer, name="pulse_answer"),
     path("pulses/<int:round_id>/thanks/", answering.pulse_thanks, name="pulse_thanks"),
+    path("results/", results.results_overview, name="org_results"),
+    path("teams/<int:team_id>/", results.team_dashboard, name="team_dashboard"),
+    path("teams/<int:team_id>/plans/new/", results.action_plan_create, name="action_plan_create"),
+    path("teams/<int:team_id>/plans/<int:plan_id>/", results.action_plan_edit, name="action_plan_edit"),
+    path("teams/<int:team_id>/plans/<int:plan_id>/status/", results.action_plan_status, name="action_plan_status"),
 ]
 
 # The invitation link: no sign-in, the token is the key (surveys.services.tokens.invitation_path).

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from surveys.models import RosterImport, RosterImportStatus, RoundStatus
+from surveys.models import ActionPlan, RosterImport, RosterImportStatus, RoundStatus
 from tests.factories import RoundFactory, SurveyFactory, invite
 
 
@@ -38,8 +38,10 @@ def populate(tenant) -> dict:
     # Everyone is invited to the open round, so the signed-in answering pages open for each role.
     for membership in (tenant.employee, tenant.manager, tenant.hr, tenant.admin):
         invite(open_round, membership)
+    plan = ActionPlan.all_organizations.create(organization=tenant.org, team=tenant.platform, title="Fewer meetings")
     return {
         "roster_import": roster_import,
+        "action_plan": plan,
         "survey": survey,
         "open_round": open_round,
         "scheduled_round": scheduled,
@@ -52,4 +54,5 @@ URL_OBJECTS: dict[str, Callable] = {
     "import_id": lambda tenant, objects: objects["roster_import"].pk,
     "survey_id": lambda tenant, objects: objects["survey"].pk,
     "round_id": lambda tenant, objects: objects["open_round"].pk,
+    "plan_id": lambda tenant, objects: objects["action_plan"].pk,
 }

@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -12,6 +14,8 @@ from surveys.models import (
     Team,
     User,
 )
+from surveys.selectors.dashboard import HeatmapLine, heatmap_lines
+from surveys.selectors.results import org_heatmap
 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:
@@ -46,10 +50,6 @@ def open_pulses(*, membership: Membership) -> list[Round]:
     return [invitation.round for invitation in invitations]
 
 
-def led_teams(*, membership: Membership) -> QuerySet[Team]:
-    return visible_teams(membership).order_by("path")
-
-
 def programme_overview(*, membership: Membership) -> dict[str, int]:
     """Counts for the HR home page."""
     return {
@@ -58,3 +58,32 @@ def programme_overview(*, membership: Membership) -> dict[str, int]:
         "surveys": Survey.objects.filter(is_active=True).count(),
         "open_rounds": Round.objects.filter(status=RoundStatus.OPEN).count(),
     }
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    team: Team
+    line: HeatmapLine | None  # None: the round's survey does not include this team
+
+
+@dataclass(frozen=True)
+class LatestTeamFigures:
+    round: Round | None  # the latest round with published results for one of the teams
+    teams: tuple[TeamFigures, ...]
+
+
+def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
+    """The teams the viewer may see, each with its figures from the latest published round
+    that has results for any of them. Six queries at most."""
+    teams = visible_teams(membership)
+    team_list = list(teams.order_by("path"))
+    latest = (
+        Round.objects.filter(status=RoundStatus.PUBLISHED, results__team__in=teams)
+        .select_related("survey")
+        .order_by("-closes_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        return LatestTeamFigures(None, tuple(TeamFigures(team, None) for team in team_list))
+    lines = {line.team.pk: line for line in heatmap_lines(org_heatmap(round=latest, teams=teams))}
+    return LatestTeamFigures(latest, tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list))

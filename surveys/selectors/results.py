@@ -128,11 +128,15 @@ class TeamTrend:
     participation: tuple[tuple[Round, int | None], ...] = field(default=())  # respondents per round
 
 
-def team_trend(*, team: Team, survey: Survey, rounds: int = 12) -> TeamTrend:
-    """A node's constructs across the last `rounds` published rounds of a survey, each with its
-    change flag. Only rounds published for this node count (DESIGN.md §5): a round where it had
-    too few responses is a gap, never a zero, and never enters a change window. Three queries."""
-    recent = list(Round.objects.filter(survey=survey, status=RoundStatus.PUBLISHED).order_by("-number")[:rounds])[::-1]
+def team_trend(*, team: Team, survey: Survey, rounds: int = 12, until: Round | None = None) -> TeamTrend:
+    """A node's constructs across the last `rounds` published rounds of a survey (up to `until`,
+    when given: the trend and change flags as they stood at that round), each with its change
+    flag. Only rounds published for this node count (DESIGN.md §5): a round where it had too
+    few responses is a gap, never a zero, and never enters a change window. Three queries."""
+    published = Round.objects.filter(survey=survey, status=RoundStatus.PUBLISHED)
+    if until is not None:
+        published = published.filter(number__lte=until.number)
+    recent = list(published.order_by("-number")[:rounds])[::-1]
     by_round = {r.round_id: r for r in Result.objects.filter(team=team, round_id__in=[r.pk for r in recent])}
     questions = _round_questions([r.pk for r in recent])
     per_round = [_team_round(team, r, by_round.get(r.pk), questions.get(r.pk, [])) for r in recent]
@@ -193,6 +197,8 @@ class HeatmapRow:
     respondents: int | None  # None: the whole row is suppressed
     cells: tuple[HeatmapCell, ...]
     burnout: BurnoutSignal | None
+    invited: int | None = None
+    response_rate: float | None = None  # only where at least k were invited
 
 
 @dataclass(frozen=True)
@@ -224,7 +230,9 @@ def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap
             )
             for c in figures.constructs
         )
-        rows.append(HeatmapRow(team, figures.respondents, cells, figures.burnout))
+        rows.append(
+            HeatmapRow(team, figures.respondents, cells, figures.burnout, figures.invited, figures.response_rate)
+        )
     labels = tuple((c.construct, c.label) for c in _constructs(questions, {}))
     return Heatmap(round=round, constructs=labels, rows=tuple(rows))
 

@@ -2,7 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from surveys.access import ALL_ROLES, role_required
-from surveys.selectors.home import led_teams, open_pulses, programme_overview, user_memberships
+from surveys.selectors.dashboard import PILLAR_LABELS
+from surveys.selectors.home import led_team_figures, open_pulses, programme_overview, user_memberships
 
 
 @login_required
@@ -19,7 +20,8 @@ def organization_home(request, org_slug: str):
     membership = request.membership
     context = {
         "open_pulses": open_pulses(membership=membership),
-        "led_teams": led_teams(membership=membership) if membership.is_manager else None,
+        "team_figures": led_team_figures(membership=membership) if membership.is_manager else None,
+        "pillars": PILLAR_LABELS,
         "overview": programme_overview(membership=membership) if membership.is_hr else None,
     }
     return render(request, "surveys/home.html", context)

@@ -1,0 +1,97 @@
+from django import forms
+from django.utils.dateformat import format as date_format
+from django.utils.timezone import localtime
+
+from surveys.models import ActionPlan, ActionPlanStatus, Round, RoundStatus, Survey, Team
+from surveys.selectors.dashboard import surveys_covering
+from surveys.services.action_plans import (
+    DESCRIPTION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    TITLE_REQUIRED,
+    ActionPlanFields,
+    action_plan_due_check,
+    action_plan_title_check,
+)
+
+from .base import PulseForm
+
+
+class RoundChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Round) -> str:
+        closed = localtime(obj.closed_at or obj.closes_at)
+        return f"{obj.survey.name}, round {obj.number} (closed {date_format(closed, 'j M Y')})"
+
+
+class ActionPlanForm(PulseForm):
+    title = forms.CharField(
+        max_length=TITLE_MAX_LENGTH,
+        error_messages={"required": TITLE_REQUIRED},
+        help_text="One concrete change, e.g. “No meetings on Friday afternoons”.",
+    )
+    description = forms.CharField(
+        label="What you will do",
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Optional: the first steps, who takes them, and how the team will know it helped.",
+    )
+    status = forms.ChoiceField(choices=ActionPlanStatus.choices, widget=forms.RadioSelect)
+    due_on = forms.DateField(
+        label="Due date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Optional.",
+    )
+    round = RoundChoiceField(
+        label="In response to",
+        queryset=None,
+        required=False,
+        empty_label="No particular round",
+        help_text="Optional: the round whose results led to this plan.",
+    )
+
+    def __init__(self, *args, team: Team, plan: ActionPlan | None = None, **kwargs):
+        self.plan = plan
+        if plan is not None:
+            fields = ActionPlanFields.of(plan)
+            kwargs.setdefault(
+                "initial",
+                {
+                    "title": fields.title,
+                    "description": fields.description,
+                    "status": fields.status,
+                    "due_on": fields.due_on,
+                    "round": plan.round_id,
+                },
+            )
+        kwargs.setdefault("initial", {}).setdefault("status", ActionPlanStatus.PLANNED)
+        super().__init__(*args, **kwargs)
+        surveys = Survey.objects.filter(surveys_covering([team.path]))
+        self.fields["round"].queryset = (
+            Round.objects.filter(survey__in=surveys, status=RoundStatus.PUBLISHED)
+            .select_related("survey")
+            .order_by("-closes_at", "-pk")
+        )
+
+    def clean_title(self) -> str:
+        return self.check("title", action_plan_title_check, title=self.cleaned_data["title"]) or ""
+
+    def clean_due_on(self):
+        due_on = self.cleaned_data["due_on"]
+        if self.plan is None or due_on != self.plan.due_on:
+            self.check("due_on", action_plan_due_check, due_on=due_on)
+        return due_on
+
+    def plan_fields(self) -> ActionPlanFields:
+        data = self.cleaned_data
+        return ActionPlanFields(
+            title=data["title"],
+            description=data["description"],
+            status=data["status"],
+            due_on=data["due_on"],
+            round=data["round"],
+        )
+
+
+class ActionPlanStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionPlanStatus.choices)

@@ -1,0 +1,379 @@
+"""Reads for the results pages: a team's dashboard, the results heatmap and the home page's
+latest figures.
+
+Every figure comes from the result selectors (`surveys.selectors.results`), so from published
+Result rows only; a round that is not published is never offered. What this module adds is
+which survey and round to show (and why a requested one is not shown), which teams around a
+team the viewer may see (`surveys.access.visible_teams`), and the team's action plans.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from surveys.access import visible_teams
+from surveys.models import (
+    BURNOUT_SIGNS,
+    MIN_K,
+    PILLARS,
+    ActionPlan,
+    Construct,
+    Membership,
+    Round,
+    RoundStatus,
+    Survey,
+    Team,
+)
+from surveys.scoring import DECLINED, IMPROVED, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change, to_index
+from surveys.selectors.results import (
+    ConstructResult,
+    ConstructTrend,
+    Heatmap,
+    HeatmapCell,
+    HeatmapRow,
+    TeamRoundResults,
+    TeamTrend,
+    org_heatmap,
+    team_round_comments,
+    team_round_results,
+    team_trend,
+)
+
+#: What each measure is about, as the cards say it.
+CONSTRUCT_HINTS = {
+    Construct.AUTONOMY: "A real say in how the work gets done",
+    Construct.COMPETENCE: "What it takes to do good work",
+    Construct.RELATEDNESS: "Support and belonging in the team",
+    Construct.BENEFICENCE: "Seeing the work make a difference",
+    Construct.EXHAUSTION: "Feeling worn out by work",
+    Construct.MENTAL_DISTANCE: "Going through the motions at work",
+}
+
+#: Colour bands of an index read as "how good" (100 − index where higher is worse). The bounds
+#: are the answer means 2.5 and 3.5, the same round numbers as the provisional burnout zones,
+#: so a colour means the same thing in every column.
+TONE_BOUNDS = ((to_index(2.5), "poor"), (to_index(3.5), "mixed"), (math.inf, "good"))
+BURNOUT_TONES = {"few": "good", "some": "mixed", "many": "poor"}
+
+#: Rounds a page may mention (never show figures for) besides published ones.
+_PENDING = (RoundStatus.OPEN, RoundStatus.CLOSED)
+
+
+def index_tone(index: float, *, higher_is_worse: bool = False) -> str:
+    goodness = 100 - index if higher_is_worse else index
+    return next(tone for bound, tone in TONE_BOUNDS if goodness < bound)
+
+
+# ------------------------------------------------------------------------------------------
+# Which survey and round
+
+
+@dataclass(frozen=True)
+class RoundChoice:
+    """The survey and round a results page shows, among those it may show."""
+
+    surveys: tuple[Survey, ...]  # surveys covering the page's teams, by name
+    published: tuple[tuple[Survey, tuple[Round, ...]], ...]  # those with published rounds, newest first
+    survey: Survey | None = None
+    round: Round | None = None  # always a published round
+    pending: Round | None = None  # the chosen survey's newest round still open or being prepared
+    notice: str = ""  # why the requested survey or round is not the one shown
+
+    @property
+    def k(self) -> int:
+        return max((self.round.k if self.round else None) or 0, MIN_K)
+
+
+def surveys_covering(paths: Iterable[str]) -> Q:
+    """Surveys that include a team at one of `paths` or a team below it: the whole
+    organisation's, those rooted at or above such a team, and those rooted inside its subtree."""
+    condition = Q(root_team__isnull=True)
+    above: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        above.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        condition |= Team(path=path).subtree_filter("root_team__")
+    return condition | Q(root_team__path__in=sorted(above))
+
+
+def results_round_choice(
+    *, surveys: QuerySet[Survey], survey_id: str | None = None, round_id: str | None = None
+) -> RoundChoice:
+    """The requested round (or the latest published round of the requested survey) when it
+    is one of `surveys`' published rounds; otherwise the latest published round of the
+    survey published most recently, with a notice saying why. Two queries."""
+    survey_list = list(surveys.select_related("root_team").order_by("name"))
+    rounds = _rounds_of(survey_list)
+    published: dict[int, list[Round]] = {}
+    pending: dict[int, Round] = {}
+    for round_ in rounds:
+        if round_.status == RoundStatus.PUBLISHED:
+            published.setdefault(round_.survey_id, []).append(round_)
+        else:
+            pending.setdefault(round_.survey_id, round_)
+    chosen, notice = _requested_round(rounds, round_id)
+    survey = chosen.survey if chosen else None
+    if survey is None and survey_id:
+        survey = next((s for s in survey_list if s.pk == _as_id(survey_id)), None)
+        notice = notice or ("" if survey else "That survey has no results to show here.")
+    survey = survey or _default_survey(survey_list, published, pending)
+    if survey is not None and chosen is None:
+        chosen = next(iter(published.get(survey.pk, ())), None)
+    return RoundChoice(
+        surveys=tuple(survey_list),
+        published=tuple((s, tuple(published[s.pk])) for s in survey_list if s.pk in published),
+        survey=survey,
+        round=chosen,
+        pending=pending.get(survey.pk) if survey is not None else None,
+        notice=notice + (" Showing the latest results instead." if notice and chosen else ""),
+    )
+
+
+def _rounds_of(surveys: list[Survey]) -> list[Round]:
+    """The surveys' published rounds and those under way (open, or closed and being
+    prepared), newest first, each with its survey attached."""
+    by_id = {survey.pk: survey for survey in surveys}
+    statuses = (RoundStatus.PUBLISHED, *_PENDING)
+    rounds = list(Round.objects.filter(survey_id__in=list(by_id), status__in=statuses).order_by("-number"))
+    for round_ in rounds:
+        round_.survey = by_id[round_.survey_id]
+    return rounds
+
+
+def _requested_round(rounds: list[Round], round_id: str | None) -> tuple[Round | None, str]:
+    """The published round asked for, or None with why it is not shown."""
+    if not round_id:
+        return None, ""
+    asked = next((r for r in rounds if r.pk == _as_id(round_id)), None)
+    if asked is not None and asked.status == RoundStatus.PUBLISHED:
+        return asked, ""
+    return None, _round_notice(asked)
+
+
+def _as_id(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
+def _round_notice(round_: Round | None) -> str:
+    if round_ is None:
+        return "That round has no results to show here."
+    if round_.status == RoundStatus.OPEN:
+        return f"Round {round_.number} of “{round_.survey.name}” is still open: its results appear after it closes."
+    return f"Round {round_.number} of “{round_.survey.name}” has closed and its results are being prepared."
+
+
+def _default_survey(surveys: list[Survey], published: dict, pending: dict) -> Survey | None:
+    """The survey published most recently; else one with a round under way; else the newest."""
+    if published:
+        return max((s for s in surveys if s.pk in published), key=lambda s: published[s.pk][0].closes_at)
+    if pending:
+        return next(s for s in surveys if s.pk in pending)
+    return max(surveys, key=lambda s: (s.is_active, s.created_at), default=None)
+
+
+# ------------------------------------------------------------------------------------------
+# Heatmap rows
+
+
+@dataclass(frozen=True)
+class HeatmapLine:
+    """A heatmap row as the tables show it: the four conditions in order, indented by depth."""
+
+    row: HeatmapRow
+    depth: int  # below the shallowest team shown
+    pillars: tuple[HeatmapCell | None, ...]  # None: the round did not ask about it
+
+    @property
+    def team(self) -> Team:
+        return self.row.team
+
+    @property
+    def suppressed(self) -> bool:
+        return self.row.respondents is None
+
+
+def heatmap_lines(heatmap: Heatmap) -> tuple[HeatmapLine, ...]:
+    top = min((row.team.depth for row in heatmap.rows), default=0)
+    lines = []
+    for row in heatmap.rows:
+        cells = {cell.construct: cell for cell in row.cells}
+        lines.append(HeatmapLine(row, row.team.depth - top, tuple(cells.get(c) for c in PILLARS)))
+    return tuple(lines)
+
+
+PILLAR_LABELS = tuple((construct, Construct(construct).label) for construct in PILLARS)
+
+
+# ------------------------------------------------------------------------------------------
+# Team dashboard
+
+
+@dataclass(frozen=True)
+class ConstructCard:
+    """One measure's figures for the round, with its change flag as it stood at that round."""
+
+    result: ConstructResult
+    hint: str
+    change: Change | None  # None when this round shows no score for it
+
+    @property
+    def tone(self) -> str:
+        return index_tone(self.result.score.index, higher_is_worse=self.result.higher_is_worse)
+
+    @property
+    def flagged(self) -> bool:
+        return self.change is not None and self.change.status in (IMPROVED, DECLINED)
+
+    @property
+    def delta_points(self) -> float | None:
+        return None if self.change is None or self.change.delta is None else self.change.delta * 25
+
+    @property
+    def detectable_points(self) -> float | None:
+        """The smallest change this team could tell apart from noise, in index points, when it
+        is larger than the smallest change ever flagged (that is, when the team is small)."""
+        if self.change is None or self.change.detectable is None or self.flagged:
+            return None
+        if self.change.detectable <= MIN_CHANGE + 1e-9:
+            return None
+        return self.change.detectable * 25
+
+    @property
+    def waiting_for_rounds(self) -> bool:
+        return self.change is not None and self.change.status == NOT_ENOUGH_ROUNDS
+
+
+@dataclass(frozen=True)
+class TeamDashboard:
+    team: Team
+    crumbs: tuple[tuple[str, Team | None], ...]  # each ancestor's name, top first, with its team if visible
+    choice: RoundChoice
+    plans: tuple[ActionPlan, ...]
+    results: TeamRoundResults | None = None  # None: no published round to show
+    pillars: tuple[ConstructCard, ...] = ()
+    signs: tuple[ConstructCard, ...] = ()  # exhaustion and mental distance
+    trend: TeamTrend | None = None
+    subteams: tuple[HeatmapLine, ...] = ()
+    comments: tuple[str, ...] = ()
+    too_small: bool = False  # fewer people than k in the team: it never has results of its own
+    above_survey: bool = False  # the survey covers only a team below this one
+
+    @property
+    def k(self) -> int:
+        return self.choice.k
+
+    @property
+    def parent(self) -> Team | None:
+        """The nearest team above that the viewer may open (where a small team's answers count)."""
+        return next((team for _, team in reversed(self.crumbs) if team is not None), None)
+
+    @property
+    def trends(self) -> tuple[ConstructTrend, ...]:
+        """The measures' trends, or nothing when no round shown has a figure for this team."""
+        constructs = self.trend.constructs if self.trend else ()
+        return constructs if any(p.score for c in constructs for p in c.points) else ()
+
+
+def team_dashboard(
+    *, membership: Membership, team: Team, survey_id: str | None = None, round_id: str | None = None
+) -> TeamDashboard:
+    """Everything the team dashboard shows, for a team the viewer already reached through
+    `access_team`. Comments only when the selector releases them for this node; sub-teams
+    only those the viewer may see. A bounded number of queries, whatever the number of rounds,
+    sub-teams or plans."""
+    choice = results_round_choice(
+        surveys=Survey.objects.filter(surveys_covering([team.path])), survey_id=survey_id, round_id=round_id
+    )
+    visible = visible_teams(membership)
+    crumbs = _crumbs(visible, team)
+    plans = tuple(ActionPlan.objects.filter(team=team).select_related("round__survey"))
+    if choice.round is None:
+        return TeamDashboard(team, crumbs, choice, plans)
+    results = team_round_results(team=team, round=choice.round)
+    trend = team_trend(team=team, survey=choice.survey, until=choice.round)
+    changes = {c.construct: c.change for c in trend.constructs}
+    cards = {
+        c.construct: ConstructCard(c, CONSTRUCT_HINTS.get(c.construct, ""), _shown_change(c, changes))
+        for c in results.constructs
+    }
+    children = org_heatmap(round=choice.round, teams=visible.filter(parent=team))
+    released = results.published and results.comments_released
+    return TeamDashboard(
+        team=team,
+        crumbs=crumbs,
+        choice=choice,
+        plans=plans,
+        results=results,
+        pillars=tuple(cards[c] for c in PILLARS if c in cards),
+        signs=tuple(cards[c] for c in BURNOUT_SIGNS if c in cards),
+        trend=trend,
+        subteams=heatmap_lines(children),
+        comments=tuple(team_round_comments(team=team, round=choice.round)) if released else (),
+        too_small=not results.published and _team_size(team) < choice.k,
+        above_survey=_above(team, choice.survey),
+    )
+
+
+def _shown_change(result: ConstructResult, changes: dict[str, Change]) -> Change | None:
+    """A change flag only beside a score this round shows (never for a hidden one)."""
+    return None if result.suppressed else changes.get(result.construct)
+
+
+def _above(team: Team, survey: Survey) -> bool:
+    return survey.root_team is not None and survey.root_team.path.startswith(team.path + "/")
+
+
+def _crumbs(visible: QuerySet[Team], team: Team) -> tuple[tuple[str, Team | None], ...]:
+    """The team's ancestors by name, each with its team when the viewer may open it."""
+    parts = team.path.split("/")[:-1]
+    paths = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    found = {t.path: t for t in visible.filter(path__in=paths)} if paths else {}
+    return tuple((name, found.get(path)) for name, path in zip(parts, paths, strict=True))
+
+
+def _team_size(team: Team) -> int:
+    """People on the roster in the team's subtree (the organisation's structure, not who
+    answered): only to say why a team never has results of its own."""
+    return Membership.objects.filter(team__in=Team.objects.filter(team.subtree_filter()), is_active=True).count()
+
+
+# ------------------------------------------------------------------------------------------
+# Results heatmap and the home page
+
+
+@dataclass(frozen=True)
+class ResultsOverview:
+    choice: RoundChoice
+    lines: tuple[HeatmapLine, ...] = ()
+    whole_organisation: bool = False
+
+
+def results_overview(
+    *, membership: Membership, survey_id: str | None = None, round_id: str | None = None
+) -> ResultsOverview:
+    """The heatmap of a round: every team for HR and admins; for a manager, the teams they
+    lead and those below them."""
+    teams = visible_teams(membership)
+    if membership.is_hr:
+        surveys = Survey.objects.all()
+    else:
+        surveys = Survey.objects.filter(surveys_covering(_top_paths(teams.values_list("path", flat=True))))
+    choice = results_round_choice(surveys=surveys, survey_id=survey_id, round_id=round_id)
+    if choice.round is None:
+        return ResultsOverview(choice, whole_organisation=membership.is_hr)
+    heatmap = org_heatmap(round=choice.round, teams=None if membership.is_hr else teams)
+    return ResultsOverview(choice, heatmap_lines(heatmap), whole_organisation=membership.is_hr)
+
+
+def _top_paths(paths: Iterable[str]) -> list[str]:
+    """The paths not below another one of `paths` (the teams a manager leads at the top)."""
+    top: list[str] = []
+    for path in sorted(paths):
+        if not any(path.startswith(parent + "/") for parent in top):
+            top.append(path)
+    return top

@@ -1,0 +1,112 @@
+"""Results pages for managers and HR: a team's dashboard, the results heatmap, action plans."""
+
+from dataclasses import replace
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from surveys.access import MANAGER_ROLES, access_action_plan, access_team, role_required
+from surveys.exceptions import PulseError
+from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
+from surveys.models import ActionPlanStatus
+from surveys.selectors import dashboard as selectors
+from surveys.services import action_plans as services
+
+
+@require_GET
+@role_required(*MANAGER_ROLES)
+def team_dashboard(request, org_slug: str, team_id: int):
+    team = access_team(membership=request.membership, team_id=team_id)
+    dashboard = selectors.team_dashboard(
+        membership=request.membership,
+        team=team,
+        survey_id=request.GET.get("survey"),
+        round_id=request.GET.get("round"),
+    )
+    if dashboard.choice.notice:
+        messages.warning(request, dashboard.choice.notice)
+    context = {
+        "dashboard": dashboard,
+        "pillars": selectors.PILLAR_LABELS,
+        "statuses": ActionPlanStatus.choices,
+        "today": timezone.localdate(),
+    }
+    return render(request, "surveys/results/team_dashboard.html", context)
+
+
+@require_GET
+@role_required(*MANAGER_ROLES)
+def results_overview(request, org_slug: str):
+    overview = selectors.results_overview(
+        membership=request.membership, survey_id=request.GET.get("survey"), round_id=request.GET.get("round")
+    )
+    if overview.choice.notice:
+        messages.warning(request, overview.choice.notice)
+    context = {"overview": overview, "pillars": selectors.PILLAR_LABELS}
+    return render(request, "surveys/results/overview.html", context)
+
+
+@role_required(*MANAGER_ROLES)
+def action_plan_create(request, org_slug: str, team_id: int):
+    team = access_team(membership=request.membership, team_id=team_id)
+    form = ActionPlanForm(request.POST or None, team=team, initial={"round": request.GET.get("round")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.action_plan_create(team=team, owner=request.membership, fields=form.plan_fields())
+        except PulseError as error:
+            form.add_pulse_error(error)
+        else:
+            messages.success(request, f"Plan “{plan.title}” added. Your team sees it after they next answer.")
+            return redirect(_back_to_dashboard(request, team.pk))
+    return render(request, "surveys/results/action_plan_form.html", _form_context(request, form, team))
+
+
+@role_required(*MANAGER_ROLES)
+def action_plan_edit(request, org_slug: str, team_id: int, plan_id: int):
+    team = access_team(membership=request.membership, team_id=team_id)
+    plan = access_action_plan(team=team, plan_id=plan_id)
+    form = ActionPlanForm(request.POST or None, team=team, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = services.action_plan_update(plan=plan, fields=form.plan_fields())
+        except PulseError as error:
+            form.add_pulse_error(error)
+        else:
+            messages.success(request, f"Plan “{plan.title}” saved.")
+            return redirect(_back_to_dashboard(request, team.pk))
+    return render(request, "surveys/results/action_plan_form.html", _form_context(request, form, team, plan))
+
+
+@role_required(*MANAGER_ROLES)
+def action_plan_status(request, org_slug: str, team_id: int, plan_id: int):
+    """The dashboard's quick status change (the full form is `action_plan_edit`)."""
+    team = access_team(membership=request.membership, team_id=team_id)
+    plan = access_action_plan(team=team, plan_id=plan_id)
+    if request.method == "POST":
+        form = ActionPlanStatusForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose planned, in progress or done.")
+        else:
+            fields = replace(services.ActionPlanFields.of(plan), status=form.cleaned_data["status"])
+            try:
+                plan = services.action_plan_update(plan=plan, fields=fields)
+            except PulseError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"“{plan.title}” is now {plan.get_status_display().lower()}.")
+    return redirect(_back_to_dashboard(request, team.pk))
+
+
+def _back_to_dashboard(request, team_id: int) -> str:
+    """The dashboard, on the round it was showing (the dashboard validates it again)."""
+    url = reverse("team_dashboard", kwargs={"org_slug": request.organization.slug, "team_id": team_id})
+    round_id = request.GET.get("round", "")
+    query = f"?round={round_id}" if round_id.isascii() and round_id.isdigit() else ""
+    return f"{url}{query}#action-plans"
+
+
+def _form_context(request, form: ActionPlanForm, team, plan=None) -> dict:
+    return {"form": form, "team": team, "plan": plan, "back_url": _back_to_dashboard(request, team.pk)}

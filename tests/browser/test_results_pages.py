@@ -1,0 +1,136 @@
+"""The results pages in a real browser: the team dashboard (desktop and phone), the heatmap,
+the empty states and the action plan form."""
+
+import pytest
+
+from surveys.models import ActionPlan
+from tests.browser.conftest import unlabelled_controls
+from tests.factories import RoundFactory, SurveyFactory, TeamFactory
+from tests.results_data import history, published_round, spread
+
+pytestmark = pytest.mark.usefixtures("question_bank")
+
+
+@pytest.fixture
+def survey_history(tenant):
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org, name="Team pulse")
+        sales = TeamFactory(parent=tenant.root, name="Sales")
+        field = TeamFactory(parent=sales, name="Field")  # 3 people: always hidden
+        rounds = history(tenant, survey, rounds=5, others={sales: (7, 2), field: (3, 3)})
+        ActionPlan.objects.create(
+            team=tenant.engineering,
+            round=rounds[-1],
+            title="Protect Friday afternoons for focus work",
+            description="No meetings after 13:00 on Fridays. We check in at the next retro whether it helped.",
+            status="in_progress",
+        )
+    return survey, rounds
+
+
+def _fits(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_team_dashboard_on_desktop(page, shot, sign_in, tenant, other_tenant, survey_history):
+    sign_in(page, tenant.manager)
+    page.get_by_role("link", name="Acme/Engineering", exact=True).click()
+    assert page.get_by_role("heading", name="Engineering", exact=True).is_visible()
+    assert page.get_by_role("heading", name="Conditions for good work").is_visible()
+    assert page.get_by_text("Likely improved").first.is_visible()
+    assert page.get_by_role("img", name="Autonomy index by round").is_visible()
+    assert page.get_by_role("heading", name="Teams in Engineering").is_visible()
+    assert page.get_by_text("the new deploy pipeline saves us hours").first.is_visible()
+    assert unlabelled_controls(page) == []
+    shot(page, "team-dashboard")
+
+    # Keyboard: the round picker and the plan controls are reachable and named.
+    page.get_by_label("Results of").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Show"
+    _, rounds = survey_history
+    page.get_by_label("Results of").select_option(str(rounds[1].pk))
+    page.get_by_role("button", name="Show").click()
+    assert "round 2" in page.locator(".lead").first.text_content()
+    assert page.get_by_text("Not enough rounds yet").first.is_visible()
+
+    page.get_by_label("Status of “Protect Friday afternoons for focus work”").select_option("done")
+    page.get_by_role("button", name="Update “Protect Friday afternoons for focus work”").click()
+    assert page.get_by_text("is now done").is_visible()
+    assert "round 2" in page.locator(".lead").first.text_content()  # back on the round it showed
+
+
+def test_team_dashboard_on_a_phone(phone, shot, sign_in, tenant, survey_history):
+    sign_in(phone, tenant.manager)
+    phone.goto(f"/o/acme/teams/{tenant.engineering.pk}/")
+    assert phone.get_by_role("heading", name="Engineering", exact=True).is_visible()
+    assert _fits(phone)
+    shot(phone, "team-dashboard-phone")
+
+
+def test_heatmap(page, shot, sign_in, tenant, survey_history):
+    sign_in(page, tenant.hr)
+    page.get_by_role("link", name="Results", exact=True).click()
+    assert page.get_by_role("heading", name="Results", exact=True).is_visible()
+    table = page.get_by_role("table", name="Results by team")
+    assert table.get_by_role("link", name="Platform").is_visible()
+    assert page.get_by_text("63–100 good").is_visible()
+    field = table.get_by_role("row", name="Field")
+    assert "Not enough responses to show" in field.text_content()
+    assert unlabelled_controls(page) == []
+    shot(page, "results-heatmap")
+    table.get_by_role("link", name="Product").click()
+    assert page.get_by_role("heading", name="Product", exact=True).is_visible()
+
+
+def test_heatmap_on_a_phone(phone, shot, sign_in, tenant, survey_history):
+    sign_in(phone, tenant.hr)
+    phone.goto("/o/acme/results/")
+    assert _fits(phone)
+    shot(phone, "results-heatmap-phone")
+
+
+def test_empty_states(page, shot, sign_in, tenant):
+    sign_in(page, tenant.manager)
+    page.goto(f"/o/acme/teams/{tenant.platform.pk}/")
+    assert page.get_by_text("No survey includes this team yet.").is_visible()
+    shot(page, "team-dashboard-no-survey")
+
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org, name="Team pulse")
+        RoundFactory(survey=survey, number=1)
+    page.reload()
+    assert page.get_by_text(
+        "Results appear after the first round closes, for groups of at least 5 people."
+    ).is_visible()
+    assert page.get_by_text("Round 1 of Team pulse is open until").is_visible()
+    shot(page, "team-dashboard-no-results-yet")
+
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(3, 4), tenant.product: spread(7, 3)}, number=2)
+    page.reload()
+    assert page.get_by_text("This team is smaller than 5, so its answers count only in the larger groups above it.")
+    assert page.locator(".score-value").count() == 0
+    shot(page, "team-dashboard-too-small")
+
+
+def test_action_plan_form_keeps_what_was_typed(page, shot, sign_in, tenant, survey_history):
+    sign_in(page, tenant.manager)
+    page.goto(f"/o/acme/teams/{tenant.platform.pk}/")
+    page.get_by_role("link", name="Add an action plan").click()
+    assert page.get_by_text("People in Platform see this plan after they answer a pulse").is_visible()
+    assert unlabelled_controls(page) == []
+    page.get_by_label("What you will do").fill("Pair on the release checklist every Tuesday.")
+    page.get_by_label("In progress").check()
+    page.get_by_role("button", name="Add plan").click()
+    assert page.get_by_role("alert").is_visible()
+    assert page.get_by_text("Give the plan a short title").is_visible()
+    assert page.get_by_label("What you will do").input_value() == "Pair on the release checklist every Tuesday."
+    assert page.get_by_label("In progress").is_checked()
+    shot(page, "action-plan-form-error")
+
+    page.get_by_label("Title").fill("Share the release work")
+    page.get_by_role("button", name="Add plan").click()
+    assert page.get_by_text("Plan “Share the release work” added.").is_visible()
+    assert page.get_by_role("heading", name="Share the release work").is_visible()
+    shot(page, "team-dashboard-small-team-with-plan")

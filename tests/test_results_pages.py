@@ -1,0 +1,516 @@
+"""The results pages: team dashboard, results heatmap, action plans, the home page's teams.
+
+Rounds are published through the real pipeline (bulk answers, then `results_publish`), so every
+figure checked here went through suppression and the audit.
+"""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from surveys.exceptions import PulseError
+from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
+from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
+from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, TeamFactory
+from tests.results_data import history, published_round, spread
+from tests.survey_data import invite_everyone, question_ids, respond, staff
+
+
+def dashboard_url(team, query: str = "") -> str:
+    return f"/o/{team.organization.slug}/teams/{team.pk}/{query}"
+
+
+def card(html: str, construct: str) -> str:
+    """The text of one measure's card on the dashboard."""
+    match = re.search(rf'<article[^>]*aria-labelledby="card-{construct}".*?</article>', html, re.S)
+    assert match, f"no card for {construct}"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(0)))
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+@pytest.fixture
+def survey(tenant):
+    return SurveyFactory(organization=tenant.org, name="Team pulse")
+
+
+@pytest.fixture
+def rounds(tenant, survey):
+    """Four published rounds: Engineering's autonomy climbs from round 3 on; comments released
+    for Engineering (13 answered) only."""
+    with tenant.scope():
+        return history(tenant, survey, rounds=4)
+
+
+# ------------------------------------------------------------------------------------------
+# Who sees which dashboard
+
+
+def test_a_manager_sees_the_teams_they_lead_and_below_and_nothing_else(login, tenant, other_tenant, rounds):
+    sales = TeamFactory(parent=tenant.root, name="Sales")
+    client = login(tenant.manager)
+    for team in (tenant.engineering, tenant.platform, tenant.product):
+        assert client.get(dashboard_url(team)).status_code == 200, team
+    assert client.get(dashboard_url(sales)).status_code == 404  # a peer's team
+    assert client.get(dashboard_url(tenant.root)).status_code == 404  # the team above
+    assert client.get(f"/o/acme/teams/{other_tenant.platform.pk}/").status_code == 404
+    assert client.get(f"/o/globex/teams/{other_tenant.platform.pk}/").status_code == 404
+
+
+def test_hr_and_admins_see_every_team_and_employees_none(login, tenant, rounds):
+    for membership in (tenant.hr, tenant.admin):
+        client = login(membership)
+        for team in (tenant.root, tenant.engineering, tenant.platform):
+            assert client.get(dashboard_url(team)).status_code == 200
+    assert login(tenant.employee).get(dashboard_url(tenant.platform)).status_code == 403
+
+
+def test_the_breadcrumb_links_only_the_teams_above_that_the_viewer_may_open(login, tenant, rounds):
+    manager_page = login(tenant.manager).get(dashboard_url(tenant.platform)).content.decode()
+    assert f'href="/o/acme/teams/{tenant.engineering.pk}/' in manager_page
+    assert f'href="/o/acme/teams/{tenant.root.pk}/' not in manager_page
+    assert "<span>Acme</span>" in manager_page
+    hr_page = login(tenant.hr).get(dashboard_url(tenant.platform)).content.decode()
+    assert f'href="/o/acme/teams/{tenant.root.pk}/' in hr_page
+
+
+# ------------------------------------------------------------------------------------------
+# What the dashboard shows
+
+
+def test_the_dashboard_shows_the_latest_round_with_its_figures_and_change_flags(login, tenant, rounds):
+    response = login(tenant.manager).get(dashboard_url(tenant.engineering))
+    html = response.content.decode()
+    page = text(response)
+    assert "Team pulse · round 4" in page
+    assert "13 of 14 invited answered" in page and "93% response rate" in page
+    autonomy = card(html, "autonomy")
+    assert "Likely improved" in autonomy and "+50 points" in autonomy
+    competence = card(html, "competence")
+    assert "No clear change" in competence
+    assert re.search(r"only changes of about \d+ points can be told apart from noise", competence)
+    assert "Burnout signal" in page and "provisional" in page and "not a diagnosis" in page
+    assert "Some signs of strain" in page or "Few signs of strain" in page or "Many signs of strain" in page
+    # Trends as charts with a table alternative, items with their distribution.
+    assert html.count('role="img"') == 6 and "Show these figures as a table" in page
+    assert "I have a real say in how I organise my own work." in page and "Strongly agree" in page
+    # Sub-teams link to their dashboards on the same round.
+    assert f'href="/o/acme/teams/{tenant.platform.pk}/?round={rounds[-1].pk}"' in html
+
+
+def test_a_drop_held_over_two_rounds_is_flagged_as_likely_declined(login, tenant, survey):
+    with tenant.scope():
+        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
+            centres = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            answers = {tenant.platform: spread(6, centres), tenant.product: spread(6, centres)}
+            published_round(survey, answers, number=number, days_ago=15 - number)
+    html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
+    autonomy = card(html, "autonomy")
+    assert "Likely declined" in autonomy and "−50 points, comparing the last two rounds with the two before" in autonomy
+    assert "No clear change" in card(html, "relatedness")
+
+
+def test_an_earlier_round_shows_the_change_flags_as_they_stood_then(login, tenant, rounds):
+    response = login(tenant.manager).get(dashboard_url(tenant.engineering, f"?round={rounds[1].pk}"))
+    html = response.content.decode()
+    assert "Team pulse · round 2" in text(response)
+    assert "Not enough rounds yet" in card(html, "autonomy")
+    assert "Likely improved" not in html
+
+
+def test_the_trend_leaves_a_gap_where_a_round_showed_nothing_for_the_team(login, tenant, survey):
+    with tenant.scope():
+        for number in range(1, 6):
+            answered = 3 if number == 3 else 6
+            published_round(
+                survey,
+                {tenant.platform: spread(answered, 4), tenant.product: spread(6, 3)},
+                number=number,
+                silent={tenant.platform: 6 - answered},
+                days_ago=20 - number,
+            )
+    html = login(tenant.manager).get(dashboard_url(tenant.platform)).content.decode()
+    chart = html[html.index('aria-labelledby="trend-autonomy-title') :].split("</svg>")[0]
+    assert chart.count("<polyline") == 2  # rounds 1–2 and 4–5, nothing drawn for round 3
+    assert "round 3: not shown" in chart and "round 2: " in chart
+    row = html[html.index('<th scope="row">Autonomy</th>') :].split("</tr>")[0]
+    assert row.count('aria-label="not shown"') == 1
+
+
+def test_a_team_smaller_than_k_explains_why_and_shows_no_number(login, tenant, survey):
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(3, 4), tenant.product: spread(7, 3)}, number=1)
+    response = login(tenant.manager).get(dashboard_url(tenant.platform))
+    page = text(response)
+    assert "This team is smaller than 5, so its answers count only in the larger groups above it." in page
+    assert "See Engineering" in page
+    html = response.content.decode()
+    assert "score-value" not in html and "out of 100" not in page and "answered" not in page.split("Action plans")[0]
+    assert 'role="img"' not in html  # no empty trend charts either
+
+
+def test_a_large_team_with_too_few_answers_says_not_enough_responses(login, tenant, survey):
+    with tenant.scope():
+        published_round(
+            survey, {tenant.platform: spread(5, 4), tenant.product: spread(4, 3)}, number=1, silent={tenant.product: 4}
+        )
+    page = text(login(tenant.manager).get(dashboard_url(tenant.product)))
+    assert "Not enough responses to show for round 1." in page
+    assert "Results appear only for groups of at least 5 people." in page
+    assert "out of 100" not in page
+
+
+def test_a_team_above_a_surveys_root_says_the_survey_covers_a_team_below(login, tenant):
+    platform_only = SurveyFactory(organization=tenant.org, name="Platform pulse", root_team=tenant.platform)
+    with tenant.scope():
+        published_round(platform_only, {tenant.platform: spread(6, 4)}, number=1)
+    client = login(tenant.manager)
+    page = text(client.get(dashboard_url(tenant.engineering)))
+    assert "This survey covers only Platform and the teams below it." in page and "out of 100" not in page
+    assert "Platform pulse" in page
+    assert "out of 100" in text(client.get(dashboard_url(tenant.platform)))
+    # A survey of another part of the tree is not offered at all.
+    assert "Platform pulse" not in text(client.get(dashboard_url(tenant.product)))
+
+
+def test_a_hidden_item_is_marked_and_its_measure_not_scored(login, tenant, survey):
+    with tenant.scope():
+        answers = spread(6, 4)
+        for person in answers[:2]:
+            person[0] = None  # two skip the first autonomy item: 4 < k answered it
+        published_round(survey, {tenant.platform: answers, tenant.product: spread(6, 3)}, number=1)
+    html = login(tenant.manager).get(dashboard_url(tenant.platform)).content.decode()
+    autonomy = card(html, "autonomy")
+    assert "Not enough responses to show — results appear only for groups of at least 5 people." in autonomy
+    assert "out of 100" not in autonomy
+    assert "out of 100" in card(html, "competence")
+
+
+def test_no_figure_appears_for_an_open_or_unpublished_round(login, tenant, survey):
+    with tenant.scope():
+        open_round = RoundFactory(survey=survey, number=1)
+        people = staff(tenant.platform, 6)
+        invite_everyone(open_round, people)
+        for person in people:
+            respond(open_round, person, 4, questions=question_ids(open_round), comment="Open-round comment")
+    client = login(tenant.hr)
+    page = text(client.get(dashboard_url(tenant.platform)))
+    assert "Results appear after the first round closes, for groups of at least 5 people." in page
+    assert "Round 1 of Team pulse is open until" in page
+    asked = text(client.get(dashboard_url(tenant.platform, f"?round={open_round.pk}")))
+    assert "Round 1 of “Team pulse” is still open: its results appear after it closes." in asked
+    assert "out of 100" not in asked and "Open-round comment" not in asked
+    heatmap = text(client.get("/o/acme/results/"))
+    assert "Results appear after the first round closes" in heatmap and "Answered" not in heatmap
+    # Closed but not yet published: still nothing.
+    open_round.status = RoundStatus.CLOSED
+    open_round.save()
+    closed = text(client.get(dashboard_url(tenant.platform)))
+    assert "has closed; its results are being prepared" in closed and "out of 100" not in closed
+
+
+def test_bad_round_or_survey_parameters_fall_back_to_the_latest_round(login, tenant, other_tenant, rounds):
+    theirs = RoundFactory(survey=SurveyFactory(organization=other_tenant.org), number=1, status=RoundStatus.PUBLISHED)
+    client = login(tenant.manager)
+    for query in ("?round=abc", "?round=99999999", f"?round={theirs.pk}", "?survey=x", "?round=%C2%B2", "?survey=0"):
+        response = client.get(dashboard_url(tenant.engineering, query))
+        assert response.status_code == 200, query
+        page = text(response)
+        assert "Team pulse · round 4" in page, query
+        assert "no results to show here" in page and "Showing the latest results instead." in page, query
+
+
+def test_comments_appear_only_where_released(login, tenant, rounds):
+    client = login(tenant.manager)
+    engineering = text(client.get(dashboard_url(tenant.engineering)))
+    assert "Platform round 4: the new deploy pipeline saves us hours." in engineering
+    assert "Product round 4: too many meetings on Fridays." in engineering
+    assert "in a random order and without dates" in engineering
+    platform = text(client.get(dashboard_url(tenant.platform)))
+    assert "deploy pipeline" not in platform and "meetings on Fridays" not in platform
+    assert "Comments appear only for groups of at least 10 people who answered" in platform
+
+
+def test_sub_teams_show_their_indexes_and_mark_hidden_ones(login, tenant, survey):
+    field = TeamFactory(parent=tenant.engineering, name="Field")
+    with tenant.scope():
+        # Field's 3 are hidden; with Engineering's own 2 they make a remainder of 5, so its
+        # siblings can still be shown.
+        answers = {
+            tenant.engineering: spread(2, 3),
+            tenant.platform: spread(6, 4),
+            tenant.product: spread(6, 2),
+            field: spread(3, 3),
+        }
+        published_round(survey, answers, number=1)
+    html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
+    rows = {
+        name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+        for name, row in re.findall(r'<tr style="--depth: \d+"[^>]*>.*?>([A-Za-z]+)</a></th>(.*?)</tr>', html, re.S)
+    }
+    assert list(rows) == ["Field", "Platform", "Product"]
+    assert "Not enough responses to show — results appear only for groups of at least 5 people." in rows["Field"]
+    assert "100%" in rows["Platform"] and "needs attention" in rows["Product"]
+
+
+# ------------------------------------------------------------------------------------------
+# Heatmap
+
+
+def test_hr_sees_every_team_in_tree_order_with_suppressed_rows_marked(login, tenant, survey):
+    sales = TeamFactory(parent=tenant.root, name="Sales")
+    field = TeamFactory(parent=sales, name="Field")
+    with tenant.scope():
+        published_round(
+            survey,
+            {tenant.platform: spread(5, 4), tenant.product: spread(6, 3), sales: spread(7, 2), field: spread(3, 3)},
+            number=1,
+            silent={tenant.platform: 2},
+        )
+    html = login(tenant.hr).get("/o/acme/results/").content.decode()
+    names = re.findall(r'<th scope="row" class="tree-name"><a [^>]*>([^<]+)</a>', html)
+    assert names == ["Acme", "Engineering", "Platform", "Product", "Sales", "Field"]
+    assert "71%" in html  # Platform: 5 of 7
+    field_row = html[html.index(">Field</a>") :].split("</tr>")[0]
+    assert "Not enough responses to show" in field_row and "heat-value" not in field_row
+    assert "63–100 good" in html and "needs attention" in html
+
+
+def test_a_manager_sees_the_heatmap_of_their_teams_only(login, tenant, survey):
+    sales = TeamFactory(parent=tenant.root, name="Sales")
+    with tenant.scope():
+        published_round(
+            survey, {tenant.platform: spread(5, 4), tenant.product: spread(6, 3), sales: spread(6, 2)}, number=1
+        )
+    html = login(tenant.manager).get("/o/acme/results/").content.decode()
+    names = re.findall(r'<th scope="row" class="tree-name"><a [^>]*>([^<]+)</a>', html)
+    assert names == ["Engineering", "Platform", "Product"]
+    assert "The teams you lead and the teams below them" in html
+    assert login(tenant.employee).get("/o/acme/results/").status_code == 403
+
+
+def test_a_manager_of_no_team_sees_an_empty_results_page(login, tenant, survey):
+    lone = MembershipFactory(organization=tenant.org, role=Role.MANAGER, team=tenant.product)
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(5, 4), tenant.product: spread(6, 3)}, number=1)
+    response = login(lone).get("/o/acme/results/")
+    assert response.status_code == 200
+    assert "None of your teams takes part in this survey." in text(response)
+
+
+def test_the_heatmap_lists_only_surveys_covering_the_managers_teams(login, tenant, survey):
+    sales = TeamFactory(parent=tenant.root, name="Sales")
+    sales_only = SurveyFactory(organization=tenant.org, name="Sales pulse", root_team=sales)
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(5, 4), tenant.product: spread(6, 3)}, number=1)
+        sales_round = published_round(sales_only, {sales: spread(6, 3)}, number=1)
+    client = login(tenant.manager)
+    assert "Sales pulse" not in client.get("/o/acme/results/").content.decode()
+    page = text(client.get(f"/o/acme/results/?round={sales_round.pk}"))
+    assert "That round has no results to show here." in page and "Team pulse, round 1" in page
+
+
+# ------------------------------------------------------------------------------------------
+# Query counts
+
+
+def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, django_assert_num_queries):
+    with tenant.scope():
+        history(tenant, survey, rounds=4)
+    client = login(tenant.manager)
+    with django_assert_num_queries(21):
+        client.get(dashboard_url(tenant.engineering))
+    # More rounds, sub-teams and plans: the same number.
+    TeamFactory(parent=tenant.engineering, name="Data")
+    with tenant.scope():
+        history(tenant, SurveyFactory(organization=tenant.org, name="Second"), rounds=6)
+        for n in range(3):
+            ActionPlan.objects.create(team=tenant.engineering, title=f"Plan {n}")
+    with django_assert_num_queries(21):
+        client.get(dashboard_url(tenant.engineering))
+
+
+def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, django_assert_num_queries):
+    with tenant.scope():
+        history(tenant, survey, rounds=2)
+    hr = login(tenant.hr)
+    with django_assert_num_queries(9):
+        hr.get("/o/acme/results/")
+    squads = {TeamFactory(parent=tenant.platform, name=f"Squad {n}"): spread(5, 3) for n in range(4)}
+    with tenant.scope():
+        published_round(survey, squads, number=3)
+    with django_assert_num_queries(9):
+        hr.get("/o/acme/results/")
+    manager = login(tenant.manager)
+    with django_assert_num_queries(11):
+        manager.get("/o/acme/results/")
+
+
+# ------------------------------------------------------------------------------------------
+# Home page and navigation
+
+
+def test_the_home_page_links_each_team_to_its_dashboard_with_its_latest_indexes(login, tenant, rounds):
+    html = login(tenant.manager).get("/o/acme/").content.decode()
+    assert "Teams you lead" in html and "Latest results: Team pulse, round 4" in html
+    for team in (tenant.engineering, tenant.platform, tenant.product):
+        assert f'href="/o/acme/teams/{team.pk}/"' in html
+    assert html.count('class="heat tone-') == 15  # three teams × (four conditions + burnout signal)
+    assert 'href="/o/acme/results/"' in html
+
+
+def test_the_results_link_is_for_managers_and_hr(login, tenant):
+    assert "/o/acme/results/" not in login(tenant.employee).get("/o/acme/").content.decode()
+    for membership in (tenant.manager, tenant.hr):
+        nav = login(membership).get("/o/acme/").content.decode().split("</nav>")[0]
+        assert 'href="/o/acme/results/"' in nav
+
+
+# ------------------------------------------------------------------------------------------
+# Action plans
+
+
+def plan_url(team, suffix: str = "") -> str:
+    return f"/o/acme/teams/{team.pk}/plans/{suffix}"
+
+
+def test_a_manager_adds_a_plan_linked_to_a_round(login, tenant, rounds):
+    client = login(tenant.manager)
+    form = client.get(plan_url(tenant.platform, f"new/?round={rounds[-1].pk}"))
+    assert "People in Platform see this plan after they answer a pulse" in text(form)
+    due = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
+    response = client.post(
+        plan_url(tenant.platform, f"new/?round={rounds[-1].pk}"),
+        {
+            "title": "  Share   the release work ",
+            "description": "Pair up.",
+            "status": "planned",
+            "due_on": due,
+            "round": rounds[-1].pk,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/o/acme/teams/{tenant.platform.pk}/?round={rounds[-1].pk}#action-plans"
+    with tenant.scope():
+        plan = ActionPlan.objects.get()
+    assert (plan.title, plan.team, plan.owner, plan.round) == (
+        "Share the release work",
+        tenant.platform,
+        tenant.manager,
+        rounds[-1],
+    )
+    page = text(client.get(response["Location"]))
+    assert "Share the release work" in page and "After Team pulse, round 4" in page and "Planned" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"title": ""}, "Give the plan a short title"),
+        ({"title": "   "}, "Give the plan a short title"),
+        ({"title": "x" * 201}, "at most 200 characters"),
+        ({"due_on": "2001-01-01"}, "Choose a due date from today onwards"),
+        ({"due_on": "31/02/2030"}, "Enter a valid date"),
+        ({"status": "abandoned"}, "Select a valid choice"),
+        ({"round": "99999999"}, "Select a valid choice"),
+    ],
+)
+def test_a_bad_plan_is_refused_and_keeps_what_was_typed(login, tenant, rounds, data, message):
+    client = login(tenant.manager)
+    posted = {"title": "Fewer meetings", "description": "Cancel the weekly sync.", "status": "in_progress", **data}
+    response = client.post(plan_url(tenant.platform, "new/"), posted)
+    assert response.status_code == 200
+    page = text(response)
+    assert message in page and "Some answers need another look." in page
+    assert "Cancel the weekly sync." in page
+    with tenant.scope():
+        assert not ActionPlan.objects.exists()
+
+
+def test_a_plan_cannot_point_at_an_open_round_or_another_organisations(login, tenant, other_tenant, rounds, survey):
+    with tenant.scope():
+        open_round = RoundFactory(survey=survey, number=9)
+    theirs = RoundFactory(survey=SurveyFactory(organization=other_tenant.org), number=1, status=RoundStatus.PUBLISHED)
+    client = login(tenant.manager)
+    for round_ in (open_round, theirs):
+        response = client.post(
+            plan_url(tenant.platform, "new/"), {"title": "T", "status": "planned", "round": round_.pk}
+        )
+        assert "Select a valid choice" in text(response)
+    with tenant.scope(), pytest.raises(PulseError, match="Choose a round"):
+        action_plan_create(team=tenant.platform, owner=None, fields=ActionPlanFields("T", round=open_round))
+
+
+def test_editing_a_plan_and_changing_its_status(login, tenant, rounds):
+    with tenant.scope():
+        plan = action_plan_create(team=tenant.product, owner=tenant.manager, fields=ActionPlanFields("Calmer planning"))
+    client = login(tenant.manager)
+    edit = client.get(plan_url(tenant.product, f"{plan.pk}/"))
+    assert 'value="Calmer planning"' in edit.content.decode()
+    response = client.post(
+        plan_url(tenant.product, f"{plan.pk}/"), {"title": "Calmer sprint planning", "status": "in_progress"}
+    )
+    assert response.status_code == 302
+    bad = client.post(plan_url(tenant.product, f"{plan.pk}/"), {"title": "", "status": "done"})
+    assert bad.status_code == 200 and "Give the plan a short title" in text(bad)
+    response = client.post(plan_url(tenant.product, f"{plan.pk}/status/"), {"status": "done"}, follow=True)
+    assert "“Calmer sprint planning” is now done." in text(response)
+    response = client.post(plan_url(tenant.product, f"{plan.pk}/status/"), {"status": "finished"}, follow=True)
+    assert "Choose planned, in progress or done." in text(response)
+    plan.refresh_from_db()
+    assert (plan.title, plan.status) == ("Calmer sprint planning", ActionPlanStatus.DONE)
+    assert client.get(plan_url(tenant.product, f"{plan.pk}/status/")).status_code == 302  # GET changes nothing
+
+
+def test_a_plan_whose_due_date_has_passed_can_still_be_finished(tenant):
+    with tenant.scope():
+        plan = action_plan_create(
+            team=tenant.product, owner=None, fields=ActionPlanFields("Retro", due_on=timezone.localdate())
+        )
+        ActionPlan.objects.filter(pk=plan.pk).update(due_on=timezone.localdate() - dt.timedelta(days=30))
+        plan.refresh_from_db()
+        done = action_plan_update(
+            plan=plan, fields=ActionPlanFields("Retro", status=ActionPlanStatus.DONE, due_on=plan.due_on)
+        )
+        assert done.status == ActionPlanStatus.DONE
+        with pytest.raises(PulseError, match="due date"):
+            action_plan_update(
+                plan=done, fields=ActionPlanFields("Retro", due_on=timezone.localdate() - dt.timedelta(days=1))
+            )
+
+
+def test_plans_are_reached_only_through_a_team_one_may_see(login, tenant, other_tenant):
+    sales = TeamFactory(parent=tenant.root, name="Sales")
+    with tenant.scope():
+        theirs = ActionPlan.objects.create(team=sales, title="Sales plan")
+        product = ActionPlan.objects.create(team=tenant.product, title="Product plan")
+    with other_tenant.scope():
+        globex = ActionPlan.objects.create(team=other_tenant.platform, title="Globex plan")
+    client = login(tenant.manager)
+    assert client.get(plan_url(sales, f"{theirs.pk}/")).status_code == 404
+    assert client.post(plan_url(sales, f"{theirs.pk}/status/"), {"status": "done"}).status_code == 404
+    assert client.post(plan_url(sales, "new/"), {"title": "Sneaky", "status": "planned"}).status_code == 404
+    assert client.get(plan_url(tenant.platform, f"{product.pk}/")).status_code == 404  # another team's plan id
+    assert client.get(plan_url(tenant.platform, f"{globex.pk}/")).status_code == 404
+    assert login(tenant.employee).get(plan_url(tenant.product, f"{product.pk}/")).status_code == 403
+    theirs.refresh_from_db()
+    assert theirs.status == ActionPlanStatus.PLANNED
+
+
+def test_the_dashboard_lists_the_teams_plans_with_their_status(login, tenant, rounds):
+    with tenant.scope():
+        ActionPlan.objects.create(
+            team=tenant.engineering,
+            title="Focus Fridays",
+            status="in_progress",
+            due_on=timezone.localdate() - dt.timedelta(days=2),
+        )
+        ActionPlan.objects.create(team=tenant.platform, title="Platform only")
+    page = text(login(tenant.manager).get(dashboard_url(tenant.engineering)))
+    assert "Focus Fridays" in page and "In progress" in page and "Overdue" in page
+    assert "Platform only" not in page
+    assert "People in Engineering see these plans after they answer a pulse" in page
