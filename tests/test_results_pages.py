@@ -110,7 +110,7 @@ def test_a_drop_held_over_two_rounds_is_flagged_as_likely_declined(login, tenant
             published_round(survey, answers, number=number, days_ago=15 - number)
     html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
     autonomy = card(html, "autonomy")
-    assert "Likely declined" in autonomy and "−50 points, comparing the last two rounds with the two before" in autonomy
+    assert "Likely worsened" in autonomy and "−50 points, comparing the last two rounds with the two before" in autonomy
     assert "No clear change" in card(html, "relatedness")
 
 
