@@ -6,7 +6,6 @@ import hashlib
 import secrets
 
 import factory
-from django.db.models import Count
 from django.utils import timezone
 
 from surveys.models import (
@@ -18,13 +17,13 @@ from surveys.models import (
     Round,
     RoundQuestion,
     RoundStatus,
-    RoundTeam,
     Survey,
     SurveyQuestion,
     Team,
     TeamManagement,
     User,
 )
+from surveys.tenancy import organization_scope
 
 PASSWORD = "correct-horse-battery"
 
@@ -152,14 +151,7 @@ def invite(round_: Round, membership: Membership, team: Team | None = None) -> t
 def snapshot_invited(round_: Round) -> None:
     """What `round_open` writes beside the invitations it creates: invited people per team.
     Tests that add invitations by hand call this, so the snapshot stays the round's truth."""
-    counts = (
-        Invitation.all_organizations.filter(round=round_)
-        .values_list("team_id")
-        .annotate(invited=Count("id"))
-        .order_by("team_id")
-    )
-    RoundTeam.all_organizations.filter(round=round_).delete()
-    RoundTeam.all_organizations.bulk_create(
-        RoundTeam(organization_id=round_.organization_id, round=round_, team_id=team_id, invited=invited)
-        for team_id, invited in counts
-    )
+    from surveys.services.rounds import round_team_snapshot
+
+    with organization_scope(round_.organization):
+        round_team_snapshot(round_=round_)

@@ -272,7 +272,7 @@ def _build_in(organization, rng, tag, invited, respondents, teams, skip_rate) ->
         _create_people(organization, round_, tag, person_team, answering, skip_rate, rng)
         # What round_open does beside writing the invitations (the same service call).
         started = time.perf_counter()
-        round_team_snapshot(round_=round_, team_ids=person_team.tolist())
+        round_team_snapshot(round_=round_)
         return time.perf_counter() - started
 
 
