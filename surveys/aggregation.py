@@ -6,6 +6,13 @@ Cost: one statement, one round trip, one pass over each table it reads: the roun
 (covered by the `answer_histogram` index), its responses, the invitation snapshot taken when it
 opened, the team tree and the round's questions. Everything after is proportional to team
 nodes × questions, never to respondents.
+
+Where the time goes (`manage.py benchmark aggregate`: 100k respondents, 970k answers, 2000
+teams, 1.6k published nodes; the bare GROUP BY alone is about 68 ms): the read is the bare
+GROUP BY plus about 6 ms (the responses); then about 8 ms of roll-up and suppression, 6 ms of
+audit, 23 ms to write (5 ms to render the COPY text, the rest PostgreSQL parsing 16k jsonb item
+arrays and filling four indexes) and 13 ms of commit, nearly all of it the deferred checks of
+the three foreign keys of each Result row.
 """
 
 from __future__ import annotations
