@@ -14,7 +14,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Count
 
 from surveys import aggregation
@@ -437,6 +437,17 @@ def test_the_copy_payload_stores_exactly_the_rows_the_audit_checked(postgres, te
     )
     assert _rows(closed_round) == expected
     assert all(isinstance(count, int) for row in expected for counts in row[3].values() for count in counts)
+
+
+@pytest.mark.postgres
+def test_the_read_is_planned_on_the_covering_index(postgres, tenant, closed_round):
+    params = {"organization": tenant.org.pk, "round": closed_round.pk}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(aggregation.COVERING_INDEX_PLAN)
+        cursor.execute(f"EXPLAIN {aggregation.HISTOGRAM_SQL}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using answer_histogram" in plan
+    assert "HashAggregate" not in plan and "JIT" not in plan
 
 
 @pytest.mark.postgres
