@@ -160,8 +160,8 @@ def _report_plan(stdout, params: dict) -> None:
     stdout.write(f"planner's plan for the histogram: {' <- '.join(nodes)}")
     if not any("Index Only Scan using answer_histogram" in node for node in nodes):
         stdout.write(
-            "  (not the covering index: a bloated index or stale statistics, e.g. after many benchmark "
-            "runs; aggregation plans its read on the index anyway, and so does one of the baselines)"
+            "  (not the covering index: the planner misjudges a round that is most of the table, or a "
+            "bloated index; aggregation plans its read on the index anyway, and so does one baseline)"
         )
 
 

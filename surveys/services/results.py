@@ -105,9 +105,10 @@ def _aggregate_audit_write(round_: Round) -> tuple[aggregation.RoundAggregate, A
 
 @contextmanager
 def _collector_paused():
-    """Pause Python's cyclic garbage collector for the aggregation burst: it allocates tens of
-    thousands of short-lived tuples, which triggers full collections of the worker's whole heap
-    (tens of milliseconds each) for garbage that reference counting frees anyway."""
+    """Pause Python's cyclic garbage collector for the aggregation burst: it allocates many
+    short-lived objects (the suppression's lists, the COPY text's integers), which can trigger
+    full collections of the worker's whole heap (tens of milliseconds each) for garbage that
+    reference counting frees anyway."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
