@@ -44,13 +44,14 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db.models import Count
 from scipy import sparse
 
+from surveys.int_tables import fetch_int_tables
 from surveys.models import (
     MIN_K,
     SCALE_POINTS,
@@ -62,6 +63,7 @@ from surveys.models import (
     Round,
     RoundQuestion,
     RoundStatus,
+    RoundTeam,
     Team,
 )
 
@@ -199,9 +201,10 @@ class _Suppression:
         n_nodes, n_measures = self.counts.shape
         nearest = np.full((n_nodes, n_measures), -1, dtype=np.int64)
         depth = np.zeros(n_nodes, dtype=np.int64)
-        for node in range(n_nodes):
-            if self.parent[node] >= 0:
-                depth[node] = depth[self.parent[node]] + 1
+        above = self.parent
+        while (above >= 0).any():  # one pass per level: count the ancestors of every node
+            depth += above >= 0
+            above = np.where(above >= 0, self.parent[np.maximum(above, 0)], -1)
         order = np.argsort(depth, kind="stable")
         bounds = np.searchsorted(depth[order], np.arange(1, depth.max(initial=0) + 2))
         for start, end in zip(bounds[:-1], bounds[1:], strict=True):
@@ -222,12 +225,14 @@ class _Suppression:
     def children(self, measure: int) -> dict[int, list[int]]:
         """Candidate children (in the candidate forest) of every candidate, for one measure."""
         if measure not in self._children:
-            kids: dict[int, list[int]] = {}
-            for node in np.flatnonzero(self.candidate[:, measure]).tolist():
-                up = int(self.nearest[node, measure])
-                if up >= 0:
-                    kids.setdefault(up, []).append(node)
-            self._children[measure] = kids
+            nodes = np.flatnonzero(self.candidate[:, measure] & (self.nearest[:, measure] >= 0))
+            ups = self.nearest[nodes, measure]
+            order = np.argsort(ups, kind="stable")  # stable: each list stays in node order
+            ups, nodes = ups[order], nodes[order]
+            starts = np.flatnonzero(np.diff(ups, prepend=-1)).tolist()
+            ends, nodes = [*starts[1:], len(nodes)], nodes.tolist()
+            parents = ups[starts].tolist()
+            self._children[measure] = {up: nodes[a:b] for up, a, b in zip(parents, starts, ends, strict=True)}
         return self._children[measure]
 
     def safe(self, invited: int, contributors: int, measure: int) -> bool:
@@ -366,15 +371,79 @@ def publication_plan(
 
 @dataclass(frozen=True)
 class LeafCounts:
-    """A round's raw counts per team as recorded on the rows (the invitation snapshot).
+    """A round's raw counts per team, as int64 arrays of rows.
 
-    `histogram` rows are (team_id, question_id, value, answers); `respondents` and `invited`
-    map team_id to a count. Aggregation fetches them once and may hand them to the auditor.
+    `histogram` rows are (team_id, question_id, value, answers); `respondents` rows are
+    (team_id, respondents); `invited` rows are (team_id, invited), from the snapshot taken when
+    the round opened (`RoundTeam`). Aggregation fetches them once and may hand them to the
+    auditor.
     """
 
-    histogram: Sequence[tuple[int, int, int, int]]
-    respondents: Mapping[int, int]
-    invited: Mapping[int, int]
+    histogram: np.ndarray
+    respondents: np.ndarray
+    invited: np.ndarray
+
+    @classmethod
+    def from_rows(cls, *, histogram, respondents, invited) -> LeafCounts:
+        return cls(_int_rows(histogram, 4), _int_rows(respondents, 2), _int_rows(invited, 2))
+
+
+def _int_rows(rows, width: int) -> np.ndarray:
+    table = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.int64)
+    return table.reshape(-1, width)
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """The Result rows of one round, column by column: row r is the Result of `team_ids[r]`.
+
+    Aggregation builds one, the auditor checks that very object, and only then is it written
+    (the COPY payload and the ORM rows are both rendered from it, by `rows()` and its COPY twin,
+    whose round trip the PostgreSQL tests pin). The standalone audit builds one from the stored
+    rows instead.
+    """
+
+    team_ids: np.ndarray  # (M,)
+    respondents: np.ndarray  # (M,): Result.n
+    invited: np.ndarray  # (M,)
+    comments_released: np.ndarray  # (M,) bool
+    question_ids: np.ndarray  # (Q,): the round's questions
+    item_published: np.ndarray  # (M, Q) bool
+    item_counts: np.ndarray  # (M, Q, SCALE_POINTS), option 1 first; zero where not published
+    covered_offsets: np.ndarray  # (M + 1,)
+    covered_teams: np.ndarray  # row r covers covered_teams[covered_offsets[r] : covered_offsets[r + 1]]
+
+    def __len__(self) -> int:
+        return len(self.team_ids)
+
+    @property
+    def items_published(self) -> int:
+        return int(self.item_published.sum())
+
+    def rows(self) -> list[dict]:
+        """Field values of each Result, as the ORM takes them."""
+        question_keys = [str(q) for q in self.question_ids.tolist()]
+        published, counts = self.item_published.tolist(), self.item_counts.tolist()
+        offsets, covered = self.covered_offsets.tolist(), self.covered_teams.tolist()
+        return [
+            {
+                "team_id": team_id,
+                "n": n,
+                "invited": invited,
+                "items": {key: c for key, flag, c in zip(question_keys, published[r], counts[r], strict=True) if flag},
+                "comments_released": released,
+                "covered_teams": covered[offsets[r] : offsets[r + 1]],
+            }
+            for r, (team_id, n, invited, released) in enumerate(
+                zip(
+                    self.team_ids.tolist(),
+                    self.respondents.tolist(),
+                    self.invited.tolist(),
+                    self.comments_released.tolist(),
+                    strict=True,
+                )
+            )
+        ]
 
 
 @dataclass
@@ -398,43 +467,73 @@ class AuditReport:
         return f"Privacy audit of round {self.round_id} failed: {shown}{more}."
 
 
-def audit_round(round_: Round, *, leaf_counts: LeafCounts | None = None) -> AuditReport:
-    """Prove, independently of aggregation, that a round's published Results keep the invariant.
+def audit_round(
+    round_: Round, *, leaf_counts: LeafCounts | None = None, results: ResultTable | None = None
+) -> AuditReport:
+    """Prove, independently of aggregation, that a round's Results keep the invariant.
 
-    Recomputes every published node's figures from the raw rows (standalone: its own queries,
-    which read each answer's team from its Response, not the copy on the Answer) and checks:
-    nothing is published for a round that is not closed; every Result has at least k
-    contributors and matches the raw counts exactly; every remainder satisfies both DESIGN.md's
-    rule and the stronger one (`remainder_is_safe`); comment release has at least k_comments
-    respondents, a safe remainder, and a frozen team list equal to the node's subtree.
-    Subtree sums go through an ancestor matrix built by walking parent links, not through the
-    aggregation's roll-up, so a bug in one is caught by the other.
+    Standalone (no arguments) it reads the stored Results and recomputes every figure from the
+    raw rows with its own queries, which read each answer's team from its Response rather than
+    the copy on the Answer, and also checks that the invitation snapshot counts everyone who
+    still holds an invitation. Inside publication, aggregation hands over the raw counts it
+    fetched (`leaf_counts`) and the exact `results` it is about to write, before writing them.
+
+    Why check the rows about to be written rather than re-read the stored ones: the COPY
+    payload is rendered from this very object by one small function with no decisions in it
+    (its round trip, stored rows equal to the audited ones, is pinned by a PostgreSQL test, and
+    every test publication is audited again standalone). Re-reading and decoding 1.6k rows of
+    JSON inside the publishing transaction cost more than the rest of the audit, and the check
+    gains a property: a failed audit writes nothing at all.
+
+    Checks: nothing is published for a round that is not closed; every Result has at least k
+    respondents and matches the raw counts exactly; every item is one of the round's, equals
+    the raw subtree counts, has at least k answers and no more than the node's respondents;
+    every remainder satisfies both DESIGN.md's rule and the stronger one (`remainder_is_safe`);
+    comment release has at least k_comments respondents, a safe remainder, and a frozen team
+    list equal to the node's subtree. The team tree and the round's questions are read here,
+    and subtree sums and node sets come from ancestor chains built by walking parent links, not
+    from the aggregation's preorder roll-up, so a bug in one is caught by the other.
 
     Stops: a suppression or roll-up bug silently publishing a figure that isolates a person.
     """
     report = AuditReport(round_id=round_.pk)
-    results = list(
-        Result.objects.filter(round=round_).values_list(
-            "team_id", "n", "invited", "items", "comments_released", "covered_teams"
-        )
-    )
-    report.results_checked = len(results)
+    structure = fetch_int_tables(_AUDIT_STRUCTURE_SQL, {"organization": round_.organization_id, "round": round_.pk})
+    questions = np.sort(structure["questions"][:, 0])
+    table = _stored_results(report, round_, questions) if results is None else results
+    report.results_checked = len(table)
     if round_.status in UNPUBLISHABLE_STATES:
-        if results:
+        if len(table):
             report.problems.append("results exist for a round that is not closed")
         return report
-    if not results:
+    if not len(table):
         return report
     try:
         check_thresholds(k=round_.k, k_comments=round_.k_comments)
     except ValueError as error:
         report.problems.append(str(error))
         return report
-    raw = _audit_raw_counts(round_) if leaf_counts is None else leaf_counts
-    tree = _AuditTree(dict(Team.objects.values_list("id", "parent_id")), report)
-    questions = list(RoundQuestion.objects.filter(round=round_).values_list("question_id", flat=True))
-    _audit_results(report, round_, tree, questions, raw, results)
+    if leaf_counts is None:
+        raw = _audit_raw_counts(round_)
+        _audit_invitation_snapshot(report, round_, raw)
+    else:
+        raw = leaf_counts
+    tree = _AuditTree(structure["teams"], report)
+    _audit_results(report, round_, tree, questions, raw, table)
     return report
+
+
+#: The auditor reads the team tree and the round's questions itself (one round trip).
+_AUDIT_STRUCTURE_SQL = {
+    "teams": (
+        f"SELECT id, COALESCE(parent_id, 0) FROM {Team._meta.db_table} WHERE organization_id = %(organization)s",
+        2,
+    ),
+    "questions": (
+        f"SELECT question_id FROM {RoundQuestion._meta.db_table} "
+        "WHERE organization_id = %(organization)s AND round_id = %(round)s",
+        1,
+    ),
+}
 
 
 def _audit_raw_counts(round_: Round) -> LeafCounts:
@@ -446,28 +545,77 @@ def _audit_raw_counts(round_: Round) -> LeafCounts:
         .order_by()
     )
     respondents = Response.objects.filter(round=round_).values_list("team_id").annotate(n=Count("id")).order_by()
-    invited = Invitation.objects.filter(round=round_).values_list("team_id").annotate(n=Count("id")).order_by()
-    return LeafCounts(histogram=list(histogram), respondents=dict(respondents), invited=dict(invited))
+    invited = RoundTeam.objects.filter(round=round_).values_list("team_id", "invited")
+    return LeafCounts.from_rows(histogram=histogram, respondents=respondents, invited=invited)
+
+
+def _audit_invitation_snapshot(report: AuditReport, round_: Round, raw: LeafCounts) -> None:
+    """Invitations are only ever written with the snapshot (and removed when a person leaves
+    the organisation), so no team may hold more invitations than the snapshot counted. Fewer
+    invited people than really were is the dangerous direction: the rule's "nobody at all"
+    would then hold for a group holding someone who did not answer."""
+    rows = Invitation.objects.filter(round=round_).values_list("team_id").annotate(n=Count("id")).order_by()
+    holding = _int_rows(rows, 2)
+    snapshot = raw.invited[np.argsort(raw.invited[:, 0])]
+    where = _index_of(snapshot[:, 0], holding[:, 0])
+    counted = np.where(where >= 0, snapshot[np.maximum(where, 0), 1], 0)
+    for team_id in holding[holding[:, 1] > counted, 0].tolist():
+        report.problems.append(f"team {team_id}: more invitations than the round's snapshot counted")
+
+
+def _stored_results(report: AuditReport, round_: Round, questions: np.ndarray) -> ResultTable:
+    """The stored Results of the round as a ResultTable; items that cannot be one of the
+    round's (unknown question, not five counts) are reported and left out."""
+    stored = list(
+        Result.objects.filter(round=round_)
+        .order_by("team_id")
+        .values_list("team_id", "n", "invited", "items", "comments_released", "covered_teams")
+    )
+    size, n_questions = len(stored), len(questions)
+    published = np.zeros((size, n_questions), dtype=bool)
+    counts = np.zeros((size, n_questions, SCALE_POINTS), dtype=np.int64)
+    column = {int(q): c for c, q in enumerate(questions.tolist())}
+    covered: list[list[int]] = []
+    for row, (team_id, _, _, items, _, teams) in enumerate(stored):
+        for key, values in (items or {}).items():
+            where = column.get(int(key)) if str(key).lstrip("-").isdigit() else None
+            if where is None or not isinstance(values, list) or len(values) != SCALE_POINTS:
+                report.problems.append(f"team {team_id}, question {key}: not an item of this round")
+                continue
+            published[row, where] = True
+            counts[row, where] = values
+        covered.append([int(t) for t in teams or []])
+    return ResultTable(
+        team_ids=np.array([r[0] for r in stored], dtype=np.int64),
+        respondents=np.array([r[1] for r in stored], dtype=np.int64),
+        invited=np.array([r[2] for r in stored], dtype=np.int64),
+        comments_released=np.array([bool(r[4]) for r in stored], dtype=bool),
+        question_ids=questions,
+        item_published=published,
+        item_counts=counts,
+        covered_offsets=np.concatenate([[0], np.cumsum([len(c) for c in covered], dtype=np.int64)]).astype(np.int64),
+        covered_teams=np.fromiter(itertools.chain.from_iterable(covered), dtype=np.int64),
+    )
 
 
 def _index_of(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Position of each value in `keys` (distinct), or -1."""
+    """Position of each value in `keys` (distinct, ascending), or -1."""
     if not len(keys):
         return np.full(len(values), -1, dtype=np.int64)
-    order = np.argsort(keys)
-    where = np.minimum(np.searchsorted(keys[order], values), len(keys) - 1)
-    return np.where(keys[order][where] == values, order[where], -1)
+    where = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return np.where(keys[where] == values, where, -1)
 
 
 class _AuditTree:
     """The team forest as ancestor chains, found by following parent links from every team
     (vectorised: one step up per pass), and as a sparse "is ancestor-or-self of" matrix."""
 
-    def __init__(self, parents: dict[int, int | None], report: AuditReport) -> None:
-        self.ids = sorted(parents)
-        self.index = {team_id: i for i, team_id in enumerate(self.ids)}
+    def __init__(self, links: np.ndarray, report: AuditReport) -> None:
+        """`links` rows are (team id, parent id or 0)."""
+        links = links[np.argsort(links[:, 0])]
+        self.ids = links[:, 0]
         size = len(self.ids)
-        up = np.array([self.index.get(parents[t], -1) if parents[t] is not None else -1 for t in self.ids], np.int64)
+        up = np.where(links[:, 1] > 0, _index_of(self.ids, links[:, 1]), -1)
         steps = [np.arange(size, dtype=np.int64)]
         while len(steps) <= size and (steps[-1] >= 0).any():
             current = steps[-1]
@@ -482,14 +630,18 @@ class _AuditTree:
         self.ancestors = sparse.csr_matrix(
             (np.ones(len(rows), dtype=np.int64), (rows, self.chain[rows, cols])), shape=(size, size)
         )
-        self._members = self.ancestors.tocsc()
+
+    def index(self, team_ids: np.ndarray) -> np.ndarray:
+        return _index_of(self.ids, team_ids)
 
     def subtree_sums(self, own: np.ndarray) -> np.ndarray:
         return np.asarray(self.ancestors.T @ own)
 
-    def subtree_members(self, node: int) -> list[int]:
-        rows = self._members.indices[self._members.indptr[node] : self._members.indptr[node + 1]]
-        return sorted(self.ids[i] for i in rows.tolist())
+    def members(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The teams of each node's subtree, ascending: (offsets, flat team ids)."""
+        columns = self.ancestors.tocsc()[:, nodes]
+        columns.sort_indices()
+        return columns.indptr.astype(np.int64), self.ids[columns.indices]
 
     def owners(self, published: np.ndarray) -> np.ndarray:
         """For each team and measure, its nearest published ancestor-or-self (-1: none)."""
@@ -501,87 +653,103 @@ class _AuditTree:
         return np.where(found, self.chain[rows, first], -1)
 
 
-def _audit_results(report, round_, tree, questions, raw, results) -> None:
+def _audit_results(report, round_, tree, questions, raw, table: ResultTable) -> None:
     own_hist, own_people = _audit_own_counts(report, tree, questions, raw)
     size, n_questions = own_hist.shape[:2]
     hist = tree.subtree_sums(own_hist.reshape(size, -1)).reshape(size, n_questions, SCALE_POINTS)
     people = tree.subtree_sums(own_people)
+    nodes = tree.index(table.team_ids)
+    for team_id in table.team_ids[nodes < 0].tolist():
+        report.problems.append(f"a result for team {team_id}, which is not in the organisation")
+    values, seen = np.unique(table.team_ids, return_counts=True)
+    for team_id in values[seen > 1].tolist():
+        report.problems.append(f"team {team_id}: more than one result")
+    known = np.flatnonzero(nodes >= 0)
+    nodes = nodes[known]
     # Measures: one per question, then participation, then comment release.
     published = np.zeros((size, n_questions + 2), dtype=bool)
+    published[nodes, n_questions] = True
+    published[nodes, n_questions + 1] = table.comments_released[known]
     respondents = np.zeros(size, dtype=np.int64)
-    item_rows = []
-    for team_id, n, invited, items, released, covered in results:
-        node = tree.index.get(team_id)
-        if node is None:
-            report.problems.append(f"a result for team {team_id}, which is not in the organisation")
-            continue
-        published[node, n_questions] = True
-        published[node, n_questions + 1] = released
-        respondents[node] = n
-        if n != people[node, 0] or invited != people[node, 1]:
-            report.problems.append(f"team {team_id}: respondents or invited differ from the raw rows")
-        if n < round_.k:
-            report.problems.append(f"team {team_id}: published with fewer than k respondents")
-        if released and n < round_.k_comments:
-            report.problems.append(f"team {team_id}: comments released below k_comments")
-        if sorted(covered or []) != tree.subtree_members(node):
-            report.problems.append(f"team {team_id}: covered teams differ from the subtree")
-        item_rows.extend((node, question_id, counts) for question_id, counts in (items or {}).items())
-    if item_rows:
-        _audit_items(report, tree, questions, item_rows, hist, respondents, published, round_.k)
+    respondents[nodes] = table.respondents[known]
+    _audit_rows(report, round_, tree, table, known, nodes, people)
+    _audit_items(report, tree, questions, table, known, nodes, hist, respondents, published, round_.k)
     _audit_remainders(report, tree, questions, published, own_hist.sum(axis=2), own_people, round_.k, round_.k_comments)
 
 
-def _audit_own_counts(report, tree, questions, raw) -> tuple[np.ndarray, np.ndarray]:
+def _audit_own_counts(report, tree, questions, raw: LeafCounts) -> tuple[np.ndarray, np.ndarray]:
     """Each team's own answers per (question, option), and its own respondents and invited."""
     size, n_questions = len(tree.ids), len(questions)
-    team_index = np.asarray(tree.ids, dtype=np.int64)
     own_hist = np.zeros(size * n_questions * SCALE_POINTS, dtype=np.int64)
-    if raw.histogram:
-        flat = itertools.chain.from_iterable(raw.histogram)
-        table = np.fromiter(flat, dtype=np.int64, count=4 * len(raw.histogram)).reshape(-1, 4)
-        team_ids, question_ids, values, answers = table.T
-        nodes = _index_of(team_index, team_ids)
-        for team_id in sorted(set(team_ids[nodes < 0].tolist())):
-            report.problems.append(f"answers recorded against team {team_id}, which is not in the tree")
-        columns = _index_of(np.asarray(questions, dtype=np.int64), question_ids)
-        keep = (nodes >= 0) & (columns >= 0) & (values >= 1) & (values <= SCALE_POINTS)
-        cells = (nodes[keep] * n_questions + columns[keep]) * SCALE_POINTS + values[keep] - 1
-        own_hist += np.bincount(cells, weights=answers[keep], minlength=len(own_hist)).astype(np.int64)
+    team_ids, question_ids, values, answers = raw.histogram.T
+    nodes = tree.index(team_ids)
+    for team_id in np.unique(team_ids[nodes < 0]).tolist():
+        report.problems.append(f"answers recorded against team {team_id}, which is not in the tree")
+    columns = _index_of(questions, question_ids)
+    keep = (nodes >= 0) & (columns >= 0) & (values >= 1) & (values <= SCALE_POINTS)
+    cells = (nodes[keep] * n_questions + columns[keep]) * SCALE_POINTS + values[keep] - 1
+    own_hist += np.bincount(cells, weights=answers[keep], minlength=len(own_hist)).astype(np.int64)
     own_people = np.zeros((size, 2), dtype=np.int64)  # respondents, invited
-    for column, mapping in enumerate((raw.respondents, raw.invited)):
-        for team_id, count in mapping.items():
-            if team_id in tree.index:
-                own_people[tree.index[team_id], column] += count
-            else:
-                report.problems.append(f"people recorded against team {team_id}, which is not in the tree")
+    for column, rows in enumerate((raw.respondents, raw.invited)):
+        where = tree.index(rows[:, 0])
+        for team_id in np.unique(rows[where < 0, 0]).tolist():
+            report.problems.append(f"people recorded against team {team_id}, which is not in the tree")
+        sums = np.bincount(where[where >= 0], weights=rows[where >= 0, 1], minlength=size)
+        own_people[:, column] = np.rint(sums).astype(np.int64)
     return own_hist.reshape(size, n_questions, SCALE_POINTS), own_people
 
 
-def _audit_items(report, tree, questions, item_rows, hist, respondents, published, k) -> None:
-    """Every published item: asked in the round, equal to the raw subtree counts, at least k
-    answers, and never more answers than the node has respondents."""
-    nodes = np.fromiter((row[0] for row in item_rows), dtype=np.int64, count=len(item_rows))
-    keys = np.fromiter((int(row[1]) for row in item_rows), dtype=np.int64, count=len(item_rows))
-    columns = _index_of(np.asarray(questions, dtype=np.int64), keys)
-    shaped = np.array([len(row[2]) == SCALE_POINTS for row in item_rows])
-    for row in np.flatnonzero((columns < 0) | ~shaped).tolist():
-        report.problems.append(f"team {tree.ids[nodes[row]]}, question {keys[row]}: not an item of this round")
-    keep = (columns >= 0) & shaped
-    nodes, columns = nodes[keep], columns[keep]
-    stored = np.array([row[2] for row, ok in zip(item_rows, keep.tolist(), strict=True) if ok], dtype=np.int64)
-    stored = stored.reshape(-1, SCALE_POINTS)
-    published[nodes, columns] = True
+def _audit_rows(report, round_, tree, table: ResultTable, known, nodes, people) -> None:
+    """Each Result's own figures: respondents and invited equal to the raw subtree sums, at
+    least k respondents, k_comments for released comments, and its frozen team list."""
+    team_ids = table.team_ids[known]
+    n, invited, released = table.respondents[known], table.invited[known], table.comments_released[known]
+    for team_id in team_ids[(n != people[nodes, 0]) | (invited != people[nodes, 1])].tolist():
+        report.problems.append(f"team {team_id}: respondents or invited differ from the raw rows")
+    for team_id in team_ids[n < round_.k].tolist():
+        report.problems.append(f"team {team_id}: published with fewer than k respondents")
+    for team_id in team_ids[released & (n < round_.k_comments)].tolist():
+        report.problems.append(f"team {team_id}: comments released below k_comments")
+    offsets, members = tree.members(nodes)
+    stored_offsets = table.covered_offsets
+    lengths = stored_offsets[known + 1] - stored_offsets[known]
+    differs = lengths != np.diff(offsets)
+    same = np.flatnonzero(~differs)
+    if len(same):
+        # Rows of equal length: compare their sorted team lists element by element.
+        row_of = np.repeat(same, lengths[same])
+        starts = np.repeat(stored_offsets[known[same]], lengths[same])
+        within = np.arange(len(row_of)) - np.repeat(np.cumsum(lengths[same]) - lengths[same], lengths[same])
+        stored = table.covered_teams[starts + within]
+        stored = stored[np.lexsort((stored, row_of))]
+        expected = members[np.repeat(offsets[same], lengths[same]) + within]
+        differs[np.unique(row_of[stored != expected])] = True
+    for team_id in team_ids[differs].tolist():
+        report.problems.append(f"team {team_id}: covered teams differ from the subtree")
 
-    def where(row: int) -> str:
-        return f"team {tree.ids[nodes[row]]}, question {questions[columns[row]]}"
 
-    for row in np.flatnonzero(~(stored == hist[nodes, columns]).all(axis=1)).tolist():
-        report.problems.append(f"{where(row)}: counts differ from the raw answers")
-    for row in np.flatnonzero(stored.sum(axis=1) > respondents[nodes]).tolist():
-        report.problems.append(f"{where(row)}: more answers than respondents")
-    for row in np.flatnonzero(stored.sum(axis=1) < k).tolist():
-        report.problems.append(f"{where(row)}: fewer than k contributors")
+def _audit_items(report, tree, questions, table: ResultTable, known, nodes, hist, respondents, published, k) -> None:
+    """Every published item: one of the round's questions, equal to the raw subtree counts, at
+    least k answers, and never more answers than the node has respondents."""
+    columns = _index_of(questions, table.question_ids)
+    for question_id in table.question_ids[columns < 0].tolist():
+        if table.item_published[:, table.question_ids == question_id].any():
+            report.problems.append(f"question {question_id}: not an item of this round")
+    rows, item = np.nonzero(table.item_published[known][:, columns >= 0])
+    item_columns = columns[columns >= 0][item]
+    item_nodes = nodes[rows]
+    stored = table.item_counts[known][:, columns >= 0][rows, item]
+    published[item_nodes, item_columns] = True
+
+    def where(position: int) -> str:
+        return f"team {tree.ids[item_nodes[position]]}, question {questions[item_columns[position]]}"
+
+    for position in np.flatnonzero(~(stored == hist[item_nodes, item_columns]).all(axis=1)).tolist():
+        report.problems.append(f"{where(position)}: counts differ from the raw answers")
+    for position in np.flatnonzero(stored.sum(axis=1) > respondents[item_nodes]).tolist():
+        report.problems.append(f"{where(position)}: more answers than respondents")
+    for position in np.flatnonzero(stored.sum(axis=1) < k).tolist():
+        report.problems.append(f"{where(position)}: fewer than k contributors")
 
 
 def _audit_remainders(report, tree, questions, published, own_items, own_people, k, k_comments) -> None:
@@ -591,13 +759,17 @@ def _audit_remainders(report, tree, questions, published, own_items, own_people,
     own_contributors = np.column_stack([own_items, own_people[:, 0], own_people[:, 0]])
     thresholds = np.array([k] * (n_questions + 1) + [k_comments])
     owners = tree.owners(published)
-    atom_c = np.zeros(published.shape, dtype=np.int64)
-    atom_p = np.zeros(published.shape, dtype=np.int64)
     rows, cols = np.nonzero(owners >= 0)
-    np.add.at(atom_c, (owners[rows, cols], cols), own_contributors[rows, cols])
-    np.add.at(atom_p, (owners[rows, cols], cols), own_people[rows, 1])
+    cells = owners[rows, cols] * published.shape[1] + cols
+
+    def per_remainder(weights: np.ndarray) -> np.ndarray:
+        sums = np.bincount(cells, weights=weights, minlength=published.size)
+        return np.rint(sums).astype(np.int64).reshape(published.shape)
+
+    atom_c = per_remainder(own_contributors[rows, cols])
+    atom_p = per_remainder(own_people[rows, 1])
     strong = (atom_c >= thresholds) | ((atom_p == 0) & (atom_c == 0))
     design = (atom_c >= thresholds) | (atom_c == 0)
-    names = [f"question {question_id}" for question_id in questions] + ["participation", "comments"]
+    names = [f"question {question_id}" for question_id in questions.tolist()] + ["participation", "comments"]
     for node, measure in np.argwhere(published & ~(strong & design)).tolist():
         report.problems.append(f"team {tree.ids[node]}, {names[measure]}: a remainder breaks the suppression rule")

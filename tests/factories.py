@@ -23,6 +23,7 @@ from surveys.models import (
     TeamManagement,
     User,
 )
+from surveys.tenancy import organization_scope
 
 PASSWORD = "correct-horse-battery"
 
@@ -143,4 +144,14 @@ def invite(round_: Round, membership: Membership, team: Team | None = None) -> t
         team=team or membership.team,
         token_hash=hashlib.sha256(token.encode()).hexdigest(),
     )
+    snapshot_invited(round_)
     return invitation, token
+
+
+def snapshot_invited(round_: Round) -> None:
+    """What `round_open` writes beside the invitations it creates: invited people per team.
+    Tests that add invitations by hand call this, so the snapshot stays the round's truth."""
+    from surveys.services.rounds import round_team_snapshot
+
+    with organization_scope(round_.organization):
+        round_team_snapshot(round_=round_)

@@ -26,7 +26,7 @@ from surveys.models import (
     Team,
     User,
 )
-from tests.factories import RoundFactory
+from tests.factories import RoundFactory, snapshot_invited
 
 _people = itertools.count(1)
 
@@ -53,6 +53,7 @@ def invite_everyone(round_: Round, memberships: Sequence[Membership]) -> list[In
         for m in memberships
     )
     Round.all_organizations.filter(pk=round_.pk).update(invited_count=F("invited_count") + len(invitations))
+    snapshot_invited(round_)
     return invitations
 
 

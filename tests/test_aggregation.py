@@ -2,6 +2,7 @@
 e-mails to managers, the command, and the Celery task on a real worker."""
 
 import os
+import struct
 import subprocess
 import sys
 import threading
@@ -13,12 +14,14 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection, connections, transaction
+from django.db.models import Count
 
 from surveys import aggregation
 from surveys.exceptions import PulseError
-from surveys.models import Result, Round, RoundStatus
-from surveys.privacy import PrivacyAuditError, Publication
+from surveys.models import Answer, Invitation, Organization, Response, Result, Round, RoundStatus, RoundTeam, Team
+from surveys.phases import phases_recorded
+from surveys.privacy import PrivacyAuditError, Publication, audit_round
 from surveys.services.results import results_publish
 from surveys.tasks import round_aggregate
 from tests.factories import SurveyFactory, TeamFactory, make_manager
@@ -221,6 +224,114 @@ def test_the_benchmark_refuses_sqlite(db):
         call_command("benchmark", "aggregate", "--respondents", "10", "--teams", "2")
 
 
+def test_the_audit_checks_the_exact_rows_before_anything_is_written(tenant, closed_round, monkeypatch):
+    real_table, written = aggregation._result_table, []
+
+    def one_answer_more(*args):
+        table = real_table(*args)
+        table.item_counts[0, 0, 0] += 1  # what a serialisation or roll-up slip would do
+        return table
+
+    monkeypatch.setattr(aggregation, "_result_table", one_answer_more)
+    monkeypatch.setattr(aggregation, "results_replace", lambda *args: written.append(args))
+    with tenant.scope(), pytest.raises(PrivacyAuditError, match="counts differ from the raw answers"):
+        results_publish(round_id=closed_round.pk)
+    assert written == []
+    assert Round.all_organizations.get(pk=closed_round.pk).status == RoundStatus.FAILED
+
+
+def test_invited_people_come_from_the_snapshot_taken_when_the_round_opened(tenant, closed_round):
+    with tenant.scope():
+        results_publish(round_id=closed_round.pk)
+        assert Result.objects.get(round=closed_round, team=tenant.root).invited == 14
+        # Someone leaves the organisation: their invitation goes, the fact that they were invited
+        # when the round opened does not.
+        leaver = Invitation.objects.filter(round=closed_round, team=tenant.product).first().membership
+        leaver.delete()
+        results_publish(round_id=closed_round.pk)
+        assert Result.objects.get(round=closed_round, team=tenant.root).invited == 14
+        assert audit_round(closed_round).ok
+        # The snapshot, not the invitations, is what aggregation reads.
+        RoundTeam.objects.filter(round=closed_round, team=tenant.product).update(invited=9)
+        results_publish(round_id=closed_round.pk)
+        assert Result.objects.get(round=closed_round, team=tenant.product).invited == 9
+        assert Result.objects.get(round=closed_round, team=tenant.root).invited == 16
+
+
+def test_the_one_statement_read_returns_what_plain_queries_return(tenant, other_tenant, closed_round):
+    with other_tenant.scope():  # a second organisation's rows must not leak into the read
+        team_round(SurveyFactory(organization=other_tenant.org), {other_tenant.platform: 6}, value=1)
+    with tenant.scope():
+        inputs = aggregation.round_inputs(closed_round)
+        histogram = (
+            Answer.objects.filter(round=closed_round)
+            .values_list("team_id", "question_id", "value")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        respondents = Response.objects.filter(round=closed_round).values_list("team_id").annotate(n=Count("id"))
+        invited = Invitation.objects.filter(round=closed_round).values_list("team_id").annotate(n=Count("id"))
+        teams = Team.objects.values_list("id", "parent_id")
+        assert sorted(map(tuple, inputs.leaf.histogram.tolist())) == sorted(histogram)
+        assert sorted(map(tuple, inputs.leaf.respondents.tolist())) == sorted(respondents.order_by())
+        assert sorted(map(tuple, inputs.leaf.invited.tolist())) == sorted(invited.order_by())
+        assert sorted(map(tuple, inputs.teams.tolist())) == sorted((t, p or 0) for t, p in teams)
+    assert inputs.question_ids == question_ids(closed_round)
+
+
+def test_the_read_of_a_round_with_no_answers_is_empty_not_an_error(tenant):
+    with tenant.scope():
+        round_ = team_round(SurveyFactory(organization=tenant.org), {tenant.platform: 6}, answered={tenant.platform: 0})
+        inputs = aggregation.round_inputs(round_)
+        assert inputs.leaf.histogram.shape == (0, 4)
+        assert inputs.leaf.respondents.shape == (0, 2)
+        assert inputs.leaf.invited.tolist() == [[tenant.platform.pk, 6]]
+        outcome = results_publish(round_id=round_.pk)
+    assert (outcome.teams_published, outcome.items_published) == (0, 0)
+    assert Round.all_organizations.get(pk=round_.pk).status == RoundStatus.PUBLISHED
+
+
+def test_the_binary_readers_refuse_what_they_do_not_understand():
+    from surveys import int_tables
+
+    with pytest.raises(ValueError):
+        int_tables._binary_copy_row(b"not a copy stream\xff\xff", 1)
+    header = int_tables._COPY_SIGNATURE + bytes(8)
+    two_fields = header + b"\x00\x02" + b"\xff\xff\xff\xff" * 2 + b"\xff\xff"
+    assert int_tables._binary_copy_row(two_fields, 2) == [None, None]
+    with pytest.raises(ValueError):
+        int_tables._binary_copy_row(two_fields, 3)
+    one_dimension = struct.pack(">iiIii", 1, 0, 20, 1, 1) + struct.pack(">iq", 8, 7)
+    with pytest.raises(ValueError):
+        int_tables._bigint_array(memoryview(one_dimension), 1)
+    two_by_one = struct.pack(">iiIiiii", 2, 0, 20, 2, 1, 1, 1) + struct.pack(">iqiq", 8, 7, 8, 9)
+    assert int_tables._bigint_array(memoryview(two_by_one), 1).tolist() == [[7], [9]]
+    with pytest.raises(ValueError):
+        int_tables._bigint_array(memoryview(two_by_one), 2)
+
+
+def test_the_phases_of_a_publication_can_be_timed(tenant, closed_round, django_capture_on_commit_callbacks):
+    with tenant.scope(), phases_recorded() as phases, django_capture_on_commit_callbacks(execute=True):
+        results_publish(round_id=closed_round.pk)
+    assert {"lock the round", "read (one statement)", "audit", "write (delete + COPY)"} <= set(phases)
+    assert all(seconds >= 0 for seconds in phases.values())
+
+
+def test_the_snapshot_migration_counts_the_invitations_of_rounds_opened_before_it(tenant, closed_round):
+    import importlib
+
+    from django.db.migrations.loader import MigrationLoader
+
+    name = "0005_round_team_invited_snapshot"
+    historical = MigrationLoader(connection).project_state(("surveys", name)).apps
+    with tenant.scope():
+        expected = sorted(RoundTeam.objects.filter(round=closed_round).values_list("team_id", "invited"))
+        RoundTeam.objects.all().delete()
+    importlib.import_module(f"surveys.migrations.{name}").snapshot_existing_rounds(historical, None)
+    with tenant.scope():
+        assert sorted(RoundTeam.objects.filter(round=closed_round).values_list("team_id", "invited")) == expected
+
+
 # -- PostgreSQL and Redis ------------------------------------------------------------------
 
 
@@ -313,6 +424,40 @@ def test_a_real_worker_publishes_a_round_enqueued_on_redis(postgres, redis_broke
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(10)
+
+
+@pytest.mark.postgres
+def test_the_copy_payload_stores_exactly_the_rows_the_audit_checked(postgres, tenant, closed_round):
+    with tenant.scope():
+        results_publish(round_id=closed_round.pk)
+        closed_round.refresh_from_db()
+        audited = aggregation.round_aggregate_rows(closed_round).results.rows()
+    expected = sorted(
+        (r["team_id"], r["n"], r["invited"], r["items"], r["comments_released"], r["covered_teams"]) for r in audited
+    )
+    assert _rows(closed_round) == expected
+    assert all(isinstance(count, int) for row in expected for counts in row[3].values() for count in counts)
+
+
+@pytest.mark.postgres
+def test_the_read_is_planned_on_the_covering_index(postgres, tenant, closed_round):
+    params = {"organization": tenant.org.pk, "round": closed_round.pk}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(aggregation.COVERING_INDEX_PLAN)
+        cursor.execute(f"EXPLAIN {aggregation.HISTOGRAM_SQL}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using answer_histogram" in plan
+    assert "HashAggregate" not in plan and "JIT" not in plan
+
+
+@pytest.mark.postgres
+def test_the_aggregate_benchmark_runs_end_to_end(postgres, transactional_db, question_bank, capsys):
+    call_command("benchmark", "aggregate", "--respondents", "300", "--teams", "25", "--repeat", "1")
+    out = capsys.readouterr().out
+    assert "ratio (first publication / baseline)" in out
+    assert "invitation snapshot per team" in out
+    assert "audit" in out and "commit (deferred foreign-key checks)" in out
+    assert not Organization.objects.filter(slug__startswith="benchmark-").exists()
 
 
 def _database_url() -> str:

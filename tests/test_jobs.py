@@ -15,6 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from surveys import tasks
@@ -25,6 +26,7 @@ from surveys.models import (
     Round,
     RoundQuestion,
     RoundStatus,
+    RoundTeam,
     Survey,
 )
 from surveys.services import jobs
@@ -122,6 +124,33 @@ def test_opening_snapshots_active_members_of_the_subtree_who_have_a_team(tenant,
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [tenant.employee.user.email, tenant.manager.user.email, product_person.user.email]
     )
+
+
+def test_opening_counts_the_invited_people_of_each_team_beside_the_invitations(tenant, other_tenant, run):
+    survey = SurveyFactory(organization=tenant.org)
+    round_ = scheduled_round(survey)
+    theirs = scheduled_round(SurveyFactory(organization=other_tenant.org))
+    MembershipFactory(organization=tenant.org, team=tenant.platform)
+
+    run(jobs.rounds_open_due)
+
+    with tenant.scope():
+        snapshot = dict(RoundTeam.objects.filter(round=round_).values_list("team_id", "invited"))
+        counted = Invitation.objects.filter(round=round_).values_list("team_id").annotate(n=Count("id"))
+        assert snapshot == dict(counted.order_by())
+        # Employee and the new person in Platform, the manager in Engineering, HR and admin at the root.
+        assert snapshot == {tenant.platform.pk: 2, tenant.engineering.pk: 1, tenant.root.pk: 2}
+        assert sum(snapshot.values()) == Round.objects.get(pk=round_.pk).invited_count
+    with other_tenant.scope():
+        assert set(RoundTeam.objects.filter(round=theirs).values_list("team_id", flat=True)) == {
+            other_tenant.platform.pk,
+            other_tenant.engineering.pk,
+            other_tenant.root.pk,
+        }
+    # Opening again changes nothing: the round is no longer scheduled.
+    run(jobs.rounds_open_due)
+    with tenant.scope():
+        assert dict(RoundTeam.objects.filter(round=round_).values_list("team_id", "invited")) == snapshot
 
 
 def test_the_team_a_person_counts_for_is_frozen_when_the_round_opens(tenant, run):

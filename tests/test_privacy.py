@@ -275,3 +275,73 @@ def test_an_answer_whose_copied_team_drifted_blocks_publication(tenant, caplog):
         assert "more answers than respondents" in round_.failure_reason
         assert not Result.objects.filter(round=round_).exists()
         assert any(r.levelname == "ERROR" and "NOT published" in r.getMessage() for r in caplog.records)
+
+
+def test_the_audit_refuses_a_snapshot_that_counts_fewer_people_than_were_invited(tenant):
+    """Too few invited people is the dangerous direction: a remainder holding someone who did
+    not answer could pass for "nobody at all"."""
+    from surveys.models import RoundTeam
+
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7})
+        results_publish(round_id=round_.pk)
+        assert audit_round(round_).ok
+        RoundTeam.objects.filter(round=round_, team=tenant.product).update(invited=6)
+        report = audit_round(round_)
+    assert f"team {tenant.product.pk}: more invitations than the round's snapshot counted" in report.problems
+
+
+def test_the_audit_refuses_two_results_for_one_team(tenant):
+    import dataclasses
+
+    from surveys import aggregation
+
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7})
+        computed = aggregation.round_aggregate_rows(round_)
+        table = computed.results
+        first_covers = table.covered_offsets[1]
+        twice = dataclasses.replace(
+            table,
+            team_ids=np.concatenate([table.team_ids, table.team_ids[:1]]),
+            respondents=np.concatenate([table.respondents, table.respondents[:1]]),
+            invited=np.concatenate([table.invited, table.invited[:1]]),
+            comments_released=np.concatenate([table.comments_released, table.comments_released[:1]]),
+            item_published=np.concatenate([table.item_published, table.item_published[:1]]),
+            item_counts=np.concatenate([table.item_counts, table.item_counts[:1]]),
+            covered_offsets=np.concatenate([table.covered_offsets, table.covered_offsets[-1:] + first_covers]),
+            covered_teams=np.concatenate([table.covered_teams, table.covered_teams[:first_covers]]),
+        )
+        assert audit_round(round_, leaf_counts=computed.leaf, results=table).ok
+        report = audit_round(round_, leaf_counts=computed.leaf, results=twice)
+    assert f"team {table.team_ids[0]}: more than one result" in report.problems
+
+
+def test_the_audit_refuses_a_frozen_team_list_that_is_not_the_subtree(tenant):
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7})
+        results_publish(round_id=round_.pk)
+        engineering = Result.objects.get(round=round_, team=tenant.engineering)
+        engineering.covered_teams = [tenant.engineering.pk, tenant.platform.pk]  # Product left out
+        engineering.save()
+        root = Result.objects.get(round=round_, team=tenant.root)
+        root.covered_teams = list(reversed(root.covered_teams))  # order does not matter
+        root.save()
+        report = audit_round(round_)
+    assert report.problems == [f"team {tenant.engineering.pk}: covered teams differ from the subtree"]
+
+
+def test_the_audit_reports_stored_items_that_are_not_items_of_the_round(tenant):
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7})
+        results_publish(round_id=round_.pk)
+        result = Result.objects.get(round=round_, team=tenant.root)
+        result.items["999999"] = [0, 0, 13, 0, 0]
+        result.items[next(iter(result.items))] = [1, 2, 3]
+        result.save()
+        report = audit_round(round_)
+    assert sum("not an item of this round" in problem for problem in report.problems) == 2

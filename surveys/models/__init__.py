@@ -20,6 +20,7 @@ from .rounds import (
     Round,
     RoundQuestion,
     RoundStatus,
+    RoundTeam,
 )
 from .surveys import (
     BURNOUT_SIGNS,
@@ -63,6 +64,7 @@ __all__ = [
     "Round",
     "RoundQuestion",
     "RoundStatus",
+    "RoundTeam",
     "Scale",
     "Survey",
     "SurveyQuestion",

@@ -98,6 +98,27 @@ class Invitation(TenantModel):
         ]
 
 
+class RoundTeam(TenantModel):
+    """How many people a round invited in one team, snapshotted when the round opens.
+
+    Written once by `round_open`, from the same invitee list as the Invitation rows, so
+    aggregation reads about two thousand small rows instead of grouping every invitation of the
+    round again. It is a count of the organisation's own structure at the opening (who was asked
+    where), never of who answered; it also stays right when a person is later removed from the
+    organisation (their invitation goes, the fact that they were invited does not).
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="team_snapshot")
+    # RESTRICT like the invitations' own team: a team people were invited in stays countable.
+    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
+    invited = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "round", "team"], name="roundteam_unique"),
+        ]
+
+
 class Participation(TenantModel):
     """The fact that a person answered a round, for reminders and response rates.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from surveys.models import (
     Round,
     RoundQuestion,
     RoundStatus,
+    RoundTeam,
     Survey,
     SurveyQuestion,
 )
@@ -144,7 +145,8 @@ def _freeze_questions(round_: Round) -> None:
 
 
 def _snapshot_invitations(round_: Round) -> int:
-    """One invitation per invitee, with the team they count for in this round.
+    """One invitation per invitee, with the team they count for in this round, and the count of
+    invitees per team (`RoundTeam`), which aggregation reads instead of grouping invitations.
 
     The stored hash is of a token nobody ever sees: the real link is issued when the e-mail is
     sent (`round_invitations_send`), so the clear token exists only in that e-mail.
@@ -161,7 +163,23 @@ def _snapshot_invitations(round_: Round) -> int:
         for membership_id, team_id in invitees
     ]
     Invitation.objects.bulk_create(invitations, batch_size=1000)
+    round_team_snapshot(round_=round_)
     return len(invitations)
+
+
+def round_team_snapshot(*, round_: Round) -> None:
+    """Record how many people the round invited in each team, from its invitations, in one
+    statement (so it equals them by construction). Part of opening a round; aggregation reads
+    it instead of counting the invitations again at every run.
+    """
+    RoundTeam.objects.filter(round=round_).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {RoundTeam._meta.db_table} (organization_id, round_id, team_id, invited) "
+            f"SELECT organization_id, round_id, team_id, count(*) FROM {Invitation._meta.db_table} "
+            "WHERE organization_id = %s AND round_id = %s GROUP BY organization_id, round_id, team_id",
+            [round_.organization_id, round_.pk],
+        )
 
 
 def _send_invitations(round_id: int) -> None:
