@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from surveys.tenancy import TenantModel
 
+from .fields import JSONTextField
 from .organization import Membership, Team
 from .rounds import Round
 
@@ -24,21 +25,30 @@ class Result(TenantModel):
     more to write than the whole histogram scan (see `manage.py benchmark aggregate`).
     """
 
-    # Every index is written for each of the ~1.6k rows a big publication COPYs, so Result keeps
-    # only what its reads use: the unique (organization, round, team) for reads by round (and
-    # the organisation's foreign key), the foreign-key index on `team` for reads by team (team
-    # ids are global; selectors add the organisation) and the index on `round` for Django's
-    # cascades, which do not filter by organisation.
+    # Every index and constraint is paid for each of the ~1.6k rows a big publication COPYs, so
+    # Result keeps only what its reads use: the unique (organization, round, team) for reads by
+    # round, the index on `team` for reads by team (team ids are global; selectors add the
+    # organisation) and the one on `round` for Django's cascades, which do not filter by
+    # organisation. Its foreign keys are not database constraints: checking three of them per
+    # row at commit cost as much as the COPY itself. Results are derived data with one writer,
+    # `results_publish`, which reads the round and its teams under the round's lock in the same
+    # transaction, and the audit checks every row's team against the tree before the write;
+    # deleting a round, team or organisation still removes its Results (Django's cascade).
     organization = models.ForeignKey(
-        "surveys.Organization", on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+        "surveys.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
     )
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="results")
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="results")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="results", db_constraint=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="results", db_constraint=False)
     n = models.PositiveIntegerField(help_text="Respondents: people of the subtree who answered the round.")
     invited = models.PositiveIntegerField(default=0, help_text="People of the subtree invited.")
-    items = models.JSONField(default=dict, help_text="Published items: question id -> answers per option.")
+    items = JSONTextField(default=dict, help_text="Published items: question id -> answers per option.")
     comments_released = models.BooleanField(default=False)
-    covered_teams = models.JSONField(default=list, help_text="Ids of the teams of the subtree at publication.")
+    covered_teams = JSONTextField(default=list, help_text="Ids of the teams of the subtree at publication.")
 
     class Meta:
         constraints = [

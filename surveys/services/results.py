@@ -132,7 +132,7 @@ def _round_fail(*, round_id: int, reason: str) -> None:
 def _enqueue_notification(round_id: int) -> None:
     from surveys.tasks import round_results_notify
 
-    with phase("notify (enqueue; eager: run)"):
+    with phase("notify (queue the results-ready e-mails)"):
         round_results_notify.delay(round_id)
 
 

@@ -1,0 +1,24 @@
+import json
+
+from django.db import models
+
+
+class JSONTextField(models.TextField):
+    """JSON kept as text: stored exactly as written, parsed only when a row is read.
+
+    For derived data written in bulk and never queried inside (Result's `items` and
+    `covered_teams`): Django's JSONField is `jsonb` on PostgreSQL, whose parsing on write cost
+    more than a third of a big publication's Results write (`manage.py benchmark aggregate`).
+    """
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value):
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
+    def value_to_string(self, obj):
+        return self.get_prep_value(self.value_from_object(obj))
