@@ -105,7 +105,7 @@ def test_managers_of_teams_with_results_get_one_email_with_links(
     assert message.to == [tenant.manager.user.email]
     assert "Results are ready" in message.subject
     for team in (tenant.engineering, tenant.product):
-        link = f"https://pulse.example.com/o/acme/teams/{team.pk}/"
+        link = f"https://pulse.example.com/o/acme/teams/{team.pk}/?round={closed_round.pk}"
         assert link in message.body
         assert link in message.alternatives[0][0]
     assert message.alternatives[0][1] == "text/html"

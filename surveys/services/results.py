@@ -159,12 +159,13 @@ def round_results_notify(*, round_id: int) -> int:
 
 
 def _send_results_ready(round_: Round, membership: Membership, teams: list) -> None:
-    slug = round_.organization.slug
+    base = f"{settings.PULSE_BASE_URL}/o/{round_.organization.slug}/teams"
     context = {
         "round": round_,
         "organization": round_.organization,
         "name": membership.user.get_short_name(),
-        "teams": [{"name": team.name, "url": f"{settings.PULSE_BASE_URL}/o/{slug}/teams/{team.pk}/"} for team in teams],
+        # The round in the link: the dashboard shows this round even if another survey publishes later.
+        "teams": [{"name": team.name, "url": f"{base}/{team.pk}/?round={round_.pk}"} for team in teams],
     }
     message = EmailMultiAlternatives(
         subject=f"Results are ready: {round_.survey.name}",
