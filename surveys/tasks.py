@@ -66,10 +66,12 @@ def round_reminders_send(round_id: int) -> None:
 )
 @tenant_task(Round)
 def round_aggregate(round_id: int) -> int | None:
-    """Publish a closed round's results. Safe to run twice, or twice at once."""
+    """Seal a closed round (once), then publish its results. Safe to run twice, or twice at once."""
     from surveys.services.results import results_publish
+    from surveys.services.sealing import round_seal
 
     try:
+        round_seal(round_id=round_id)
         return results_publish(round_id=round_id).teams_published
     except PulseError as error:
         # Not closed yet (or scheduled): retrying cannot help; the close hands over again.

@@ -7,7 +7,8 @@ with set-based SQL, then times, interleaved and each warmed once, best of `--rep
 - the bare histogram GROUP BY over the round's answers, in every way of bringing its rows into
   the process that we know (execute + fetchall; packed into arrays, with the planner's plan and
   with the covering-index plan, as aggregation fetches them); the target is judged against the
-  bare GROUP BY executed and fetched, and the ratio to the fastest of them is printed too;
+  bare GROUP BY executed and fetched (on whichever plan is faster), and the ratio to the fastest
+  of them all, our own packed fetch, is printed too;
 - `round_aggregate` as a worker runs it (the task, its tenant lookup, the round lock, the one
   read, roll-up, suppression, the independent audit, the Results write, the commit; the
   results-ready notification is queued, as on a worker), first publication and re-run, with the
@@ -35,6 +36,7 @@ from surveys.int_tables import fetch_int_tables
 from surveys.models import Organization, Question, Round, RoundQuestion, RoundStatus, Survey, SurveyQuestion, Team
 from surveys.phases import phases_recorded
 from surveys.services.rounds import round_team_snapshot
+from surveys.services.sealing import round_seal
 from surveys.tenancy import organization_scope
 
 MAX_DEPTH = 5
@@ -67,6 +69,12 @@ def run(*, stdout, respondents, teams, response_rate, skip_rate, repeat, seed, k
         f"per team, {snapshot_s * 1000:.1f} ms."
     )
     try:
+        with organization_scope(round_.organization):
+            seal_s = _timed(lambda: round_seal(round_id=round_.pk))
+        stdout.write(
+            f"Done once per round before its first aggregation (not timed below): sealing, which "
+            f"re-keys and re-orders its responses, answers and comments, then vacuums them, {seal_s * 1000:.0f} ms."
+        )
         _measure(stdout, round_, repeat=max(1, repeat))
     finally:
         if keep:
@@ -87,6 +95,12 @@ def _measure(stdout, round_: Round, *, repeat: int) -> None:
 
     def fetchall() -> None:
         with connection.cursor() as cursor:
+            cursor.execute(HISTOGRAM_SQL, params)
+            cursor.fetchall()
+
+    def fetchall_on_the_index() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(COVERING_INDEX_PLAN)
             cursor.execute(HISTOGRAM_SQL, params)
             cursor.fetchall()
 
@@ -120,6 +134,7 @@ def _measure(stdout, round_: Round, *, repeat: int) -> None:
 
     bare = {
         "execute + fetchall": fetchall,
+        "execute + fetchall, on the covering index": fetchall_on_the_index,
         "packed arrays": packed,
         "packed arrays, on the covering index": packed_on_the_index,
     }
@@ -176,7 +191,8 @@ def _report(stdout, round_, timings, first, rerun, *, repeat, peak, load) -> Non
     for name, values in timings.items():
         note = "  (reference only: no rows reach Python)" if name == "server only" else ""
         stdout.write(f"  {name:40s} {min(values) * ms:7.1f} ms  ({statistics.median(values) * ms:6.1f}){note}")
-    plain = min(timings["execute + fetchall"])
+    plain_name = min(("execute + fetchall", "execute + fetchall, on the covering index"), key=lambda n: min(timings[n]))
+    plain = min(timings[plain_name])
     baseline = min(min(values) for name, values in timings.items() if name != "server only")
     best_first = min(first, key=lambda phases: phases["total"])
     best_rerun = min(rerun, key=lambda phases: phases["total"])
@@ -187,10 +203,10 @@ def _report(stdout, round_, timings, first, rerun, *, repeat, peak, load) -> Non
     median_rerun = statistics.median(phases["total"] for phases in rerun)
     stdout.write(f"  {'re-run (replaces the rows)':40s} {best_rerun['total'] * ms:7.1f} ms  ({median_rerun * ms:6.1f})")
     median_baseline = min(statistics.median(values) for name, values in timings.items() if name != "server only")
-    median_plain = statistics.median(timings["execute + fetchall"])
+    median_plain = statistics.median(timings[plain_name])
     ratio, median_ratio = best_first["total"] / baseline, median_first / median_baseline
     stdout.write(
-        f"\nratio to the bare GROUP BY, executed and fetched: {best_first['total'] / plain:.2f} x, "
+        f"\nratio to the bare GROUP BY, executed and fetched (its faster plan): {best_first['total'] / plain:.2f} x, "
         f"of medians {median_first / median_plain:.2f} x   (target: at most {TARGET_RATIO} x)"
     )
     stdout.write(

@@ -3,424 +3,938 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import surveys.models.organization
-import surveys.models.rounds
 from django.conf import settings
 from django.db import migrations, models
 
+import surveys.models.organization
+import surveys.models.rounds
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_staff', models.BooleanField(default=False)),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_staff", models.BooleanField(default=False)),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['email'],
+                "ordering": ["email"],
             },
             managers=[
-                ('objects', surveys.models.organization.UserManager()),
+                ("objects", surveys.models.organization.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('k', models.PositiveSmallIntegerField(default=5, help_text='Smallest group whose results are ever shown. Never below 3.', validators=[django.core.validators.MinValueValidator(3), django.core.validators.MaxValueValidator(50)], verbose_name='anonymity threshold')),
-                ('k_comments', models.PositiveSmallIntegerField(default=10, help_text='Smallest group whose comments are ever shown. Never below the anonymity threshold.', validators=[django.core.validators.MinValueValidator(3), django.core.validators.MaxValueValidator(100)], verbose_name='comment threshold')),
-                ('support_text', models.TextField(blank=True, help_text='Shown to everyone after they answer: where to get help, in plain words.')),
-                ('support_links', models.TextField(blank=True, help_text='One per line, as “Label | https://address”.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                (
+                    "k",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="Smallest group whose results are ever shown. Never below 3.",
+                        validators=[
+                            django.core.validators.MinValueValidator(3),
+                            django.core.validators.MaxValueValidator(50),
+                        ],
+                        verbose_name="anonymity threshold",
+                    ),
+                ),
+                (
+                    "k_comments",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        help_text="Smallest group whose comments are ever shown. Never below the anonymity threshold.",
+                        validators=[
+                            django.core.validators.MinValueValidator(3),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                        verbose_name="comment threshold",
+                    ),
+                ),
+                (
+                    "support_text",
+                    models.TextField(
+                        blank=True, help_text="Shown to everyone after they answer: where to get help, in plain words."
+                    ),
+                ),
+                (
+                    "support_links",
+                    models.TextField(blank=True, help_text="One per line, as “Label | https://address”."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('k__gte', 3)), name='organization_k_min'), models.CheckConstraint(condition=models.Q(('k_comments__gte', models.F('k'))), name='organization_k_comments_gte_k')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("k__gte", 3)), name="organization_k_min"),
+                    models.CheckConstraint(
+                        condition=models.Q(("k_comments__gte", models.F("k"))), name="organization_k_comments_gte_k"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('employee', 'Employee'), ('manager', 'Manager'), ('hr', 'HR'), ('admin', 'Admin')], default='employee', max_length=20)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("employee", "Employee"), ("manager", "Manager"), ("hr", "HR"), ("admin", "Admin")],
+                        default="employee",
+                        max_length=20,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user__email'],
+                "ordering": ["user__email"],
             },
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40)),
-                ('construct', models.CharField(choices=[('autonomy', 'Autonomy'), ('competence', 'Competence'), ('relatedness', 'Relatedness'), ('beneficence', 'Beneficence'), ('exhaustion', 'Exhaustion'), ('mental_distance', 'Mental distance'), ('custom', 'Organisation question')], max_length=20)),
-                ('scale', models.CharField(choices=[('agree5', 'Agreement (1–5)'), ('frequency5', 'Frequency since the last pulse (1–5)')], default='agree5', max_length=20)),
-                ('text', models.CharField(max_length=300)),
-                ('is_core', models.BooleanField(default=False, help_text='Part of the default 10-item pulse.')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('is_active', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40)),
+                (
+                    "construct",
+                    models.CharField(
+                        choices=[
+                            ("autonomy", "Autonomy"),
+                            ("competence", "Competence"),
+                            ("relatedness", "Relatedness"),
+                            ("beneficence", "Beneficence"),
+                            ("exhaustion", "Exhaustion"),
+                            ("mental_distance", "Mental distance"),
+                            ("custom", "Organisation question"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "scale",
+                    models.CharField(
+                        choices=[("agree5", "Agreement (1–5)"), ("frequency5", "Frequency since the last pulse (1–5)")],
+                        default="agree5",
+                        max_length=20,
+                    ),
+                ),
+                ("text", models.CharField(max_length=300)),
+                ("is_core", models.BooleanField(default=False, help_text="Part of the default 10-item pulse.")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'code'],
+                "ordering": ["position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='RosterImport',
+            name="RosterImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=255)),
-                ('content', models.BinaryField()),
-                ('status', models.CharField(choices=[('pending', 'Waiting to start'), ('validating', 'Checking rows'), ('importing', 'Saving'), ('done', 'Imported'), ('failed', 'Not imported')], default='pending', max_length=20)),
-                ('total_rows', models.PositiveIntegerField(default=0)),
-                ('processed_rows', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='surveys.membership')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("filename", models.CharField(max_length=255)),
+                ("content", models.BinaryField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to start"),
+                            ("validating", "Checking rows"),
+                            ("importing", "Saving"),
+                            ("done", "Imported"),
+                            ("failed", "Not imported"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("total_rows", models.PositiveIntegerField(default=0)),
+                ("processed_rows", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="surveys.membership",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Round',
+            name="Round",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('open', 'Open'), ('closed', 'Closed, results being prepared'), ('published', 'Results published'), ('failed', 'Aggregation failed')], default='scheduled', max_length=20)),
-                ('opens_at', models.DateTimeField()),
-                ('closes_at', models.DateTimeField()),
-                ('k', models.PositiveSmallIntegerField(blank=True, help_text='Locked when the round opens.', null=True)),
-                ('k_comments', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('invited_count', models.PositiveIntegerField(default=0)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('reminders_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('failure_reason', models.TextField(blank=True)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("open", "Open"),
+                            ("closed", "Closed, results being prepared"),
+                            ("published", "Results published"),
+                            ("failed", "Aggregation failed"),
+                        ],
+                        default="scheduled",
+                        max_length=20,
+                    ),
+                ),
+                ("opens_at", models.DateTimeField()),
+                ("closes_at", models.DateTimeField()),
+                (
+                    "k",
+                    models.PositiveSmallIntegerField(blank=True, help_text="Locked when the round opens.", null=True),
+                ),
+                ("k_comments", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("invited_count", models.PositiveIntegerField(default=0)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("reminders_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("failure_reason", models.TextField(blank=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['survey', 'number'],
+                "ordering": ["survey", "number"],
             },
         ),
         migrations.CreateModel(
-            name='Participation',
+            name="Participation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participations', to='surveys.membership')),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participations', to='surveys.round')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participations",
+                        to="surveys.membership",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="participations", to="surveys.round"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RoundQuestion',
+            name="RoundQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.question')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='round_questions', to='surveys.round')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="surveys.question"
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="round_questions", to="surveys.round"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddField(
-            model_name='round',
-            name='questions',
-            field=models.ManyToManyField(related_name='+', through='surveys.RoundQuestion', to='surveys.question'),
+            model_name="round",
+            name="questions",
+            field=models.ManyToManyField(related_name="+", through="surveys.RoundQuestion", to="surveys.question"),
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('cadence', models.CharField(choices=[('weekly', 'Every week'), ('biweekly', 'Every two weeks'), ('monthly', 'Every month')], default='biweekly', max_length=20)),
-                ('open_days', models.PositiveSmallIntegerField(default=5, help_text='How many days each round stays open.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)])),
-                ('starts_on', models.DateField(default=django.utils.timezone.localdate)),
-                ('comments_enabled', models.BooleanField(default=True)),
-                ('support_text', models.TextField(blank=True)),
-                ('support_links', models.TextField(blank=True, help_text='One per line, as “Label | https://address”.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='surveys.membership')),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "cadence",
+                    models.CharField(
+                        choices=[("weekly", "Every week"), ("biweekly", "Every two weeks"), ("monthly", "Every month")],
+                        default="biweekly",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "open_days",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="How many days each round stays open.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(28),
+                        ],
+                    ),
+                ),
+                ("starts_on", models.DateField(default=django.utils.timezone.localdate)),
+                ("comments_enabled", models.BooleanField(default=True)),
+                ("support_text", models.TextField(blank=True)),
+                (
+                    "support_links",
+                    models.TextField(blank=True, help_text="One per line, as “Label | https://address”."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="surveys.membership",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='round',
-            name='survey',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rounds', to='surveys.survey'),
+            model_name="round",
+            name="survey",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="rounds", to="surveys.survey"
+            ),
         ),
         migrations.CreateModel(
-            name='SurveyQuestion',
+            name="SurveyQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.question')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_questions', to='surveys.survey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="surveys.question"
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_questions",
+                        to="surveys.survey",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddField(
-            model_name='survey',
-            name='questions',
-            field=models.ManyToManyField(related_name='+', through='surveys.SurveyQuestion', to='surveys.question'),
+            model_name="survey",
+            name="questions",
+            field=models.ManyToManyField(related_name="+", through="surveys.SurveyQuestion", to="surveys.question"),
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('path', models.CharField(max_length=600)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='children', to='surveys.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("path", models.CharField(max_length=600)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="children",
+                        to="surveys.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['path'],
+                "ordering": ["path"],
             },
         ),
         migrations.AddField(
-            model_name='survey',
-            name='root_team',
-            field=models.ForeignKey(blank=True, help_text='Only this team and the teams below it take part. Empty: the whole organisation.', null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.team'),
+            model_name="survey",
+            name="root_team",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Only this team and the teams below it take part. Empty: the whole organisation.",
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="+",
+                to="surveys.team",
+            ),
         ),
         migrations.CreateModel(
-            name='Result',
+            name="Result",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('n', models.PositiveIntegerField(help_text='Contributors: people of the subtree who answered.')),
-                ('counts', models.JSONField(default=list, help_text='Answers per option, option 1 first.')),
-                ('invited', models.PositiveIntegerField(default=0, help_text='People of the subtree invited.')),
-                ('comments_released', models.BooleanField(default=False)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('question', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.question')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='surveys.round')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='surveys.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("n", models.PositiveIntegerField(help_text="Contributors: people of the subtree who answered.")),
+                ("counts", models.JSONField(default=list, help_text="Answers per option, option 1 first.")),
+                ("invited", models.PositiveIntegerField(default=0, help_text="People of the subtree invited.")),
+                ("comments_released", models.BooleanField(default=False)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="+",
+                        to="surveys.question",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="results", to="surveys.round"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="results", to="surveys.team"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Response',
+            name="Response",
             fields=[
-                ('id', models.UUIDField(default=surveys.models.rounds._new_uuid, editable=False, primary_key=True, serialize=False)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='surveys.round')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.team')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=surveys.models.rounds._new_uuid, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="responses", to="surveys.round"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="surveys.team"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='membership',
-            name='team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='surveys.team'),
+            model_name="membership",
+            name="team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="members",
+                to="surveys.team",
+            ),
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('reminded_at', models.DateTimeField(blank=True, null=True)),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='surveys.membership')),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='surveys.round')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_hash", models.CharField(max_length=64)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("reminded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="invitations", to="surveys.membership"
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="invitations", to="surveys.round"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="surveys.team"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.UUIDField(default=surveys.models.rounds._new_uuid, editable=False, primary_key=True, serialize=False)),
-                ('text', models.TextField(max_length=2000)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='surveys.round')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.team')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=surveys.models.rounds._new_uuid, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("text", models.TextField(max_length=2000)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="comments", to="surveys.round"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="surveys.team"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Answer',
+            name="Answer",
             fields=[
-                ('id', models.UUIDField(default=surveys.models.rounds._new_uuid, editable=False, primary_key=True, serialize=False)),
-                ('value', models.PositiveSmallIntegerField()),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.question')),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='surveys.response')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.round')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='surveys.team')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=surveys.models.rounds._new_uuid, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("value", models.PositiveSmallIntegerField()),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="surveys.question"
+                    ),
+                ),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="surveys.response"
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="surveys.round"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.RESTRICT, related_name="+", to="surveys.team"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ActionPlan',
+            name="ActionPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('in_progress', 'In progress'), ('done', 'Done')], default='planned', max_length=20)),
-                ('due_on', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='surveys.membership')),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('round', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='action_plans', to='surveys.round')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='action_plans', to='surveys.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("planned", "Planned"), ("in_progress", "In progress"), ("done", "Done")],
+                        default="planned",
+                        max_length=20,
+                    ),
+                ),
+                ("due_on", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="surveys.membership",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="action_plans",
+                        to="surveys.round",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="action_plans", to="surveys.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='TeamManagement',
+            name="TeamManagement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='management', to='surveys.membership')),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='surveys.organization')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='management', to='surveys.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="management", to="surveys.membership"
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="surveys.organization",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="management", to="surveys.team"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='team',
-            name='managers',
-            field=models.ManyToManyField(related_name='managed_teams', through='surveys.TeamManagement', to='surveys.membership'),
+            model_name="team",
+            name="managers",
+            field=models.ManyToManyField(
+                related_name="managed_teams", through="surveys.TeamManagement", to="surveys.membership"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.UniqueConstraint(condition=models.Q(('organization__isnull', True)), fields=('code',), name='question_bank_code'),
+            model_name="question",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organization__isnull", True)), fields=("code",), name="question_bank_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.UniqueConstraint(condition=models.Q(('organization__isnull', False)), fields=('organization', 'code'), name='question_org_code'),
+            model_name="question",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("organization__isnull", False)),
+                fields=("organization", "code"),
+                name="question_org_code",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participation',
-            constraint=models.UniqueConstraint(fields=('organization', 'round', 'membership'), name='participation_unique_person'),
+            model_name="participation",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "round", "membership"), name="participation_unique_person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roundquestion',
-            constraint=models.UniqueConstraint(fields=('organization', 'round', 'question'), name='roundquestion_unique'),
+            model_name="roundquestion",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "round", "question"), name="roundquestion_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='round',
-            index=models.Index(fields=['organization', 'status', 'opens_at'], name='round_org_status_opens'),
+            model_name="round",
+            index=models.Index(fields=["organization", "status", "opens_at"], name="round_org_status_opens"),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.UniqueConstraint(fields=('organization', 'survey', 'number'), name='round_unique_number'),
+            model_name="round",
+            constraint=models.UniqueConstraint(fields=("organization", "survey", "number"), name="round_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.CheckConstraint(condition=models.Q(('closes_at__gt', models.F('opens_at'))), name='round_window'),
+            model_name="round",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("closes_at__gt", models.F("opens_at"))), name="round_window"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.CheckConstraint(condition=models.Q(('k__isnull', True), ('k__gte', 3), _connector='OR'), name='round_k_min'),
+            model_name="round",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("k__isnull", True), ("k__gte", 3), _connector="OR"), name="round_k_min"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveyquestion',
-            constraint=models.UniqueConstraint(fields=('organization', 'survey', 'question'), name='surveyquestion_unique'),
+            model_name="surveyquestion",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "survey", "question"), name="surveyquestion_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='survey_unique_name'),
+            model_name="survey",
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="survey_unique_name"),
         ),
         migrations.AddIndex(
-            model_name='result',
-            index=models.Index(fields=['organization', 'team', 'round'], name='result_org_team_round'),
+            model_name="result",
+            index=models.Index(fields=["organization", "team", "round"], name="result_org_team_round"),
         ),
         migrations.AddConstraint(
-            model_name='result',
-            constraint=models.UniqueConstraint(condition=models.Q(('question__isnull', False)), fields=('organization', 'round', 'team', 'question'), name='result_unique_question'),
+            model_name="result",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("question__isnull", False)),
+                fields=("organization", "round", "team", "question"),
+                name="result_unique_question",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='result',
-            constraint=models.UniqueConstraint(condition=models.Q(('question__isnull', True)), fields=('organization', 'round', 'team'), name='result_unique_participation'),
+            model_name="result",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("question__isnull", True)),
+                fields=("organization", "round", "team"),
+                name="result_unique_participation",
+            ),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['organization', 'round', 'team'], name='response_org_round_team'),
+            model_name="response",
+            index=models.Index(fields=["organization", "round", "team"], name="response_org_round_team"),
         ),
         migrations.AddIndex(
-            model_name='membership',
-            index=models.Index(fields=['organization', 'team'], name='membership_org_team'),
+            model_name="membership",
+            index=models.Index(fields=["organization", "team"], name="membership_org_team"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('organization', 'user'), name='membership_unique_user'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(fields=("organization", "user"), name="membership_unique_user"),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['organization', 'round', 'team'], name='invitation_org_round_team'),
+            model_name="invitation",
+            index=models.Index(fields=["organization", "round", "team"], name="invitation_org_round_team"),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('organization', 'round', 'membership'), name='invitation_unique_person'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "round", "membership"), name="invitation_unique_person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('organization', 'token_hash'), name='invitation_unique_token'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(fields=("organization", "token_hash"), name="invitation_unique_token"),
         ),
         migrations.AddIndex(
-            model_name='comment',
-            index=models.Index(fields=['organization', 'round', 'team'], name='comment_org_round_team'),
+            model_name="comment",
+            index=models.Index(fields=["organization", "round", "team"], name="comment_org_round_team"),
         ),
         migrations.AddIndex(
-            model_name='answer',
-            index=models.Index(fields=['organization', 'round', 'team', 'question', 'value'], name='answer_histogram'),
+            model_name="answer",
+            index=models.Index(fields=["organization", "round", "team", "question", "value"], name="answer_histogram"),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.UniqueConstraint(fields=('organization', 'response', 'question'), name='answer_unique_question'),
+            model_name="answer",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "response", "question"), name="answer_unique_question"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.CheckConstraint(condition=models.Q(('value__gte', 1), ('value__lte', 5)), name='answer_value_range'),
+            model_name="answer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value__gte", 1), ("value__lte", 5)), name="answer_value_range"
+            ),
         ),
         migrations.AddIndex(
-            model_name='actionplan',
-            index=models.Index(fields=['organization', 'team', 'status'], name='actionplan_org_team_status'),
+            model_name="actionplan",
+            index=models.Index(fields=["organization", "team", "status"], name="actionplan_org_team_status"),
         ),
         migrations.AddConstraint(
-            model_name='teammanagement',
-            constraint=models.UniqueConstraint(fields=('organization', 'team', 'membership'), name='teammanagement_unique'),
+            model_name="teammanagement",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "team", "membership"), name="teammanagement_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='team',
-            index=models.Index(fields=['organization', 'parent'], name='team_org_parent'),
+            model_name="team",
+            index=models.Index(fields=["organization", "parent"], name="team_org_parent"),
         ),
         migrations.AddConstraint(
-            model_name='team',
-            constraint=models.UniqueConstraint(fields=('organization', 'path'), name='team_unique_path'),
+            model_name="team",
+            constraint=models.UniqueConstraint(fields=("organization", "path"), name="team_unique_path"),
         ),
     ]

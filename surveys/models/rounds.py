@@ -33,6 +33,9 @@ class Round(TenantModel):
     reminders_sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    sealed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When what was said was re-keyed and re-ordered (see services.sealing)."
+    )
     failure_reason = models.TextField(blank=True)
 
     class Meta:

@@ -4,11 +4,12 @@ from surveys.exceptions import PulseError
 from surveys.models import Round, RoundStatus
 from surveys.privacy import PrivacyAuditError
 from surveys.services.results import results_publish
+from surveys.services.sealing import round_seal
 from surveys.tenancy import organization_scope
 
 
 class Command(BaseCommand):
-    help = "Aggregate, audit and publish the results of closed rounds (the job Celery runs after a close)."
+    help = "Seal, aggregate, audit and publish closed rounds (the job Celery runs after a close)."
 
     def add_arguments(self, parser):
         parser.add_argument("round_ids", nargs="*", type=int, metavar="ROUND_ID")
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         for round_ in chosen:
             with organization_scope(round_.organization):
                 try:
+                    round_seal(round_id=round_.pk)
                     outcome = results_publish(round_id=round_.pk)
                 except PulseError as error:
                     self.stderr.write(error.message)

@@ -1,0 +1,124 @@
+"""Sealing a closed round: what was said keeps its meaning and loses every storage trace of who
+said it (surveys/services/sealing.py)."""
+
+from collections import Counter
+
+from django.db import connection
+
+from surveys.models import Answer, Comment, Participation, Response, Result, Round, RoundStatus
+from surveys.services.responses import response_submit
+from surveys.services.results import results_publish
+from surveys.services.sealing import round_seal
+from surveys.tasks import round_aggregate
+from tests.factories import RoundFactory, SurveyFactory
+from tests.survey_data import close_round, invite_everyone, question_ids, staff
+
+
+def _answered_round(tenant, people: int = 12) -> Round:
+    """An open round where `people` colleagues answered through the real submission service
+    (one transaction each), each with a distinct comment, then closed."""
+    round_ = RoundFactory(survey=SurveyFactory(organization=tenant.org))
+    questions = question_ids(round_)
+    invitations = invite_everyone(round_, staff(tenant.platform, people // 2) + staff(tenant.product, people // 2))
+    for position, invitation in enumerate(invitations):
+        values = {q: 1 + (position + i) % 5 for i, q in enumerate(questions) if (position + i) % 7}
+        response_submit(invitation=invitation, answers=values, comment=f"comment {position:02d}")
+    return close_round(round_)
+
+
+def _seal(tenant, round_: Round) -> bool:
+    with tenant.scope():
+        return round_seal(round_id=round_.pk)
+
+
+def _said(round_: Round) -> dict:
+    """Everything said in the round, with no keys: what aggregation and the audit can see."""
+    answers = Answer.all_organizations.filter(round=round_)
+    per_response = Counter(Counter(answers.values_list("response_id", flat=True)).values())
+    return {
+        "answers": Counter(answers.values_list("team_id", "question_id", "value")),
+        "responses": Counter(Response.all_organizations.filter(round=round_).values_list("team_id", flat=True)),
+        "answers per response": per_response,
+        "comments": Counter(Comment.all_organizations.filter(round=round_).values_list("team_id", "text")),
+    }
+
+
+def _keys(round_: Round) -> set:
+    return {
+        *Response.all_organizations.filter(round=round_).values_list("id", flat=True),
+        *Answer.all_organizations.filter(round=round_).values_list("id", flat=True),
+        *Comment.all_organizations.filter(round=round_).values_list("id", flat=True),
+    }
+
+
+def _storage_order_of_comments(round_: Round) -> list[str]:
+    position = "ctid" if connection.vendor == "postgresql" else "rowid"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT text FROM surveys_comment WHERE round_id = %s ORDER BY {position}", [round_.pk])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_sealing_keeps_what_was_said_and_changes_every_key_and_the_storage_order(transactional_db, tenant):
+    round_ = _answered_round(tenant, people=30)
+    before, keys = _said(round_), _keys(round_)
+    assert _storage_order_of_comments(round_) == sorted(_storage_order_of_comments(round_))  # submission order
+    assert _seal(tenant, round_) is True
+    assert _said(round_) == before
+    assert not (_keys(round_) & keys)
+    assert _storage_order_of_comments(round_) != [f"comment {n:02d}" for n in range(30)]
+    round_.refresh_from_db()
+    assert round_.sealed_at is not None
+    assert Participation.all_organizations.filter(round=round_).count() == 30
+
+
+def test_sealing_breaks_the_link_postgresql_keeps_between_a_participation_and_its_response(
+    postgres, transactional_db, tenant
+):
+    round_ = _answered_round(tenant)
+
+    def linked() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM surveys_participation p JOIN surveys_response r ON r.xmin = p.xmin "
+                "WHERE p.round_id = %s AND r.round_id = %s",
+                [round_.pk, round_.pk],
+            )
+            return cursor.fetchone()[0]
+
+    assert linked() == 12  # the attack: one transaction per submission links person and answers
+    _seal(tenant, round_)
+    assert linked() == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT xmin::text) FROM surveys_response WHERE round_id = %s", [round_.pk])
+        assert cursor.fetchone()[0] == 1  # every response now carries the sealing transaction's id
+
+
+def test_sealing_happens_once_and_never_while_a_round_is_open(tenant):
+    open_round = RoundFactory(survey=SurveyFactory(organization=tenant.org))
+    assert _seal(tenant, open_round) is False
+    open_round.refresh_from_db()
+    assert open_round.sealed_at is None
+    closed = close_round(RoundFactory(survey=open_round.survey))
+    assert _seal(tenant, closed) is True
+    assert _seal(tenant, closed) is False
+
+
+def test_the_aggregation_task_seals_first_and_publishes_the_same_figures(transactional_db, tenant):
+    round_ = _answered_round(tenant)
+    with tenant.scope():
+        results_publish(round_id=round_.pk)
+        unsealed = {r.team_id: (r.n, r.invited, r.items) for r in Result.objects.filter(round=round_)}
+    keys = _keys(round_)
+    round_aggregate(round_.pk)
+    round_.refresh_from_db()
+    assert round_.sealed_at is not None and round_.status == RoundStatus.PUBLISHED
+    assert not (_keys(round_) & keys)
+    with tenant.scope():
+        assert {r.team_id: (r.n, r.invited, r.items) for r in Result.objects.filter(round=round_)} == unsealed
+        assert len(unsealed) >= 2
+
+
+def test_sealing_an_empty_round_is_harmless(tenant):
+    round_ = close_round(RoundFactory(survey=SurveyFactory(organization=tenant.org)))
+    assert _seal(tenant, round_) is True
+    assert _said(round_)["answers"] == Counter()
