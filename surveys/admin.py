@@ -2,6 +2,8 @@
 read-only here (HR changes them through the product, where the rules live). Response, Answer
 and Comment are not registered: no screen anywhere lists raw answers. Rounds show counts only."""
 
+from contextlib import nullcontext
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
@@ -16,6 +18,7 @@ from surveys.models import (
     Team,
     User,
 )
+from surveys.tenancy import organization_scope
 
 
 @admin.register(Organization)
@@ -51,6 +54,19 @@ class TenantReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with self._scope_of(object_id):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        with self._scope_of(object_id):
+            return super().delete_view(request, object_id, extra_context)
+
+    def _scope_of(self, object_id):
+        """One row's page runs in that row's organisation, so its related rows can be shown."""
+        row = self.model.all_organizations.select_related("organization").filter(pk=object_id).first()
+        return organization_scope(row.organization) if row is not None else nullcontext()
 
 
 @admin.register(Team)
