@@ -317,21 +317,6 @@ def test_the_phases_of_a_publication_can_be_timed(tenant, closed_round, django_c
     assert all(seconds >= 0 for seconds in phases.values())
 
 
-def test_the_snapshot_migration_counts_the_invitations_of_rounds_opened_before_it(tenant, closed_round):
-    import importlib
-
-    from django.db.migrations.loader import MigrationLoader
-
-    name = "0005_round_team_invited_snapshot"
-    historical = MigrationLoader(connection).project_state(("surveys", name)).apps
-    with tenant.scope():
-        expected = sorted(RoundTeam.objects.filter(round=closed_round).values_list("team_id", "invited"))
-        RoundTeam.objects.all().delete()
-    importlib.import_module(f"surveys.migrations.{name}").snapshot_existing_rounds(historical, None)
-    with tenant.scope():
-        assert sorted(RoundTeam.objects.filter(round=closed_round).values_list("team_id", "invited")) == expected
-
-
 # -- PostgreSQL and Redis ------------------------------------------------------------------
 
 
