@@ -5,7 +5,6 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count
 
 from surveys import aggregation
@@ -24,6 +23,7 @@ from surveys.phases import phases_recorded
 from surveys.privacy import PrivacyAuditError, Publication, audit_round
 from surveys.services.results import results_publish
 from surveys.tasks import round_aggregate
+from tests.concurrency import at_once
 from tests.factories import SurveyFactory, TeamFactory, make_manager
 from tests.survey_data import close_round, invite_everyone, question_ids, respond, staff, team_round
 
@@ -329,24 +329,12 @@ def test_two_workers_at_once_take_turns_and_agree(postgres, tenant, closed_round
     Round.all_organizations.filter(pk=closed_round.pk).update(status=RoundStatus.CLOSED, published_at=None)
     Result.all_organizations.filter(round=closed_round).delete()
     mail.outbox.clear()
-    errors, outcomes = [], []
-    start = threading.Barrier(2)
 
-    def worker():
-        try:
-            start.wait()
-            with tenant.scope():
-                outcomes.append(results_publish(round_id=closed_round.pk))
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def publish():
+        with tenant.scope():
+            return results_publish(round_id=closed_round.pk)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes, errors = at_once(publish)
     assert not errors
     assert _rows(closed_round) == expected
     # Exactly one of them published the round (and so notified managers once).

@@ -4,7 +4,6 @@ Every job is run twice somewhere below: the second run must send and create noth
 
 import datetime as dt
 import re
-import threading
 import time
 
 import pytest
@@ -14,7 +13,6 @@ from django.core import mail
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -35,6 +33,7 @@ from surveys.services.invitations import round_invitations_send, round_reminders
 from surveys.services.organization import organization_update
 from surveys.services.tokens import token_hash
 from surveys.tenancy import OrganizationScopeError, organization_scope
+from tests.concurrency import at_once
 from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite
 from wellbeing.celery import app
 
@@ -496,22 +495,7 @@ def test_two_open_jobs_at_once_open_and_invite_once(postgres, question_bank, ten
     for n in range(30):
         MembershipFactory(organization=tenant.org, team=tenant.product, user__email=f"p{n}@acme.test")
     round_ = scheduled_round(SurveyFactory(organization=tenant.org))
-    errors = []
-
-    def work():
-        try:
-            jobs.rounds_open_due()
-        except Exception as error:  # pragma: no cover - shown by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    _, errors = at_once(jobs.rounds_open_due)
     assert errors == []
     assert Invitation.all_organizations.filter(round=round_).count() == 34
     assert sorted(m.to[0] for m in mail.outbox) == sorted({m.to[0] for m in mail.outbox})
@@ -540,22 +524,7 @@ def test_two_senders_at_once_email_each_person_once_with_the_stored_link(
     round_ = scheduled_round(SurveyFactory(organization=tenant.org))
     with tenant.scope():
         round_services.round_open(round_=round_)
-    counts, errors = [], []
-
-    def work():
-        try:
-            counts.append(tasks.round_invitations_send(round_.pk))
-        except Exception as error:  # pragma: no cover - shown by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    counts, errors = at_once(lambda: tasks.round_invitations_send(round_.pk))
     assert errors == [] and sum(counts) == 44
     links = links_by_email(mail.outbox)
     assert len(mail.outbox) == len(links) == 44
