@@ -20,6 +20,7 @@ from django.http import Http404
 
 from surveys.exceptions import PulseError
 from surveys.models import (
+    HR_ROLES,
     ActionPlan,
     Invitation,
     Membership,
@@ -31,11 +32,7 @@ from surveys.models import (
     TeamManagement,
     User,
 )
-from surveys.services.tokens import token_hash
-
-ALL_ROLES = tuple(Role.values)
-HR_ROLES = (Role.HR, Role.ADMIN)
-MANAGER_ROLES = (Role.MANAGER, Role.HR, Role.ADMIN)
+from surveys.tokens import token_hash
 
 
 def access_membership(*, user: User, org_slug: str) -> Membership:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 if TYPE_CHECKING:
-    from surveys.models import Membership, Organization
+    from surveys.models import Organization
 
 _current: ContextVar[Organization | None] = ContextVar("pulse_organization", default=None)
 
@@ -42,11 +42,6 @@ def current_organization() -> Organization:
     return organization
 
 
-def current_organization_or_none() -> Organization | None:
-    """For code that must behave differently outside any organisation (admin, templates)."""
-    return _current.get()
-
-
 @contextmanager
 def organization_scope(organization: Organization) -> Iterator[Organization]:
     """Run the block with `organization` in scope; restores the previous scope afterwards.
@@ -54,30 +49,37 @@ def organization_scope(organization: Organization) -> Iterator[Organization]:
     Nesting a different organisation inside a scope is refused: code that already works for
     tenant A has no business switching to tenant B half-way (a classic confused-deputy bug).
     """
+    token = scope_begin(organization)
+    try:
+        yield organization
+    finally:
+        scope_end(token)
+
+
+def scope_begin(organization: Organization) -> Token:
+    """Put `organization` in scope until `scope_end(token)`: for a lifecycle that cannot be one
+    `with` block (a request, scoped in a middleware's process_view and released when the
+    response is done). Everything else uses `organization_scope`."""
     outer = _current.get()
     if outer is not None and outer.pk != organization.pk:
         raise OrganizationScopeError(
             f"Already scoped to organisation {outer.pk}; refusing to switch to {organization.pk}."
         )
-    token = _current.set(organization)
-    try:
-        yield organization
-    finally:
-        _current.reset(token)
+    return _current.set(organization)
 
 
-class TenantQuerySet(models.QuerySet):
-    pass
+def scope_end(token: Token) -> None:
+    _current.reset(token)
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+class TenantManager(models.Manager):
     """Default manager of tenant models: only the organisation in scope, or an error.
 
     Stops: a view, selector or task that forgets to filter by organisation and would read
     (or update, or delete) every tenant's rows.
     """
 
-    def get_queryset(self) -> TenantQuerySet:
+    def get_queryset(self) -> models.QuerySet:
         organization = current_organization()
         return super().get_queryset().filter(organization_id=organization.pk)
 
@@ -134,52 +136,3 @@ def tenant_task(model: type[models.Model]) -> Callable:
         return run
 
     return decorate
-
-
-class OrganizationMiddleware:
-    """Resolve `/o/<org_slug>/…` against the signed-in user's membership and scope the request.
-
-    Stops: a user of organisation A reaching any page of organisation B by editing the URL.
-    Not a member (or no such organisation, or membership inactive) gives the same 404, so the
-    URL cannot be used to discover which organisations exist. Anonymous visitors are sent to
-    the login page for any slug, existing or not, for the same reason.
-    """
-
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request):
-        request.organization = None
-        request.membership = None
-        try:
-            return self.get_response(request)
-        finally:
-            token = getattr(request, "_organization_scope_token", None)
-            if token is not None:
-                _current.reset(token)
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        slug = view_kwargs.get("org_slug")
-        if slug is None:
-            return None
-        # Imported here: tenancy is loaded with the models, before auth and access can be.
-        from django.contrib.auth.views import redirect_to_login
-
-        from surveys.access import access_membership
-
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-
-        membership = access_membership(user=request.user, org_slug=slug)
-        request.membership = membership
-        request.organization = membership.organization
-        request._organization_scope_token = _current.set(membership.organization)
-        return None
-
-
-def organization_context(request) -> dict[str, Membership | Organization | None]:
-    """Template context: the organisation and membership of the current page, if any."""
-    return {
-        "organization": getattr(request, "organization", None),
-        "membership": getattr(request, "membership", None),
-    }

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from surveys.models import Answer, Comment, Invitation, Participation, Response, Round, RoundQuestion
-from surveys.services.tokens import invitation_path
+from surveys.tokens import invitation_path
 from tests.factories import RoundFactory, SurveyFactory, invite
 
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from surveys.models import ActionPlan, RoundStatus
 from surveys.services.results import results_publish
-from surveys.services.tokens import invitation_path, token_hash
 from surveys.tenancy import organization_scope
+from surveys.tokens import invitation_path, token_hash
 from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, invite
 from tests.pulses import form, open_pulse, stored
 from tests.survey_data import team_round

@@ -31,8 +31,8 @@ from surveys.services import jobs
 from surveys.services import rounds as round_services
 from surveys.services.invitations import round_invitations_send, round_reminders_send
 from surveys.services.organization import organization_update
-from surveys.services.tokens import token_hash
 from surveys.tenancy import OrganizationScopeError, organization_scope
+from surveys.tokens import token_hash
 from tests.concurrency import at_once
 from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite
 from wellbeing.celery import app

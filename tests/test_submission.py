@@ -12,7 +12,7 @@ from surveys.access import access_invitation
 from surveys.exceptions import PulseError
 from surveys.models import Answer, Comment, Participation, Question, Response, RoundStatus
 from surveys.services.responses import _round_hold_open, response_submit
-from surveys.services.tokens import token_hash
+from surveys.tokens import token_hash
 from tests.factories import MembershipFactory, invite
 from tests.pulses import form, open_pulse, stored
 

@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "surveys.tenancy.OrganizationMiddleware",
+    "surveys.middleware.OrganizationMiddleware",
 ]
 
 ROOT_URLCONF = "wellbeing.urls"
@@ -69,7 +69,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "surveys.tenancy.organization_context",
+                "surveys.context_processors.organization_context",
             ],
         },
     },

@@ -45,7 +45,7 @@ from surveys.models import (
     Team,
     User,
 )
-from surveys.services.tokens import invitation_path, token_hash, token_new
+from surveys.tokens import invitation_path, token_hash, token_new
 
 WARM_UP = 20
 BATCH = 25

@@ -1,6 +1,10 @@
+from .action_plans import ActionPlan, ActionPlanStatus
 from .organization import (
+    ALL_ROLES,
     DEFAULT_K,
     DEFAULT_K_COMMENTS,
+    HR_ROLES,
+    MANAGER_ROLES,
     MIN_K,
     Membership,
     Organization,
@@ -10,7 +14,8 @@ from .organization import (
     User,
     parse_support_links,
 )
-from .results import ActionPlan, ActionPlanStatus, Result, RosterImport, RosterImportStatus
+from .results import Result
+from .roster import ROSTER_COLUMNS, RosterImport, RosterImportStatus
 from .rounds import (
     Answer,
     Comment,
@@ -37,12 +42,16 @@ from .surveys import (
 )
 
 __all__ = [
+    "ALL_ROLES",
     "BURNOUT_SIGNS",
     "DEFAULT_K",
     "DEFAULT_K_COMMENTS",
     "HIGHER_IS_WORSE",
+    "HR_ROLES",
+    "MANAGER_ROLES",
     "MIN_K",
     "PILLARS",
+    "ROSTER_COLUMNS",
     "SCALE_LABELS",
     "SCALE_POINTS",
     "ActionPlan",

@@ -123,6 +123,14 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+#: Every role: pages any member may open.
+ALL_ROLES = frozenset(Role)
+#: Who runs the programme (people, surveys, settings) and sees the whole organisation's results.
+HR_ROLES = frozenset({Role.HR, Role.ADMIN})
+#: Who sees results: managers for the teams they lead, HR and admins for every team.
+MANAGER_ROLES = frozenset({Role.MANAGER, *HR_ROLES})
+
+
 class Team(TenantModel):
     """A node of the organisation's team tree. `path` is the names from the root, "/"-joined."""
 
@@ -173,11 +181,11 @@ class Membership(TenantModel):
 
     @property
     def is_hr(self) -> bool:
-        return self.role in (Role.HR, Role.ADMIN)
+        return self.role in HR_ROLES
 
     @property
     def is_manager(self) -> bool:
-        return self.role == Role.MANAGER or self.is_hr
+        return self.role in MANAGER_ROLES
 
 
 class TeamManagement(TenantModel):

@@ -1,10 +1,9 @@
 from django.db import models
-from django.utils import timezone
 
 from surveys.tenancy import TenantModel
 
 from .fields import JSONTextField
-from .organization import Membership, Team
+from .organization import Team
 from .rounds import Round
 
 
@@ -61,56 +60,3 @@ class Result(TenantModel):
     def item_counts(self) -> dict[int, list[int]]:
         """Published items as {question id: counts}."""
         return {int(question_id): counts for question_id, counts in self.items.items()}
-
-
-class ActionPlanStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-
-
-class ActionPlan(TenantModel):
-    """What a team decided to change after a round."""
-
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="action_plans")
-    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_plans")
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    status = models.CharField(max_length=20, choices=ActionPlanStatus.choices, default=ActionPlanStatus.PLANNED)
-    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    due_on = models.DateField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "team", "status"], name="actionplan_org_team_status")]
-
-    def __str__(self) -> str:
-        return self.title
-
-
-class RosterImportStatus(models.TextChoices):
-    PENDING = "pending", "Waiting to start"
-    VALIDATING = "validating", "Checking rows"
-    IMPORTING = "importing", "Saving"
-    DONE = "done", "Imported"
-    FAILED = "failed", "Not imported"
-
-
-class RosterImport(TenantModel):
-    """One roster upload: its file, its progress and its report (errors by line, or a summary)."""
-
-    uploaded_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    filename = models.CharField(max_length=255)
-    content = models.BinaryField(editable=False)
-    status = models.CharField(max_length=20, choices=RosterImportStatus.choices, default=RosterImportStatus.PENDING)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]

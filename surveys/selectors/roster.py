@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from surveys.models import Membership, Organization, RosterImport, Team, TeamManagement
-from surveys.services.roster import COLUMNS
+from surveys.models import ROSTER_COLUMNS, Membership, Organization, RosterImport, Team, TeamManagement
 
 PEOPLE_PER_PAGE = 50
 ERRORS_PER_PAGE = 100
@@ -99,7 +98,7 @@ def roster_example_csv(*, organization: Organization) -> str:
     """A small valid roster, rooted at the organisation's name, to start a real one from."""
     top = organization.name.replace("/", "-")
     rows = [
-        COLUMNS,
+        ROSTER_COLUMNS,
         ("ada.lovelace@example.com", "Ada Lovelace", top, "admin", top),
         ("grace.hopper@example.com", "Grace Hopper", f"{top}/People", "hr", f"{top}/People"),
         ("alan.turing@example.com", "Alan Turing", f"{top}/Engineering", "manager", f"{top}/Engineering"),

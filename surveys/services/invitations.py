@@ -23,7 +23,7 @@ from django.utils import dateformat, timezone
 
 from surveys.models import Invitation, Participation, Round, RoundStatus
 from surveys.scheduling import Window
-from surveys.services.tokens import invitation_url, token_hash, token_new
+from surveys.tokens import invitation_url, token_hash, token_new
 
 logger = logging.getLogger(__name__)
 

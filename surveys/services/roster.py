@@ -26,8 +26,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.access import HR_ROLES
 from surveys.models import (
+    HR_ROLES,
+    ROSTER_COLUMNS,
     Membership,
     Organization,
     Role,
@@ -40,7 +41,6 @@ from surveys.models import (
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ("email", "name", "team", "role", "manages")
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 #: Files with more rows than this are imported by a Celery task, with a progress page.
@@ -119,7 +119,7 @@ def roster_read(content: bytes) -> tuple[RosterSheet | None, list[RosterError]]:
         )
         return None, [RosterError(_line_at(content, exc.start), message)]
     if not text.strip():
-        return None, [RosterError(1, "The file is empty. Its first line must be the header: " + ",".join(COLUMNS))]
+        return None, [RosterError(1, "The file is empty. Its first line must be the header: " + ",".join(ROSTER_COLUMNS))]
     if "\0" in text:
         line = _line_at(text[: text.index("\0")].encode(), None)
         return None, [RosterError(line, "This line contains a NUL character: the file does not look like CSV text.")]
@@ -164,18 +164,18 @@ def _read_header(header: list[str]) -> tuple[dict[str, int], list[str], list[Ros
     errors: list[RosterError] = []
     for position, cell in enumerate(header):
         name = cell.strip().lower()
-        if name in COLUMNS:
+        if name in ROSTER_COLUMNS:
             if name in columns:
                 errors.append(RosterError(1, f"The column “{name}” appears twice in the header.", name))
             columns[name] = position
         elif name:
             ignored.append(cell.strip())
-    missing = [name for name in COLUMNS if name not in columns]
+    missing = [name for name in ROSTER_COLUMNS if name not in columns]
     if missing:
         message = f"The header is missing the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}."
-        if len(missing) == len(COLUMNS):
+        if len(missing) == len(ROSTER_COLUMNS):
             message = "Line 1 must be the header row, naming the columns."
-        message += " The header needs: " + ",".join(COLUMNS) + " (in any order)."
+        message += " The header needs: " + ",".join(ROSTER_COLUMNS) + " (in any order)."
         errors.append(RosterError(1, message))
     return columns, ignored, errors
 

@@ -27,7 +27,7 @@ from surveys.models import (
 )
 from surveys.scheduling import Window, next_window, restarted_window
 from surveys.selectors.surveys import survey_invitees
-from surveys.services.tokens import token_hash, token_new
+from surveys.tokens import token_hash, token_new
 
 logger = logging.getLogger(__name__)
 

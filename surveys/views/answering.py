@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from surveys.access import ALL_ROLES, access_invitation, access_round_invitation, role_required
+from surveys.access import access_invitation, access_round_invitation, role_required
 from surveys.exceptions import PulseError
 from surveys.forms.answering import AnswerForm
-from surveys.models import Invitation
+from surveys.models import ALL_ROLES, Invitation
 from surveys.selectors.answering import (
     AnswerState,
     answering_items,

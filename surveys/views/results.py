@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from surveys.access import MANAGER_ROLES, access_action_plan, access_team, role_required
+from surveys.access import access_action_plan, access_team, role_required
 from surveys.exceptions import PulseError
 from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
-from surveys.models import ActionPlanStatus
+from surveys.models import MANAGER_ROLES, ActionPlanStatus
 from surveys.selectors import dashboard as selectors
 from surveys.services import action_plans as services
 

@@ -5,9 +5,9 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from surveys.access import HR_ROLES, access_roster_import, role_required
+from surveys.access import access_roster_import, role_required
 from surveys.forms.roster import PeopleSearchForm, RosterUploadForm
-from surveys.models import RosterImportStatus
+from surveys.models import HR_ROLES, RosterImportStatus
 from surveys.selectors.roster import (
     ERRORS_PER_PAGE,
     PEOPLE_PER_PAGE,

@@ -4,10 +4,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
-from surveys.access import HR_ROLES, access_round, access_survey, role_required
+from surveys.access import access_round, access_survey, role_required
 from surveys.exceptions import PulseError
 from surveys.forms.surveys import NEW_QUESTION_FIELDS, SurveyForm
-from surveys.models import RoundStatus
+from surveys.models import HR_ROLES, RoundStatus
 from surveys.selectors.surveys import (
     question_groups,
     round_window_if_opened_now,

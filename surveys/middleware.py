@@ -1,0 +1,50 @@
+"""Request scoping: which organisation a page under `/o/<org_slug>/` belongs to.
+
+Layer 1 of tenancy (see docs/architecture.md): the organisation comes from the URL and the
+signed-in user's membership, never from a request body, and the whole request then runs in that
+organisation's scope (`surveys.tenancy`), so every tenant query it makes is confined to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.views import redirect_to_login
+
+from surveys.access import access_membership
+from surveys.tenancy import scope_begin, scope_end
+
+
+class OrganizationMiddleware:
+    """Resolve `/o/<org_slug>/…` against the signed-in user's membership and scope the request.
+
+    Stops: a user of organisation A reaching any page of organisation B by editing the URL.
+    Not a member (or no such organisation, or membership inactive) gives the same 404, so the
+    URL cannot be used to discover which organisations exist. Anonymous visitors are sent to
+    the login page for any slug, existing or not, for the same reason.
+    """
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organization = None
+        request.membership = None
+        try:
+            return self.get_response(request)
+        finally:
+            token = getattr(request, "_organization_scope_token", None)
+            if token is not None:
+                scope_end(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.get("org_slug")
+        if slug is None:
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = access_membership(user=request.user, org_slug=slug)
+        request.membership = membership
+        request.organization = membership.organization
+        request._organization_scope_token = scope_begin(membership.organization)
+        return None
