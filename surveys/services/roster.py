@@ -119,7 +119,8 @@ def roster_read(content: bytes) -> tuple[RosterSheet | None, list[RosterError]]:
         )
         return None, [RosterError(_line_at(content, exc.start), message)]
     if not text.strip():
-        return None, [RosterError(1, "The file is empty. Its first line must be the header: " + ",".join(ROSTER_COLUMNS))]
+        message = "The file is empty. Its first line must be the header: " + ",".join(ROSTER_COLUMNS)
+        return None, [RosterError(1, message)]
     if "\0" in text:
         line = _line_at(text[: text.index("\0")].encode(), None)
         return None, [RosterError(line, "This line contains a NUL character: the file does not look like CSV text.")]
