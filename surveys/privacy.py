@@ -62,15 +62,11 @@ from surveys.models import (
     Result,
     Round,
     RoundQuestion,
-    RoundStatus,
     RoundTeam,
     Team,
 )
 
 logger = logging.getLogger(__name__)
-
-#: Round states in which nothing may be published (results must wait for the close).
-UNPUBLISHABLE_STATES = frozenset({RoundStatus.SCHEDULED, RoundStatus.OPEN})
 
 
 class PrivacyAuditError(RuntimeError):
@@ -501,7 +497,7 @@ def audit_round(
     questions = np.sort(structure["questions"][:, 0])
     table = _stored_results(report, round_, questions) if results is None else results
     report.results_checked = len(table)
-    if round_.status in UNPUBLISHABLE_STATES:
+    if not round_.may_publish:
         if len(table):
             report.problems.append("results exist for a round that is not closed")
         return report

@@ -27,6 +27,20 @@ def to_index(mean: float) -> float:
     return (mean - 1) * 25
 
 
+#: Colour bands of an index read as "how good" (100 − index where higher is worse), worst
+#: first, each with the index it ends at. The bounds are the answer means 2.5 and 3.5, the same
+#: round numbers as the provisional burnout zones, so a colour means the same in every column.
+TONE_BANDS = (("poor", to_index(2.5)), ("mixed", to_index(3.5)), ("good", math.inf))
+#: The burnout zones in the same colours.
+BURNOUT_TONES = {"few": "good", "some": "mixed", "many": "poor"}
+
+
+def index_tone(index: float, *, higher_is_worse: bool = False) -> str:
+    """The colour band (poor, mixed, good) of an index on the 0–100 scale."""
+    goodness = 100 - index if higher_is_worse else index
+    return next(tone for tone, bound in TONE_BANDS if goodness < bound)
+
+
 def _t(df: float) -> float:
     """Two-sided 90% critical value of Student's t."""
     return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))

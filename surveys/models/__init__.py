@@ -17,7 +17,10 @@ from .organization import (
 from .results import Result
 from .roster import ROSTER_COLUMNS, RosterImport, RosterImportStatus
 from .rounds import (
+    FINISHED_STATES,
+    UNDER_WAY_STATES,
     Answer,
+    AnsweringPhase,
     Comment,
     Invitation,
     Participation,
@@ -56,7 +59,10 @@ __all__ = [
     "SCALE_POINTS",
     "ActionPlan",
     "ActionPlanStatus",
+    "FINISHED_STATES",
+    "UNDER_WAY_STATES",
     "Answer",
+    "AnsweringPhase",
     "Cadence",
     "Comment",
     "Construct",

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -132,7 +134,13 @@ MANAGER_ROLES = frozenset({Role.MANAGER, *HR_ROLES})
 
 
 class Team(TenantModel):
-    """A node of the organisation's team tree. `path` is the names from the root, "/"-joined."""
+    """A node of the organisation's team tree. `path` is the names from the root, "/"-joined.
+
+    Path arithmetic lives here and nowhere else: "A/B/C" has the prefixes "A", "A/B" and
+    "A/B/C", its parent path is "A/B", and it lies inside "A" and "A/B" (and itself).
+    """
+
+    SEPARATOR = "/"
 
     name = models.CharField(max_length=120)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.RESTRICT, related_name="children")
@@ -153,11 +161,37 @@ class Team(TenantModel):
 
     @property
     def depth(self) -> int:
-        return self.path.count("/")
+        return self.path.count(self.SEPARATOR)
+
+    @classmethod
+    def path_prefixes(cls, path: str) -> list[str]:
+        """Every team a path passes through, top first: "A/B/C" -> "A", "A/B", "A/B/C"."""
+        names = path.split(cls.SEPARATOR)
+        return [cls.SEPARATOR.join(names[: depth + 1]) for depth in range(len(names))]
+
+    @classmethod
+    def parent_path(cls, path: str) -> str:
+        """The path of the team above ("" for a top-level team)."""
+        return path.rpartition(cls.SEPARATOR)[0]
+
+    @classmethod
+    def name_of(cls, path: str) -> str:
+        return path.rpartition(cls.SEPARATOR)[2]
+
+    @classmethod
+    def path_within(cls, path: str, ancestor: str) -> bool:
+        """Is the team at `path` the team at `ancestor` or below it?"""
+        return path == ancestor or path.startswith(ancestor + cls.SEPARATOR)
+
+    def contains(self, other: Team) -> bool:
+        """Is `other` this team or one below it?"""
+        return self.path_within(other.path, self.path)
 
     def subtree_filter(self, prefix: str = "") -> models.Q:
         """A Q matching this team and every team below it, on `<prefix>path`."""
-        return models.Q(**{f"{prefix}path": self.path}) | models.Q(**{f"{prefix}path__startswith": self.path + "/"})
+        return models.Q(**{f"{prefix}path": self.path}) | models.Q(
+            **{f"{prefix}path__startswith": self.path + self.SEPARATOR}
+        )
 
 
 class Membership(TenantModel):

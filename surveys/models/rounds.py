@@ -1,11 +1,15 @@
+from __future__ import annotations
+
+import datetime as dt
 import uuid
+from enum import StrEnum
 
 from django.db import models
 from django.utils import timezone
 
 from surveys.tenancy import TenantModel
 
-from .organization import Membership, Team
+from .organization import MIN_K, Membership, Team
 from .surveys import Question, Survey
 
 
@@ -15,6 +19,30 @@ class RoundStatus(models.TextChoices):
     CLOSED = "closed", "Closed, results being prepared"
     PUBLISHED = "published", "Results published"
     FAILED = "failed", "Aggregation failed"
+
+
+#: After the close: nothing can be said any more, so the round may be sealed and aggregated.
+FINISHED_STATES = frozenset({RoundStatus.CLOSED, RoundStatus.PUBLISHED, RoundStatus.FAILED})
+#: Rounds a results page may mention (never show figures for) while their results are not out.
+UNDER_WAY_STATES = frozenset({RoundStatus.OPEN, RoundStatus.CLOSED})
+
+
+class AnsweringPhase(StrEnum):
+    """Where a round stands for someone holding an invitation to it."""
+
+    NOT_OPEN_YET = "not_open_yet"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def answering_phase(*, status: str, opens_at: dt.datetime, closes_at: dt.datetime, now: dt.datetime) -> AnsweringPhase:
+    """Whether a round takes answers at `now`: open, with its window started and not yet over.
+    Takes the columns rather than a Round so the submission's one locked query can ask too."""
+    if status == RoundStatus.OPEN and opens_at <= now < closes_at:
+        return AnsweringPhase.OPEN
+    if status == RoundStatus.SCHEDULED or (status == RoundStatus.OPEN and now < opens_at):
+        return AnsweringPhase.NOT_OPEN_YET
+    return AnsweringPhase.CLOSED
 
 
 class Round(TenantModel):
@@ -52,10 +80,34 @@ class Round(TenantModel):
     def __str__(self) -> str:
         return f"{self.survey} #{self.number}"
 
+    def answering_phase(self, now: dt.datetime | None = None) -> AnsweringPhase:
+        return answering_phase(
+            status=self.status, opens_at=self.opens_at, closes_at=self.closes_at, now=now or timezone.now()
+        )
+
     @property
-    def is_open(self) -> bool:
-        now = timezone.now()
-        return self.status == RoundStatus.OPEN and self.opens_at <= now < self.closes_at
+    def is_finished(self) -> bool:
+        """Closed (whether or not its results are out): nothing more can be said."""
+        return self.status in FINISHED_STATES
+
+    @property
+    def may_publish(self) -> bool:
+        """Whether aggregation may run: only once the round is closed (see surveys.privacy)."""
+        return self.status in FINISHED_STATES
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == RoundStatus.PUBLISHED
+
+    @property
+    def shown_k(self) -> int:
+        """The anonymity threshold stated on pages and e-mails about this round: the one locked
+        when it opened, or before that the organisation's, which opening will lock."""
+        return max(self.k if self.k is not None else self.organization.k, MIN_K)
+
+    @property
+    def shown_k_comments(self) -> int:
+        return max(self.k_comments if self.k_comments is not None else self.organization.k_comments, self.shown_k)
 
 
 class RoundQuestion(TenantModel):

@@ -9,11 +9,11 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from django.db.models import Q
-from django.utils import timezone
 
 from surveys.models import (
     SCALE_LABELS,
     ActionPlan,
+    AnsweringPhase,
     Invitation,
     Organization,
     Participation,
@@ -47,14 +47,12 @@ class AnswerState(StrEnum):
 def invitation_state(*, invitation: Invitation) -> AnswerState:
     """Where this person stands with this round. "Answered" wins over "closed": it is the more
     useful thing to tell them, and only the holder of the link (or the signed-in person) sees it."""
-    round_ = invitation.round
-    now = timezone.now()
-    finished = round_.status in (RoundStatus.CLOSED, RoundStatus.PUBLISHED, RoundStatus.FAILED)
-    if not finished and now < round_.closes_at and (round_.status != RoundStatus.OPEN or now < round_.opens_at):
+    phase = invitation.round.answering_phase()
+    if phase == AnsweringPhase.NOT_OPEN_YET:
         return AnswerState.NOT_OPEN_YET
-    if Participation.objects.filter(round_id=round_.pk, membership_id=invitation.membership_id).exists():
+    if Participation.objects.filter(round_id=invitation.round_id, membership_id=invitation.membership_id).exists():
         return AnswerState.ANSWERED
-    return AnswerState.CLOSED if finished or now >= round_.closes_at else AnswerState.OPEN
+    return AnswerState(phase.value)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ team the viewer may see (`surveys.access.visible_teams`), and the team's action 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from surveys.models import (
     BURNOUT_SIGNS,
     MIN_K,
     PILLARS,
+    UNDER_WAY_STATES,
     ActionPlan,
     Construct,
     Membership,
@@ -28,7 +28,7 @@ from surveys.models import (
     Survey,
     Team,
 )
-from surveys.scoring import DECLINED, IMPROVED, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change, to_index
+from surveys.scoring import DECLINED, IMPROVED, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change, index_tone
 from surveys.selectors.results import (
     ConstructResult,
     ConstructTrend,
@@ -53,20 +53,6 @@ CONSTRUCT_HINTS = {
     Construct.MENTAL_DISTANCE: "Going through the motions at work",
 }
 
-#: Colour bands of an index read as "how good" (100 − index where higher is worse). The bounds
-#: are the answer means 2.5 and 3.5, the same round numbers as the provisional burnout zones,
-#: so a colour means the same thing in every column.
-TONE_BOUNDS = ((to_index(2.5), "poor"), (to_index(3.5), "mixed"), (math.inf, "good"))
-BURNOUT_TONES = {"few": "good", "some": "mixed", "many": "poor"}
-
-#: Rounds a page may mention (never show figures for) besides published ones.
-_PENDING = (RoundStatus.OPEN, RoundStatus.CLOSED)
-
-
-def index_tone(index: float, *, higher_is_worse: bool = False) -> str:
-    goodness = 100 - index if higher_is_worse else index
-    return next(tone for bound, tone in TONE_BOUNDS if goodness < bound)
-
 
 # ------------------------------------------------------------------------------------------
 # Which survey and round
@@ -85,7 +71,7 @@ class RoundChoice:
 
     @property
     def k(self) -> int:
-        return max((self.round.k if self.round else None) or 0, MIN_K)
+        return self.round.shown_k if self.round else MIN_K
 
 
 def surveys_covering(paths: Iterable[str]) -> Q:
@@ -94,8 +80,7 @@ def surveys_covering(paths: Iterable[str]) -> Q:
     condition = Q(root_team__isnull=True)
     above: set[str] = set()
     for path in paths:
-        parts = path.split("/")
-        above.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        above.update(Team.path_prefixes(path))
         condition |= Team(path=path).subtree_filter("root_team__")
     return condition | Q(root_team__path__in=sorted(above))
 
@@ -137,7 +122,7 @@ def _rounds_of(surveys: list[Survey]) -> list[Round]:
     """The surveys' published rounds and those under way (open, or closed and being
     prepared), newest first, each with its survey attached."""
     by_id = {survey.pk: survey for survey in surveys}
-    statuses = (RoundStatus.PUBLISHED, *_PENDING)
+    statuses = (RoundStatus.PUBLISHED, *UNDER_WAY_STATES)
     rounds = list(Round.objects.filter(survey_id__in=list(by_id), status__in=statuses).order_by("-number"))
     for round_ in rounds:
         round_.survey = by_id[round_.survey_id]
@@ -325,15 +310,14 @@ def _shown_change(result: ConstructResult, changes: dict[str, Change]) -> Change
 
 
 def _above(team: Team, survey: Survey) -> bool:
-    return survey.root_team is not None and survey.root_team.path.startswith(team.path + "/")
+    return survey.root_team is not None and survey.root_team != team and team.contains(survey.root_team)
 
 
 def _crumbs(visible: QuerySet[Team], team: Team) -> tuple[tuple[str, Team | None], ...]:
     """The team's ancestors by name, each with its team when the viewer may open it."""
-    parts = team.path.split("/")[:-1]
-    paths = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    paths = Team.path_prefixes(team.path)[:-1]
     found = {t.path: t for t in visible.filter(path__in=paths)} if paths else {}
-    return tuple((name, found.get(path)) for name, path in zip(parts, paths, strict=True))
+    return tuple((Team.name_of(path), found.get(path)) for path in paths)
 
 
 def _team_size(team: Team) -> int:
@@ -374,6 +358,6 @@ def _top_paths(paths: Iterable[str]) -> list[str]:
     """The paths not below another one of `paths` (the teams a manager leads at the top)."""
     top: list[str] = []
     for path in sorted(paths):
-        if not any(path.startswith(parent + "/") for parent in top):
+        if not any(Team.path_within(path, parent) for parent in top):
             top.append(path)
     return top

@@ -38,7 +38,6 @@ from surveys.scoring import (
     item_score,
 )
 
-SUPPRESSED = "Not enough responses to show"
 #: Constructs shown with a score, in page order. Organisation questions are shown as items.
 SCORED_CONSTRUCTS = (*PILLARS, *BURNOUT_SIGNS)
 
@@ -140,7 +139,7 @@ def team_trend(*, team: Team, survey: Survey, rounds: int = 12, until: Round | N
     by_round = {r.round_id: r for r in Result.objects.filter(team=team, round_id__in=[r.pk for r in recent])}
     questions = _round_questions([r.pk for r in recent])
     per_round = [_team_round(team, r, by_round.get(r.pk), questions.get(r.pk, [])) for r in recent]
-    k = _k(recent[-1]) if recent else MIN_K
+    k = recent[-1].shown_k if recent else MIN_K
     constructs = tuple(_construct_trend(construct, per_round, by_round, k) for construct in SCORED_CONSTRUCTS)
     participation = tuple((r.round, r.respondents) for r in per_round)
     return TeamTrend(team, survey, tuple(recent), tuple(c for c in constructs if c is not None), participation)
@@ -173,7 +172,7 @@ def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     by_round = {r.round_id: r for r in own}
     changes = {}
     for construct in SCORED_CONSTRUCTS:
-        trend = _construct_trend(construct, per_round, by_round, _k(per_round[-1].round))
+        trend = _construct_trend(construct, per_round, by_round, per_round[-1].round.shown_k)
         if trend is not None:
             changes[construct] = trend.change
     previous = per_round[-2] if len(per_round) > 1 else None
@@ -255,8 +254,7 @@ def _round_questions(round_ids: Iterable[int]) -> dict[int, list[Question]]:
 
 def _ancestors_or_self(team: Team) -> list[Team]:
     """The team and every team above it, nearest first (one query, by path)."""
-    parts = team.path.split("/")
-    paths = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    paths = Team.path_prefixes(team.path)
     found = {t.path: t for t in Team.objects.filter(path__in=paths)}
     return [found[p] for p in reversed(paths) if p in found]
 
@@ -270,7 +268,7 @@ def _team_round(team: Team, round_: Round, result: Result | None, questions: Seq
     counts = result.item_counts()
     constructs = _constructs(questions, counts)
     signs = {c.construct: c.score for c in constructs}
-    rate_shown = response_rate_is_shown(invited=result.invited, k=_k(round_))
+    rate_shown = response_rate_is_shown(invited=result.invited, k=round_.shown_k)
     return TeamRoundResults(
         team=team,
         round=round_,
@@ -283,10 +281,6 @@ def _team_round(team: Team, round_: Round, result: Result | None, questions: Seq
         burnout=burnout_signal(signs.get(Construct.EXHAUSTION), signs.get(Construct.MENTAL_DISTANCE)),
         comments_released=result.comments_released,
     )
-
-
-def _k(round_: Round) -> int:
-    return max(round_.k or 0, MIN_K)
 
 
 def _item(question: Question, counts: list[int] | None) -> ItemResult:

@@ -42,7 +42,7 @@ def roster_team_tree(*, organization: Organization) -> list[TeamNode]:
         while path:
             if path in nodes:
                 nodes[path].subtree_members += node.members
-            path = path.rpartition("/")[0]
+            path = Team.parent_path(path)
     leads = (
         TeamManagement.objects.filter(organization=organization, membership__is_active=True)
         .select_related("membership__user")
@@ -54,7 +54,7 @@ def roster_team_tree(*, organization: Organization) -> list[TeamNode]:
     for node in nodes.values():
         node.leads = by_team.get(node.team.pk, [])
     # Sorting by the list of names keeps each parent right before its children ("A/B" < "A B").
-    return sorted(nodes.values(), key=lambda node: node.team.path.split("/"))
+    return sorted(nodes.values(), key=lambda node: node.team.path.split(Team.SEPARATOR))
 
 
 def roster_people(*, organization: Organization, search: str = "", status: str = "") -> QuerySet[Membership]:

@@ -56,8 +56,7 @@ def action_plan_round_check(*, round_: Round | None, team: Team) -> None:
     if round_ is None:
         return
     root = round_.survey.root_team
-    covers = root is None or team.path == root.path or team.path.startswith(root.path + "/")
-    covers = covers or root.path.startswith(team.path + "/")
+    covers = root is None or root.contains(team) or team.contains(root)
     if round_.status != RoundStatus.PUBLISHED or round_.organization_id != team.organization_id or not covers:
         raise PulseError("Choose a round whose results this team can see, or none.", code="round")
 

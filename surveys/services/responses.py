@@ -12,15 +12,16 @@ from surveys.exceptions import PulseError
 from surveys.models import (
     SCALE_POINTS,
     Answer,
+    AnsweringPhase,
     Comment,
     Invitation,
     Participation,
     Response,
     Round,
     RoundQuestion,
-    RoundStatus,
     Survey,
 )
+from surveys.models.rounds import answering_phase
 from surveys.tenancy import organization_scope
 
 COMMENT_MAX_LENGTH = 2000
@@ -142,10 +143,10 @@ def _round_hold_open(*, round_id: int) -> _RoundState:
             Round.objects.filter(pk=round_id).values_list("status", "opens_at", "closes_at", "survey__comments_enabled")
         ).get()
         question_ids = RoundQuestion.objects.filter(round_id=round_id).values_list("question_id", flat=True)
-    now = timezone.now()
-    if status == RoundStatus.OPEN and opens_at <= now < closes_at:
+    phase = answering_phase(status=status, opens_at=opens_at, closes_at=closes_at, now=timezone.now())
+    if phase == AnsweringPhase.OPEN:
         return _RoundState(question_ids=frozenset(question_ids), comments_enabled=comments_enabled)
-    if status == RoundStatus.SCHEDULED or (status == RoundStatus.OPEN and now < opens_at):
+    if phase == AnsweringPhase.NOT_OPEN_YET:
         raise PulseError(NOT_OPEN_YET, code="round_not_open", status=409)
     raise PulseError(CLOSED, code="round_closed", status=409)
 

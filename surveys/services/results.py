@@ -21,9 +21,6 @@ from surveys.privacy import AuditReport, PrivacyAuditError, audit_round
 
 logger = logging.getLogger(__name__)
 
-#: A round may be aggregated once it is closed; a published or failed one may be re-run.
-AGGREGATABLE_STATES = frozenset({RoundStatus.CLOSED, RoundStatus.PUBLISHED, RoundStatus.FAILED})
-
 
 @dataclass(frozen=True)
 class PublishOutcome:
@@ -59,7 +56,7 @@ def results_publish(*, round_id: int) -> PublishOutcome:
                 # (an action plan being saved) do not.
                 locked = Round.objects.select_for_update(of=("self",), no_key=True)
                 round_ = locked.select_related("survey").get(pk=round_id)
-            if round_.status not in AGGREGATABLE_STATES:
+            if not round_.may_publish:
                 raise PulseError(
                     f"Round {round_.pk} is {round_.get_status_display().lower()}: results wait for the close.",
                     code="round_not_closed",

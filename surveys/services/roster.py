@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -345,7 +345,7 @@ def _check_across(rows: Sequence[RosterRow]) -> list[RosterError]:
 
 def _spelling_clash(path: str, line: int, spellings: dict[str, tuple[str, int]]) -> str | None:
     """Record every team of `path` (each prefix) and report the first one spelled two ways."""
-    for prefix in _prefixes(path):
+    for prefix in Team.path_prefixes(path):
         known = spellings.setdefault(prefix.casefold(), (prefix, line))
         if known[0] != prefix:
             return f"The team “{prefix}” is written “{known[0]}” on line {known[1]}: use one spelling."
@@ -361,13 +361,6 @@ def _unknown_team(path: str, spellings: dict[str, tuple[str, int]]) -> str:
     known = spellings.get(path.casefold())
     hint = f" Did you mean “{known[0]}”?" if known else " A person can only lead a team named in the team column."
     return f"“{path}” in manages is not a team in this file.{hint}"
-
-
-def _prefixes(path: str) -> Iterator[str]:
-    """ "A/B/C" -> "A", "A/B", "A/B/C": every team a path passes through."""
-    names = path.split("/")
-    for depth in range(1, len(names) + 1):
-        yield "/".join(names[:depth])
 
 
 # Applying --------------------------------------------------------------------------------
@@ -411,7 +404,7 @@ def roster_apply(*, organization: Organization, rows: Sequence[RosterRow], impor
 
 def _teams_ensure(organization: Organization, rows: Sequence[RosterRow], outcome: _Outcome) -> dict[str, int]:
     """Create every team the file names that does not exist yet, parents first. Path -> id."""
-    wanted = {prefix for row in rows for prefix in _prefixes(row.team)}
+    wanted = {prefix for row in rows for prefix in Team.path_prefixes(row.team)}
     team_ids = dict(Team.objects.filter(organization=organization).values_list("path", "id"))
     outcome.teams_not_in_file = len(team_ids.keys() - wanted)
     missing_by_depth: dict[int, list[str]] = defaultdict(list)
@@ -421,9 +414,9 @@ def _teams_ensure(organization: Organization, rows: Sequence[RosterRow], outcome
         teams = [
             Team(
                 organization=organization,
-                name=path.rpartition("/")[2],
+                name=Team.name_of(path),
                 path=path,
-                parent_id=team_ids[path.rpartition("/")[0]] if depth else None,
+                parent_id=team_ids[Team.parent_path(path)] if depth else None,
             )
             for path in sorted(missing_by_depth[depth])
         ]

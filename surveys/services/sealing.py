@@ -28,17 +28,14 @@ import uuid
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys.models import Answer, Comment, Response, Round, RoundStatus
-
-#: Only closed rounds are sealed: nothing can be added to them any more.
-SEALABLE_STATES = (RoundStatus.CLOSED, RoundStatus.PUBLISHED, RoundStatus.FAILED)
+from surveys.models import Answer, Comment, Response, Round
 
 
 def round_seal(*, round_id: int) -> bool:
     """Seal a closed round once; True if it was sealed now, False if there was nothing to do."""
     with transaction.atomic():
         round_ = Round.objects.select_for_update(of=("self",), no_key=True).get(pk=round_id)
-        if round_.sealed_at is not None or round_.status not in SEALABLE_STATES:
+        if round_.sealed_at is not None or not round_.is_finished:
             return False
         if connection.vendor == "postgresql":
             _rewrite_in_sql(round_)

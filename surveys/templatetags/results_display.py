@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from django import template
 
 from surveys.models import SCALE_LABELS, Construct, Scale
-from surveys.scoring import Shares
-from surveys.selectors.dashboard import BURNOUT_TONES, index_tone
+from surveys.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone
 from surveys.selectors.results import ConstructTrend, ItemResult
 
 register = template.Library()
@@ -180,9 +179,10 @@ def _segments(points: list[_Point | None]) -> list[str]:
 
 def _bands(higher_is_worse: bool) -> list[dict]:
     """Background bands (good, mixed, poor) on the index axis."""
-    edges = [(100, 62.5), (62.5, 37.5), (37.5, 0)]
-    tones = ("poor", "mixed", "good") if higher_is_worse else ("good", "mixed", "poor")
-    return [
-        {"y": _y(top), "height": round(_y(bottom) - _y(top), 1), "tone": band_tone}
-        for (top, bottom), band_tone in zip(edges, tones, strict=True)
-    ]
+    bands, bottom = [], 0.0
+    for band_tone, bound in TONE_BANDS:  # worst first, from the bottom of "how good"
+        top = min(bound, 100.0)
+        low, high = (100 - top, 100 - bottom) if higher_is_worse else (bottom, top)
+        bands.append({"y": _y(high), "height": round(_y(low) - _y(high), 1), "tone": band_tone})
+        bottom = top
+    return bands

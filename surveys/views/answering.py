@@ -129,7 +129,7 @@ def _common(invitation: Invitation) -> dict:
         "organization": organization,
         "round": round_,
         "survey": round_.survey,
-        "k": round_.k or organization.k,
-        "k_comments": round_.k_comments or organization.k_comments,
+        "k": round_.shown_k,
+        "k_comments": round_.shown_k_comments,
         "support": support_resources(organization=organization, survey=round_.survey),
     }
