@@ -24,7 +24,8 @@ from django.db import connection, transaction
 
 from surveys.int_tables import fetch_int_tables
 from surveys.models import SCALE_POINTS, Answer, Response, Result, Round, RoundQuestion, RoundTeam, Team
-from surveys.privacy import LeafCounts, Publication, ResultTable, publication_plan
+from surveys.privacy.suppression import Publication, publication_plan
+from surveys.privacy.tables import LeafCounts, ResultTable
 
 #: The query any aggregation must at least run (the benchmark times it bare).
 HISTOGRAM_SQL = (

@@ -20,7 +20,8 @@ from surveys import aggregation
 from surveys.exceptions import PulseError
 from surveys.models import Answer, Invitation, Organization, Response, Result, Round, RoundStatus, RoundTeam, Team
 from surveys.phases import phases_recorded
-from surveys.privacy import PrivacyAuditError, Publication, audit_round
+from surveys.privacy.audit import PrivacyAuditError, audit_round
+from surveys.privacy.suppression import Publication
 from surveys.services.results import results_publish
 from surveys.tasks import round_aggregate
 from tests.concurrency import at_once

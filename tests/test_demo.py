@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from surveys.demo import DEMO_LOGINS, DEMO_PASSWORD
 from surveys.models import Membership, Organization, Result, Role, Round, RoundStatus, Team
-from surveys.privacy import audit_round
+from surveys.privacy.audit import audit_round
 from surveys.tenancy import organization_scope
 
 

@@ -11,14 +11,11 @@ import re
 import numpy as np
 import pytest
 
+from surveys.exceptions import PulseError
 from surveys.models import Result, RoundStatus
-from surveys.privacy import (
-    PrivacyAuditError,
-    audit_round,
-    complementary_suppression,
-    publication_plan,
-    remainder_is_safe,
-)
+from surveys.privacy.audit import PrivacyAuditError, audit_round
+from surveys.privacy.rules import remainder_is_safe
+from surveys.privacy.suppression import complementary_suppression, publication_plan
 from surveys.services.results import results_publish
 from tests.factories import SurveyFactory, TeamFactory
 from tests.privacy_reference import is_valid, subtree_totals, unneeded_suppressions
@@ -130,9 +127,9 @@ def test_comments_need_k_comments_respondents_and_a_safe_remainder_too():
 
 
 def test_thresholds_below_the_floor_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(PulseError):
         publication_plan(parent=[-1], invited=[9], respondents=[9], contributors=np.zeros((1, 0)), k=2, k_comments=5)
-    with pytest.raises(ValueError):
+    with pytest.raises(PulseError):
         publication_plan(parent=[-1], invited=[9], respondents=[9], contributors=np.zeros((1, 0)), k=5, k_comments=4)
 
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveys.models import Result
-from surveys.privacy import audit_round, publication_plan
+from surveys.privacy.audit import audit_round
+from surveys.privacy.suppression import publication_plan
 from surveys.services.results import results_publish
 from tests.factories import OrganizationFactory, SurveyFactory, TeamFactory
 from tests.privacy_reference import is_valid, subtree_totals, unneeded_suppressions

@@ -1,7 +1,8 @@
 from django import forms
 
-from surveys.models import MIN_K, Organization
-from surveys.services.organization import support_links_validate, thresholds_validate
+from surveys.models import Organization
+from surveys.privacy.rules import MAX_K, MAX_K_COMMENTS, MIN_K, thresholds_check
+from surveys.services.organization import support_links_validate
 
 from .base import PulseForm
 
@@ -11,7 +12,7 @@ class OrganizationSettingsForm(PulseForm):
     k = forms.IntegerField(
         label="Anonymity threshold",
         min_value=MIN_K,
-        max_value=50,
+        max_value=MAX_K,
         help_text=(
             f"The smallest group whose results are ever shown. Never below {MIN_K}; 5 is a good default. "
             "A higher number protects people better but hides results of small teams."
@@ -20,7 +21,7 @@ class OrganizationSettingsForm(PulseForm):
     k_comments = forms.IntegerField(
         label="Comment threshold",
         min_value=MIN_K,
-        max_value=100,
+        max_value=MAX_K_COMMENTS,
         help_text=(
             "The smallest group whose comments are ever shown. Never below the anonymity threshold: "
             "a comment's wording can give its author away more easily than a score."
@@ -60,5 +61,5 @@ class OrganizationSettingsForm(PulseForm):
     def clean(self):
         data = super().clean()
         if data.get("k") is not None and data.get("k_comments") is not None:
-            self.check("k_comments", thresholds_validate, k=data["k"], k_comments=data["k_comments"])
+            self.check("k_comments", thresholds_check, k=data["k"], k_comments=data["k_comments"])
         return data

@@ -1,11 +1,8 @@
 from .action_plans import ActionPlan, ActionPlanStatus
 from .organization import (
     ALL_ROLES,
-    DEFAULT_K,
-    DEFAULT_K_COMMENTS,
     HR_ROLES,
     MANAGER_ROLES,
-    MIN_K,
     Membership,
     Organization,
     Role,
@@ -47,12 +44,9 @@ from .surveys import (
 __all__ = [
     "ALL_ROLES",
     "BURNOUT_SIGNS",
-    "DEFAULT_K",
-    "DEFAULT_K_COMMENTS",
     "HIGHER_IS_WORSE",
     "HR_ROLES",
     "MANAGER_ROLES",
-    "MIN_K",
     "PILLARS",
     "ROSTER_COLUMNS",
     "SCALE_LABELS",

@@ -6,11 +6,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from surveys.exceptions import PulseError
+from surveys.privacy.rules import DEFAULT_K, DEFAULT_K_COMMENTS, MAX_K, MAX_K_COMMENTS, MIN_K, thresholds_check
 from surveys.tenancy import TenantModel
-
-MIN_K = 3
-DEFAULT_K = 5
-DEFAULT_K_COMMENTS = 10
 
 
 class Organization(models.Model):
@@ -21,13 +19,13 @@ class Organization(models.Model):
     k = models.PositiveSmallIntegerField(
         "anonymity threshold",
         default=DEFAULT_K,
-        validators=[MinValueValidator(MIN_K), MaxValueValidator(50)],
+        validators=[MinValueValidator(MIN_K), MaxValueValidator(MAX_K)],
         help_text="Smallest group whose results are ever shown. Never below 3.",
     )
     k_comments = models.PositiveSmallIntegerField(
         "comment threshold",
         default=DEFAULT_K_COMMENTS,
-        validators=[MinValueValidator(MIN_K), MaxValueValidator(100)],
+        validators=[MinValueValidator(MIN_K), MaxValueValidator(MAX_K_COMMENTS)],
         help_text="Smallest group whose comments are ever shown. Never below the anonymity threshold.",
     )
     support_text = models.TextField(
@@ -51,8 +49,10 @@ class Organization(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.k is not None and self.k_comments is not None and self.k_comments < self.k:
-            raise ValidationError({"k_comments": "The comment threshold cannot be below the anonymity threshold."})
+        try:
+            thresholds_check(k=self.k, k_comments=self.k_comments)
+        except PulseError as error:
+            raise ValidationError({error.code: error.message}) from None
 
     def support_link_list(self) -> list[dict[str, str]]:
         return parse_support_links(self.support_links)

@@ -7,9 +7,10 @@ from enum import StrEnum
 from django.db import models
 from django.utils import timezone
 
+from surveys.privacy.rules import MIN_K
 from surveys.tenancy import TenantModel
 
-from .organization import MIN_K, Membership, Team
+from .organization import Membership, Team
 from .surveys import Question, Survey
 
 

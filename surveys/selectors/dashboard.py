@@ -17,7 +17,6 @@ from django.db.models import Q, QuerySet
 from surveys.access import visible_teams
 from surveys.models import (
     BURNOUT_SIGNS,
-    MIN_K,
     PILLARS,
     UNDER_WAY_STATES,
     ActionPlan,
@@ -28,6 +27,7 @@ from surveys.models import (
     Survey,
     Team,
 )
+from surveys.privacy.rules import MIN_K
 from surveys.scoring import DECLINED, IMPROVED, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change, index_tone
 from surveys.selectors.results import (
     ConstructResult,

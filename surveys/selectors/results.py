@@ -15,7 +15,6 @@ from django.db.models import QuerySet
 
 from surveys.models import (
     BURNOUT_SIGNS,
-    MIN_K,
     PILLARS,
     Construct,
     Question,
@@ -26,7 +25,8 @@ from surveys.models import (
     Survey,
     Team,
 )
-from surveys.privacy import released_comment_texts, response_rate_is_shown
+from surveys.privacy.comments import released_comment_texts
+from surveys.privacy.rules import MIN_K
 from surveys.scoring import (
     BurnoutSignal,
     Change,
@@ -75,7 +75,7 @@ class TeamRoundResults:
     published: bool  # False: nothing for this node (not enough responses, or not published yet)
     respondents: int | None = None
     invited: int | None = None
-    response_rate: float | None = None  # only where at least k were invited
+    response_rate: float | None = None  # published nodes only (n ≥ k, so at least k were invited)
     items: tuple[ItemResult, ...] = ()
     constructs: tuple[ConstructResult, ...] = ()
     burnout: BurnoutSignal | None = None
@@ -197,7 +197,7 @@ class HeatmapRow:
     cells: tuple[HeatmapCell, ...]
     burnout: BurnoutSignal | None
     invited: int | None = None
-    response_rate: float | None = None  # only where at least k were invited
+    response_rate: float | None = None  # published nodes only
 
 
 @dataclass(frozen=True)
@@ -268,14 +268,13 @@ def _team_round(team: Team, round_: Round, result: Result | None, questions: Seq
     counts = result.item_counts()
     constructs = _constructs(questions, counts)
     signs = {c.construct: c.score for c in constructs}
-    rate_shown = response_rate_is_shown(invited=result.invited, k=round_.shown_k)
     return TeamRoundResults(
         team=team,
         round=round_,
         published=True,
         respondents=result.n,
         invited=result.invited,
-        response_rate=result.n / result.invited if rate_shown else None,
+        response_rate=result.n / result.invited,
         items=tuple(_item(q, counts.get(q.pk)) for q in questions),
         constructs=constructs,
         burnout=burnout_signal(signs.get(Construct.EXHAUSTION), signs.get(Construct.MENTAL_DISTANCE)),

@@ -3,7 +3,8 @@
 from django.db import transaction
 
 from surveys.exceptions import PulseError
-from surveys.models import MIN_K, Organization, parse_support_links
+from surveys.models import Organization, parse_support_links
+from surveys.privacy.rules import thresholds_check
 
 #: Link schemes a support resource may use. Anything else (javascript:, data:) could run script
 #: in the page of everyone who answers.
@@ -21,14 +22,6 @@ def support_links_validate(text: str) -> None:
             )
 
 
-def thresholds_validate(*, k: int, k_comments: int) -> None:
-    """The anonymity rules that no organisation may loosen (DESIGN.md §5)."""
-    if k < MIN_K:
-        raise PulseError(f"The anonymity threshold cannot be below {MIN_K}.", code="k")
-    if k_comments < k:
-        raise PulseError("The comment threshold cannot be below the anonymity threshold.", code="k_comments")
-
-
 def organization_update(
     *, organization: Organization, name: str, k: int, k_comments: int, support_text: str, support_links: str
 ) -> Organization:
@@ -36,7 +29,7 @@ def organization_update(
     name = name.strip()
     if not name:
         raise PulseError("Give the organisation a name.", code="name")
-    thresholds_validate(k=k, k_comments=k_comments)
+    thresholds_check(k=k, k_comments=k_comments)
     support_links_validate(support_links)
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)

@@ -17,7 +17,7 @@ from surveys import aggregation
 from surveys.exceptions import PulseError
 from surveys.models import Membership, Result, Round, RoundStatus, TeamManagement
 from surveys.phases import phase, phase_started
-from surveys.privacy import AuditReport, PrivacyAuditError, audit_round
+from surveys.privacy.audit import AuditReport, PrivacyAuditError, audit_round
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from surveys.exceptions import PulseError
 from surveys.models import Round, RoundStatus
-from surveys.privacy import PrivacyAuditError
+from surveys.privacy.audit import PrivacyAuditError
 from surveys.services.results import results_publish
 from surveys.services.sealing import round_seal
 from surveys.tenancy import organization_scope

@@ -1,0 +1,43 @@
+"""The anonymity rules, as plain functions of counts (no database, no arrays).
+
+See docs/privacy.md for the threat model and why each rule is enough.
+"""
+
+from __future__ import annotations
+
+from surveys.exceptions import PulseError
+
+#: The floor no organisation may go below: results are shown for groups of at least MIN_K.
+MIN_K = 3
+DEFAULT_K = 5
+#: Comments need a larger group: their wording can give their author away more easily.
+DEFAULT_K_COMMENTS = 10
+MAX_K = 50
+MAX_K_COMMENTS = 100
+
+
+def thresholds_check(*, k: int | None, k_comments: int | None) -> None:
+    """Refuse thresholds the product promises never to use: `k` below MIN_K, `k_comments`
+    below `k`, or a threshold never set. Raises PulseError whose code names the field.
+
+    Stops: an organisation (or a round that locked its thresholds) publishing groups smaller
+    than everyone was promised, and comments released for groups smaller than scores are.
+    """
+    if k is None or k_comments is None:
+        raise PulseError("The anonymity thresholds were never set.", code="k")
+    if k < MIN_K:
+        raise PulseError(f"The anonymity threshold cannot be below {MIN_K}.", code="k")
+    if k_comments < k:
+        raise PulseError("The comment threshold cannot be below the anonymity threshold.", code="k_comments")
+
+
+def remainder_is_safe(*, invited: int, contributors: int, threshold: int) -> bool:
+    """May a remainder of `invited` people with `contributors` contributors sit under a
+    published node? Yes if it has at least `threshold` contributors, or nobody at all.
+
+    Stops differencing: anyone can subtract the published children from a published parent;
+    what is left must never be a group small enough to single someone out. "Nobody" is counted
+    in invited people (not contributors) so that the decision never depends on whether one
+    particular person answered (see the module docstring: the lone manager).
+    """
+    return contributors >= threshold or (invited == 0 and contributors == 0)
