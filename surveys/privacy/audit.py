@@ -115,7 +115,7 @@ def audit_round(
     else:
         raw = leaf_counts
     tree = _AuditTree(structure["teams"], report)
-    _audit_results(report, round_, tree, questions, raw, table)
+    _audit_results(_audit_prepare(report, round_, tree, questions, raw, table))
     return report
 
 
@@ -250,11 +250,32 @@ class _AuditTree:
         return np.where(found, self.chain[rows, first], -1)
 
 
-def _audit_results(report, round_, tree, questions, raw, table: ResultTable) -> None:
+@dataclass
+class _Audit:
+    """One audit: what it checks (`table`) against what it derived from the raw rows, and the
+    report its checks add to. Built by `_audit_prepare`; every check takes only this."""
+
+    report: AuditReport
+    round: Round
+    tree: _AuditTree
+    questions: np.ndarray  # the round's question ids, ascending
+    table: ResultTable
+    own_hist: np.ndarray  # (T, Q, 5): each team's own answers per question and option
+    own_people: np.ndarray  # (T, 2): each team's own respondents and invited
+    hist: np.ndarray  # (T, Q, 5): the same over each team's subtree
+    people: np.ndarray  # (T, 2)
+    known: np.ndarray  # rows of `table` whose team is in the tree
+    nodes: np.ndarray  # the tree position of each of those rows
+    published: np.ndarray  # (T, Q + 2): per measure (questions, participation, comments)
+    respondents: np.ndarray  # (T,): the published respondents of each node (0 elsewhere)
+
+    def problem(self, message: str) -> None:
+        self.report.problems.append(message)
+
+
+def _audit_prepare(report: AuditReport, round_: Round, tree: _AuditTree, questions, raw, table) -> _Audit:
     own_hist, own_people = _audit_own_counts(report, tree, questions, raw)
     size, n_questions = own_hist.shape[:2]
-    hist = tree.subtree_sums(own_hist.reshape(size, -1)).reshape(size, n_questions, SCALE_POINTS)
-    people = tree.subtree_sums(own_people)
     nodes = tree.index(table.team_ids)
     for team_id in table.team_ids[nodes < 0].tolist():
         report.problems.append(f"a result for team {team_id}, which is not in the organisation")
@@ -263,15 +284,32 @@ def _audit_results(report, round_, tree, questions, raw, table: ResultTable) -> 
         report.problems.append(f"team {team_id}: more than one result")
     known = np.flatnonzero(nodes >= 0)
     nodes = nodes[known]
-    # Measures: one per question, then participation, then comment release.
     published = np.zeros((size, n_questions + 2), dtype=bool)
     published[nodes, n_questions] = True
     published[nodes, n_questions + 1] = table.comments_released[known]
     respondents = np.zeros(size, dtype=np.int64)
     respondents[nodes] = table.respondents[known]
-    _audit_rows(report, round_, tree, table, known, nodes, people)
-    _audit_items(report, tree, questions, table, known, nodes, hist, respondents, published, round_.k)
-    _audit_remainders(report, tree, questions, published, own_hist.sum(axis=2), own_people, round_.k, round_.k_comments)
+    return _Audit(
+        report=report,
+        round=round_,
+        tree=tree,
+        questions=questions,
+        table=table,
+        own_hist=own_hist,
+        own_people=own_people,
+        hist=tree.subtree_sums(own_hist.reshape(size, -1)).reshape(size, n_questions, SCALE_POINTS),
+        people=tree.subtree_sums(own_people),
+        known=known,
+        nodes=nodes,
+        published=published,
+        respondents=respondents,
+    )
+
+
+def _audit_results(audit: _Audit) -> None:
+    _audit_rows(audit)
+    _audit_items(audit)
+    _audit_remainders(audit)
 
 
 def _audit_own_counts(report, tree, questions, raw: LeafCounts) -> tuple[np.ndarray, np.ndarray]:
@@ -296,9 +334,11 @@ def _audit_own_counts(report, tree, questions, raw: LeafCounts) -> tuple[np.ndar
     return own_hist.reshape(size, n_questions, SCALE_POINTS), own_people
 
 
-def _audit_rows(report, round_, tree, table: ResultTable, known, nodes, people) -> None:
+def _audit_rows(audit: _Audit) -> None:
     """Each Result's own figures: respondents and invited equal to the raw subtree sums, at
     least k respondents, k_comments for released comments, and its frozen team list."""
+    report, round_, tree, table = audit.report, audit.round, audit.tree, audit.table
+    known, nodes, people = audit.known, audit.nodes, audit.people
     team_ids = table.team_ids[known]
     n, invited, released = table.respondents[known], table.invited[known], table.comments_released[known]
     for team_id in team_ids[(n != people[nodes, 0]) | (invited != people[nodes, 1])].tolist():
@@ -325,9 +365,18 @@ def _audit_rows(report, round_, tree, table: ResultTable, known, nodes, people) 
         report.problems.append(f"team {team_id}: covered teams differ from the subtree")
 
 
-def _audit_items(report, tree, questions, table: ResultTable, known, nodes, hist, respondents, published, k) -> None:
+def _audit_items(audit: _Audit) -> None:
     """Every published item: one of the round's questions, equal to the raw subtree counts, at
     least k answers, and never more answers than the node has respondents."""
+    report, tree, questions, table = audit.report, audit.tree, audit.questions, audit.table
+    known, nodes, hist, respondents, published = (
+        audit.known,
+        audit.nodes,
+        audit.hist,
+        audit.respondents,
+        audit.published,
+    )
+    k = audit.round.k
     columns = _index_of(questions, table.question_ids)
     for question_id in table.question_ids[columns < 0].tolist():
         if table.item_published[:, table.question_ids == question_id].any():
@@ -349,9 +398,12 @@ def _audit_items(report, tree, questions, table: ResultTable, known, nodes, hist
         report.problems.append(f"{where(position)}: fewer than k contributors")
 
 
-def _audit_remainders(report, tree, questions, published, own_items, own_people, k, k_comments) -> None:
+def _audit_remainders(audit: _Audit) -> None:
     """Each team's own people and answers belong to the remainder of its nearest published
     ancestor-or-self; sum them per remainder and check both rules."""
+    report, tree, questions, published = audit.report, audit.tree, audit.questions, audit.published
+    own_items, own_people = audit.own_hist.sum(axis=2), audit.own_people
+    k, k_comments = audit.round.k, audit.round.k_comments
     size, n_questions = own_items.shape
     own_contributors = np.column_stack([own_items, own_people[:, 0], own_people[:, 0]])
     thresholds = np.array([k] * (n_questions + 1) + [k_comments])
