@@ -31,6 +31,7 @@ from surveys.models import (
 )
 from surveys.services.invitations import invitation_link_issue
 from surveys.services.responses import response_submit
+from surveys.services.results import round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create
 from surveys.tenancy import organization_scope
@@ -328,7 +329,10 @@ class _History:
             round_ = round_open(round_=Round.objects.get(survey=survey, status=RoundStatus.SCHEDULED))
             self._answer(round_, progress=(number - 1) / max(rounds - 1, 1), current=number > rounds)
             if number <= rounds:
-                round_close(round_=round_)  # aggregation runs on commit (eagerly in the demo)
+                round_close(round_=round_)
+                # Queued on the close, and run at once in the demo; calling it again is harmless
+                # (a round is sealed once, and publishing again writes the same rows).
+                round_publish(round_id=round_.pk)
                 self._backdate(round_, days_ago=14 * (rounds + 1 - number))
 
     def _answer(self, round_: Round, *, progress: float, current: bool) -> None:

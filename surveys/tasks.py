@@ -7,9 +7,10 @@ import smtplib
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
 from surveys.models import RosterImport, Round, RoundStatus
-from surveys.services import invitations, jobs
+from surveys.services import invitations, jobs, results
 from surveys.services.roster import roster_import_process
 from surveys.tenancy import tenant_task
 
@@ -67,12 +68,8 @@ def round_reminders_send(round_id: int) -> None:
 @tenant_task(Round)
 def round_aggregate(round_id: int) -> int | None:
     """Seal a closed round (once), then publish its results. Safe to run twice, or twice at once."""
-    from surveys.services.results import results_publish
-    from surveys.services.sealing import round_seal
-
     try:
-        round_seal(round_id=round_id)
-        return results_publish(round_id=round_id).teams_published
+        return results.round_publish(round_id=round_id).teams_published
     except PulseError as error:
         # Not closed yet (or scheduled): retrying cannot help; the close hands over again.
         logger.warning("round_aggregate(%s) refused: %s", round_id, error.message)
@@ -89,9 +86,7 @@ def round_aggregate(round_id: int) -> int | None:
 @tenant_task(Round)
 def round_results_notify(round_id: int) -> int:
     """E-mail the managers of the teams that got results."""
-    from surveys.services.results import round_results_notify as notify
-
-    return notify(round_id=round_id)
+    return results.round_results_notify(round_id=round_id)
 
 
 @shared_task(acks_late=True)
@@ -101,7 +96,7 @@ def rounds_aggregate_pending() -> int:
     purpose: it only reads ids; each aggregation runs in its own round's scope."""
     pending = list(Round.all_organizations.filter(status=RoundStatus.CLOSED).values_list("pk", flat=True))
     for round_id in pending:
-        round_aggregate.delay(round_id)
+        enqueue("surveys.tasks.round_aggregate", round_id)
     return len(pending)
 
 

@@ -34,6 +34,14 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def enqueued(monkeypatch) -> list[tuple[str, tuple]]:
+    """Record what services queue (task name, arguments) instead of running or sending it."""
+    sent: list[tuple[str, tuple]] = []
+    monkeypatch.setattr("surveys.enqueue._send", lambda task_name, args: sent.append((task_name, args)))
+    return sent
+
+
+@pytest.fixture
 def postgres(db):
     """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""
     if connection.vendor != "postgresql":

@@ -207,12 +207,13 @@ def test_the_task_publishes_through_the_tenant_scope(tenant, closed_round):
     assert round_aggregate.delay(987654).get() is None  # a deleted round: nothing to do
 
 
-def test_pending_rounds_are_picked_up_by_the_safety_net(tenant, closed_round):
+def test_pending_rounds_are_picked_up_by_the_safety_net(tenant, closed_round, django_capture_on_commit_callbacks):
     from surveys.tasks import rounds_aggregate_pending
 
     with tenant.scope():
         open_round = team_round(SurveyFactory(organization=tenant.org), {tenant.platform: 5}, close=False)
-    assert rounds_aggregate_pending.delay().get() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert rounds_aggregate_pending.delay().get() == 1
     assert Round.all_organizations.get(pk=closed_round.pk).status == RoundStatus.PUBLISHED
     assert Round.all_organizations.get(pk=open_round.pk).status == RoundStatus.OPEN
     assert rounds_aggregate_pending.delay().get() == 0

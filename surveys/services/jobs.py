@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
 from surveys.models import Invitation, Round, RoundStatus, Survey
 from surveys.scheduling import Window
@@ -79,8 +80,6 @@ def rounds_close_due(*, now: dt.datetime | None = None) -> JobReport:
 
 def reminders_send(*, now: dt.datetime | None = None) -> JobReport:
     """Start the half-way reminders of every open round that has not had them yet."""
-    from surveys.tasks import round_reminders_send
-
     now = now or timezone.now()
     report = JobReport()
     candidates = Round.all_organizations.filter(
@@ -88,7 +87,7 @@ def reminders_send(*, now: dt.datetime | None = None) -> JobReport:
     )
     for round_id, opens_at, closes_at in candidates.values_list("pk", "opens_at", "closes_at"):
         if Window(opens_at, closes_at).halfway <= now:
-            round_reminders_send.delay(round_id)
+            enqueue("surveys.tasks.round_reminders_send", round_id)
             report.rounds_reminded += 1
     return report
 
@@ -103,13 +102,11 @@ def _open(round_: Round, *, now: dt.datetime) -> bool:
 
 
 def _resend_unsent(*, now: dt.datetime) -> int:
-    from surveys.tasks import round_invitations_send
-
     unsent = Invitation.all_organizations.filter(round=OuterRef("pk"), sent_at__isnull=True, **STILL_HERE)
     stalled = Round.all_organizations.filter(
         status=RoundStatus.OPEN, opened_at__lte=now - UNSENT_GRACE, closes_at__gt=now
     ).filter(Exists(unsent))
     round_ids = list(stalled.values_list("pk", flat=True))
     for round_id in round_ids:
-        round_invitations_send.delay(round_id)
+        enqueue("surveys.tasks.round_invitations_send", round_id)
     return len(round_ids)

@@ -14,10 +14,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from surveys import aggregation
+from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
 from surveys.models import Membership, Result, Round, RoundStatus, TeamManagement
 from surveys.phases import phase, phase_started
 from surveys.privacy.audit import AuditReport, PrivacyAuditError, audit_round
+from surveys.services.sealing import round_seal
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,14 @@ class PublishOutcome:
     items_published: int
     newly_published: bool
     audit: AuditReport
+
+
+def round_publish(*, round_id: int) -> PublishOutcome:
+    """Everything that follows a close: seal what was said (once), then aggregate, audit and
+    publish. The task, the operator command and the demo all come through here. Raises
+    PulseError for a round that is not closed, PrivacyAuditError when the audit fails."""
+    round_seal(round_id=round_id)
+    return results_publish(round_id=round_id)
 
 
 def results_publish(*, round_id: int) -> PublishOutcome:
@@ -71,7 +81,7 @@ def results_publish(*, round_id: int) -> PublishOutcome:
             # Registered first, so it runs as soon as the commit is done, before the e-mails.
             transaction.on_commit(phase_started("commit"))
             if newly_published:
-                transaction.on_commit(lambda: _enqueue_notification(round_id))
+                enqueue("surveys.tasks.round_results_notify", round_id)
     except PrivacyAuditError as error:
         _round_fail(round_id=round_id, reason=str(error))
         raise
@@ -125,12 +135,6 @@ def _round_fail(*, round_id: int, reason: str) -> None:
         round_.failure_reason = reason
         round_.save(update_fields=["status", "failure_reason"])
 
-
-def _enqueue_notification(round_id: int) -> None:
-    from surveys.tasks import round_results_notify
-
-    with phase("notify (queue the results-ready e-mails)"):
-        round_results_notify.delay(round_id)
 
 
 def round_results_notify(*, round_id: int) -> int:

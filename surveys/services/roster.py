@@ -26,6 +26,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from surveys.enqueue import enqueue
 from surveys.models import (
     HR_ROLES,
     ROSTER_COLUMNS,
@@ -615,9 +616,7 @@ def roster_import_start(
         background = max(content.count(b"\n"), content.count(b"\r")) > BACKGROUND_ROWS
     if not background:
         return roster_import_process(roster_import=roster_import)
-    from surveys.tasks import roster_import_run  # tasks import services: import late
-
-    transaction.on_commit(lambda: roster_import_run.delay(roster_import.pk))
+    enqueue("surveys.tasks.roster_import_run", roster_import.pk)
     return roster_import
 
 

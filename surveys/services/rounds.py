@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
 from surveys.models import (
     Invitation,
@@ -89,7 +90,7 @@ def round_open(*, round_: Round, now: dt.datetime | None = None) -> Round:
         round_.status, round_.opened_at = RoundStatus.OPEN, now
         round_.save()
         round_schedule_next(survey=survey, now=now)
-        transaction.on_commit(lambda: _send_invitations(round_.pk), robust=True)
+        enqueue("surveys.tasks.round_invitations_send", round_.pk)
     logger.info("Opened round %s (organisation %s).", round_.pk, round_.organization_id)
     return round_
 
@@ -109,20 +110,10 @@ def round_close(*, round_: Round, now: dt.datetime | None = None) -> Round:
         round_.closes_at = min(round_.closes_at, max(now, round_.opens_at + dt.timedelta(seconds=1)))
         round_.status, round_.closed_at = RoundStatus.CLOSED, now
         round_.save(update_fields=["closes_at", "status", "closed_at"])
-        transaction.on_commit(lambda: _hand_over_to_aggregation(round_), robust=True)
+        # Sealing and publication follow (round_publish); rounds_aggregate_pending catches a lost hand-over.
+        enqueue("surveys.tasks.round_aggregate", round_.pk)
     logger.info("Closed round %s (organisation %s).", round_.pk, round_.organization_id)
     return round_
-
-
-def _hand_over_to_aggregation(round_: Round) -> None:
-    """Start aggregation of a round that has just closed (after the closing transaction commits).
-
-    Called from `round_close`, so from both the `rounds_close_due` job and HR's "Close now".
-    If the hand-over is lost (broker down), `rounds_aggregate_pending` picks the round up.
-    """
-    from surveys.tasks import round_aggregate
-
-    round_aggregate.delay(round_.pk)
 
 
 def _refuse_overlap(round_: Round) -> None:
@@ -181,9 +172,3 @@ def round_team_snapshot(*, round_: Round) -> None:
             [round_.organization_id, round_.pk],
         )
 
-
-def _send_invitations(round_id: int) -> None:
-    # Imported here: tasks import the services.
-    from surveys.tasks import round_invitations_send
-
-    round_invitations_send.delay(round_id)

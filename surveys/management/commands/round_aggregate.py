@@ -3,8 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from surveys.exceptions import PulseError
 from surveys.models import Round, RoundStatus
 from surveys.privacy.audit import PrivacyAuditError
-from surveys.services.results import results_publish
-from surveys.services.sealing import round_seal
+from surveys.services.results import round_publish
 from surveys.tenancy import organization_scope
 
 
@@ -32,8 +31,7 @@ class Command(BaseCommand):
         for round_ in chosen:
             with organization_scope(round_.organization):
                 try:
-                    round_seal(round_id=round_.pk)
-                    outcome = results_publish(round_id=round_.pk)
+                    outcome = round_publish(round_id=round_.pk)
                 except PulseError as error:
                     self.stderr.write(error.message)
                     failed = True
