@@ -183,9 +183,9 @@ def access_invitation(*, org_slug: str, token: str) -> Invitation:
     - crossing tenants: organisation B's token under organisation A's slug finds nothing;
     - probing: unknown organisation, unknown token, replaced token, a deactivated organisation
       or a person who has left all give the same error, so the page reveals none of them.
-    Uses `all_organizations` because this lookup is what establishes the scope. Deliberately a
-    small join without ordering: it runs on every submission, and each extra table costs more
-    planning time than a separate one-table query would (pages load the round when they need it).
+    Uses `all_organizations` because this lookup is what establishes the scope. A small join
+    without ordering, on purpose: it runs on every submission
+    (docs/decisions/2026-11-24-lean-submission-path.md).
     """
     found = (
         Invitation.all_organizations.select_related("organization")

@@ -1,18 +1,11 @@
-"""Aggregation of a closed round (DESIGN.md §7): one GROUP BY over its answers, a roll-up
-through the team tree in memory, suppression (the rules live in surveys.privacy), and the
-Result rows to write.
+"""Aggregation of a closed round: one GROUP BY over its answers, a roll-up through the team
+tree in memory, suppression (surveys.privacy), and the Result rows to write.
 
-Cost: one statement, one round trip, one pass over each table it reads: the round's answers
-(covered by the `answer_histogram` index), its responses, the invitation snapshot taken when it
-opened, the team tree and the round's questions. Everything after is proportional to team
-nodes × questions, never to respondents.
-
-Where the time goes (`manage.py benchmark aggregate`: 100k respondents, 970k answers, 2000
-teams, 1.6k published nodes; the bare GROUP BY, executed and fetched, is about 75 ms): the read
-is our packed fetch of the GROUP BY plus about 6 ms (the responses); then about 9 ms of roll-up
-and suppression, 7 ms of audit, 15 ms to write (the COPY text rendered in one pass; Result
-keeps its JSON as plain text and has no database foreign-key checks, see the model) and about
-1 ms of commit.
+Cost: one statement, one round trip, one pass over each table it reads (the round's answers on
+the `answer_histogram` index, its responses, the invitation snapshot, the team tree, the
+questions). Everything after is proportional to team nodes × questions, never to respondents.
+Why it is built this way, and where the time goes: docs/decisions/2026-11-24-aggregation-reads-
+in-one-statement.md.
 """
 
 from __future__ import annotations
@@ -46,14 +39,8 @@ INPUT_SQL = {
 }
 
 
-#: For the rest of the publishing transaction, plan the histogram the way the `answer_histogram`
-#: index exists for: an index-only scan feeding a streaming GROUP BY, in constant memory. When
-#: the round is most of the table (a single organisation's first big round) or the index has
-#: free pages after deletions, the planner prefers a (parallel) sequential scan and a hash
-#: aggregate, which may spill to disk: measured twice as slow at 400k respondents, three times
-#: with a bloated index. With the scan penalised, the estimated cost is huge and JIT would
-#: compile for longer than the query runs, so JIT is off; where the planner would have picked
-#: the index anyway, with JIT, that costs up to a tenth of the read at 400k respondents.
+#: For the rest of the publishing transaction, plan the histogram as an index-only scan of
+#: `answer_histogram` feeding a streaming GROUP BY (see the decision record named above).
 COVERING_INDEX_PLAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashagg = off; SET LOCAL jit = off"
 
 

@@ -1,4 +1,4 @@
-"""Scores, intervals and change detection (DESIGN.md §6), computed from published counts only.
+"""Scores, intervals and change detection (docs/measurement.md), computed from published counts only.
 
 Every input is a histogram (answers per option, option 1 first) read from a Result, so nothing
 here can see more than the page that shows it. Means are on the 1–5 answer scale; the index is
@@ -16,7 +16,7 @@ from scipy import stats
 from surveys.models import SCALE_POINTS
 
 CONFIDENCE = 0.90
-#: Smaller differences are never flagged, however many people answered (DESIGN.md §6).
+#: Smaller differences are never flagged, however many people answered (docs/measurement.md).
 MIN_CHANGE = 0.25
 #: Rounds per window in change detection: the last two published against the two before.
 WINDOW_ROUNDS = 2
@@ -144,7 +144,7 @@ class ConstructScore(Estimate):
 
 
 def construct_score(construct: str, items: Sequence[ItemScore]) -> ConstructScore | None:
-    """A construct's score: the mean of its item means (DESIGN.md §6).
+    """A construct's score: the mean of its item means (docs/measurement.md).
 
     Its interval cannot be exact: the SE of a mean of item means depends on how the items
     covary within people, which marginal histograms do not show. For m items,
@@ -256,7 +256,7 @@ def construct_change(
     k: int,
     higher_is_worse: bool = False,
 ) -> Change:
-    """Flag a likely change of one construct for one team node (DESIGN.md §6).
+    """Flag a likely change of one construct for one team node (docs/measurement.md).
 
     `history` holds the construct's item histograms ({question id: counts}) for rounds
     published FOR THIS NODE with every item of the construct published, newest first; a round

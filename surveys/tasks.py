@@ -1,4 +1,4 @@
-"""Celery entry points: ids in, call a service (DESIGN.md §7). Each job is also a management
+"""Celery entry points: ids in, call a service (docs/architecture.md, "Jobs"). Each job is also a management
 command, so cron can run it without Redis."""
 
 import logging

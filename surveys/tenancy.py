@@ -1,8 +1,8 @@
 """Organisation scope: which tenant the current request or task may touch.
 
 Pulse keeps every organisation in one schema, so a single forgotten `.filter(organization=…)`
-would hand one customer another's data. Three layers stop that (DESIGN.md §4); this module is
-layer 2: the default manager of every tenant model refuses to run a query unless an
+would hand one customer another's data. Three layers stop that (docs/architecture.md, "Tenancy"); this
+module is layer 2: the default manager of every tenant model refuses to run a query unless an
 organisation is in scope, and then filters by it. Forgetting the filter fails closed, loudly,
 instead of leaking silently.
 """

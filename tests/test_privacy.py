@@ -1,4 +1,4 @@
-"""Hand-built attacks on publication, and the auditor (DESIGN.md §5).
+"""Hand-built attacks on publication, and the auditor (docs/privacy.md).
 
 Each attack is a small team tree where publishing every team with at least k contributors
 would let anyone subtract published figures and isolate fewer than k people (or learn whether
@@ -59,7 +59,7 @@ def test_a_manager_alone_at_an_internal_node_cannot_be_seen_answering_or_not():
     silent = publish(parent, invited, [0, 0, 6, 5])
     # The smallest child is suppressed either way, so the pattern says nothing about the manager.
     assert answered == silent == [True, True, True, False]
-    # DESIGN.md's weaker rule would have published every team when the manager was silent
+    # The weaker rule (remainder 0 counted in contributors) would have published every team when the manager was silent
     # (remainder 0) and suppressed one when they answered (remainder 1): that difference leaks.
     assert is_valid(parent, [True] * 4, invited, [0, 0, 6, 5], K, strong=False)
     assert not is_valid(parent, [True] * 4, invited, [0, 1, 6, 5], K, strong=False)

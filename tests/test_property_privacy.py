@@ -1,9 +1,9 @@
-"""Property tests of publication (DESIGN.md §5): random team forests (depth up to 5), people
+"""Property tests of publication (docs/privacy.md): random team forests (depth up to 5), people
 at any node (internal ones too), non-respondents, skipped items, k from 3 to 10, k_comments ≥ k.
 
 Checked against the naive reference in tests/privacy_reference.py, never against the code
 under test: every published node has at least its threshold of contributors, every remainder
-satisfies both rules (DESIGN.md's and the stronger one), items and comments are published only
+satisfies both rules (the weaker one and the stronger one), items and comments are published only
 where participation is, and the publication is maximal: no suppressed candidate could be
 published on its own (which, the rule being closed under merging, means no set of them could).
 """

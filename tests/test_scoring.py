@@ -1,4 +1,4 @@
-"""Scores against values worked out by hand (DESIGN.md §6). The arithmetic is in the comments;
+"""Scores against values worked out by hand (docs/measurement.md). The arithmetic is in the comments;
 only Student's t quantiles come from scipy."""
 
 import math

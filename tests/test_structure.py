@@ -1,4 +1,4 @@
-"""Structural guards on the anonymity invariant (DESIGN.md §5) and on deployability."""
+"""Structural guards on the anonymity invariant (docs/privacy.md) and on deployability."""
 
 import os
 import secrets

@@ -144,7 +144,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-# The three jobs (DESIGN.md §7). Each is idempotent, so a late or doubled beat is harmless.
+# The scheduled jobs (docs/architecture.md, "Jobs"). Each is idempotent, so a late or doubled beat is harmless.
 CELERY_BEAT_SCHEDULE: dict = {
     "rounds-close-due": {"task": "surveys.tasks.rounds_close_due", "schedule": 5 * 60},
     "rounds-open-due": {"task": "surveys.tasks.rounds_open_due", "schedule": 5 * 60},

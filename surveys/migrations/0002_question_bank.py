@@ -1,4 +1,4 @@
-"""The product's question bank, written for Pulse (DESIGN.md §6).
+"""The product's question bank, written for Pulse (docs/measurement.md).
 
 Four conditions that keep people out of burnout, six items each, and two early signs of
 burnout, three items each. Core items make up the default 10-item pulse. All agree items run

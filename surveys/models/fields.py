@@ -7,8 +7,8 @@ class JSONTextField(models.TextField):
     """JSON kept as text: stored exactly as written, parsed only when a row is read.
 
     For derived data written in bulk and never queried inside (Result's `items` and
-    `covered_teams`): Django's JSONField is `jsonb` on PostgreSQL, whose parsing on write cost
-    more than a third of a big publication's Results write (`manage.py benchmark aggregate`).
+    `covered_teams`), where parsing `jsonb` on write cost too much
+    (docs/decisions/2026-11-25-one-result-row-per-node.md).
     """
 
     def from_db_value(self, value, expression, connection):

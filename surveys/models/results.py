@@ -10,7 +10,7 @@ from .rounds import Round
 class Result(TenantModel):
     """A team node's published figures for one round, over the node's whole subtree.
 
-    A row exists only where the node passed suppression (DESIGN.md §5); every figure shown
+    A row exists only where the node passed suppression (docs/privacy.md); every figure shown
     anywhere is derived from these rows. `n` is how many people of the subtree answered the
     round and `invited` how many were invited. `items` holds, for every item that passed
     suppression at this node, its option counts (option 1 first) keyed by question id; an item
@@ -19,20 +19,11 @@ class Result(TenantModel):
     freezes which teams the figures (and comments) include, so a later edit of the team tree
     cannot change a released comment list.
 
-    One row per node rather than per (node, question): a big organisation publishes thousands
-    of nodes, and ten times as many rows (each with its indexes and foreign-key checks) cost
-    more to write than the whole histogram scan (see `manage.py benchmark aggregate`).
+    One row per node, JSON kept as text, only the indexes its reads use, and foreign keys that
+    are not database constraints (derived data with one writer, checked by the audit, still
+    removed by Django's cascade): docs/decisions/2026-11-25-one-result-row-per-node.md.
     """
 
-    # Every index and constraint is paid for each of the ~1.6k rows a big publication COPYs, so
-    # Result keeps only what its reads use: the unique (organization, round, team) for reads by
-    # round, the index on `team` for reads by team (team ids are global; selectors add the
-    # organisation) and the one on `round` for Django's cascades, which do not filter by
-    # organisation. Its foreign keys are not database constraints: checking three of them per
-    # row at commit cost as much as the COPY itself. Results are derived data with one writer,
-    # `results_publish`, which reads the round and its teams under the round's lock in the same
-    # transaction, and the audit checks every row's team against the tree before the write;
-    # deleting a round, team or organisation still removes its Results (Django's cascade).
     organization = models.ForeignKey(
         "surveys.Organization",
         on_delete=models.CASCADE,

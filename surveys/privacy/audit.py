@@ -75,17 +75,13 @@ def audit_round(
     still holds an invitation. Inside publication, aggregation hands over the raw counts it
     fetched (`leaf_counts`) and the exact `results` it is about to write, before writing them.
 
-    Why check the rows about to be written rather than re-read the stored ones: the COPY
-    payload is rendered from this very object by one small function with no decisions in it
-    (its round trip, stored rows equal to the audited ones, is pinned by a PostgreSQL test, and
-    every test publication is audited again standalone). Re-reading and decoding 1.6k rows of
-    JSON inside the publishing transaction cost more than the rest of the audit, and the check
-    gains a property: a failed audit writes nothing at all.
+    Why the rows about to be written rather than the stored ones:
+    docs/decisions/2026-11-25-audit-before-write-and-durable-commit.md.
 
     Checks: nothing is published for a round that is not closed; every Result has at least k
     respondents and matches the raw counts exactly; every item is one of the round's, equals
     the raw subtree counts, has at least k answers and no more than the node's respondents;
-    every remainder satisfies both DESIGN.md's rule and the stronger one (`remainder_is_safe`);
+    every remainder satisfies both the weaker published rule and the stronger one (`remainder_is_safe`);
     comment release has at least k_comments respondents, a safe remainder, and a frozen team
     list equal to the node's subtree. The team tree and the round's questions are read here,
     and subtree sums and node sets come from ancestor chains built by walking parent links, not

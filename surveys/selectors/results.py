@@ -130,7 +130,7 @@ class TeamTrend:
 def team_trend(*, team: Team, survey: Survey, rounds: int = 12, until: Round | None = None) -> TeamTrend:
     """A node's constructs across the last `rounds` published rounds of a survey (up to `until`,
     when given: the trend and change flags as they stood at that round), each with its change
-    flag. Only rounds published for this node count (DESIGN.md §5): a round where it had too
+    flag. Only rounds published for this node count (docs/privacy.md): a round where it had too
     few responses is a gap, never a zero, and never enters a change window. Three queries."""
     published = Round.objects.filter(survey=survey, status=RoundStatus.PUBLISHED)
     if until is not None:

@@ -1,4 +1,4 @@
-"""Action plans: what a team decided to change after a round (DESIGN.md §2).
+"""Action plans: what a team decided to change after a round.
 
 People of the team see their team's plans after they answer a pulse, so a plan is written for
 the whole team to read. Each rule raises PulseError with the field it is about as its code, so

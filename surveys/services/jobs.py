@@ -1,4 +1,4 @@
-"""The three scheduled jobs (DESIGN.md §7), run by Celery beat or by cron (management commands).
+"""The scheduled jobs (docs/architecture.md, "Jobs"), run by Celery beat or by cron (management commands).
 
 They span organisations on purpose: each finds the due rows through `all_organizations`, then
 does every round's work inside that round's own `organization_scope` (directly, or in a

@@ -1,5 +1,6 @@
 """Submitting a pulse: the one write an employee makes, and the one place where what a person
-said and the fact that they answered are stored side by side (DESIGN.md §5)."""
+said and the fact that they answered are stored side by side (docs/privacy.md, "Storage").
+Why the path is this lean: docs/decisions/2026-11-24-lean-submission-path.md."""
 
 import uuid
 from collections.abc import Mapping
@@ -179,11 +180,7 @@ ANSWER_COLUMNS = ("id", "organization_id", "response_id", "round_id", "team_id",
 
 
 def _answers_insert(*, response_id: uuid.UUID, said: dict[str, int], values: dict[int, int]) -> None:
-    """The answers in one parametrised multi-row INSERT (random keys, like the model's default).
-
-    bulk_create spent more time preparing ten rows than the database spent storing them (the
-    submit benchmark: 0.4 ms of a 3.9 ms submission), and this is the busiest write of the product.
-    """
+    """The answers in one parametrised multi-row INSERT (random keys, like the model's default)."""
     if not values:
         return
     prep_uuid = Answer._meta.pk.get_db_prep_value

@@ -1,4 +1,5 @@
-"""Publishing a closed round's results (DESIGN.md §5, §7)."""
+"""Publishing a closed round's results: seal, aggregate, audit, write, notify
+(docs/architecture.md, "A round closes, is sealed and published")."""
 
 from __future__ import annotations
 
@@ -49,15 +50,8 @@ def results_publish(*, round_id: int) -> PublishOutcome:
     writes the same rows again (the computation is deterministic). The auditor checks the exact
     rows before they are written; if it fails, nothing is published: the round is marked
     `failed` with the reason, and the error is raised. Managers are e-mailed, after the commit,
-    only when the round becomes published (not on a re-run).
-
-    The commit is durable (`synchronous_commit` stays on). Turning it off for this transaction
-    would be safe for the Results themselves (derived data: a lost commit leaves the round
-    `closed`, and `rounds_aggregate_pending` publishes it again, identically), but the
-    results-ready e-mail is sent on commit, so managers could follow a link to results that a
-    crash then took away, and be e-mailed a second time when the round is re-published. It
-    would save the WAL flush, under a millisecond on the benchmark machine: not worth either.
-    (Result rows carry no database foreign-key checks; see the model.)
+    only when the round becomes published (not on a re-run). The commit stays durable:
+    docs/decisions/2026-11-25-audit-before-write-and-durable-commit.md.
     """
     try:
         with transaction.atomic():

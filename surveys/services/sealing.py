@@ -2,7 +2,7 @@
 
 Threat: someone who can read the database itself (a database administrator, a leaked backup, a
 read replica) rather than the product. A response and its participation are written in one
-transaction (DESIGN.md §5), and on PostgreSQL every row records the transaction that wrote it
+transaction (docs/privacy.md, "Storage"), and on PostgreSQL every row records the transaction that wrote it
 (`xmin`), so a plain join on `xmin` links a person's Participation to their Response, Answers
 and Comment. Rows also sit in the order they were written, in every engine, so storage order
 follows submission order, which the participations reveal too.
