@@ -130,7 +130,6 @@ def _round_fail(*, round_id: int, reason: str) -> None:
         round_.save(update_fields=["status", "failure_reason"])
 
 
-
 def round_results_notify(*, round_id: int) -> int:
     """E-mail every active manager of a team that got results: one message each, with a link
     to each of their teams' dashboards. Returns how many messages were sent."""

@@ -171,4 +171,3 @@ def round_team_snapshot(*, round_: Round) -> None:
             "WHERE organization_id = %s AND round_id = %s GROUP BY organization_id, round_id, team_id",
             [round_.organization_id, round_.pk],
         )
-
