@@ -11,7 +11,7 @@ from django.db import connection
 
 from surveys.models import Membership, Organization, Question, Role, Team
 from surveys.tenancy import organization_scope
-from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
+from tests.support.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
 
 
 @pytest.fixture(autouse=True)

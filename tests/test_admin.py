@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import reverse
 
 from surveys.models import Answer, Comment, Participation, Response, Round
-from tests.factories import RoundFactory, SurveyFactory, UserFactory
-from tests.survey_data import close_round, invite_everyone, respond, staff
+from tests.support.factories import RoundFactory, SurveyFactory, UserFactory
+from tests.support.survey_data import close_round, invite_everyone, respond, staff
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from surveys.privacy.audit import PrivacyAuditError, audit_round
 from surveys.privacy.suppression import Publication
 from surveys.services.results import results_publish
 from surveys.tasks import round_aggregate
-from tests.concurrency import at_once
-from tests.factories import SurveyFactory, TeamFactory, make_manager
-from tests.survey_data import close_round, invite_everyone, question_ids, respond, staff, team_round
+from tests.support.concurrency import at_once
+from tests.support.factories import SurveyFactory, TeamFactory, make_manager
+from tests.support.survey_data import close_round, invite_everyone, question_ids, respond, staff, team_round
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ from surveys.models import ActionPlan, RoundStatus
 from surveys.services.results import results_publish
 from surveys.tenancy import organization_scope
 from surveys.tokens import invitation_path, token_hash
-from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, invite
-from tests.pulses import form, open_pulse, stored
-from tests.survey_data import team_round
+from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, invite
+from tests.support.pulses import form, open_pulse, stored
+from tests.support.survey_data import team_round
 
 
 def test_the_answer_route_is_the_invitation_path():

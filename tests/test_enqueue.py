@@ -8,7 +8,7 @@ from kombu.exceptions import OperationalError
 from surveys.enqueue import enqueue
 from surveys.models import Round, RoundStatus
 from surveys.services.rounds import round_close
-from tests.factories import RoundFactory, SurveyFactory
+from tests.support.factories import RoundFactory, SurveyFactory
 
 
 @pytest.fixture

@@ -33,8 +33,8 @@ from surveys.services.invitations import round_invitations_send, round_reminders
 from surveys.services.organization import organization_update
 from surveys.tenancy import OrganizationScopeError, organization_scope
 from surveys.tokens import token_hash
-from tests.concurrency import at_once
-from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite
+from tests.support.concurrency import at_once
+from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite
 from wellbeing.celery import app
 
 LINK = re.compile(re.escape(settings.PULSE_BASE_URL) + r"/answer/(?P<slug>[a-z0-9-]+)/(?P<token>[A-Za-z0-9_-]{40,})/")

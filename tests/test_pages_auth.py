@@ -1,5 +1,5 @@
 from surveys.models import Role
-from tests.factories import PASSWORD, MembershipFactory
+from tests.support.factories import PASSWORD, MembershipFactory
 
 
 def test_sign_in_page_renders_and_signs_in(client, tenant):
@@ -33,7 +33,7 @@ def test_someone_in_two_organizations_chooses_one(login, tenant, other_tenant):
 
 
 def test_someone_in_no_organization_gets_a_helpful_empty_page(client, db):
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     user = UserFactory()
     client.force_login(user)

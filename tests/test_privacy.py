@@ -17,9 +17,9 @@ from surveys.privacy.audit import PrivacyAuditError, audit_round
 from surveys.privacy.rules import remainder_is_safe
 from surveys.privacy.suppression import complementary_suppression, publication_plan
 from surveys.services.results import results_publish
-from tests.factories import SurveyFactory, TeamFactory
-from tests.privacy_reference import is_valid, subtree_totals, unneeded_suppressions
-from tests.survey_data import invite_everyone, question_ids, respond, staff, team_round
+from tests.support.factories import SurveyFactory, TeamFactory
+from tests.support.privacy_reference import is_valid, subtree_totals, unneeded_suppressions
+from tests.support.survey_data import invite_everyone, question_ids, respond, staff, team_round
 
 K = 5
 
@@ -155,7 +155,7 @@ def test_end_to_end_the_manager_pattern_is_the_same_whether_or_not_they_answered
             invite_everyone(round_, manager)
             if manager_answers:
                 respond(round_, manager[0], 3)
-            from tests.survey_data import close_round
+            from tests.support.survey_data import close_round
 
             close_round(round_)
             results_publish(round_id=round_.pk)
@@ -190,7 +190,7 @@ def test_end_to_end_one_skipped_item(tenant):
         questions = question_ids(round_)
         for i, person in enumerate(people):
             respond(round_, person, [None if (i == 0 and j == 0) else 4 for j in range(len(questions))])
-        from tests.survey_data import close_round
+        from tests.support.survey_data import close_round
 
         close_round(round_)
         results_publish(round_id=round_.pk)

@@ -18,9 +18,9 @@ from surveys.models import Result
 from surveys.privacy.audit import audit_round
 from surveys.privacy.suppression import publication_plan
 from surveys.services.results import results_publish
-from tests.factories import OrganizationFactory, SurveyFactory, TeamFactory
-from tests.privacy_reference import is_valid, subtree_totals, unneeded_suppressions
-from tests.survey_data import close_round, invite_everyone, question_ids, respond, staff
+from tests.support.factories import OrganizationFactory, SurveyFactory, TeamFactory
+from tests.support.privacy_reference import is_valid, subtree_totals, unneeded_suppressions
+from tests.support.survey_data import close_round, invite_everyone, question_ids, respond, staff
 
 MAX_DEPTH = 5
 
@@ -127,7 +127,7 @@ def test_end_to_end_random_organisations_publish_only_what_the_audit_proves(db, 
         for node, up in enumerate(parent):
             teams.append(TeamFactory(organization=org, parent=teams[up] if up >= 0 else None, name=f"T{node}"))
         survey = SurveyFactory(organization=org)
-        from tests.factories import RoundFactory
+        from tests.support.factories import RoundFactory
 
         round_ = RoundFactory(survey=survey)
         questions = question_ids(round_)

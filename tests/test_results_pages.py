@@ -13,9 +13,9 @@ from django.utils import timezone
 from surveys.exceptions import PulseError
 from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
 from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
-from tests.factories import MembershipFactory, RoundFactory, SurveyFactory, TeamFactory
-from tests.results_data import history, published_round, spread
-from tests.survey_data import invite_everyone, question_ids, respond, staff
+from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, TeamFactory
+from tests.support.results_data import history, published_round, spread
+from tests.support.survey_data import invite_everyone, question_ids, respond, staff
 
 
 def dashboard_url(team, query: str = "") -> str:

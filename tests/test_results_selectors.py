@@ -12,8 +12,8 @@ from surveys.selectors.results import (
     team_trend,
 )
 from surveys.services.results import results_publish
-from tests.factories import SurveyFactory
-from tests.survey_data import close_round, invite_everyone, question_ids, respond, staff, team_round
+from tests.support.factories import SurveyFactory
+from tests.support.survey_data import close_round, invite_everyone, question_ids, respond, staff, team_round
 
 
 @pytest.fixture

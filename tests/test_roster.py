@@ -682,7 +682,7 @@ def test_the_people_page_filters_deactivated_people(tenant, login):
 
 
 def test_an_organisation_without_people_is_invited_to_import(db, login):
-    from tests.factories import MembershipFactory, OrganizationFactory
+    from tests.support.factories import MembershipFactory, OrganizationFactory
 
     org = OrganizationFactory(slug="fresh", name="Fresh")
     hr = MembershipFactory(organization=org, role="hr")
@@ -758,7 +758,7 @@ def _csv(people, order) -> bytes:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=rosters(), second=rosters(), order=st.permutations(range(5)))
 def test_any_valid_file_makes_the_organisation_match_it_and_a_second_run_changes_nothing(db, first, second, order):
-    from tests.factories import OrganizationFactory
+    from tests.support.factories import OrganizationFactory
 
     org = OrganizationFactory()
     with organization_scope(org):

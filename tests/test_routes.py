@@ -7,7 +7,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from surveys.models import Role
-from tests.objects import URL_OBJECTS, populate
+from tests.support.objects import URL_OBJECTS, populate
 
 PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 

@@ -10,8 +10,8 @@ from surveys.services.responses import response_submit
 from surveys.services.results import results_publish
 from surveys.services.sealing import round_seal
 from surveys.tasks import round_aggregate
-from tests.factories import RoundFactory, SurveyFactory
-from tests.survey_data import close_round, invite_everyone, question_ids, staff
+from tests.support.factories import RoundFactory, SurveyFactory
+from tests.support.survey_data import close_round, invite_everyone, question_ids, staff
 
 
 def _answered_round(tenant, people: int = 12) -> Round:

@@ -13,8 +13,8 @@ from surveys.exceptions import PulseError
 from surveys.models import Answer, Comment, Participation, Question, Response, RoundStatus
 from surveys.services.responses import _round_hold_open, response_submit
 from surveys.tokens import token_hash
-from tests.factories import MembershipFactory, invite
-from tests.pulses import form, open_pulse, stored
+from tests.support.factories import MembershipFactory, invite
+from tests.support.pulses import form, open_pulse, stored
 
 NOTHING = {"Participation": 0, "Response": 0, "Answer": 0, "Comment": 0}
 

@@ -22,7 +22,7 @@ from surveys.models import (
 )
 from surveys.scheduling import next_window, restarted_window, slot_date, slot_window
 from surveys.services.surveys import SurveyFields, survey_create, survey_update
-from tests.factories import RoundFactory, SurveyFactory, invite
+from tests.support.factories import RoundFactory, SurveyFactory, invite
 
 TODAY = timezone.localdate
 CORE_CODES = ["aut-1", "aut-2", "com-1", "com-2", "rel-1", "rel-2", "ben-1", "ben-2", "exh-1", "dis-1"]

@@ -9,7 +9,7 @@ from surveys.tenancy import (
     organization_scope,
     tenant_task,
 )
-from tests.factories import TeamFactory
+from tests.support.factories import TeamFactory
 
 TENANT_MODELS = [m for m in apps.get_app_config("surveys").get_models() if issubclass(m, TenantModel)]
 

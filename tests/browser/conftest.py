@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import PASSWORD
+from tests.support.factories import PASSWORD
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
 # between browser steps are ordinary blocking calls, which is what this flag allows.
@@ -104,14 +104,3 @@ def sign_in():
         return page
 
     return go
-
-
-def unlabelled_controls(page) -> list[str]:
-    """Form controls a screen reader could not name (no label, aria-label or aria-labelledby)."""
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('input, select, textarea'))
-            .filter(el => el.type !== 'hidden' && el.type !== 'submit')
-            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-                          && !el.getAttribute('aria-labelledby'))
-            .map(el => el.name || el.id || el.outerHTML.slice(0, 80))"""
-    )

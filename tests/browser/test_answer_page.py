@@ -13,20 +13,15 @@ from playwright.sync_api import expect
 
 from surveys.models import ActionPlan, ActionPlanStatus, Answer, Comment, Participation, Response, RoundStatus
 from surveys.services.results import results_publish
-from tests.browser.conftest import unlabelled_controls
-from tests.pulses import open_pulse
-from tests.survey_data import team_round
+from tests.support.browser import assert_fits_screen, unlabelled_controls
+from tests.support.pulses import open_pulse
+from tests.support.survey_data import team_round
 
 pytestmark = pytest.mark.usefixtures("question_bank")
 
 
 def _group(page, number: int):
     return page.get_by_role("group", name=re.compile(rf"^Question {number} of 10\b"))
-
-
-def _fits(page, width: int) -> None:
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width, f"page is {scroll}px wide on a {width}px screen"
 
 
 def test_answer_on_a_phone_by_touch_then_the_link_says_already_answered(phone, shot, tenant):
@@ -48,7 +43,7 @@ def test_answer_on_a_phone_by_touch_then_the_link_says_already_answered(phone, s
     phone.goto(pulse.url)
     expect(phone.get_by_role("heading", name="Your answers are anonymous")).to_be_visible()
     assert unlabelled_controls(phone) == []
-    _fits(phone, 390)
+    assert_fits_screen(phone)
     shot(phone, "answer-phone")
     box = _group(phone, 1).get_by_label("Agree", exact=True).locator("xpath=ancestor::label").bounding_box()
     assert box["height"] >= 44 and box["width"] >= 300, box  # a thumb-sized target
@@ -63,7 +58,7 @@ def test_answer_on_a_phone_by_touch_then_the_link_says_already_answered(phone, s
     assert phone.get_by_role("link", name="Employee assistance line (24/7)").is_visible()
     assert phone.get_by_text("No meetings on Wednesday mornings").is_visible()
     assert phone.get_by_text("Likely improved").first.is_visible()
-    _fits(phone, 390)
+    assert_fits_screen(phone)
     shot(phone, "answer-thanks-phone")
     assert Participation.all_organizations.filter(round=pulse.round).count() == 1
     assert sorted(Answer.all_organizations.filter(round=pulse.round).values_list("value", flat=True)) == [3, 4]
@@ -133,7 +128,7 @@ def test_a_refused_submission_keeps_every_choice_and_says_why(device, request, l
     assert _group(browser_page, 5).get_by_label("Prefer not to say").is_checked()
     assert browser_page.locator("#comment").input_value() == "word " * 420
     if device == "phone":
-        _fits(browser_page, 390)
+        assert_fits_screen(browser_page)
     shot(browser_page, f"answer-error-comment-{device}")
     assert Response.all_organizations.count() == 0 and Participation.all_organizations.count() == 0
 
@@ -161,7 +156,7 @@ def test_the_other_states_of_a_link(device, request, live_server, shot, tenant):
     browser_page.goto("/answer/acme/this-is-not-a-link/")
     expect(browser_page.get_by_role("heading", name="This link does not work")).to_be_visible()
     if device == "phone":
-        _fits(browser_page, 390)
+        assert_fits_screen(browser_page)
     shot(browser_page, f"answer-link-invalid-{device}")
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from surveys.models import Answer, Invitation, Participation, Response, Result, Round, RoundStatus
 from surveys.services.responses import response_submit
 from surveys.tenancy import organization_scope
-from tests.factories import MembershipFactory, OrganizationFactory
+from tests.support.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.usefixtures("question_bank")
 

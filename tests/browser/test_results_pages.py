@@ -4,9 +4,9 @@ the empty states and the action plan form."""
 import pytest
 
 from surveys.models import ActionPlan
-from tests.browser.conftest import unlabelled_controls
-from tests.factories import RoundFactory, SurveyFactory, TeamFactory
-from tests.results_data import history, published_round, spread
+from tests.support.browser import assert_fits_screen, unlabelled_controls
+from tests.support.factories import RoundFactory, SurveyFactory, TeamFactory
+from tests.support.results_data import history, published_round, spread
 
 pytestmark = pytest.mark.usefixtures("question_bank")
 
@@ -26,10 +26,6 @@ def survey_history(tenant):
             status="in_progress",
         )
     return survey, rounds
-
-
-def _fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_team_dashboard_on_desktop(page, shot, sign_in, tenant, other_tenant, survey_history):
@@ -64,7 +60,7 @@ def test_team_dashboard_on_a_phone(phone, shot, sign_in, tenant, survey_history)
     sign_in(phone, tenant.manager)
     phone.goto(f"/o/acme/teams/{tenant.engineering.pk}/")
     assert phone.get_by_role("heading", name="Engineering", exact=True).is_visible()
-    assert _fits(phone)
+    assert_fits_screen(phone)
     shot(phone, "team-dashboard-phone")
 
 
@@ -86,7 +82,7 @@ def test_heatmap(page, shot, sign_in, tenant, survey_history):
 def test_heatmap_on_a_phone(phone, shot, sign_in, tenant, survey_history):
     sign_in(phone, tenant.hr)
     phone.goto("/o/acme/results/")
-    assert _fits(phone)
+    assert_fits_screen(phone)
     shot(phone, "results-heatmap-phone")
 
 

@@ -1,8 +1,8 @@
 """The People pages and the roster import in a real browser, on a desktop and on a phone."""
 
 from surveys.models import Membership, RosterImport, RosterImportStatus
-from tests.browser.conftest import unlabelled_controls
-from tests.factories import MembershipFactory, OrganizationFactory
+from tests.support.browser import assert_fits_screen, unlabelled_controls
+from tests.support.factories import MembershipFactory, OrganizationFactory
 
 GOOD = (
     "email,name,team,role,manages,staff id\n"
@@ -102,16 +102,16 @@ def test_the_progress_page_follows_a_background_import_to_its_report(page, shot,
 def test_people_and_the_error_report_on_a_phone(phone, shot, sign_in, tenant, other_tenant):
     sign_in(phone, tenant.hr)
     phone.goto("/o/acme/people/")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_screen(phone)
     shot(phone, "people-phone")
     phone.goto("/o/acme/people/import/")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_screen(phone)
     phone.get_by_label("Roster file (CSV)").set_input_files(
         files=[{"name": "broken-roster.csv", "mimeType": "text/csv", "buffer": BAD.encode()}]
     )
     phone.get_by_role("button", name="Check and import").click()
     phone.get_by_text("Nothing was imported.").wait_for()
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_fits_screen(phone)
     shot(phone, "roster-import-errors-phone")
 
 

@@ -1,6 +1,6 @@
 """The product shell in a real browser: sign in, role-aware home, phone layout, keyboard."""
 
-from tests.browser.conftest import unlabelled_controls
+from tests.support.browser import assert_fits_screen, unlabelled_controls
 
 
 def test_sign_in_page_and_employee_home(page, shot, sign_in, tenant, other_tenant):
@@ -36,8 +36,7 @@ def test_manager_and_hr_homes(page, shot, sign_in, tenant, other_tenant):
 
 def test_home_on_a_phone_fits_the_screen(phone, shot, sign_in, tenant):
     sign_in(phone, tenant.hr)
-    width = phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    assert_fits_screen(phone)
     shot(phone, "home-hr-phone")
 
 

@@ -7,8 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from surveys.models import Round, RoundStatus, Survey
-from tests.browser.conftest import unlabelled_controls
-from tests.factories import MembershipFactory, RoundFactory, SurveyFactory
+from tests.support.browser import assert_fits_screen, unlabelled_controls
+from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory
 
 pytestmark = pytest.mark.usefixtures("question_bank")
 
@@ -96,8 +96,7 @@ def test_survey_pages_fit_a_phone(phone, shot, sign_in, tenant):
         ("/o/acme/settings/", "settings-phone"),
     ):
         phone.goto(path)
-        width = phone.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+        assert_fits_screen(phone, path)
         shot(phone, name)
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from surveys.models import Answer, Comment, Invitation, Participation, Response, Round, RoundQuestion
 from surveys.tokens import invitation_path
-from tests.factories import RoundFactory, SurveyFactory, invite
+from tests.support.factories import RoundFactory, SurveyFactory, invite
 
 
 @dataclass

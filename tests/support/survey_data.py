@@ -13,12 +13,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from surveys.models import (
-    Answer,
-    Comment,
     Invitation,
     Membership,
-    Participation,
-    Response,
     Role,
     Round,
     RoundQuestion,
@@ -26,7 +22,8 @@ from surveys.models import (
     Team,
     User,
 )
-from tests.factories import RoundFactory, snapshot_invited
+from surveys.services.responses import response_submit
+from tests.support.factories import RoundFactory, snapshot_invited
 
 _people = itertools.count(1)
 
@@ -72,24 +69,17 @@ def respond(
     *,
     comment: str = "",
     questions: list[int] | None = None,
-) -> Response:
-    """What the answering flow writes for one person: Participation, a Response with the team
-    snapshot, Answers with round and team copied (None skips an item), an optional Comment."""
+) -> None:
+    """One person answers through the real submission service (`response_submit`), so every
+    test stores exactly what the answering page stores: a Participation, and apart from it a
+    Response with the invitation's team snapshot, its Answers (None skips an item) and an
+    optional Comment. The round must be open."""
     questions = questions if questions is not None else question_ids(round_)
     if values is None or isinstance(values, int):
         values = [values] * len(questions)
-    team_id = Invitation.all_organizations.get(round=round_, membership=membership).team_id
-    org = round_.organization
-    Participation.all_organizations.create(organization=org, round=round_, membership=membership)
-    response = Response.all_organizations.create(organization=org, round=round_, team_id=team_id)
-    Answer.all_organizations.bulk_create(
-        Answer(organization=org, response=response, round=round_, team_id=team_id, question_id=q, value=v)
-        for q, v in zip(questions, values, strict=True)
-        if v is not None
-    )
-    if comment:
-        Comment.all_organizations.create(organization=org, round=round_, team_id=team_id, text=comment)
-    return response
+    invitation = Invitation.all_organizations.select_related("organization").get(round=round_, membership=membership)
+    answers = {question: value for question, value in zip(questions, values, strict=True) if value is not None}
+    response_submit(invitation=invitation, answers=answers, comment=comment)
 
 
 def team_round(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from surveys.models import ActionPlan, RosterImport, RosterImportStatus, RoundStatus
-from tests.factories import RoundFactory, SurveyFactory, invite
+from tests.support.factories import RoundFactory, SurveyFactory, invite
 
 
 def populate(tenant) -> dict:

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from surveys.models import Round, Team
 from surveys.services.results import results_publish
-from tests.factories import RoundFactory
-from tests.survey_data import close_round, invite_everyone, question_ids, respond, staff
+from tests.support.factories import RoundFactory
+from tests.support.survey_data import close_round, invite_everyone, question_ids, respond, staff
 
 #: How far each person's answers sit from the team's centre, item by item (a varied spread).
 _OFFSETS = (0, 1, -1, 0, 1, 0, -1, 0, 1, -1, 0)
