@@ -3,6 +3,7 @@ said it (surveys/services/sealing.py)."""
 
 from collections import Counter
 
+import pytest
 from django.db import connection
 
 from surveys.models import Answer, Comment, Participation, Response, Result, Round, RoundStatus
@@ -58,8 +59,12 @@ def _storage_order_of_comments(round_: Round) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_sealing_keeps_what_was_said_and_changes_every_key_and_the_storage_order(transactional_db, tenant):
+def test_sealing_keeps_what_was_said_and_changes_every_key_and_the_storage_order(
+    transactional_db, tenant, other_tenant
+):
     round_ = _answered_round(tenant, people=30)
+    theirs = _answered_round(other_tenant, people=6)
+    their_said, their_keys = _said(theirs), _keys(theirs)
     before, keys = _said(round_), _keys(round_)
     assert _storage_order_of_comments(round_) == sorted(_storage_order_of_comments(round_))  # submission order
     assert _seal(tenant, round_) is True
@@ -69,14 +74,18 @@ def test_sealing_keeps_what_was_said_and_changes_every_key_and_the_storage_order
     round_.refresh_from_db()
     assert round_.sealed_at is not None
     assert Participation.all_organizations.filter(round=round_).count() == 30
+    # Another organisation's round is left exactly as it was, keys included.
+    assert (_said(theirs), _keys(theirs)) == (their_said, their_keys)
+    assert Round.all_organizations.get(pk=theirs.pk).sealed_at is None
 
 
 def test_sealing_breaks_the_link_postgresql_keeps_between_a_participation_and_its_response(
-    postgres, transactional_db, tenant
+    postgres, transactional_db, tenant, other_tenant
 ):
     round_ = _answered_round(tenant)
+    theirs = _answered_round(other_tenant, people=6)
 
-    def linked() -> int:
+    def linked(round_) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM surveys_participation p JOIN surveys_response r ON r.xmin = p.xmin "
@@ -85,17 +94,21 @@ def test_sealing_breaks_the_link_postgresql_keeps_between_a_participation_and_it
             )
             return cursor.fetchone()[0]
 
-    assert linked() == 12  # the attack: one transaction per submission links person and answers
+    assert linked(round_) == 12  # the attack: one transaction per submission links person and answers
     _seal(tenant, round_)
-    assert linked() == 0
+    assert linked(round_) == 0
+    assert linked(theirs) == 6  # sealing one organisation's round rewrites nothing of another's
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(DISTINCT xmin::text) FROM surveys_response WHERE round_id = %s", [round_.pk])
         assert cursor.fetchone()[0] == 1  # every response now carries the sealing transaction's id
 
 
-def test_sealing_happens_once_and_never_while_a_round_is_open(tenant):
+def test_sealing_happens_once_and_never_while_a_round_is_open(tenant, other_tenant):
     open_round = RoundFactory(survey=SurveyFactory(organization=tenant.org))
     assert _seal(tenant, open_round) is False
+    theirs = close_round(RoundFactory(survey=SurveyFactory(organization=other_tenant.org)))
+    with tenant.scope(), pytest.raises(Round.DoesNotExist):  # scoped to Acme, Globex's round is not there
+        round_seal(round_id=theirs.pk)
     open_round.refresh_from_db()
     assert open_round.sealed_at is None
     closed = close_round(RoundFactory(survey=open_round.survey))
@@ -103,15 +116,17 @@ def test_sealing_happens_once_and_never_while_a_round_is_open(tenant):
     assert _seal(tenant, closed) is False
 
 
-def test_the_aggregation_task_seals_first_and_publishes_the_same_figures(transactional_db, tenant):
+def test_the_aggregation_task_seals_first_and_publishes_the_same_figures(transactional_db, tenant, other_tenant):
     round_ = _answered_round(tenant)
     with tenant.scope():
         results_publish(round_id=round_.pk)
         unsealed = {r.team_id: (r.n, r.invited, r.items) for r in Result.objects.filter(round=round_)}
     keys = _keys(round_)
+    theirs = _answered_round(other_tenant, people=6)
     round_aggregate(round_.pk)
     round_.refresh_from_db()
     assert round_.sealed_at is not None and round_.status == RoundStatus.PUBLISHED
+    assert Round.all_organizations.get(pk=theirs.pk).sealed_at is None
     assert not (_keys(round_) & keys)
     with tenant.scope():
         assert {r.team_id: (r.n, r.invited, r.items) for r in Result.objects.filter(round=round_)} == unsealed
