@@ -6,7 +6,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # One test worker per CPU (pytest-xdist); `make test PYTEST_ARGS=` runs them in one process.
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: demo test install install-dev serve migrate lint benchmark clean
 

@@ -2,12 +2,15 @@
 nothing crosses from one to the other."""
 
 import importlib
+import io
 import os
 from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 
 from surveys.models import Membership, Organization, Question, Role, Team
 from surveys.tenancy import organization_scope
@@ -27,10 +30,37 @@ def _eager_celery(settings):
     app.conf.task_always_eager = previous
 
 
+#: Full-strength PBKDF2 costs ~0.3 s a password; tests need the behaviour, not the strength.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    """Full-strength PBKDF2 costs ~0.3 s a password; tests need the behaviour, not the strength."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture(scope="session")
+def _demo_seeded(django_db_setup, django_db_blocker) -> str:
+    """`manage.py demo`, run once per test process and committed; returns what it printed."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        _question_bank_restore()  # a transactional test may have emptied every table before
+        out = io.StringIO()
+        call_command("demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def demo(_demo_seeded, db) -> str:
+    """The demo organisations (seeded once per run) and what `manage.py demo` printed. A test's
+    own changes roll back with it. If a transactional test has emptied the database since, the
+    demo is seeded again inside this test's transaction."""
+    from surveys.demo import demo_exists
+
+    if demo_exists():
+        return _demo_seeded
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -56,6 +86,10 @@ def question_bank(db):
     Django's serialized rollback cannot be relied on to restore it: once Playwright has started,
     the tests see a fresh connection object without the serialized copy.
     """
+    _question_bank_restore()
+
+
+def _question_bank_restore() -> None:
     bank = importlib.import_module("surveys.migrations.0002_question_bank")
     if Question.all_organizations.filter(organization=None).count() != len(bank.BANK):
         bank.add_bank(apps, None)

@@ -1,4 +1,10 @@
+"""`manage.py demo`, seeded once per test run (the `demo` fixture; `make test` runs a module's
+tests on one worker, so this module seeds it once), and a crawl of every link each demo role
+is shown."""
+
 import re
+from collections import deque
+from urllib.parse import urljoin, urlsplit
 
 from django.core.management import call_command
 
@@ -13,8 +19,8 @@ def _demo(capsys, *args) -> str:
     return capsys.readouterr().out
 
 
-def test_demo_seeds_two_organizations_whose_printed_logins_work(transactional_db, client, capsys):
-    out = _demo(capsys)
+def test_demo_seeds_two_organizations_whose_printed_logins_work(demo, client):
+    out = demo
     northwind = Organization.objects.get(slug="northwind")
     assert Organization.objects.filter(slug="globex").exists()
     people = Membership.all_organizations.filter(organization=northwind)
@@ -28,16 +34,15 @@ def test_demo_seeds_two_organizations_whose_printed_logins_work(transactional_db
     assert DEMO_PASSWORD in out
 
 
-def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_working_link(
-    transactional_db, client, capsys
-):
-    out = _demo(capsys)
+def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_working_link(demo, client):
+    out = demo
     for organization in Organization.objects.filter(slug__in=["northwind", "globex"]):
         with organization_scope(organization):
             published = list(Round.objects.filter(status=RoundStatus.PUBLISHED).order_by("number"))
             assert len(published) >= 3
             for round_ in published:
-                audit_round(round_)  # raises if anything published breaks the anonymity rules
+                report = audit_round(round_)
+                assert report.ok, report.summary()
                 assert round_.closes_at < Round.objects.get(survey=round_.survey, status=RoundStatus.OPEN).opens_at
             assert Result.objects.filter(round=published[-1]).exists()
     with organization_scope(Organization.objects.get(slug="northwind")):
@@ -51,8 +56,8 @@ def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_
     assert page.status_code == 200 and b"Send my answers" in page.content
 
 
-def test_demo_runs_twice_without_duplicating_and_resets_on_request(transactional_db, capsys):
-    first = _demo(capsys)
+def test_demo_runs_twice_without_duplicating_and_resets_on_request(demo, capsys):
+    first = demo
     second = _demo(capsys)
     assert "already there" in second
     # Each run issues a new link for the demo employee (only its hash is kept).
@@ -60,3 +65,46 @@ def test_demo_runs_twice_without_duplicating_and_resets_on_request(transactional
     count = Membership.all_organizations.count(), Round.all_organizations.count()
     _demo(capsys, "--reset")
     assert (Membership.all_organizations.count(), Round.all_organizations.count()) == count
+
+
+# A crawl of every link each role is shown: a page a user is offered must open (no 404, no 403,
+# no server error).
+HREF = re.compile(r'href="([^"#]+)"')
+SKIP = ("/static/", "/admin/", "/accounts/logout/", "mailto:", "tel:", "http://", "https://")
+MAX_PAGES = 400
+
+
+def _crawl(client, start: str) -> dict[str, int]:
+    seen, queue = {}, deque([start])
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        response = client.get(url)
+        seen[url] = response.status_code
+        if response.status_code in (301, 302):
+            queue.append(urljoin(url, response["Location"]))
+            continue
+        if "html" not in response.get("Content-Type", ""):
+            continue
+        for href in HREF.findall(response.content.decode()):
+            href = href.replace("&amp;", "&")
+            if href.startswith(SKIP) or href.startswith("?") and "export" in href:
+                continue
+            target = urljoin(url, href)
+            if urlsplit(target).path.startswith(("/o/", "/answer/")) and target not in seen:
+                queue.append(target)
+    return seen
+
+
+ROLES = ["hr@northwind.example", "manager@northwind.example", "employee@northwind.example", "director@globex.example"]
+
+
+def test_every_link_each_role_is_shown_opens(demo, client):
+    for email in ROLES:
+        assert client.login(username=email, password=DEMO_PASSWORD), email
+        pages = _crawl(client, "/")
+        broken = {url: status for url, status in pages.items() if status >= 400}
+        assert not broken, (email, broken)
+        assert len(pages) >= 3, email
+        client.logout()

@@ -509,20 +509,6 @@ def test_with_a_real_broker_the_import_is_queued_only_after_commit(
     assert RosterImport.all_organizations.get(pk=started.pk).status == RosterImportStatus.DONE
 
 
-@pytest.mark.slow
-def test_fifty_thousand_rows_through_the_task(tenant, django_capture_on_commit_callbacks):
-    content = roster_sample_csv(rows=50_000, top="Acme")
-    with tenant.scope(), django_capture_on_commit_callbacks(execute=True):
-        started = roster_import_start(
-            organization=tenant.org, uploaded_by=tenant.hr, filename="big.csv", content=content
-        )
-    done = RosterImport.all_organizations.get(pk=started.pk)
-    assert done.status == RosterImportStatus.DONE, done.errors[:3]
-    assert done.summary["people_created"] == 50_000 and done.summary["teams_created"] == 1_110
-    assert Membership.all_organizations.filter(organization=tenant.org, is_active=True).count() == 50_001
-    assert TeamManagement.all_organizations.filter(organization=tenant.org).count() == 1_100
-
-
 # The command ------------------------------------------------------------------------------
 
 
