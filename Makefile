@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# One test worker per CPU (pytest-xdist); `make test PYTEST_ARGS=` runs them in one process.
-PYTEST_ARGS ?= -n auto --dist loadfile
+# One test worker per CPU (pytest-xdist), a test module's tests on one worker (the demo is
+# seeded once per worker that needs it), and a coverage report. `make test PYTEST_ARGS=` runs
+# everything in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term:skip-covered
 
-.PHONY: demo test install install-dev serve migrate lint benchmark clean
+.PHONY: demo test test-pg install install-dev migrate lint typecheck clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +40,18 @@ demo: migrate
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## test-pg: the whole suite on PostgreSQL, the production path. Starts nothing: it uses the
+## server DATABASE_URL names (and Redis, when CELERY_BROKER_URL is set).
+test-pg: install-dev
+	@case "$$DATABASE_URL" in postgres*) ;; *) echo "make test-pg needs DATABASE_URL=postgres://user@host:5432/name"; exit 2;; esac
+	$(PY) -m pytest $(PYTEST_ARGS)
+
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles artifacts .pytest_cache

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -73,7 +74,7 @@ def role_required(*roles: str) -> Callable:
             require_role(request.membership, *roles)
             return view(request, *args, **kwargs)
 
-        wrapped.required_roles = frozenset(roles)
+        cast(Any, wrapped).required_roles = frozenset(roles)
         return wrapped
 
     return decorate
@@ -210,12 +211,12 @@ def access_round_invitation(*, membership: Membership, round_id: int) -> Invitat
     a round of another organisation; only the member's own invitation is ever looked at, so no
     one can reach another person's invitation through this route.
     """
-    invitation = (
+    found = (
         Invitation.objects.select_related("organization")
         .filter(membership=membership, round_id=round_id)
         .order_by()[:1]
     )
-    invitation = next(iter(invitation), None)
+    invitation = next(iter(found), None)
     if invitation is None:
         raise Http404("No such pulse.")
     return invitation

@@ -3,6 +3,7 @@ read-only here (HR changes them through the product, where the rules live). Resp
 and Comment are not registered: no screen anywhere lists raw answers. Rounds show counts only."""
 
 from contextlib import nullcontext
+from typing import ClassVar
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -44,7 +45,7 @@ class UserAdmin(BaseUserAdmin):
 class TenantReadOnlyAdmin(admin.ModelAdmin):
     """Lists tenant rows across organisations, on purpose, for staff; never edits them."""
 
-    list_filter = ("organization",)
+    list_filter: ClassVar[tuple[str, ...]] = ("organization",)
 
     def get_queryset(self, request):
         return self.model.all_organizations.select_related("organization")

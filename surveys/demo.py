@@ -199,7 +199,7 @@ DEMO_EMPLOYEE = "employee@northwind.example"
 DEMO_NOT_ANSWERED = ("employee", "manager", "hr", "director")
 
 #: Where the demo's answers sit on the 1–5 scale when nothing special happens in a team.
-BASELINE = {
+BASELINE: dict[str, float] = {
     Construct.AUTONOMY: 3.7,
     Construct.COMPETENCE: 3.8,
     Construct.RELATEDNESS: 3.9,
@@ -208,7 +208,7 @@ BASELINE = {
     Construct.MENTAL_DISTANCE: 1.9,
 }
 #: What happens in some teams over the demo's rounds: construct -> (first round, latest round).
-TEAM_STORIES = {
+TEAM_STORIES: dict[str, dict[str, tuple[float, float]]] = {
     "Payments": {Construct.AUTONOMY: (3.9, 2.6), Construct.EXHAUSTION: (2.2, 3.3)},
     "Support EMEA": {Construct.EXHAUSTION: (2.4, 3.7), Construct.MENTAL_DISTANCE: (1.9, 3.0)},
     "Support Americas": {Construct.EXHAUSTION: (2.3, 3.1)},

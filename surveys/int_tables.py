@@ -7,6 +7,7 @@ histogram); building a Python tuple and integers for each costs more than the GR
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 from django.db import connection
@@ -34,7 +35,8 @@ def fetch_int_tables(queries: dict[str, tuple[str, int]], params: dict) -> dict[
             for sql, width in queries.values()
         )
         # COPY takes no server-side parameters: psycopg binds them (integers here) client-side.
-        statement = connection.ops.compose_sql(f"COPY (SELECT {packed}) TO STDOUT (FORMAT binary)", params)
+        operations: Any = connection.ops  # PostgreSQL's: compose_sql binds the parameters
+        statement = operations.compose_sql(f"COPY (SELECT {packed}) TO STDOUT (FORMAT binary)", params)
         # Django wraps execute() and fetch*() errors, not copy(): wrap them here, so a dropped
         # connection is the OperationalError the task retries on.
         with connection.wrap_database_errors, cursor.copy(statement) as copy:

@@ -19,9 +19,9 @@ from django.utils import timezone
 from surveys.models import Cadence
 
 #: Days between two rounds for the fixed cadences.
-CADENCE_DAYS = {Cadence.WEEKLY: 7, Cadence.BIWEEKLY: 14}
+CADENCE_DAYS: dict[str, int] = {Cadence.WEEKLY: 7, Cadence.BIWEEKLY: 14}
 #: The shortest gap between two rounds of each cadence; a round must close before the next opens.
-CADENCE_MIN_DAYS = {Cadence.WEEKLY: 7, Cadence.BIWEEKLY: 14, Cadence.MONTHLY: 28}
+CADENCE_MIN_DAYS: dict[str, int] = {Cadence.WEEKLY: 7, Cadence.BIWEEKLY: 14, Cadence.MONTHLY: 28}
 #: Guard against a runaway search (about 40 years of weekly rounds).
 _MAX_SLOTS = 2_000
 

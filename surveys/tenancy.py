@@ -115,7 +115,7 @@ class TenantModel(models.Model):
         super().save(*args, **kwargs)
 
 
-def tenant_task(model: type[models.Model]) -> Callable:
+def tenant_task(model: type[TenantModel]) -> Callable:
     """Decorate a Celery task body whose first argument is the id of a `model` row.
 
     The row's organisation is looked up (through `all_organizations`: the task has no scope

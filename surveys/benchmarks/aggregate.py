@@ -150,13 +150,13 @@ def _measure(stdout, round_: Round, *, repeat: int) -> None:
         for repetition in range(repeat):
             # Interleaved, alternating the order, so a busy neighbour slows all alike.
             steps = [*bare.items(), ("server only", server_only), ("publish", None)]
-            for name, function in steps if repetition % 2 == 0 else reversed(steps):
-                if function is None:
+            for name, step in steps if repetition % 2 == 0 else reversed(steps):
+                if step is None:
                     reset()
                     first.append(publish())
                     rerun.append(publish())
                 else:
-                    timings[name].append(_timed(function))
+                    timings[name].append(_timed(step))
         gc.collect()
         reset()
         tracemalloc.start()
@@ -327,7 +327,8 @@ def _build_in(organization, rng, tag, invited, respondents, teams, skip_rate) ->
 
 def _create_teams(organization: Organization, parents: list[int]) -> list[int]:
     """Insert the tree one depth level at a time (parents need their ids first)."""
-    depth, paths = [], []
+    depth: list[int] = []
+    paths: list[str] = []
     for position, parent in enumerate(parents):
         depth.append(0 if parent < 0 else depth[parent] + 1)
         paths.append(f"Team {position}" if parent < 0 else f"{paths[parent]}/Team {position}")

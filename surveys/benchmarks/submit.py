@@ -74,7 +74,7 @@ def run(*, stdout, submissions: int = 500, **options) -> None:
     try:
         stdout.write(
             f"benchmark submit: {submissions} submissions each way, 10 answers and a ~200-character comment each\n"
-            f"  organisation {bench.org.slug} (throwaway), PostgreSQL {connection.pg_version // 10000}, "
+            f"  organisation {bench.org.slug} (throwaway), PostgreSQL {getattr(connection, 'pg_version', 0) // 10000}, "
             f"{WARM_UP} warm-up submissions each way not counted, then batches of {BATCH} alternating\n"
         )
         with ExitStack() as stack:
@@ -167,7 +167,12 @@ def _measure(bench: Bench, submissions: int, stack: ExitStack) -> tuple[float, f
         for _ in range(WARM_UP):
             submit()
     statements: list[str] = []
-    with connection.execute_wrapper(lambda execute, sql, *args: statements.append(sql) or execute(sql, *args)):
+
+    def record(execute, sql, *args):
+        statements.append(sql)
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(record):
         paths["view"]()
     elapsed = dict.fromkeys(paths, 0.0)
     done = 0

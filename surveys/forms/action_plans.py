@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
@@ -67,7 +69,7 @@ class ActionPlanForm(PulseForm):
         kwargs.setdefault("initial", {}).setdefault("status", ActionPlanStatus.PLANNED)
         super().__init__(*args, **kwargs)
         surveys = Survey.objects.filter(surveys_covering([team.path]))
-        self.fields["round"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["round"]).queryset = (
             Round.objects.filter(survey__in=surveys, status=RoundStatus.PUBLISHED)
             .select_related("survey")
             .order_by("-closes_at", "-pk")

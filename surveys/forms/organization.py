@@ -59,7 +59,8 @@ class OrganizationSettingsForm(PulseForm):
         return links
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("k") is not None and data.get("k_comments") is not None:
             self.check("k_comments", thresholds_check, k=data["k"], k_comments=data["k_comments"])
         return data

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ class TeamChoiceField(forms.ModelChoiceField):
 
 class SurveyForm(PulseForm):
     name = forms.CharField(max_length=200, help_text="People see it in their invitation, e.g. “Team pulse”.")
-    questions = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    questions: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(queryset=None, required=False)
     new_question_1 = forms.CharField(label="New question 1", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
     new_question_2 = forms.CharField(label="New question 2", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
     new_question_3 = forms.CharField(label="New question 3", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
@@ -90,8 +92,9 @@ class SurveyForm(PulseForm):
             )
             kwargs["initial"].setdefault("comments_enabled", True)
         super().__init__(*args, **kwargs)
-        self.fields["questions"].queryset = Question.objects.filter(is_active=True)
-        self.fields["root_team"].queryset = team_choices()
+        questions = cast(forms.ModelMultipleChoiceField, self.fields["questions"])
+        questions.queryset = Question.objects.filter(is_active=True)
+        cast(TeamChoiceField, self.fields["root_team"]).queryset = team_choices()
         if survey is None:
             del self.fields["is_active"]
 
@@ -114,7 +117,8 @@ class SurveyForm(PulseForm):
         return links
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("cadence") and data.get("open_days"):
             self.check("open_days", survey_window_check, cadence=data["cadence"], open_days=data["open_days"])
         texts = [data.get(name, "") for name in NEW_QUESTION_FIELDS]

@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from django.db import models
 
@@ -10,6 +11,10 @@ class JSONTextField(models.TextField):
     `covered_teams`), where parsing `jsonb` on write cost too much
     (docs/decisions/2026-11-25-one-result-row-per-node.md).
     """
+
+    # What the type checker's Django plugin reads as the field's Python type.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value, expression, connection):
         return None if value is None else json.loads(value)

@@ -16,9 +16,10 @@ MAX_K = 50
 MAX_K_COMMENTS = 100
 
 
-def thresholds_check(*, k: int | None, k_comments: int | None) -> None:
+def thresholds_check(*, k: int | None, k_comments: int | None) -> tuple[int, int]:
     """Refuse thresholds the product promises never to use: `k` below MIN_K, `k_comments`
-    below `k`, or a threshold never set. Raises PulseError whose code names the field.
+    below `k`, or a threshold never set. Raises PulseError whose code names the field; returns
+    the two thresholds once they pass.
 
     Stops: an organisation (or a round that locked its thresholds) publishing groups smaller
     than everyone was promised, and comments released for groups smaller than scores are.
@@ -29,6 +30,7 @@ def thresholds_check(*, k: int | None, k_comments: int | None) -> None:
         raise PulseError(f"The anonymity threshold cannot be below {MIN_K}.", code="k")
     if k_comments < k:
         raise PulseError("The comment threshold cannot be below the anonymity threshold.", code="k_comments")
+    return k, k_comments
 
 
 def remainder_is_safe(*, invited: int, contributors: int, threshold: int) -> bool:

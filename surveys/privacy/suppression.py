@@ -115,9 +115,9 @@ class _Suppression:
             order = np.argsort(ups, kind="stable")  # stable: each list stays in node order
             ups, nodes = ups[order], nodes[order]
             starts = np.flatnonzero(np.diff(ups, prepend=-1)).tolist()
-            ends, nodes = [*starts[1:], len(nodes)], nodes.tolist()
+            ends, members = [*starts[1:], len(nodes)], nodes.tolist()
             parents = ups[starts].tolist()
-            self._children[measure] = {up: nodes[a:b] for up, a, b in zip(parents, starts, ends, strict=True)}
+            self._children[measure] = {up: members[a:b] for up, a, b in zip(parents, starts, ends, strict=True)}
         return self._children[measure]
 
     def safe(self, invited: int, contributors: int, measure: int) -> bool:
@@ -217,8 +217,8 @@ def publication_plan(
     invited: Sequence[int] | np.ndarray,
     respondents: Sequence[int] | np.ndarray,
     contributors: np.ndarray,
-    k: int,
-    k_comments: int,
+    k: int | None,
+    k_comments: int | None,
     eligible: np.ndarray | None = None,
 ) -> Publication:
     """Everything that may be published for a round, from subtree totals.
@@ -229,7 +229,7 @@ def publication_plan(
     same remainder rule: set differences of comment lists isolate remainders exactly like
     differences of counts do.
     """
-    thresholds_check(k=k, k_comments=k_comments)
+    k, k_comments = thresholds_check(k=k, k_comments=k_comments)
     respondents = np.asarray(respondents, dtype=np.int64)
     contributors = np.asarray(contributors, dtype=np.int64).reshape(len(respondents), -1)
     n_questions = contributors.shape[1]

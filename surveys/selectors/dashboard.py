@@ -44,7 +44,7 @@ from surveys.selectors.results import (
 )
 
 #: What each measure is about, as the cards say it.
-CONSTRUCT_HINTS = {
+CONSTRUCT_HINTS: dict[str, str] = {
     Construct.AUTONOMY: "A real say in how the work gets done",
     Construct.COMPETENCE: "What it takes to do good work",
     Construct.RELATEDNESS: "Support and belonging in the team",
@@ -208,7 +208,8 @@ class ConstructCard:
 
     @property
     def tone(self) -> str:
-        return index_tone(self.result.score.index, higher_is_worse=self.result.higher_is_worse)
+        score = self.result.score
+        return "none" if score is None else index_tone(score.index, higher_is_worse=self.result.higher_is_worse)
 
     @property
     def flagged(self) -> bool:
@@ -279,8 +280,9 @@ def team_dashboard(
     plans = tuple(ActionPlan.objects.filter(team=team).select_related("round__survey"))
     if choice.round is None:
         return TeamDashboard(team, crumbs, choice, plans)
+    survey = choice.round.survey
     results = team_round_results(team=team, round=choice.round)
-    trend = team_trend(team=team, survey=choice.survey, until=choice.round)
+    trend = team_trend(team=team, survey=survey, until=choice.round)
     changes = {c.construct: c.change for c in trend.constructs}
     cards = {
         c.construct: ConstructCard(c, CONSTRUCT_HINTS.get(c.construct, ""), _shown_change(c, changes))
@@ -300,7 +302,7 @@ def team_dashboard(
         subteams=heatmap_lines(children),
         comments=tuple(team_round_comments(team=team, round=choice.round)) if released else (),
         too_small=not results.published and _team_size(team) < choice.k,
-        above_survey=_above(team, choice.survey),
+        above_survey=_above(team, survey),
     )
 
 

@@ -170,7 +170,7 @@ def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     questions = _round_questions([r.round_id for r in own])
     per_round = [_team_round(node, r.round, r, questions.get(r.round_id, [])) for r in own]
     by_round = {r.round_id: r for r in own}
-    changes = {}
+    changes: dict[str, Change] = {}
     for construct in SCORED_CONSTRUCTS:
         trend = _construct_trend(construct, per_round, by_round, per_round[-1].round.shown_k)
         if trend is not None:
@@ -307,18 +307,18 @@ def _construct_trend(
 ) -> ConstructTrend | None:
     points = []
     for figures in per_round:
-        result = figures.construct(construct)
-        points.append(TrendPoint(figures.round, result.score if result else None))
+        shown = figures.construct(construct)
+        points.append(TrendPoint(figures.round, shown.score if shown else None))
     latest = next((f.construct(construct) for f in reversed(per_round) if f.construct(construct)), None)
     if latest is None:
         return None
     question_ids = [item.question.pk for item in latest.items]
     history = []  # newest first: rounds published for this node with every item published
     for figures in reversed(per_round):
-        result = by_round.get(figures.round.pk)
-        if not figures.published or result is None:
+        row = by_round.get(figures.round.pk)
+        if not figures.published or row is None:
             continue
-        counts = result.item_counts()
+        counts = row.item_counts()
         if all(q in counts for q in question_ids):
             history.append({q: counts[q] for q in question_ids})
     change = construct_change(history, question_ids=question_ids, k=k, higher_is_worse=latest.higher_is_worse)

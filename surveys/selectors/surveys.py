@@ -26,7 +26,7 @@ def survey_invitees(*, survey: Survey) -> QuerySet[Membership]:
     People without a team are left out: their answers could count for no team node.
     """
     people = Membership.objects.filter(is_active=True, user__is_active=True, team__isnull=False)
-    if survey.root_team_id is not None:
+    if survey.root_team is not None:
         people = people.filter(survey.root_team.subtree_filter("team__"))
     return people
 

@@ -5,6 +5,7 @@ Why the path is this lean: docs/decisions/2026-11-24-lean-submission-path.md."""
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -33,9 +34,7 @@ NOT_OPEN_YET = "This pulse is not open yet."
 CLOSED = "This pulse has closed, so answers can no longer be sent."
 
 
-def response_submit(
-    *, invitation: Invitation, answers: Mapping[int | str, int | str | None], comment: str = ""
-) -> None:
+def response_submit(*, invitation: Invitation, answers: Mapping[Any, int | str | None], comment: str = "") -> None:
     """Record one person's answers to one round, exactly once, without linking them to the person.
 
     `answers` maps question ids to 1–5 (skipped items absent, None, "" or "skip"). What was said
@@ -76,7 +75,7 @@ def response_submit(
             raise
 
 
-def _answer_values(*, in_round: frozenset[int], answers: Mapping[int | str, int | str | None]) -> dict[int, int]:
+def _answer_values(*, in_round: frozenset[int], answers: Mapping[Any, int | str | None]) -> dict[int, int]:
     values = {}
     for key, raw in answers.items():
         question_id = _whole_number(key)

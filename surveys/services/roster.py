@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
@@ -51,9 +52,9 @@ WRITE_BATCH = 2_000
 READ_CHUNK = 5_000  # SQLite caps the parameters of one query
 
 EMAIL_MAX = 254
-NAME_MAX = User._meta.get_field("name").max_length
-TEAM_NAME_MAX = Team._meta.get_field("name").max_length
-TEAM_PATH_MAX = Team._meta.get_field("path").max_length
+NAME_MAX = cast(int, User._meta.get_field("name").max_length)
+TEAM_NAME_MAX = cast(int, Team._meta.get_field("name").max_length)
+TEAM_PATH_MAX = cast(int, Team._meta.get_field("path").max_length)
 ROLE_LIST = ", ".join(Role.values[:-1]) + " or " + Role.values[-1]
 
 ProgressCallback = Callable[[int, int], None]
@@ -334,9 +335,9 @@ def _check_across(rows: Sequence[RosterRow]) -> list[RosterError]:
             else:
                 first_line[row.email] = row.line
         if row.team:
-            message = _spelling_clash(row.team, row.line, spellings)
-            if message:
-                errors.append(RosterError(row.line, message, "team"))
+            clash = _spelling_clash(row.team, row.line, spellings)
+            if clash:
+                errors.append(RosterError(row.line, clash, "team"))
     for row in rows:
         for path in row.manages:
             if not _is_team(path, spellings):
