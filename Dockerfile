@@ -3,6 +3,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# requirements.txt alone, exactly what CI's runtime-only smoke test installs and runs (.ci/smoke).
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

@@ -10,7 +10,7 @@ PORT ?= 8000
 # everything in one process.
 PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term:skip-covered
 
-.PHONY: demo test test-pg install install-dev migrate lint typecheck clean
+.PHONY: demo test test-pg smoke install install-dev migrate lint typecheck clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ lint: install-dev
 
 typecheck: install-dev
 	$(BIN)/mypy
+
+## smoke: the production install alone (requirements.txt) serving web, worker and beat through one journey.
+smoke:
+	bash .ci/smoke
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles artifacts .pytest_cache

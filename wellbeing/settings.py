@@ -125,7 +125,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # E-mail: printed to the console unless EMAIL_URL (smtp://user:pass@host:587) is set.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"):
+for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_FILE_PATH"):
     if _email.get(_key):
         globals()[_key] = _email[_key]
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
