@@ -76,6 +76,8 @@ def _rewrite_in_sql(round_: Round) -> None:
             SELECT gen_random_uuid(), organization_id, round_id, team_id, text FROM {comment}
             WHERE id IN (SELECT id FROM pulse_sealed_comments) ORDER BY random()""",
         f"DELETE FROM {comment} WHERE id IN (SELECT id FROM pulse_sealed_comments)",
+        # Dropped now rather than at commit, so several rounds can be sealed in one transaction.
+        "DROP TABLE pulse_sealed_responses, pulse_sealed_comments",
     ]
     with connection.cursor() as cursor:
         for statement in statements:
