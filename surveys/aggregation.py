@@ -16,7 +16,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from surveys.int_tables import fetch_int_tables
-from surveys.models import SCALE_POINTS, Answer, Response, Result, Round, RoundQuestion, RoundTeam, Team
+from surveys.models import SCALE_POINTS, Answer, Response, Result, Round, RoundQuestion, RoundTeam
 from surveys.privacy.suppression import Publication, publication_plan
 from surveys.privacy.tables import LeafCounts, ResultTable
 
@@ -31,10 +31,8 @@ INPUT_SQL = {
     "histogram": (HISTOGRAM_SQL, 4),
     "respondents": (f"SELECT team_id, count(*) FROM {Response._meta.db_table} {_OF_ROUND} GROUP BY 1", 2),
     "invited": (f"SELECT team_id, invited FROM {RoundTeam._meta.db_table} {_OF_ROUND}", 2),
-    "teams": (
-        f"SELECT id, COALESCE(parent_id, 0) FROM {Team._meta.db_table} WHERE organization_id = %(organization)s",
-        2,
-    ),
+    # The round's own tree, frozen when it opened (RoundTeam), never the current one.
+    "teams": (f"SELECT team_id, COALESCE(parent_id, 0) FROM {RoundTeam._meta.db_table} {_OF_ROUND}", 2),
     "questions": (f"SELECT question_id, position FROM {RoundQuestion._meta.db_table} {_OF_ROUND}", 2),
 }
 
@@ -189,21 +187,10 @@ def round_aggregate_rows(round_: Round, *, inputs: RoundInputs | None = None) ->
         contributors=totals.histogram.sum(axis=2),
         k=round_.k,
         k_comments=round_.k_comments,
-        eligible=_survey_scope(forest, round_.survey.root_team_id),
+        order=forest.ids,
     )
     results = _result_table(forest, inputs.question_ids, totals, plan)
     return RoundAggregate(inputs.leaf, forest, inputs.question_ids, totals, plan, results)
-
-
-def _survey_scope(forest: TeamForest, root_team_id: int | None) -> np.ndarray | None:
-    """Nodes a survey limited to one part of the tree publishes for: that subtree only."""
-    if root_team_id is None:
-        return None
-    eligible = np.zeros(len(forest.ids), dtype=bool)
-    found = np.flatnonzero(forest.ids == root_team_id)
-    if len(found):
-        eligible[found[0] : found[0] + forest.size[found[0]]] = True
-    return eligible
 
 
 def _result_table(forest: TeamForest, question_ids: list[int], totals: SubtreeTotals, plan: Publication):
@@ -230,9 +217,9 @@ def _result_table(forest: TeamForest, question_ids: list[int], totals: SubtreeTo
     )
 
 
-def results_replace(round_: Round, results: ResultTable) -> None:
-    """Replace the round's Results with `results`. Call inside the publishing transaction."""
-    Result.objects.filter(round=round_).delete()
+def results_write(round_: Round, results: ResultTable) -> None:
+    """Write the round's Results (it has none: published results are final). Call inside the
+    publishing transaction, after the audit."""
     if connection.vendor == "postgresql":
         columns = "organization_id, round_id, team_id, n, invited, items, comments_released, covered_teams"
         payload = copy_payload(round_, results)
@@ -249,7 +236,7 @@ def results_replace(round_: Round, results: ResultTable) -> None:
 
 
 def copy_payload(round_: Round, results: ResultTable) -> str:
-    """The COPY text of `results`, in the column order `results_replace` names: the same rows
+    """The COPY text of `results`, in the column order `results_write` names: the same rows
     `ResultTable.rows()` gives, rendered with one %-format over a flat array of integers
     instead of per-row JSON encoding. Every value is an integer (booleans as 1 and 0), so there
     is nothing to escape. Items keep the round's question order, covered teams ascend."""

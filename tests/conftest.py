@@ -39,21 +39,26 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
-@pytest.fixture(scope="session")
-def _demo_seeded(django_db_setup, django_db_blocker) -> str:
-    """`manage.py demo`, run once per test process and committed; returns what it printed."""
+@pytest.fixture(scope="module")
+def _demo_seeded(django_db_setup, django_db_blocker):
+    """`manage.py demo`, run once for the module that uses it and committed; yields what it
+    printed, and removes the demo again afterwards so no other test sees its rows."""
+    from surveys.demo import demo_remove
+
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         _question_bank_restore()  # a transactional test may have emptied every table before
         out = io.StringIO()
         call_command("demo", stdout=out)
-    return out.getvalue()
+    yield out.getvalue()
+    with django_db_blocker.unblock():
+        demo_remove()
 
 
 @pytest.fixture
 def demo(_demo_seeded, db) -> str:
-    """The demo organisations (seeded once per run) and what `manage.py demo` printed. A test's
-    own changes roll back with it. If a transactional test has emptied the database since, the
-    demo is seeded again inside this test's transaction."""
+    """The demo organisations (seeded once for the module) and what `manage.py demo` printed. A
+    test's own changes roll back with it. If a transactional test has emptied the database
+    since, the demo is seeded again inside this test's transaction."""
     from surveys.demo import demo_exists
 
     if demo_exists():

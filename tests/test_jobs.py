@@ -136,13 +136,19 @@ def test_opening_counts_the_invited_people_of_each_team_beside_the_invitations(t
     with tenant.scope():
         snapshot = dict(RoundTeam.objects.filter(round=round_).values_list("team_id", "invited"))
         counted = Invitation.objects.filter(round=round_).values_list("team_id").annotate(n=Count("id"))
-        assert snapshot == dict(counted.order_by())
-        # Employee and the new person in Platform, the manager in Engineering, HR and admin at the root.
-        assert snapshot == {tenant.platform.pk: 2, tenant.engineering.pk: 1, tenant.root.pk: 2}
+        assert {team: n for team, n in snapshot.items() if n} == dict(counted.order_by())
+        # Employee and the new person in Platform, the manager in Engineering, HR and admin at the
+        # root; Product is in the frozen tree with nobody invited.
+        assert snapshot == {tenant.platform.pk: 2, tenant.engineering.pk: 1, tenant.root.pk: 2, tenant.product.pk: 0}
         assert sum(snapshot.values()) == Round.objects.get(pk=round_.pk).invited_count
+        parents = dict(RoundTeam.objects.filter(round=round_).values_list("team_id", "parent_id"))
+        assert parents == {
+            team.pk: team.parent_id for team in (tenant.root, tenant.engineering, tenant.platform, tenant.product)
+        }
     with other_tenant.scope():
         assert set(RoundTeam.objects.filter(round=theirs).values_list("team_id", flat=True)) == {
             other_tenant.platform.pk,
+            other_tenant.product.pk,
             other_tenant.engineering.pk,
             other_tenant.root.pk,
         }

@@ -19,7 +19,7 @@ from surveys.privacy.audit import audit_round
 from surveys.privacy.suppression import publication_plan
 from surveys.services.results import results_publish
 from tests.support.factories import OrganizationFactory, SurveyFactory, TeamFactory
-from tests.support.privacy_reference import is_valid, subtree_totals, unneeded_suppressions
+from tests.support.privacy_reference import is_valid, public_pattern, subtree_totals
 from tests.support.survey_data import close_round, invite_everyone, question_ids, respond, staff
 
 MAX_DEPTH = 5
@@ -44,74 +44,99 @@ def organisations(draw, max_nodes: int = 24, max_people: int = 9, max_questions:
     return parent, invited, answered, skipped, k, k_comments
 
 
-def _check(published, parent, invited, own_contributors, threshold, eligible):
+def _check(published, parent, invited, own_contributors, threshold, eligible, *, bounds=None):
+    """Every rule holds, and the pattern is exactly what the naive public rule gives."""
     published = [bool(x) for x in published]
     totals = subtree_totals(parent, own_contributors)
     assert all(totals[node] >= threshold for node in range(len(parent)) if published[node])
+    assert all(eligible[node] for node in range(len(parent)) if published[node])
     assert is_valid(parent, published, invited, own_contributors, threshold, strong=True)
     assert is_valid(parent, published, invited, own_contributors, threshold, strong=False)
-    candidates = [eligible[node] and totals[node] >= threshold for node in range(len(parent))]
-    assert all(candidates[node] for node in range(len(parent)) if published[node])
-    assert unneeded_suppressions(parent, published, candidates, invited, own_contributors, threshold) == []
+    assert published == public_pattern(parent, invited, totals, threshold, bounds=bounds, eligible=eligible)
 
 
-@settings(max_examples=400, deadline=None)
-@given(organisations())
-def test_publication_keeps_every_rule_and_is_maximal(organisation):
-    parent, invited, answered, skipped, k, k_comments = organisation
-    own_items = [[a - s for s in skips] for a, skips in zip(answered, skipped, strict=True)]
-    plan = publication_plan(
+def _plan(parent, invited, own_respondents, own_items, k, k_comments):
+    return publication_plan(
         parent=parent,
         invited=subtree_totals(parent, invited),
-        respondents=subtree_totals(parent, answered),
+        respondents=subtree_totals(parent, own_respondents),
         contributors=np.array([subtree_totals(parent, column) for column in zip(*own_items, strict=True)]).T,
         k=k,
         k_comments=k_comments,
     )
+
+
+@settings(max_examples=400, deadline=None)
+@given(organisations())
+def test_publication_keeps_every_rule_and_follows_the_public_rule(organisation):
+    parent, invited, answered, skipped, k, k_comments = organisation
+    own_items = [[a - s for s in skips] for a, skips in zip(answered, skipped, strict=True)]
+    plan = _plan(parent, invited, answered, own_items, k, k_comments)
     everywhere = [True] * len(parent)
     participation = plan.participation.tolist()
     _check(participation, parent, invited, answered, k, everywhere)
+    respondents = subtree_totals(parent, answered)
     for question, column in enumerate(zip(*own_items, strict=True)):
-        _check(plan.questions[:, question], parent, invited, list(column), k, participation)
-    _check(plan.comments, parent, invited, answered, k_comments, participation)
+        _check(plan.questions[:, question], parent, invited, list(column), k, participation, bounds=respondents)
+    _check(plan.comments, parent, invited, answered, k_comments, participation, bounds=respondents)
 
 
-@settings(max_examples=300, deadline=None)
-@given(organisations(max_nodes=9, max_people=6), st.integers(0, 2**32 - 1))
-def test_one_persons_answer_changes_nothing_unless_it_tips_a_group_to_k(organisation, seed):
-    """Every suppression decision is a function of the invitation snapshot and of facts "this
-    set of teams has at least k contributors". So if one person's answering or not changes no
-    such fact (no union of teams containing theirs goes from k - 1 to k), the published
-    pattern must be identical: it cannot tell anyone whether that person answered."""
-    parent, invited, answered, _, k, k_comments = organisation
-    people = [node for node in range(len(parent)) if invited[node] > answered[node]]
-    if not people:
+@settings(max_examples=400, deadline=None)
+@given(organisations(max_nodes=12, max_people=8, max_questions=2), st.integers(0, 2**32 - 1))
+def test_worlds_with_the_same_published_figures_publish_the_same_pattern(organisation, seed):
+    """The attacker's move: another world that gives every published figure the same value.
+    Moving one respondent (or one answer to an item) between two teams of the same remainder
+    changes no published figure, so it must change no decision either: the pattern tells
+    nothing the figures do not."""
+    parent, invited, answered, skipped, k, k_comments = organisation
+    own_items = [[a - s for s in skips] for a, skips in zip(answered, skipped, strict=True)]
+    plan = _plan(parent, invited, answered, own_items, k, k_comments)
+    rng = random.Random(seed)
+    # Participation: move a respondent inside one remainder of the published family.
+    owner = _owners(parent, plan.participation.tolist())
+    moves = [
+        (a, b)
+        for a in range(len(parent))
+        for b in range(len(parent))
+        if a != b and owner[a] == owner[b] and answered[a] > 0 and answered[b] < invited[b]
+    ]
+    if not moves:
         return
-    node = random.Random(seed).choice(people)
-    with_answer = list(answered)
-    with_answer[node] += 1
-    others = [n for n in range(len(parent)) if n != node]
-    tips = {
-        threshold
-        for threshold in (k, k_comments)
-        for mask in range(2 ** len(others))
-        if with_answer[node] + sum(with_answer[n] for i, n in enumerate(others) if mask >> i & 1) == threshold
-    }
-    plans = []
-    for own in (answered, with_answer):
-        plan = publication_plan(
-            parent=parent,
-            invited=subtree_totals(parent, invited),
-            respondents=subtree_totals(parent, own),
-            contributors=np.zeros((len(parent), 0), dtype=int),
-            k=k,
-            k_comments=k_comments,
-        )
-        plans.append((plan.participation.tolist(), plan.comments.tolist()))
-    if k not in tips:
-        assert plans[0][0] == plans[1][0]
-    if not tips:
-        assert plans[0] == plans[1]
+    a, b = rng.choice(moves)
+    other = list(answered)
+    other[a] -= 1
+    other[b] += 1
+    # Each item's answers follow their people: the moved person answered what they answered.
+    other_items = [list(row) for row in own_items]
+    for question in range(len(own_items[0])):
+        if own_items[a][question] > 0 and other_items[b][question] < other[b]:
+            other_items[a][question] -= 1
+            other_items[b][question] += 1
+        other_items[a][question] = min(other_items[a][question], other[a])
+    moved = _plan(parent, invited, other, other_items, k, k_comments)
+    assert moved.participation.tolist() == plan.participation.tolist()
+    same_items = all(
+        subtree_totals(parent, [row[q] for row in own_items])[node]
+        == subtree_totals(parent, [row[q] for row in other_items])[node]
+        for q in range(len(own_items[0]))
+        for node in range(len(parent))
+        if plan.questions[node, q]
+    )
+    if same_items:  # every published item figure is unchanged too
+        assert moved.questions.tolist() == plan.questions.tolist()
+        assert moved.comments.tolist() == plan.comments.tolist()
+
+
+def _owners(parent, published):
+    """The remainder each team belongs to: its nearest published ancestor-or-self or, under a
+    hidden root, that root's tree (whose total decided the root)."""
+    owners = []
+    for node in range(len(parent)):
+        up, root = node, node
+        while up >= 0 and not published[up]:
+            root, up = up, parent[up]
+        owners.append(up if up >= 0 else ("hidden root", root))
+    return owners
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -201,7 +201,9 @@ def _report(stdout, round_, timings, first, rerun, *, repeat, peak, load) -> Non
     stdout.write(f"\nround_aggregate, end to end (best of {repeat}, median in brackets):")
     stdout.write(f"  {'first publication':40s} {best_first['total'] * ms:7.1f} ms  ({median_first * ms:6.1f})")
     median_rerun = statistics.median(phases["total"] for phases in rerun)
-    stdout.write(f"  {'re-run (replaces the rows)':40s} {best_rerun['total'] * ms:7.1f} ms  ({median_rerun * ms:6.1f})")
+    stdout.write(
+        f"  {'re-run (final: changes nothing)':40s} {best_rerun['total'] * ms:7.1f} ms  ({median_rerun * ms:6.1f})"
+    )
     median_baseline = min(statistics.median(values) for name, values in timings.items() if name != "server only")
     median_plain = statistics.median(timings[plain_name])
     ratio, median_ratio = best_first["total"] / baseline, median_first / median_baseline

@@ -54,6 +54,14 @@ class Round(TenantModel):
     status = models.CharField(max_length=20, choices=RoundStatus.choices, default=RoundStatus.SCHEDULED)
     opens_at = models.DateTimeField()
     closes_at = models.DateTimeField()
+    scope_root = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="+",
+        help_text="The survey's root team when the round opened (empty: the whole organisation). Frozen.",
+    )
     k = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Locked when the round opens.")
     k_comments = models.PositiveSmallIntegerField(null=True, blank=True)
     questions = models.ManyToManyField(Question, through="surveys.RoundQuestion", related_name="+")
@@ -93,8 +101,9 @@ class Round(TenantModel):
 
     @property
     def may_publish(self) -> bool:
-        """Whether aggregation may run: only once the round is closed (see surveys.privacy)."""
-        return self.status in FINISHED_STATES
+        """Whether aggregation may run: once the round is closed, and never again once it is
+        published (published results are final; a failed attempt may be run again)."""
+        return self.status in (RoundStatus.CLOSED, RoundStatus.FAILED)
 
     @property
     def is_published(self) -> bool:
@@ -155,18 +164,23 @@ class Invitation(TenantModel):
 
 
 class RoundTeam(TenantModel):
-    """How many people a round invited in one team, snapshotted when the round opens.
+    """One team of a round's scope as it stood when the round opened: its parent then, and how
+    many people the round invited in it.
 
-    Written once by `round_open`, from the same invitee list as the Invitation rows, so
-    aggregation reads about two thousand small rows instead of grouping every invitation of the
-    round again. It is a count of the organisation's own structure at the opening (who was asked
-    where), never of who answered; it also stays right when a person is later removed from the
-    organisation (their invitation goes, the fact that they were invited does not).
+    Written once by `round_open`, for every team in the survey's scope (people or not), from
+    the same invitee list as the Invitation rows. Everything a round publishes is computed on
+    this frozen tree, never on the current one: HR may move, rename or re-parent teams at any
+    time, and a publication computed on a changed tree could be subtracted from one computed on
+    the old tree (docs/privacy.md, "Frozen at open"). The scope root's parent is empty even if
+    the team has a parent outside the scope. The counts are the organisation's own structure at
+    the opening (who was asked where), never who answered; they stay right when a person is
+    later removed (their invitation goes, the fact that they were invited does not).
     """
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="team_snapshot")
     # RESTRICT like the invitations' own team: a team people were invited in stays countable.
     team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
+    parent = models.ForeignKey(Team, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     invited = models.PositiveIntegerField()
 
     class Meta:

@@ -8,8 +8,10 @@ bug in one is caught by the other.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,9 +29,8 @@ from surveys.models import (
     Round,
     RoundQuestion,
     RoundTeam,
-    Team,
 )
-from surveys.privacy.rules import thresholds_check
+from surveys.privacy.rules import publishable, thresholds_check
 from surveys.privacy.tables import LeafCounts, ResultTable, int_rows
 
 logger = logging.getLogger(__name__)
@@ -94,9 +95,14 @@ def audit_round(
     questions = np.sort(structure["questions"][:, 0])
     table = _stored_results(report, round_, questions) if results is None else results
     report.results_checked = len(table)
-    if not round_.may_publish:
+    if not round_.is_finished:
         if len(table):
             report.problems.append("results exist for a round that is not closed")
+        return report
+    if results is not None and Result.objects.filter(round=round_).exists():
+        # Published results are final: a second publication could differ from the first
+        # (another tree, other thresholds), and the two together isolate what neither does.
+        report.problems.append("results of this round are already published, and published results are final")
         return report
     if not len(table):
         return report
@@ -117,8 +123,10 @@ def audit_round(
 
 #: The auditor reads the team tree and the round's questions itself (one round trip).
 _AUDIT_STRUCTURE_SQL = {
+    # The round's tree as it was frozen when it opened: what the publication must be safe on.
     "teams": (
-        f"SELECT id, COALESCE(parent_id, 0) FROM {Team._meta.db_table} WHERE organization_id = %(organization)s",
+        f"SELECT team_id, COALESCE(parent_id, 0) FROM {RoundTeam._meta.db_table} "
+        "WHERE organization_id = %(organization)s AND round_id = %(round)s",
         2,
     ),
     "questions": (
@@ -264,6 +272,7 @@ class _Audit:
     nodes: np.ndarray  # the tree position of each of those rows
     published: np.ndarray  # (T, Q + 2): per measure (questions, participation, comments)
     respondents: np.ndarray  # (T,): the published respondents of each node (0 elsewhere)
+    hist_published: np.ndarray  # (T, Q): the published answers of each item (0 where not published)
 
     def problem(self, message: str) -> None:
         self.report.problems.append(message)
@@ -285,6 +294,11 @@ def _audit_prepare(report: AuditReport, round_: Round, tree: _AuditTree, questio
     published[nodes, n_questions + 1] = table.comments_released[known]
     respondents = np.zeros(size, dtype=np.int64)
     respondents[nodes] = table.respondents[known]
+    hist_published = np.zeros((size, n_questions), dtype=np.int64)
+    columns = _index_of(questions, table.question_ids)
+    valid = np.flatnonzero(columns >= 0)
+    totals = np.where(table.item_published, table.item_counts.sum(axis=2), 0)[known][:, valid]
+    hist_published[nodes[:, None], columns[valid][None, :]] = totals
     return _Audit(
         report=report,
         round=round_,
@@ -299,6 +313,7 @@ def _audit_prepare(report: AuditReport, round_: Round, tree: _AuditTree, questio
         nodes=nodes,
         published=published,
         respondents=respondents,
+        hist_published=hist_published,
     )
 
 
@@ -306,6 +321,7 @@ def _audit_results(audit: _Audit) -> None:
     _audit_rows(audit)
     _audit_items(audit)
     _audit_remainders(audit)
+    _audit_pattern(audit)
 
 
 def _audit_own_counts(report, tree, questions, raw: LeafCounts) -> tuple[np.ndarray, np.ndarray]:
@@ -418,3 +434,89 @@ def _audit_remainders(audit: _Audit) -> None:
     names = [f"question {question_id}" for question_id in questions.tolist()] + ["participation", "comments"]
     for node, measure in np.argwhere(published & ~(strong & design)).tolist():
         report.problems.append(f"team {tree.ids[node]}, {names[measure]}: a remainder breaks the suppression rule")
+
+
+def _audit_pattern(audit: _Audit) -> None:
+    """Every decision to publish or hide must follow from what is public when it is taken
+    (`rules.publishable`): see `pattern_mismatches`."""
+    tree, published, k = audit.tree, audit.published, audit.round.k
+    size, width = published.shape
+    n_questions = width - 2
+    invited = audit.people[:, 1]
+    shown = np.zeros((size, width), dtype=np.int64)  # the published figure of each node and measure
+    shown[:, :n_questions] = np.where(published[:, :n_questions], audit.hist_published, 0)
+    shown[:, n_questions:] = np.where(published[:, n_questions:], audit.respondents[:, None], 0)
+    bound = np.concatenate([np.repeat(audit.respondents[:, None], n_questions, axis=1), invited[:, None],
+                            audit.respondents[:, None]], axis=1)  # fmt: skip
+    eligible = np.ones((size, width), dtype=bool)
+    eligible[:, :n_questions] = eligible[:, n_questions + 1 :] = published[:, [n_questions]]
+    wrong = _pattern_mismatches(
+        tree,
+        published=published,
+        shown=shown,
+        bound=bound,
+        invited=invited,
+        raw=np.column_stack([audit.hist.sum(axis=2), audit.people[:, 0], audit.people[:, 0]]),
+        thresholds=np.array([k] * (n_questions + 1) + [audit.round.k_comments]),
+        eligible=eligible,
+    )
+    names = [f"question {question_id}" for question_id in audit.questions.tolist()] + ["participation", "comments"]
+    for node, measure in np.argwhere(wrong).tolist():
+        audit.problem(
+            f"team {tree.ids[node]}, {names[measure]}: published or hidden on more than the figures "
+            "published before it (the pattern would tell what the figures do not)"
+        )
+
+
+def pattern_check_for(links: np.ndarray) -> Callable[..., np.ndarray]:
+    """`_pattern_mismatches` for a tree given as (team id, parent id or 0) rows: the check the
+    exhaustive small-tree search compares with brute force. The arrays it takes are indexed
+    like the rows sorted by team id."""
+    return functools.partial(_pattern_mismatches, _AuditTree(np.asarray(links, dtype=np.int64), AuditReport(0)))
+
+
+def _pattern_mismatches(tree: _AuditTree, *, published, shown, bound, invited, raw, thresholds, eligible) -> np.ndarray:
+    """Where the published pattern differs from the one the public rule gives: (T, M) bool.
+
+    `published` and `shown` (the published figure) per node and measure, `bound` the public
+    bound of each node's contributors, `invited` each node's invited people, `raw` the true
+    counts (only roots use them: a root is published exactly when it reaches the threshold).
+    Every other node must be published exactly when `rules.publishable`, fed the figures
+    published before it in the public order (depth, then team id), says it may. Derived by
+    prefix sums over each remainder's candidates, not by replaying the suppression's steps.
+    A pattern that passes is a function of the published figures and the invitation snapshot,
+    so it tells nothing they do not.
+    """
+    size, width = published.shape
+    parent = tree.chain[:, 1] if tree.chain.shape[1] > 1 else np.full(size, -1)
+    owners = tree.owners(published)
+    above = np.where(parent[:, None] >= 0, owners[np.maximum(parent, 0)], -1)
+    expected = np.zeros((size, width), dtype=bool)
+    roots = parent < 0
+    expected[roots] = eligible[roots] & (raw[roots] >= thresholds)
+
+    rows, cols = np.nonzero(eligible & (above >= 0))
+    depth = (tree.chain >= 0).sum(axis=1)
+    ranked = np.lexsort((tree.ids[rows], depth[rows], cols, above[rows, cols]))
+    rows, cols = rows[ranked], cols[ranked]
+    owner = above[rows, cols]
+    groups = owner * width + cols
+    first = np.flatnonzero(np.diff(groups, prepend=-1))
+    group_of = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(rows))))
+    went = published[rows, cols]
+
+    def before(values: np.ndarray) -> np.ndarray:
+        """What the earlier published candidates of each remainder took from it."""
+        own = np.where(went, values, 0)
+        taken = np.cumsum(own) - own
+        return taken - taken[first][group_of]
+
+    expected[rows, cols] = publishable(
+        atom_contributors=shown[owner, cols] - before(shown[rows, cols]),
+        atom_bound=bound[owner, cols] - before(bound[rows, cols]),
+        atom_invited=invited[owner] - before(invited[rows]),
+        node_bound=bound[rows, cols],
+        node_invited=invited[rows],
+        threshold=thresholds[cols],
+    )
+    return expected != published

@@ -1,9 +1,12 @@
-"""The anonymity rules, as plain functions of counts (no database, no arrays).
+"""The anonymity rules, as plain functions of counts (no database). `publishable` takes numbers
+or numpy arrays alike, so the suppression and the auditor apply the very same formula.
 
 See docs/privacy.md for the threat model and why each rule is enough.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from surveys.exceptions import PulseError
 
@@ -43,3 +46,30 @@ def remainder_is_safe(*, invited: int, contributors: int, threshold: int) -> boo
     particular person answered (see the module docstring: the lone manager).
     """
     return contributors >= threshold or (invited == 0 and contributors == 0)
+
+
+def publishable(*, atom_contributors, atom_bound, atom_invited, node_bound, node_invited, threshold):
+    """May a node be published below its nearest published ancestor, judging only by what is
+    public at that moment?
+
+    The ancestor's remainder so far has `atom_contributors` contributors (exact: published
+    figures minus published figures), at most `atom_bound` possible ones and `atom_invited`
+    invited people; the node's subtree lies inside that remainder with at most `node_bound`
+    possible contributors and `node_invited` invited people. Yes only if in EVERY world
+    consistent with those facts the node reaches the threshold and the remainder it leaves is
+    safe (`remainder_is_safe`):
+
+        fewest = max(0, atom_contributors − (atom_bound − node_bound))   ≥ threshold, and
+        atom_invited == node_invited (nobody left)  or  atom_contributors − min(node_bound,
+        atom_contributors) ≥ threshold.
+
+    Stops the suppression pattern from telling what the figures do not. A rule that looked at
+    the node's own unpublished count would hide it exactly in the worlds where that count is
+    small; anyone re-running the rule on every world consistent with the published figures
+    would then rule out the others, and pin a count the figures leave open (a team "2 of 3
+    answered", a manager "answered"). Decided on public facts only, every consistent world
+    gives the same pattern, so the pattern adds nothing.
+    """
+    fewest = np.maximum(0, atom_contributors - (atom_bound - node_bound))
+    most = np.minimum(node_bound, atom_contributors)
+    return (fewest >= threshold) & ((atom_invited == node_invited) | (atom_contributors - most >= threshold))

@@ -30,8 +30,8 @@ class PublishOutcome:
     round_id: int
     teams_published: int
     items_published: int
-    newly_published: bool
-    audit: AuditReport
+    newly_published: bool  # False: the round was published before, and nothing changed
+    audit: AuditReport | None  # None when nothing was computed
 
 
 def round_publish(*, round_id: int) -> PublishOutcome:
@@ -44,14 +44,16 @@ def round_publish(*, round_id: int) -> PublishOutcome:
 
 def results_publish(*, round_id: int) -> PublishOutcome:
     """Aggregate a closed round, audit what would be published, and publish it in one
-    transaction (its Results replaced, status `published`).
+    transaction (its Results written, status `published`).
 
-    The round row is locked first, so two workers running at once take turns and the second
-    writes the same rows again (the computation is deterministic). The auditor checks the exact
-    rows before they are written; if it fails, nothing is published: the round is marked
-    `failed` with the reason, and the error is raised. Managers are e-mailed, after the commit,
-    only when the round becomes published (not on a re-run). The commit stays durable:
-    docs/decisions/2026-11-25-audit-before-write-and-durable-commit.md.
+    Published results are final: a round already published is left exactly as it is (a
+    redelivered task, a second worker that waited for the lock, the operator command), because
+    a second publication computed on anything that changed since could be subtracted from the
+    first (docs/privacy.md, "Published results are final"). The round row is locked first, so two
+    workers take turns. The auditor checks the exact rows before they are written; if it fails,
+    nothing is published: the round is marked `failed` with the reason (it may be run again
+    once fixed), and the error is raised. Managers are e-mailed after the commit. The commit
+    stays durable: docs/decisions/2026-11-25-audit-before-write-and-durable-commit.md.
     """
     try:
         with transaction.atomic():
@@ -60,28 +62,34 @@ def results_publish(*, round_id: int) -> PublishOutcome:
                 # (an action plan being saved) do not.
                 locked = Round.objects.select_for_update(of=("self",), no_key=True)
                 round_ = locked.select_related("survey").get(pk=round_id)
+            if round_.is_published:
+                return _already_published(round_)
             if not round_.may_publish:
                 raise PulseError(
                     f"Round {round_.pk} is {round_.get_status_display().lower()}: results wait for the close.",
                     code="round_not_closed",
                     status=409,
                 )
-            newly_published = round_.status != RoundStatus.PUBLISHED
             computed, report = _aggregate_audit_write(round_)
             round_.status = RoundStatus.PUBLISHED
-            round_.published_at = round_.published_at or timezone.now()
+            round_.published_at = timezone.now()
             round_.failure_reason = ""
             round_.save(update_fields=["status", "published_at", "failure_reason"])
             # Registered first, so it runs as soon as the commit is done, before the e-mails.
             transaction.on_commit(phase_started("commit"))
-            if newly_published:
-                enqueue("surveys.tasks.round_results_notify", round_id)
+            enqueue("surveys.tasks.round_results_notify", round_id)
     except PrivacyAuditError as error:
         _round_fail(round_id=round_id, reason=str(error))
         raise
     items = computed.results.items_published
     logger.info("Round %s published: %s team nodes, %s item results.", round_id, len(computed.results), items)
-    return PublishOutcome(round_id, len(computed.results), items, newly_published, report)
+    return PublishOutcome(round_id, len(computed.results), items, True, report)
+
+
+def _already_published(round_: Round) -> PublishOutcome:
+    logger.info("Round %s is already published; its results are final and stay as they are.", round_.pk)
+    items = Result.objects.filter(round=round_).values_list("items", flat=True)
+    return PublishOutcome(round_.pk, len(items), sum(len(row) for row in items), False, None)
 
 
 def _aggregate_audit_write(round_: Round) -> tuple[aggregation.RoundAggregate, AuditReport]:
@@ -99,8 +107,8 @@ def _aggregate_audit_write(round_: Round) -> tuple[aggregation.RoundAggregate, A
             report = audit_round(round_, leaf_counts=computed.leaf, results=computed.results)
         if not report.ok:
             raise PrivacyAuditError(report)
-        with phase("write (delete + COPY)"):
-            aggregation.results_replace(round_, computed.results)
+        with phase("write (COPY)"):
+            aggregation.results_write(round_, computed.results)
     return computed, report
 
 

@@ -25,6 +25,7 @@ from surveys.models import (
     RoundTeam,
     Survey,
     SurveyQuestion,
+    Team,
 )
 from surveys.scheduling import Window, next_window, restarted_window
 from surveys.selectors.surveys import survey_invitees
@@ -68,7 +69,9 @@ def round_open(*, round_: Round, now: dt.datetime | None = None) -> Round:
     """Open a scheduled round: the jobs call it when it is due, HR's "Open now" before that.
 
     In one transaction: freeze the questions, lock `k` and `k_comments` from the organisation,
-    snapshot who is invited and the team each person counts for, schedule the next round.
+    freeze the scope (the survey's root team and the parent of every team in it), snapshot who
+    is invited and the team each person counts for, schedule the next round. Everything the
+    round will publish depends only on what is frozen here (docs/privacy.md, "Frozen at open").
     Invitations are e-mailed after commit by the `round_invitations_send` task. A round that
     is no longer scheduled is returned unchanged (someone else opened it first).
     """
@@ -84,6 +87,7 @@ def round_open(*, round_: Round, now: dt.datetime | None = None) -> Round:
         organization = Organization.objects.get(pk=round_.organization_id)
         window = restarted_window(window=Window(round_.opens_at, round_.closes_at), open_days=survey.open_days, now=now)
         _freeze_questions(round_)
+        round_.scope_root = survey.root_team
         round_.invited_count = _snapshot_invitations(round_)
         round_.k, round_.k_comments = organization.k, organization.k_comments
         round_.opens_at, round_.closes_at = window.opens_at, window.closes_at
@@ -159,15 +163,23 @@ def _snapshot_invitations(round_: Round) -> int:
 
 
 def round_team_snapshot(*, round_: Round) -> None:
-    """Record how many people the round invited in each team, from its invitations, in one
-    statement (so it equals them by construction). Part of opening a round; aggregation reads
-    it instead of counting the invitations again at every run.
+    """Freeze the round's tree: every team of its scope (`round_.scope_root`'s subtree, or the
+    whole organisation) with its parent now (none for the scope root) and how many people the
+    round invited in it, counted from its invitations in the same statement (so the counts
+    equal them by construction). Part of opening a round; aggregation and the audit read this
+    tree, never the current one.
     """
     RoundTeam.objects.filter(round=round_).delete()
+    scope = Team.objects.order_by()
+    if round_.scope_root is not None:
+        scope = scope.filter(round_.scope_root.subtree_filter())
+    teams_sql, teams_params = scope.values("id", "parent_id").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {RoundTeam._meta.db_table} (organization_id, round_id, team_id, invited) "
-            f"SELECT organization_id, round_id, team_id, count(*) FROM {Invitation._meta.db_table} "
-            "WHERE organization_id = %s AND round_id = %s GROUP BY organization_id, round_id, team_id",
-            [round_.organization_id, round_.pk],
+            f"INSERT INTO {RoundTeam._meta.db_table} (organization_id, round_id, team_id, parent_id, invited) "
+            "SELECT %s, %s, scope.id, CASE WHEN scope.id = %s THEN NULL ELSE scope.parent_id END, "
+            f"COALESCE(counted.n, 0) FROM ({teams_sql}) scope LEFT JOIN ("
+            f"SELECT team_id, count(*) AS n FROM {Invitation._meta.db_table} "
+            "WHERE organization_id = %s AND round_id = %s GROUP BY team_id) counted ON counted.team_id = scope.id",
+            [round_.organization_id, round_.pk, round_.scope_root_id, *teams_params, round_.organization_id, round_.pk],
         )

@@ -119,12 +119,15 @@ class RoundFactory(factory.django.DjangoModelFactory):
     status = RoundStatus.OPEN
     opens_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
     closes_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=4))
+    scope_root = factory.LazyAttribute(lambda o: o.survey.root_team)
     k = factory.LazyAttribute(lambda o: o.organization.k)
     k_comments = factory.LazyAttribute(lambda o: o.organization.k_comments)
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         round_ = model_class.all_organizations.create(*args, **kwargs)
+        if round_.status != RoundStatus.SCHEDULED:
+            snapshot_invited(round_)  # what round_open freezes: the tree and who was invited
         RoundQuestion.all_organizations.bulk_create(
             RoundQuestion(
                 organization=round_.organization, round=round_, question_id=sq.question_id, position=sq.position

@@ -39,14 +39,72 @@ def is_valid(parent, published, own_invited, own_contributors, threshold, *, str
     return True
 
 
-def unneeded_suppressions(parent, published, candidates, own_invited, own_contributors, threshold) -> list[int]:
-    """Suppressed candidates that could be published on their own without breaking the rule
-    (empty for a maximal publication)."""
-    found = []
+def levels_order(parent: Sequence[int], ids: Sequence[int] | None = None) -> list[int]:
+    """The public order of decisions: by depth, then by team id (the node index by default)."""
+    ids = list(range(len(parent))) if ids is None else list(ids)
+    depth = []
     for node in range(len(parent)):
-        if candidates[node] and not published[node]:
-            trial = list(published)
-            trial[node] = True
-            if is_valid(parent, trial, own_invited, own_contributors, threshold):
-                found.append(node)
-    return found
+        depth.append(0 if parent[node] < 0 else depth[parent[node]] + 1)
+    return sorted(range(len(parent)), key=lambda node: (depth[node], ids[node]))
+
+
+def public_pattern(parent, own_invited, counts, threshold, *, bounds=None, eligible=None, ids=None) -> list[bool]:
+    """What may be published when every decision below a root depends only on what is already
+    published (docs/privacy.md), written as plainly as possible: one node at a time in the
+    public order, tracking each published node's remainder in a dict. `counts` and `bounds` are
+    subtree totals (bounds: invited people by default); `eligible` defaults to every node."""
+    invited = subtree_totals(parent, own_invited)
+    bounds = invited if bounds is None else list(bounds)
+    eligible = [True] * len(parent) if eligible is None else list(eligible)
+    published = [False] * len(parent)
+    remainder: dict[int, list[int]] = {}  # published node -> [contributors, bound, invited]
+    for node in levels_order(parent, ids):
+        if not eligible[node]:
+            continue
+        above = parent[node]
+        while above >= 0 and not published[above]:
+            above = parent[above]
+        if parent[node] < 0:
+            go = counts[node] >= threshold
+        elif above < 0:
+            go = False
+        else:
+            c, b, i = remainder[above]
+            fewest = max(0, c - (b - bounds[node]))
+            most = min(bounds[node], c)
+            go = fewest >= threshold and (i == invited[node] or c - most >= threshold)
+            if go:
+                remainder[above] = [c - counts[node], b - bounds[node], i - invited[node]]
+        if go:
+            published[node] = True
+            remainder[node] = [counts[node], bounds[node], invited[node]]
+    return published
+
+
+def own_count_pattern(parent, own_invited, own_contributors, threshold) -> list[bool]:
+    """A rule that looks safe and is not: top-down, publish a node when its OWN count reaches
+    the threshold and the remainder it leaves (known exactly, from its count) stays safe. Every
+    publication it makes passes the remainder rule, but hiding a node whenever its count is low
+    is exactly what lets the pattern pin counts. The auditor must refuse what it publishes."""
+    counts = subtree_totals(parent, own_contributors)
+    invited = subtree_totals(parent, own_invited)
+    published = [False] * len(parent)
+    remainder: dict[int, list[int]] = {}
+    for node in levels_order(parent):
+        above = parent[node]
+        while above >= 0 and not published[above]:
+            above = parent[above]
+        if parent[node] < 0:
+            go = counts[node] >= threshold
+        elif above < 0:
+            go = False
+        else:
+            c, i = remainder[above]
+            left_c, left_i = c - counts[node], i - invited[node]
+            go = counts[node] >= threshold and (left_c >= threshold or (left_i == 0 and left_c == 0))
+            if go:
+                remainder[above] = [left_c, left_i]
+        if go:
+            published[node] = True
+            remainder[node] = [counts[node], invited[node]]
+    return published
