@@ -53,7 +53,6 @@ def round_invitations_send(round_id: int) -> int:
 @shared_task(name="surveys.tasks.round_reminders_send", **_MAIL_RETRY)
 @tenant_task(Round)
 def round_reminders_send(round_id: int) -> None:
-    # Returns nothing: a count of reminders would be a live count of who has not answered.
     invitations.round_reminders_send(round_=Round.objects.get(pk=round_id))
 
 

@@ -32,7 +32,7 @@ from surveys.services import rounds as round_services
 from surveys.services.invitations import round_invitations_send, round_reminders_send
 from surveys.services.organization import organization_update
 from surveys.tenancy import OrganizationScopeError, organization_scope
-from surveys.tokens import token_hash
+from surveys.tokens import invitation_path, token_hash
 from tests.support.concurrency import at_once
 from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite
 from wellbeing.celery import app
@@ -368,7 +368,9 @@ def test_no_reminder_before_half_way(tenant, run, commit):
     assert round_.reminders_sent_at is None
 
 
-def test_half_way_one_reminder_to_each_person_who_has_not_answered_with_a_new_link(tenant, run, commit):
+def test_half_way_the_same_reminder_to_everyone_invited_answered_or_not_with_a_new_link(tenant, run, commit, client):
+    """No list of who has not answered may exist, not even in mail logs: everyone invited gets
+    the reminder, and the link of someone who answered says so."""
     round_ = open_round_with_invitations(tenant, commit, started_days_ago=3)
     first_links = links_by_email(mail.outbox)
     mail.outbox.clear()
@@ -380,23 +382,28 @@ def test_half_way_one_reminder_to_each_person_who_has_not_answered_with_a_new_li
 
     assert report.rounds_reminded == 1
     reminded = links_by_email(mail.outbox)
-    assert set(reminded) == {tenant.employee.user.email, tenant.hr.user.email, tenant.admin.user.email}
+    everyone = {m.user.email for m in (tenant.employee, tenant.manager, tenant.hr, tenant.admin)}
+    assert set(reminded) == everyone
+    bodies = {message.to[0]: message.body for message in mail.outbox}
+    assert bodies[tenant.manager.user.email] == bodies[tenant.employee.user.email].replace(
+        reminded[tenant.employee.user.email], reminded[tenant.manager.user.email]
+    ).replace(tenant.employee.user.get_short_name(), tenant.manager.user.get_short_name())
     with tenant.scope():
         for invitation in Invitation.objects.filter(round=round_).select_related("membership__user"):
             email = invitation.membership.user.email
-            if email in reminded:
-                assert invitation.token_hash == token_hash(reminded[email]) != before[invitation.membership_id]
-                assert invitation.previous_token_hash == before[invitation.membership_id]
-                assert invitation.previous_token_hash == token_hash(first_links[email])
-                assert invitation.reminded_at is not None
-            else:
-                assert invitation.token_hash == before[invitation.membership_id]
-                assert invitation.reminded_at is None
+            assert invitation.token_hash == token_hash(reminded[email]) != before[invitation.membership_id]
+            assert invitation.previous_token_hash == before[invitation.membership_id]
+            assert invitation.previous_token_hash == token_hash(first_links[email])
+            assert invitation.reminded_at is not None
     for message in mail.outbox:
         assert "reminder" in message.body.lower() and "replaces" in message.body
+        assert "says nothing about whether you answered" in message.body
         assert message.alternatives[0][1] == "text/html" and LINK.search(message.alternatives[0][0])
     round_.refresh_from_db()
     assert round_.reminders_sent_at is not None
+    # The manager, who answered, follows the reminder's link: it says so.
+    page = client.get(invitation_path(org_slug="acme", token=reminded[tenant.manager.user.email]))
+    assert b"already answered" in page.content
 
     mail.outbox.clear()
     run(jobs.reminders_send)

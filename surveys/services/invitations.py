@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
-from surveys.models import Invitation, Participation, Round, RoundStatus
+from surveys.models import Invitation, Round, RoundStatus
 from surveys.scheduling import Window
 from surveys.tokens import invitation_url, token_hash, token_new
 
@@ -55,21 +55,20 @@ def round_invitations_send(*, round_: Round) -> int:
 
 
 def round_reminders_send(*, round_: Round, now: dt.datetime | None = None) -> None:
-    """Half-way through an open round, one reminder to each invited person who has not answered.
+    """Half-way through an open round, the same reminder to every invited person still here,
+    whether they answered or not.
 
-    The list of who has not answered is used here and nowhere else: it goes to the mail server,
-    never to a page, a log or a count anyone can read (a count would reveal the live response
-    rate), which is also why this returns nothing.
+    Stops: a list of who has not answered existing anywhere. Sent only to non-respondents,
+    reminders would write that list into the mail server's logs, every recipient's inbox and
+    the delivery reports of a mail provider. Everyone gets it; for someone who answered, the
+    fresh link says "already answered".
     """
     now = now or timezone.now()
     round_ = Round.objects.select_related("survey", "organization").get(pk=round_.pk)
     window = Window(round_.opens_at, round_.closes_at)
     if round_.status != RoundStatus.OPEN or round_.reminders_sent_at or not window.halfway <= now < window.closes_at:
         return
-    answered = Participation.objects.filter(round=round_, membership=OuterRef("membership"))
-    pending = Invitation.objects.filter(
-        round=round_, sent_at__isnull=False, reminded_at__isnull=True, **STILL_HERE
-    ).filter(~Exists(answered))
+    pending = Invitation.objects.filter(round=round_, sent_at__isnull=False, reminded_at__isnull=True, **STILL_HERE)
     _send(round_=round_, pending=pending, kind=REMINDER)
     Round.objects.filter(pk=round_.pk, reminders_sent_at__isnull=True).update(reminders_sent_at=now)
 
