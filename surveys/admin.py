@@ -1,19 +1,23 @@
 """Django admin for staff. Tenant models are read through `all_organizations` and are
-read-only here (HR changes them through the product, where the rules live). Response, Answer
-and Comment are not registered: no screen anywhere lists raw answers. Rounds show counts only."""
+read-only here (HR changes them through the product, where the rules live). Response, Answer,
+Comment and Participation are not registered: no screen anywhere lists raw answers or who
+answered. Rounds show published figures only, never a live count: a response counter would let
+staff watch who just answered, and a count for a round that published nothing would be a figure
+for a group smaller than k."""
 
 from contextlib import nullcontext
 from typing import ClassVar
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from surveys.models import (
     ActionPlan,
     Membership,
     Organization,
     Question,
+    Result,
     Round,
     Survey,
     Team,
@@ -105,24 +109,27 @@ class SurveyAdmin(TenantReadOnlyAdmin):
 
 @admin.register(Round)
 class RoundAdmin(TenantReadOnlyAdmin):
-    list_display = ("__str__", "organization", "status", "opens_at", "closes_at", "k", "responses", "comments")
+    list_display = ("__str__", "organization", "status", "opens_at", "closes_at", "k", "published")
     list_filter = ("organization", "status")
 
     def get_queryset(self, request):
+        # Result rows exist only for published rounds and only for groups of at least k.
+        published = Result.all_organizations.filter(round=OuterRef("pk"))
         return (
             super()
             .get_queryset(request)
             .select_related("survey")
-            .annotate(response_count=Count("responses", distinct=True), comment_count=Count("comments", distinct=True))
+            .annotate(
+                published_nodes=Subquery(published.values("round").annotate(n=Count("pk")).values("n")[:1]),
+                published_top=Subquery(published.order_by("-n").values("n")[:1]),
+            )
         )
 
-    @admin.display(description="responses")
-    def responses(self, obj):
-        return obj.response_count
-
-    @admin.display(description="comments")
-    def comments(self, obj):
-        return obj.comment_count
+    @admin.display(description="published results")
+    def published(self, obj):
+        if not obj.published_nodes:
+            return "—"
+        return f"{obj.published_nodes} team nodes; {obj.published_top} answered in the largest"
 
 
 @admin.register(ActionPlan)

@@ -41,6 +41,41 @@ def test_every_admin_page_opens_for_staff_across_organisations(staff_client, ten
     assert str(round_) in rounds
 
 
+def test_rounds_show_published_figures_only_never_a_live_count(staff_client, tenant):
+    """Three people answered an open round: staff must not be able to watch that number move,
+    nor see it once the round closes with fewer than k answers and publishes nothing."""
+    from surveys.services.results import results_publish
+
+    survey = SurveyFactory(organization=tenant.org)
+    round_ = RoundFactory(survey=survey)
+    people = staff(tenant.platform, 6)
+    invite_everyone(round_, people)
+    for membership in people[:3]:
+        respond(round_, membership, 4, comment="A remark")
+
+    def row() -> str:
+        page = staff_client.get(reverse("admin:surveys_round_changelist")).content.decode()
+        return page[page.index(str(round_)) :].split("</tr>")[0]
+
+    assert "responses" not in staff_client.get(reverse("admin:surveys_round_changelist")).content.decode()
+    assert row().count(">3<") == 0 and "—" in row()
+    close_round(round_)
+    with tenant.scope():
+        results_publish(round_id=round_.pk)  # 3 of 6 answered, below k = 5: nothing published
+    assert "—" in row() and ">3<" not in row()
+    later = RoundFactory(survey=survey)
+    more = staff(tenant.product, 6)
+    invite_everyone(later, more)
+    for membership in more:
+        respond(later, membership, 4)
+    close_round(later)
+    with tenant.scope():
+        results_publish(round_id=later.pk)
+    page = staff_client.get(reverse("admin:surveys_round_changelist")).content.decode()
+    later_row = page[page.index(str(later)) :].split("</tr>")[0]
+    assert "6 answered in the largest" in later_row
+
+
 def test_tenant_rows_are_read_only_in_the_admin(staff_client, tenant):
     assert staff_client.get(reverse("admin:surveys_team_add")).status_code == 403
     response = staff_client.post(
