@@ -125,6 +125,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # E-mail: printed to the console unless EMAIL_URL (smtp://user:pass@host:587) is set.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend" and not DEBUG:
+    # Mail printed to a deployment's logs must not carry working answering links.
+    EMAIL_BACKEND = "surveys.mail.RedactingConsoleBackend"
 for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_FILE_PATH"):
     if _email.get(_key):
         globals()[_key] = _email[_key]
@@ -144,6 +147,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# The worker logs through LOGGING below (token redaction included) instead of its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The scheduled jobs (docs/architecture.md, "Jobs"). Each is idempotent, so a late or doubled beat is harmless.
 CELERY_BEAT_SCHEDULE: dict = {
     "rounds-close-due": {"task": "surveys.tasks.rounds_close_due", "schedule": 5 * 60},
@@ -185,11 +190,26 @@ if not DEBUG and env.bool("DJANGO_HTTPS", default=True):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
+# Every handler redacts answering-link tokens (surveys/log_redaction.py), runserver's too.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_tokens": {"()": "surveys.log_redaction.RedactTokens"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
