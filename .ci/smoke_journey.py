@@ -5,7 +5,8 @@ and beat on Redis, PostgreSQL), from the runtime-only virtualenv:
 2. the worker e-mails the invitations (to files), and each invitee answers over HTTP from the
    link in their e-mail, as a browser would (GET the page, POST the form with its CSRF token);
 3. the round is closed, as HR's "Close now" does; the worker seals and publishes it;
-4. the team lead gets the results-ready e-mail.
+4. the team lead gets the results-ready e-mail;
+5. no log of the stack holds a working answering link.
 
 Prints what it did and exits non-zero on the first thing that does not happen in time.
 """
@@ -49,6 +50,7 @@ from surveys.tenancy import organization_scope  # noqa: E402
 
 BASE_URL = os.environ["PULSE_BASE_URL"]
 MAIL_DIR = Path(os.environ["SMOKE_MAIL_DIR"])
+LOG_DIR = Path(os.environ["SMOKE_LOG_DIR"])
 TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "90"))
 TEAM_SIZE = 5
 
@@ -70,6 +72,7 @@ def main() -> None:
         fail(f"published n={root.n} invited={root.invited} sealed_at={published.sealed_at}")
     step(f"published and sealed: {root.n} of {root.invited} answered, {len(root.items)} items")
     _wait("the team lead gets the results-ready e-mail", lambda: _results_mail(lead_email))
+    _no_token_in_logs(links)
     step(f"journey done in {time.monotonic() - started:.1f} s")
 
 
@@ -136,6 +139,19 @@ def _answer(link: str) -> None:
         thanks = response.read().decode()
     if "Thank you" not in thanks:
         fail(f"no thanks page after answering at {link}")
+
+
+def _no_token_in_logs(links: list[str]) -> None:
+    """gunicorn's access and error logs and the worker's log hold no working link."""
+    logs = {path.name: path.read_text(errors="replace") for path in LOG_DIR.glob("*.log")}
+    for link in links:
+        token = link.rstrip("/").rsplit("/", 1)[1]
+        for name, text in logs.items():
+            if token in text:
+                fail(f"a live answering token is in {name}")
+    if "[redacted]" not in logs.get("gunicorn-access.log", ""):
+        fail("gunicorn's access log has no redacted answering request: did the requests reach it?")
+    step(f"no live token in {', '.join(sorted(logs))}")
 
 
 def _published(round_id: int) -> Round | None:
