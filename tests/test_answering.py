@@ -50,7 +50,8 @@ def test_the_page_states_the_privacy_promise_with_the_rounds_locked_k(client, te
     assert "Your answers are not linked to you." in promise
     assert "Results are shown only for groups of at least 7 people" in promise
     assert "after the pulse closes" in promise
-    assert "No one can see who answered or who did not" in promise
+    assert "There is no list of who answered" in promise
+    assert "when everyone in a group answers, that number shows that everyone did" in promise
     assert "This is not an evaluation of you." in promise
     assert "at least 5 people" not in html
 

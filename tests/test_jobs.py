@@ -199,7 +199,7 @@ def test_invitation_emails_carry_a_link_whose_hash_is_stored_and_are_sent_once(t
         assert invitation.sent_at is not None
         assert "Team pulse" in message.body and "about 2 minutes" in message.body
         assert "at least 5 people" in message.body and "only after the round closes" in message.body
-        assert "not linked to you" in message.body and "No one" in message.body
+        assert "not linked to you" in message.body and "no list of who answered" in message.body
         assert timezone.localtime(round_.closes_at).strftime("%H:%M") in message.body
         assert match["token"] not in str(Invitation.all_organizations.values_list("token_hash", flat=True))
 

@@ -283,7 +283,7 @@ def _audit_prepare(report: AuditReport, round_: Round, tree: _AuditTree, questio
     size, n_questions = own_hist.shape[:2]
     nodes = tree.index(table.team_ids)
     for team_id in table.team_ids[nodes < 0].tolist():
-        report.problems.append(f"a result for team {team_id}, which is not in the organisation")
+        report.problems.append(f"a result for team {team_id}, which is not in the round's tree")
     values, seen = np.unique(table.team_ids, return_counts=True)
     for team_id in values[seen > 1].tolist():
         report.problems.append(f"team {team_id}: more than one result")
@@ -331,7 +331,7 @@ def _audit_own_counts(report, tree, questions, raw: LeafCounts) -> tuple[np.ndar
     team_ids, question_ids, values, answers = raw.histogram.T
     nodes = tree.index(team_ids)
     for team_id in np.unique(team_ids[nodes < 0]).tolist():
-        report.problems.append(f"answers recorded against team {team_id}, which is not in the tree")
+        report.problems.append(f"answers recorded against team {team_id}, which is not in the round's tree")
     columns = _index_of(questions, question_ids)
     keep = (nodes >= 0) & (columns >= 0) & (values >= 1) & (values <= SCALE_POINTS)
     cells = (nodes[keep] * n_questions + columns[keep]) * SCALE_POINTS + values[keep] - 1
@@ -340,7 +340,7 @@ def _audit_own_counts(report, tree, questions, raw: LeafCounts) -> tuple[np.ndar
     for column, rows in enumerate((raw.respondents, raw.invited)):
         where = tree.index(rows[:, 0])
         for team_id in np.unique(rows[where < 0, 0]).tolist():
-            report.problems.append(f"people recorded against team {team_id}, which is not in the tree")
+            report.problems.append(f"people recorded against team {team_id}, which is not in the round's tree")
         sums = np.bincount(where[where >= 0], weights=rows[where >= 0, 1], minlength=size)
         own_people[:, column] = np.rint(sums).astype(np.int64)
     return own_hist.reshape(size, n_questions, SCALE_POINTS), own_people

@@ -64,6 +64,15 @@ def results_publish(*, round_id: int) -> PublishOutcome:
                 round_ = locked.select_related("survey").get(pk=round_id)
             if round_.is_published:
                 return _already_published(round_)
+            if Result.objects.filter(round=round_).exists():
+                # Results without the published status: someone changed the status by hand.
+                # Publishing again could differ from what was shown; refuse and change nothing.
+                logger.error("Round %s has results but is %s: not publishing again.", round_.pk, round_.status)
+                raise PulseError(
+                    f"Round {round_.pk} already has published results, and published results are final.",
+                    code="already_published",
+                    status=409,
+                )
             if not round_.may_publish:
                 raise PulseError(
                     f"Round {round_.pk} is {round_.get_status_display().lower()}: results wait for the close.",
