@@ -22,6 +22,7 @@ from surveys.models import (
     TeamManagement,
 )
 from surveys.privacy.audit import audit_round
+from surveys.selectors.results import org_heatmap
 from surveys.services.results import results_publish, round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create, survey_update
@@ -113,9 +114,11 @@ def test_reproduction_1_re_publication_after_a_scope_change_reveals_nothing(org,
     with organization_scope(org):
         assert _rows(first) == published
         assert audit_round(first).ok
-        # Whatever the current survey says, the round's scope and tree are the frozen ones.
+        # Whatever the current survey says, the round's scope and tree are the frozen ones, on
+        # the results pages too.
         first.refresh_from_db()
         assert first.scope_root_id == eng.pk
+        assert [row.team.name for row in org_heatmap(round=first).rows] == ["Eng", "Core", "X", "Y"]
         # The next round is rooted at Core and does not invite Maria at all.
         second = _round(survey, dict.fromkeys(people, 4))
         assert second.scope_root_id == core.pk

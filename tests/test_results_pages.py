@@ -324,7 +324,7 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
     with tenant.scope():
         history(tenant, survey, rounds=4)
     client = login(tenant.manager)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         client.get(dashboard_url(tenant.engineering))
     # More rounds, sub-teams and plans: the same number.
     TeamFactory(parent=tenant.engineering, name="Data")
@@ -332,7 +332,7 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
         history(tenant, SurveyFactory(organization=tenant.org, name="Second"), rounds=6)
         for n in range(3):
             ActionPlan.objects.create(team=tenant.engineering, title=f"Plan {n}")
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(20):
         client.get(dashboard_url(tenant.engineering))
 
 
@@ -340,15 +340,15 @@ def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, djang
     with tenant.scope():
         history(tenant, survey, rounds=2)
     hr = login(tenant.hr)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         hr.get("/o/acme/results/")
     squads = {TeamFactory(parent=tenant.platform, name=f"Squad {n}"): spread(5, 3) for n in range(4)}
     with tenant.scope():
         published_round(survey, squads, number=3)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         hr.get("/o/acme/results/")
     manager = login(tenant.manager)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         manager.get("/o/acme/results/")
 
 

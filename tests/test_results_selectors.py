@@ -131,7 +131,7 @@ def test_latest_results_for_the_thanks_page_climb_to_a_team_that_has_some(tenant
 
 
 def test_heatmap_marks_suppressed_cells(tenant, published, django_assert_num_queries):
-    with tenant.scope(), django_assert_num_queries(4):
+    with tenant.scope(), django_assert_num_queries(3):
         heatmap = org_heatmap(round=published)
     rows = {row.team.name: row for row in heatmap.rows}
     assert list(rows) == ["Acme", "Engineering", "Platform", "Product"]

@@ -22,6 +22,7 @@ from surveys.models import (
     Round,
     RoundQuestion,
     RoundStatus,
+    RoundTeam,
     Survey,
     Team,
 )
@@ -209,13 +210,12 @@ class Heatmap:
 
 def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap:
     """Team nodes × constructs for one round: index and n per cell, suppressed cells marked.
-    Rows are the survey's teams (its root team's subtree, or every team) in tree order, limited
-    to `teams` when given (a manager's visible teams). Four queries."""
+    Rows are the teams of the round's scope as it was frozen when it opened (whatever the survey
+    covers now), in tree order, limited to `teams` when given (a manager's visible teams).
+    Three queries."""
     candidates = teams if teams is not None else Team.objects.all()
-    root_path = Survey.objects.filter(pk=round.survey_id).values_list("root_team__path", flat=True).first()
-    if root_path:
-        candidates = candidates.filter(Team(path=root_path).subtree_filter())
-    team_list = list(candidates.order_by("path"))
+    in_scope = RoundTeam.objects.filter(round=round).values("team_id")
+    team_list = list(candidates.filter(pk__in=in_scope).order_by("path"))
     by_team = {r.team_id: r for r in _published(Result.objects.filter(round=round))}
     questions = _round_questions([round.pk]).get(round.pk, [])
     rows = []
