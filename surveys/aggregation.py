@@ -187,7 +187,7 @@ def round_aggregate_rows(round_: Round, *, inputs: RoundInputs | None = None) ->
         contributors=totals.histogram.sum(axis=2),
         k=round_.k,
         k_comments=round_.k_comments,
-        order=forest.ids,
+        ids=forest.ids,
     )
     results = _result_table(forest, inputs.question_ids, totals, plan)
     return RoundAggregate(inputs.leaf, forest, inputs.question_ids, totals, plan, results)

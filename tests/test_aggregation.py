@@ -64,16 +64,16 @@ def test_publication_rolls_up_the_subtree_and_publishes(tenant, closed_round, dj
     assert outcome.newly_published and outcome.audit.ok
     with tenant.scope():
         results = {r.team.name: r for r in Result.objects.filter(round=closed_round).select_related("team")}
-    # Engineering's manager sits alone at an internal node. Platform (first in id order) is
-    # published; Product would then leave the manager as a remainder of one, so it is hidden.
-    assert set(results) == {"Acme", "Engineering", "Platform"}
+    # Engineering's manager sits alone at an internal node. Product (the larger team, decided
+    # first) is published; Platform would then leave the manager as a remainder of one.
+    assert set(results) == {"Acme", "Engineering", "Product"}
     engineering = results["Engineering"]
     assert (engineering.n, engineering.invited) == (14, 14)
     first = question_ids(closed_round)[0]
     assert engineering.item_counts()[first] == [0, 7, 0, 6, 1]  # 7 × 2, 6 × 4, 1 × 5
-    assert results["Platform"].item_counts()[first] == [0, 0, 0, 6, 0]
+    assert results["Product"].item_counts()[first] == [0, 7, 0, 0, 0]
     assert engineering.comments_released and results["Acme"].comments_released
-    assert not results["Platform"].comments_released  # 6 < k_comments = 10
+    assert not results["Product"].comments_released  # 7 < k_comments = 10
     assert sorted(engineering.covered_teams) == sorted([tenant.engineering.pk, tenant.platform.pk, tenant.product.pk])
 
 
@@ -96,16 +96,16 @@ def test_managers_of_teams_with_results_get_one_email_with_links(
 ):
     settings.PULSE_BASE_URL = "https://pulse.example.com"
     with tenant.scope():
-        product_lead = staff(tenant.product, 1, role="manager")[0]
-        make_manager(product_lead, tenant.product)  # Product is hidden: no e-mail for it
-        make_manager(tenant.manager, tenant.platform)
+        platform_lead = staff(tenant.platform, 1, role="manager")[0]
+        make_manager(platform_lead, tenant.platform)  # Platform is hidden: no e-mail for it
+        make_manager(tenant.manager, tenant.product)
         with django_capture_on_commit_callbacks(execute=True):
             results_publish(round_id=closed_round.pk)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [tenant.manager.user.email]
     assert "Results are ready" in message.subject
-    for team in (tenant.engineering, tenant.platform):
+    for team in (tenant.engineering, tenant.product):
         link = f"https://pulse.example.com/o/acme/teams/{team.pk}/?round={closed_round.pk}"
         assert link in message.body
         assert link in message.alternatives[0][0]

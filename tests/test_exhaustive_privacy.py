@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from surveys.privacy.audit import pattern_check_for
-from surveys.privacy.suppression import public_suppression
+from surveys.privacy.suppression import public_order, public_suppression
 
 MAX_NODES = 5
 MAX_PEOPLE = 9
@@ -138,6 +138,7 @@ def _search() -> dict[str, int]:
             contributors=counts,
             bounds=np.where(leaky_columns, counts, public_bounds),
             thresholds=thresholds,
+            order=public_order(invited=invited_subtree, ids=np.arange(1, len(parent) + 1)),
         )
         key = tuple(parent)
         if key not in checkers:

@@ -15,7 +15,7 @@ from surveys.exceptions import PulseError
 from surveys.models import Result, RoundStatus
 from surveys.privacy.audit import PrivacyAuditError, audit_round
 from surveys.privacy.rules import remainder_is_safe
-from surveys.privacy.suppression import public_suppression, publication_plan
+from surveys.privacy.suppression import public_order, public_suppression, publication_plan
 from surveys.services.results import results_publish
 from tests.support.factories import SurveyFactory, TeamFactory
 from tests.support.privacy_reference import is_valid, public_pattern, subtree_totals
@@ -33,6 +33,7 @@ def publish(parent, own_invited, own_contributors, k=K):
         contributors=np.array(subtree_totals(parent, own_contributors))[:, None],
         bounds=np.array(invited)[:, None],
         thresholds=k,
+        order=public_order(invited=np.array(invited), ids=np.arange(len(parent))),
     )[:, 0]
     return flags.tolist()
 

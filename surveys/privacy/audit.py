@@ -482,7 +482,8 @@ def _pattern_mismatches(tree: _AuditTree, *, published, shown, bound, invited, r
     bound of each node's contributors, `invited` each node's invited people, `raw` the true
     counts (only roots use them: a root is published exactly when it reaches the threshold).
     Every other node must be published exactly when `rules.publishable`, fed the figures
-    published before it in the public order (depth, then team id), says it may. Derived by
+    published before it in the public order (depth, then more invited people first, then team
+    id), says it may. Derived by
     prefix sums over each remainder's candidates, not by replaying the suppression's steps.
     A pattern that passes is a function of the published figures and the invitation snapshot,
     so it tells nothing they do not.
@@ -497,7 +498,7 @@ def _pattern_mismatches(tree: _AuditTree, *, published, shown, bound, invited, r
 
     rows, cols = np.nonzero(eligible & (above >= 0))
     depth = (tree.chain >= 0).sum(axis=1)
-    ranked = np.lexsort((tree.ids[rows], depth[rows], cols, above[rows, cols]))
+    ranked = np.lexsort((tree.ids[rows], -invited[rows], depth[rows], cols, above[rows, cols]))
     rows, cols = rows[ranked], cols[ranked]
     owner = above[rows, cols]
     groups = owner * width + cols

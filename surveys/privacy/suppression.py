@@ -13,7 +13,8 @@ here is a function of what is public when it is taken:
 
 - a root is published when its own count reaches the threshold (hiding it tells only that it
   did not: fewer than k of the whole tree);
-- every other node is decided in a fixed public order (top-down by depth, then by team id)
+- every other node is decided in a fixed public order (top-down by depth; within a depth,
+  teams with more invited people first, then by team id)
   from the figures already published above it and the invitation snapshot alone: it is
   published only if, in *every* world consistent with them, it has at least the threshold
   and leaves its nearest published ancestor's remainder safe (`rules.publishable`).
@@ -50,8 +51,8 @@ def public_suppression(
     a public upper bound of `contributors[i, m]` (its subtree's invited people for the
     participation count; its published respondents for items and comments); it broadcasts.
     `thresholds[m]` is the minimum per measure; `eligible[i, m]` restricts the candidates (items
-    and comments only where the participation row is published). `order[i]` breaks ties within
-    a depth level (the team id); by default the node index.
+    and comments only where the participation row is published). `order[i]` orders the nodes
+    of a depth level (see `public_order`); by default the node index.
 
     Keeps: every published node has at least its threshold of contributors; every remainder
     has at least the threshold or nobody invited; every decision below a root depends only on
@@ -80,6 +81,16 @@ def public_suppression(
     for level in _levels(parent, np.arange(size) if order is None else np.asarray(order)):
         state.decide(level)
     return state.published
+
+
+def public_order(*, invited: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The order of decisions within a depth level: more invited people first (a larger team
+    is likelier to be guaranteed k, and once it is published its non-respondents no longer
+    blur its siblings), then by team id. Public: it depends on the invitation snapshot only."""
+    ranked = np.lexsort((np.asarray(ids), -np.asarray(invited)))
+    order = np.empty(len(ranked), dtype=np.int64)
+    order[ranked] = np.arange(len(ranked))
+    return order
 
 
 def _levels(parent: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
@@ -181,7 +192,7 @@ def publication_plan(
     contributors: np.ndarray,
     k: int | None,
     k_comments: int | None,
-    order: Sequence[int] | np.ndarray | None = None,
+    ids: Sequence[int] | np.ndarray | None = None,
 ) -> Publication:
     """Everything that may be published for a round, from subtree totals.
 
@@ -190,13 +201,15 @@ def publication_plan(
     so a page never shows an item without its respondents beside it, and with the published
     respondents as the public bound of their contributors. Comments use `k_comments` over
     respondents with the same remainder rule: set differences of comment lists isolate
-    remainders exactly like differences of counts do.
+    remainders exactly like differences of counts do. `ids` are the team ids (the last key of
+    the public order); by default the node indexes.
     """
     k, k_comments = thresholds_check(k=k, k_comments=k_comments)
     invited = np.asarray(invited, dtype=np.int64)
     respondents = np.asarray(respondents, dtype=np.int64)
     contributors = np.asarray(contributors, dtype=np.int64).reshape(len(respondents), -1)
     n_questions = contributors.shape[1]
+    order = public_order(invited=invited, ids=np.arange(len(invited)) if ids is None else np.asarray(ids))
     participation = public_suppression(
         parent=parent,
         invited=invited,

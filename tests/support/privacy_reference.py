@@ -39,13 +39,15 @@ def is_valid(parent, published, own_invited, own_contributors, threshold, *, str
     return True
 
 
-def levels_order(parent: Sequence[int], ids: Sequence[int] | None = None) -> list[int]:
-    """The public order of decisions: by depth, then by team id (the node index by default)."""
+def levels_order(parent: Sequence[int], ids: Sequence[int] | None = None, invited=None) -> list[int]:
+    """The public order of decisions: by depth, then more invited people (subtree) first, then
+    by team id (the node index by default)."""
     ids = list(range(len(parent))) if ids is None else list(ids)
+    invited = [0] * len(parent) if invited is None else list(invited)
     depth = []
     for node in range(len(parent)):
         depth.append(0 if parent[node] < 0 else depth[parent[node]] + 1)
-    return sorted(range(len(parent)), key=lambda node: (depth[node], ids[node]))
+    return sorted(range(len(parent)), key=lambda node: (depth[node], -invited[node], ids[node]))
 
 
 def public_pattern(parent, own_invited, counts, threshold, *, bounds=None, eligible=None, ids=None) -> list[bool]:
@@ -58,7 +60,7 @@ def public_pattern(parent, own_invited, counts, threshold, *, bounds=None, eligi
     eligible = [True] * len(parent) if eligible is None else list(eligible)
     published = [False] * len(parent)
     remainder: dict[int, list[int]] = {}  # published node -> [contributors, bound, invited]
-    for node in levels_order(parent, ids):
+    for node in levels_order(parent, ids, invited):
         if not eligible[node]:
             continue
         above = parent[node]
