@@ -342,7 +342,7 @@ class _History:
             local = invitation.membership.user.email.split("@")[0]
             if local in DEMO_NOT_ANSWERED and current:
                 continue
-            if self.rng.random() > (0.45 if current else 0.85):
+            if self.rng.random() > (0.45 if current else 0.94):
                 continue
             answers = {
                 rq.question_id: self._value(invitation, rq.question.construct, progress)

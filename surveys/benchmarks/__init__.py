@@ -6,4 +6,5 @@ BENCHMARKS: dict[str, str] = {
     "roster_import": "surveys.benchmarks.roster_import",
     "aggregate": "surveys.benchmarks.aggregate",
     "submit": "surveys.benchmarks.submit",
+    "publication": "surveys.benchmarks.publication",
 }
