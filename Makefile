@@ -31,9 +31,14 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-## demo: SQLite, eager Celery, console e-mail; seeds two organisations and serves the site.
+## demo: SQLite, eager Celery, console e-mail; seeds two organisations and serves the site on
+## HOST:PORT (links in e-mails too), with the scheduled jobs running every minute beside it.
+demo: export PULSE_BASE_URL = http://$(HOST):$(PORT)
 demo: migrate
 	$(PY) manage.py demo
+	$(PY) manage.py jobs --every 60 > $(VENV)/demo-jobs.log 2>&1 & jobs=$$!; \
+	trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; \
+	echo "Scheduled jobs (open, remind, close, aggregate) run every minute: log in $(VENV)/demo-jobs.log"; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set).

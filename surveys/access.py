@@ -26,6 +26,7 @@ from surveys.models import (
     Invitation,
     Membership,
     Role,
+    RosterChange,
     RosterImport,
     Round,
     Survey,
@@ -140,6 +141,30 @@ def access_roster_import(*, membership: Membership, import_id: int) -> RosterImp
     if roster_import is None:
         raise Http404("No such import.")
     return roster_import
+
+
+def access_person(*, membership: Membership, person_id: int) -> Membership:
+    """A person (membership) of the membership's organisation, for HR and admins only, or 404.
+
+    Stops: HR of another organisation changing this one's people by guessing ids (users are
+    global; memberships are not), and anyone without HR rights reaching a person's page.
+    """
+    if membership.role not in HR_ROLES:
+        raise Http404("No such person.")
+    person = Membership.objects.select_related("user", "team").filter(pk=person_id).first()
+    if person is None:
+        raise Http404("No such person.")
+    return person
+
+
+def access_roster_change(*, membership: Membership, change_id: int) -> RosterChange:
+    """An entry of the organisation's roster history, for HR and admins only, or 404."""
+    if membership.role not in HR_ROLES:
+        raise Http404("No such change.")
+    change = RosterChange.objects.filter(pk=change_id).first()
+    if change is None:
+        raise Http404("No such change.")
+    return change
 
 
 def access_survey(*, membership: Membership, survey_id: int) -> Survey:

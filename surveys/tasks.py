@@ -9,10 +9,11 @@ from django.db import InterfaceError, OperationalError
 
 from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
-from surveys.models import RosterImport, Round, RoundStatus
-from surveys.services import invitations, jobs, results
+from surveys.models import Membership, RosterImport, Round, RoundStatus
+from surveys.services import accounts, invitations, jobs, notices, results
 from surveys.services.roster import roster_import_process
-from surveys.tenancy import tenant_task
+from surveys.services.roster import roster_imports_tend as roster_imports_tend_service
+from surveys.tenancy import organization_scope, tenant_task
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,8 @@ def round_aggregate(round_id: int) -> int | None:
 )
 @tenant_task(Round)
 def round_results_notify(round_id: int) -> int:
-    """E-mail the managers of the teams that got results."""
-    return results.round_results_notify(round_id=round_id)
+    """E-mail the leads of the round's teams, and HR, what the publication shows."""
+    return notices.round_results_notify(round_id=round_id)
 
 
 @shared_task(acks_late=True)
@@ -102,6 +103,23 @@ def rounds_aggregate_pending() -> int:
 @shared_task(acks_late=True)
 @tenant_task(RosterImport)
 def roster_import_run(import_id: int) -> None:
-    """Import a big roster file in the background; the import page shows its progress."""
-    roster_import = RosterImport.objects.select_related("organization", "uploaded_by").get(pk=import_id)
-    roster_import_process(roster_import=roster_import)
+    """Check and preview, or save once confirmed, a big roster file in the background; the
+    import page shows its progress."""
+    roster_import_process(roster_import=RosterImport.objects.get(pk=import_id))
+
+
+@shared_task(acks_late=True)
+def roster_imports_tend() -> str:
+    """Safety net for beat or cron: re-queue stranded imports, abandon unconfirmed previews."""
+    return str(roster_imports_tend_service())
+
+
+@shared_task(name="surveys.tasks.account_invitations_send", **_MAIL_RETRY)
+def account_invitations_send(membership_ids: list[int]) -> int:
+    """E-mail account set-up links. The memberships are of one organisation (one import or
+    one page), whose scope the sending runs in."""
+    first = Membership.all_organizations.select_related("organization").filter(pk__in=membership_ids).first()
+    if first is None:
+        return 0
+    with organization_scope(first.organization):
+        return accounts.account_invitations_send(membership_ids=membership_ids)

@@ -1,16 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import answering, home, organization, results, roster, surveys
+from surveys.views import accounts, answering, home, organization, results, roster, surveys
 
 account_patterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        accounts.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -18,6 +18,7 @@ account_patterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("activate/<uidb64>/<token>/", accounts.AccountActivateView.as_view(), name="account_activate"),
 ]
 
 # Every URL of an organisation lives under /o/<org_slug>/: OrganizationMiddleware resolves the
@@ -25,9 +26,19 @@ account_patterns = [
 organization_patterns = [
     path("", home.organization_home, name="org_home"),
     path("people/", roster.people, name="roster_people"),
+    path("people/new/", roster.person_add, name="roster_person_add"),
+    path("people/<int:person_id>/", roster.person_edit, name="roster_person"),
+    path("people/<int:person_id>/active/", roster.person_active, name="roster_person_active"),
+    path("people/<int:person_id>/account/", roster.person_account, name="roster_person_account"),
+    path("people/teams/<int:team_id>/", roster.team_edit, name="roster_team"),
+    path("people/teams/<int:team_id>/merge/", roster.team_merge, name="roster_team_merge"),
+    path("people/export.csv", roster.roster_export, name="roster_export"),
+    path("people/history/", roster.roster_history_page, name="roster_history"),
+    path("people/history/<int:change_id>/undo/", roster.roster_undo, name="roster_undo"),
     path("people/import/", roster.roster_import, name="roster_import"),
     path("people/import/example.csv", roster.roster_template, name="roster_template"),
     path("people/import/<int:import_id>/", roster.roster_import_detail, name="roster_import_detail"),
+    path("people/import/<int:import_id>/cancel/", roster.roster_import_cancel_view, name="roster_import_cancel"),
     path("people/import/<int:import_id>/status/", roster.roster_import_status, name="roster_import_status"),
     path("people/import/<int:import_id>/problems.csv", roster.roster_import_errors, name="roster_import_errors"),
     path("surveys/", surveys.survey_index, name="survey_list"),

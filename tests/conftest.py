@@ -76,6 +76,39 @@ def enqueued(monkeypatch) -> list[tuple[str, tuple]]:
     return sent
 
 
+class Broker:
+    """Celery's broker, switchable: while down, every task sent fails as with Redis stopped
+    (`calls` records which); once up, tasks run in process as usual."""
+
+    def __init__(self) -> None:
+        self.is_up = False
+        self.calls: list[str] = []
+
+    def up(self) -> None:
+        self.is_up = True
+
+    def down(self) -> None:
+        self.is_up = False
+
+
+@pytest.fixture
+def broker_down(monkeypatch) -> Broker:
+    from celery import Task
+    from kombu.exceptions import OperationalError
+
+    broker = Broker()
+    send = Task.apply_async
+
+    def apply_async(task, *args, **kwargs):
+        if broker.is_up:
+            return send(task, *args, **kwargs)
+        broker.calls.append(task.name)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
+    return broker
+
+
 @pytest.fixture
 def postgres(db):
     """Skip unless the tests run on the real PostgreSQL server (CI sets DATABASE_URL)."""

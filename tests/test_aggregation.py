@@ -82,34 +82,45 @@ def test_a_second_run_gives_identical_rows_and_no_second_email(
 ):
     with tenant.scope(), django_capture_on_commit_callbacks(execute=True):
         results_publish(round_id=closed_round.pk)
+    assert len(mail.outbox) == 3
     first, published_at = _rows(closed_round), Round.all_organizations.get(pk=closed_round.pk).published_at
     with tenant.scope(), django_capture_on_commit_callbacks(execute=True):
         again = results_publish(round_id=closed_round.pk)
     assert _rows(closed_round) == first
     assert not again.newly_published
     assert Round.all_organizations.get(pk=closed_round.pk).published_at == published_at
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 3  # the lead, HR and the admin: once
 
 
-def test_managers_of_teams_with_results_get_one_email_with_links(
+def test_leads_of_every_team_in_the_round_and_hr_get_one_email_each(
     tenant, closed_round, django_capture_on_commit_callbacks, settings
 ):
     settings.PULSE_BASE_URL = "https://pulse.example.com"
     with tenant.scope():
         platform_lead = staff(tenant.platform, 1, role="manager")[0]
-        make_manager(platform_lead, tenant.platform)  # Platform is hidden: no e-mail for it
+        make_manager(platform_lead, tenant.platform)  # Platform is hidden: its lead hears why
         make_manager(tenant.manager, tenant.product)
         with django_capture_on_commit_callbacks(execute=True):
             results_publish(round_id=closed_round.pk)
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert message.to == [tenant.manager.user.email]
-    assert "Results are ready" in message.subject
+    by_person = {message.to[0]: message for message in mail.outbox}
+    assert sorted(by_person) == sorted(
+        [tenant.manager.user.email, platform_lead.user.email, tenant.hr.user.email, tenant.admin.user.email]
+    )
+    message = by_person[tenant.manager.user.email]
+    assert message.subject == f"Results are ready: {closed_round.survey.name}, round {closed_round.number}"
     for team in (tenant.engineering, tenant.product):
         link = f"https://pulse.example.com/o/acme/teams/{team.pk}/?round={closed_round.pk}"
         assert link in message.body
         assert link in message.alternatives[0][0]
     assert message.alternatives[0][1] == "text/html"
+    hidden = by_person[platform_lead.user.email].body
+    assert "- Platform: hidden this round; its answers count in the results of Engineering." in hidden
+    assert "fewer than 5 of its people answered, or when showing it would let someone work out" in hidden
+    overview = by_person[tenant.hr.user.email].body
+    assert (
+        "Across Acme:" in overview and f"https://pulse.example.com/o/acme/results/?round={closed_round.pk}" in overview
+    )
+    assert "Your team" not in overview
 
 
 def test_an_open_round_is_refused_and_nothing_is_written(tenant):

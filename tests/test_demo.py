@@ -56,6 +56,13 @@ def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_
     assert page.status_code == 200 and b"Send my answers" in page.content
 
 
+def test_the_demo_prints_and_links_the_address_it_serves(demo, capsys, settings):
+    settings.PULSE_BASE_URL = "http://127.0.0.1:8101"  # what `make demo PORT=8101` sets
+    out = _demo(capsys)
+    assert "open http://127.0.0.1:8101/ and sign in" in out
+    assert re.search(r"http://127\.0\.0\.1:8101/answer/northwind/[\w-]+/", out), out
+
+
 def test_demo_runs_twice_without_duplicating_and_resets_on_request(demo, capsys):
     first = demo
     second = _demo(capsys)

@@ -34,24 +34,11 @@ from surveys.services.organization import organization_update
 from surveys.tenancy import OrganizationScopeError, organization_scope
 from surveys.tokens import invitation_path, token_hash
 from tests.support.concurrency import at_once
-from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite
+from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite, scheduled_round
 from wellbeing.celery import app
 
 LINK = re.compile(re.escape(settings.PULSE_BASE_URL) + r"/answer/(?P<slug>[a-z0-9-]+)/(?P<token>[A-Za-z0-9_-]{40,})/")
 NOW = timezone.now
-
-
-def scheduled_round(survey, *, number=1, opens_in=dt.timedelta(hours=-1), days=4):
-    opens_at = NOW() + opens_in
-    return RoundFactory(
-        survey=survey,
-        number=number,
-        status=RoundStatus.SCHEDULED,
-        opens_at=opens_at,
-        closes_at=opens_at + dt.timedelta(days=days),
-        k=None,
-        k_comments=None,
-    )
 
 
 @pytest.fixture
@@ -429,6 +416,7 @@ def test_reminders_stop_once_the_round_has_closed(tenant, run, commit):
     round_ = open_round_with_invitations(tenant, commit, started_days_ago=3)
     mail.outbox.clear()
     run(jobs.rounds_close_due, now=round_.closes_at)
+    mail.outbox.clear()  # what the publication sent
     run(jobs.reminders_send)
     assert mail.outbox == []
 
@@ -484,10 +472,11 @@ def test_each_job_is_a_management_command_for_cron(tenant, capsys, commit):
     assert "nothing due" in capsys.readouterr().out
 
 
-def test_the_beat_schedule_runs_the_three_jobs_and_the_aggregation_safety_net():
+def test_the_beat_schedule_runs_the_three_jobs_and_the_safety_nets():
     schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     jobs = {"surveys.tasks.rounds_open_due", "surveys.tasks.rounds_close_due", "surveys.tasks.reminders_send"}
-    assert set(schedule) == jobs | {"surveys.tasks.rounds_aggregate_pending"}
+    nets = {"surveys.tasks.rounds_aggregate_pending", "surveys.tasks.roster_imports_tend"}
+    assert set(schedule) == jobs | nets
     assert set(schedule) <= set(app.tasks)
     assert all(schedule[task] <= 15 * 60 for task in jobs)
 
@@ -543,3 +532,15 @@ def test_two_senders_at_once_email_each_person_once_with_the_stored_link(
         Invitation.all_organizations.filter(round=round_).values_list("membership__user__email", "token_hash")
     )
     assert stored == {email: token_hash(token) for email, token in links.items()}
+
+
+def test_the_jobs_command_runs_every_scheduled_job_in_process(tenant, capsys):
+    from django.core.management import call_command
+
+    scheduled_round(SurveyFactory(organization=tenant.org))
+    call_command("jobs")
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == [
+        entry["task"].rpartition(".")[2] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    ]
+    assert "rounds_open_due: 1 opened" in out

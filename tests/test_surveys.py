@@ -469,6 +469,10 @@ def test_settings_page_saves_and_says_changes_apply_to_later_rounds(login, tenan
         ({"k": "6", "k_comments": "5"}, "cannot be below the anonymity threshold"),
         ({"support_links": "Click | javascript:alert(1)"}, "needs an address starting with https://"),
         ({"name": ""}, "This field is required."),
+        ({"name": "Acme\r\nBcc: everyone@example.com"}, "A name must fit on one line"),
+        ({"name": "Acme\x00"}, "Null characters are not allowed."),
+        ({"name": "Acme\x1b"}, "cannot contain the control character U+001B"),
+        ({"support_links": "\n".join(f"L{n} | https://x.example/{n}" for n in range(11))}, "Keep to 10 links"),
     ],
 )
 def test_settings_refuse_weaker_thresholds_and_keep_what_was_typed(login, tenant, overrides, message):
@@ -480,6 +484,31 @@ def test_settings_refuse_weaker_thresholds_and_keep_what_was_typed(login, tenant
     assert "Talk to us any time." in text
     tenant.org.refresh_from_db()
     assert (tenant.org.k, tenant.org.k_comments, tenant.org.support_text) == (5, 10, "")
+
+
+def test_a_support_text_longer_than_a_few_paragraphs_is_refused(login, tenant):
+    page = login(tenant.hr).post(url(tenant, "settings/"), settings_data(support_text="x" * 2_001))
+    assert page.status_code == 200
+    assert "Ensure this value has at most 2000 characters (it has 2001)." in page.content.decode()
+    tenant.org.refresh_from_db()
+    assert tenant.org.support_text == ""
+
+
+def test_the_survey_form_refuses_a_name_on_two_lines_and_an_overlong_support_text(login, tenant):
+    client = login(tenant.hr)
+    page = client.post(url(tenant, "surveys/new/"), form_data(name="Pulse\nTwo", support_text="y" * 2_001))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "A name must fit on one line" in text and "at most 2000 characters" in text
+    assert not Survey.all_organizations.exists()
+
+
+@pytest.mark.parametrize("value", ["³", "٣", "1e3", "-1", "99999999999999999999999"])
+def test_a_question_id_that_is_not_a_plain_whole_number_is_a_form_error(login, tenant, value):
+    page = login(tenant.hr).post(url(tenant, "surveys/new/"), form_data(questions=[value]))
+    assert page.status_code == 200
+    assert "Select a valid choice" in page.content.decode()
+    assert not Survey.all_organizations.exists()
 
 
 def test_settings_changes_one_organization_only(login, tenant, other_tenant):

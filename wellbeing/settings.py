@@ -156,6 +156,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "reminders-send": {"task": "surveys.tasks.reminders_send", "schedule": 15 * 60},
     # Safety net: closed rounds whose hand-over to aggregation was lost.
     "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": 30 * 60},
+    # Safety net: roster imports whose task was lost, previews nobody confirmed.
+    "roster-imports-tend": {"task": "surveys.tasks.roster_imports_tend", "schedule": 5 * 60},
 }
 
 CACHES = {

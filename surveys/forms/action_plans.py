@@ -15,10 +15,10 @@ from surveys.services.action_plans import (
     action_plan_title_check,
 )
 
-from .base import PulseForm
+from .base import IdChoiceField, PulseForm
 
 
-class RoundChoiceField(forms.ModelChoiceField):
+class RoundChoiceField(IdChoiceField):
     def label_from_instance(self, obj: Round) -> str:
         closed = localtime(obj.closed_at or obj.closes_at)
         return f"{obj.survey.name}, round {obj.number} (closed {date_format(closed, 'j M Y')})"
@@ -95,5 +95,5 @@ class ActionPlanForm(PulseForm):
         )
 
 
-class ActionPlanStatusForm(forms.Form):
+class ActionPlanStatusForm(PulseForm):
     status = forms.ChoiceField(choices=ActionPlanStatus.choices)

@@ -1,8 +1,9 @@
 from django import forms
 
 from surveys.models import Organization
+from surveys.names import name_check
 from surveys.privacy.rules import MAX_K, MAX_K_COMMENTS, MIN_K, thresholds_check
-from surveys.services.organization import support_links_validate
+from surveys.services.organization import SUPPORT_LINKS_MAX, SUPPORT_TEXT_MAX, support_check
 
 from .base import PulseForm
 
@@ -30,12 +31,14 @@ class OrganizationSettingsForm(PulseForm):
     support_text = forms.CharField(
         label="Support message",
         required=False,
+        max_length=SUPPORT_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Shown to everyone after they answer: where to get help, in plain words.",
     )
     support_links = forms.CharField(
         label="Support links",
         required=False,
+        max_length=SUPPORT_LINKS_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, as “Label | https://address” (mailto: and tel: work too).",
     )
@@ -53,9 +56,12 @@ class OrganizationSettingsForm(PulseForm):
         )
         super().__init__(*args, **kwargs)
 
+    def clean_name(self) -> str:
+        return self.check("name", name_check, value=self.cleaned_data["name"]) or ""
+
     def clean_support_links(self) -> str:
         links = self.cleaned_data["support_links"]
-        self.check("support_links", support_links_validate, text=links)
+        self.check("support_links", support_check, text="", links=links)
         return links
 
     def clean(self):

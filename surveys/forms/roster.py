@@ -1,17 +1,39 @@
+from typing import cast
+
 from django import forms
 
-from surveys.services.roster import MAX_BYTES
+from surveys.models import Role, RosterImportMode, Team
+from surveys.services.people import PersonFields, person_name_check
+from surveys.services.roster_file import MAX_BYTES
+from surveys.services.teams import team_name_check
+
+from .base import IdChoiceField, IdMultipleChoiceField, PulseForm
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
 
 
-class RosterUploadForm(forms.Form):
-    label_suffix = ""
+class TeamPathChoiceField(IdChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.path
+
+
+class TeamPathsField(IdMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.path
+
+
+class RosterUploadForm(PulseForm):
     file = forms.FileField(
         label="Roster file (CSV)",
         allow_empty_file=True,  # the import report explains an empty file, like any other problem
         help_text="A .csv file saved as “CSV UTF-8”, up to 20 MB and 100,000 people.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    mode = forms.ChoiceField(
+        label="What to do with people who are not in the file",
+        choices=RosterImportMode.choices,
+        initial=RosterImportMode.SYNC,
+        widget=forms.RadioSelect,
     )
 
     def clean_file(self):
@@ -27,11 +49,83 @@ class RosterUploadForm(forms.Form):
         return upload
 
 
-class PeopleSearchForm(forms.Form):
-    label_suffix = ""
+class RosterConfirmForm(PulseForm):
+    large_deactivation_ok = forms.BooleanField(
+        label="Yes, deactivate these people",
+        required=False,
+        help_text="They get no more pulses and lose their pages. Their past answers stay counted.",
+    )
+
+
+class PeopleSearchForm(PulseForm):
     q = forms.CharField(label="Search", required=False, max_length=200)
     status = forms.ChoiceField(
         label="Show",
         required=False,
         choices=[("", "Everyone"), ("active", "Active people"), ("inactive", "Deactivated people")],
     )
+
+
+class PersonForm(PulseForm):
+    """A person's name, team, role and the teams they lead; the e-mail only when adding."""
+
+    email = forms.EmailField(label="E-mail", max_length=254)
+    name = forms.CharField(max_length=200)
+    team = TeamPathChoiceField(queryset=None, help_text="The team whose results they count for.")
+    role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect)
+    leads = TeamPathsField(
+        label="Teams they lead",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They see the results of these teams and every team below them. Managers, HR and admins only.",
+    )
+
+    def __init__(self, *args, adding: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.order_by("path")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
+        cast(forms.ModelMultipleChoiceField, self.fields["leads"]).queryset = teams
+        if not adding:
+            del self.fields["email"]
+
+    def clean_name(self) -> str:
+        return self.check("name", person_name_check, name=self.cleaned_data["name"]) or ""
+
+    def person_fields(self) -> PersonFields:
+        data = self.cleaned_data
+        return PersonFields(name=data["name"], team=data["team"], role=data["role"], leads=tuple(data["leads"]))
+
+
+class TeamForm(PulseForm):
+    name = forms.CharField(max_length=120)
+    parent = TeamPathChoiceField(
+        label="Sits under",
+        queryset=None,
+        required=False,
+        empty_label="Nothing: a top-level team",
+        help_text="Moving a team moves every team below it too.",
+    )
+
+    def __init__(self, *args, team: Team, **kwargs):
+        self.team = team
+        super().__init__(*args, **kwargs)
+        outside = Team.objects.exclude(team.subtree_filter()).order_by("path")
+        cast(forms.ModelChoiceField, self.fields["parent"]).queryset = outside
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        if "name" in data:
+            self.check("name", team_name_check, name=data["name"], parent=data.get("parent"), team=self.team)
+        return data
+
+
+class TeamMergeForm(PulseForm):
+    into = TeamPathChoiceField(label="Merge into", queryset=None)
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["into"]).queryset = Team.objects.exclude(
+            team.subtree_filter()
+        ).order_by("path")

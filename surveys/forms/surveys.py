@@ -3,9 +3,10 @@ from typing import cast
 from django import forms
 from django.utils import timezone
 
+from surveys.ids import whole_number
 from surveys.models import Cadence, Organization, Question, Survey
 from surveys.selectors.surveys import team_choices
-from surveys.services.organization import support_links_validate
+from surveys.services.organization import SUPPORT_LINKS_MAX, SUPPORT_TEXT_MAX, support_check
 from surveys.services.surveys import (
     CUSTOM_QUESTION_MAX_LENGTH,
     SurveyFields,
@@ -16,19 +17,19 @@ from surveys.services.surveys import (
     survey_window_check,
 )
 
-from .base import PulseForm
+from .base import IdChoiceField, IdMultipleChoiceField, PulseForm
 
 NEW_QUESTION_FIELDS = ("new_question_1", "new_question_2", "new_question_3")
 
 
-class TeamChoiceField(forms.ModelChoiceField):
+class TeamChoiceField(IdChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.path
 
 
 class SurveyForm(PulseForm):
     name = forms.CharField(max_length=200, help_text="People see it in their invitation, e.g. “Team pulse”.")
-    questions: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(queryset=None, required=False)
+    questions: forms.ModelMultipleChoiceField = IdMultipleChoiceField(queryset=None, required=False)
     new_question_1 = forms.CharField(label="New question 1", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
     new_question_2 = forms.CharField(label="New question 2", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
     new_question_3 = forms.CharField(label="New question 3", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
@@ -59,12 +60,14 @@ class SurveyForm(PulseForm):
     support_text = forms.CharField(
         label="Support message for this survey",
         required=False,
+        max_length=SUPPORT_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Shown after answering, below your organisation's support resources.",
     )
     support_links = forms.CharField(
         label="Support links for this survey",
         required=False,
+        max_length=SUPPORT_LINKS_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, as “Label | https://address”.",
     )
@@ -101,7 +104,7 @@ class SurveyForm(PulseForm):
     def selected_question_ids(self) -> set[int]:
         """What the checkboxes show: what was posted (even if invalid), else the initial choice."""
         raw = self["questions"].value() or []
-        return {int(value) for value in raw if str(value).isdigit()}
+        return {number for value in raw if (number := whole_number(str(value))) is not None}
 
     def clean_name(self) -> str:
         return self.check("name", survey_name_check, name=self.cleaned_data["name"], survey=self.survey) or ""
@@ -113,7 +116,7 @@ class SurveyForm(PulseForm):
 
     def clean_support_links(self) -> str:
         links = self.cleaned_data["support_links"]
-        self.check("support_links", support_links_validate, text=links)
+        self.check("support_links", support_check, text="", links=links)
         return links
 
     def clean(self):

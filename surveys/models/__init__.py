@@ -12,7 +12,16 @@ from .organization import (
     parse_support_links,
 )
 from .results import Result
-from .roster import ROSTER_COLUMNS, RosterImport, RosterImportStatus
+from .roster import (
+    FINISHED_IMPORT_STATES,
+    ROSTER_COLUMNS,
+    RUNNING_IMPORT_STATES,
+    RosterChange,
+    RosterChangeKind,
+    RosterImport,
+    RosterImportMode,
+    RosterImportStatus,
+)
 from .rounds import (
     FINISHED_STATES,
     UNDER_WAY_STATES,
@@ -68,7 +77,12 @@ __all__ = [
     "Response",
     "Result",
     "Role",
+    "FINISHED_IMPORT_STATES",
+    "RUNNING_IMPORT_STATES",
+    "RosterChange",
+    "RosterChangeKind",
     "RosterImport",
+    "RosterImportMode",
     "RosterImportStatus",
     "Round",
     "RoundQuestion",

@@ -204,6 +204,11 @@ class Membership(TenantModel):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    account_invited_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When this organisation last e-mailed the person a link to set up their account.",
+    )
 
     class Meta:
         ordering = ["user__email"]

@@ -12,24 +12,78 @@ ROSTER_COLUMNS = ("email", "name", "team", "role", "manages")
 class RosterImportStatus(models.TextChoices):
     PENDING = "pending", "Waiting to start"
     VALIDATING = "validating", "Checking rows"
+    PREVIEW = "preview", "Ready to confirm"
     IMPORTING = "importing", "Saving"
     DONE = "done", "Imported"
     FAILED = "failed", "Not imported"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+#: An import still has work to do in these states; the file is kept only while it does.
+RUNNING_IMPORT_STATES = frozenset(
+    {RosterImportStatus.PENDING, RosterImportStatus.VALIDATING, RosterImportStatus.IMPORTING}
+)
+FINISHED_IMPORT_STATES = frozenset({RosterImportStatus.DONE, RosterImportStatus.FAILED, RosterImportStatus.CANCELLED})
+
+
+class RosterImportMode(models.TextChoices):
+    SYNC = "sync", "Full sync: people not in the file are deactivated"
+    ADD = "add", "Add and update only: people not in the file stay as they are"
 
 
 class RosterImport(TenantModel):
-    """One roster upload: its file, its progress and its report (errors by line, or a summary)."""
+    """One roster upload: its file, its progress, the preview HR confirms, and its report
+    (errors by line, or what changed). The file is kept only until the import is finished,
+    cancelled or abandoned."""
 
     uploaded_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     filename = models.CharField(max_length=255)
     content = models.BinaryField(editable=False)
+    mode = models.CharField(max_length=10, choices=RosterImportMode.choices, default=RosterImportMode.SYNC)
     status = models.CharField(max_length=20, choices=RosterImportStatus.choices, default=RosterImportStatus.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    plan = models.JSONField(default=dict, blank=True, help_text="The preview: what confirming would change.")
     summary = models.JSONField(default=dict, blank=True)
+    confirmed_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    progress_at = models.DateTimeField(default=timezone.now, help_text="Last sign of progress (stranded imports).")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "status", "progress_at"], name="rosterimport_org_status")]
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in RUNNING_IMPORT_STATES
+
+
+class RosterChangeKind(models.TextChoices):
+    IMPORT = "import", "Roster import"
+    PERSON = "person", "Person changed"
+    TEAM = "team", "Team changed"
+    UNDO = "undo", "Import undone"
+
+
+class RosterChange(TenantModel):
+    """One entry of the roster history: who changed what, when. An import's entry keeps what
+    it changed (before and after) so that the last import can be undone."""
+
+    actor = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=10, choices=RosterChangeKind.choices)
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    roster_import = models.ForeignKey(
+        RosterImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "created_at"], name="rosterchange_org_created")]
+
+    def __str__(self) -> str:
+        return self.summary

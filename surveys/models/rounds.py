@@ -74,6 +74,9 @@ class Round(TenantModel):
         null=True, blank=True, help_text="When what was said was re-keyed and re-ordered (see services.sealing)."
     )
     failure_reason = models.TextField(blank=True)
+    teams_published = models.PositiveIntegerField(
+        default=0, help_text="Team nodes with results of their own, set at publication (0: nothing to show)."
+    )
 
     class Meta:
         ordering = ["survey", "number"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from surveys.access import visible_teams
+from surveys.ids import whole_number
 from surveys.models import (
     BURNOUT_SIGNS,
     PILLARS,
@@ -100,14 +101,17 @@ def results_round_choice(
             published.setdefault(round_.survey_id, []).append(round_)
         else:
             pending.setdefault(round_.survey_id, round_)
+    # A round that published nothing is listed, never the default.
+    with_results = {survey_id: [r for r in listed if r.teams_published] for survey_id, listed in published.items()}
+    with_results = {survey_id: listed for survey_id, listed in with_results.items() if listed}
     chosen, notice = _requested_round(rounds, round_id)
     survey = chosen.survey if chosen else None
     if survey is None and survey_id:
-        survey = next((s for s in survey_list if s.pk == _as_id(survey_id)), None)
+        survey = next((s for s in survey_list if s.pk == whole_number(survey_id)), None)
         notice = notice or ("" if survey else "That survey has no results to show here.")
-    survey = survey or _default_survey(survey_list, published, pending)
+    survey = survey or _default_survey(survey_list, with_results, pending)
     if survey is not None and chosen is None:
-        chosen = next(iter(published.get(survey.pk, ())), None)
+        chosen = next(iter(with_results.get(survey.pk, ())), None)
     return RoundChoice(
         surveys=tuple(survey_list),
         published=tuple((s, tuple(published[s.pk])) for s in survey_list if s.pk in published),
@@ -133,15 +137,10 @@ def _requested_round(rounds: list[Round], round_id: str | None) -> tuple[Round |
     """The published round asked for, or None with why it is not shown."""
     if not round_id:
         return None, ""
-    asked = next((r for r in rounds if r.pk == _as_id(round_id)), None)
+    asked = next((r for r in rounds if r.pk == whole_number(round_id)), None)
     if asked is not None and asked.status == RoundStatus.PUBLISHED:
         return asked, ""
     return None, _round_notice(asked)
-
-
-def _as_id(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _round_notice(round_: Round | None) -> str:

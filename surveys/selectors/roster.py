@@ -9,11 +9,22 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from surveys.models import ROSTER_COLUMNS, Membership, Organization, RosterImport, Team, TeamManagement
+from surveys.csv_cells import safe_cell
+from surveys.models import (
+    ROSTER_COLUMNS,
+    Membership,
+    Organization,
+    RosterChange,
+    RosterChangeKind,
+    RosterImport,
+    Team,
+    TeamManagement,
+)
 
 PEOPLE_PER_PAGE = 50
 ERRORS_PER_PAGE = 100
@@ -79,39 +90,100 @@ def roster_imports_recent(*, organization: Organization, limit: int = 10) -> Que
     return (
         RosterImport.objects.filter(organization=organization)
         .select_related("uploaded_by__user")
-        .defer("content", "errors")
+        .defer("content", "errors", "plan")
         .order_by("-created_at")[:limit]
     )
 
 
-def roster_import_errors_csv(*, roster_import: RosterImport) -> str:
-    """The report of a failed import as CSV, to sort and filter in a spreadsheet."""
+@dataclass(frozen=True)
+class HistoryEntry:
+    change: RosterChange
+    undoable: bool  # the latest change, an import: it may be undone
+
+
+def roster_history(*, organization: Organization, limit: int = 100) -> list[HistoryEntry]:
+    """The latest roster changes, newest first; the latest import may be undone while nothing
+    came after it."""
+    changes = list(
+        RosterChange.objects.filter(organization=organization)
+        .select_related("actor__user", "roster_import")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    latest = next(
+        (change for change in changes if change.undone_at is None and change.kind != RosterChangeKind.UNDO), None
+    )
+    return [HistoryEntry(change, change is latest and change.kind == RosterChangeKind.IMPORT) for change in changes]
+
+
+def _csv(rows: Iterable[Iterable[object]]) -> str:
+    """Rows as CSV text, every cell safe to open in a spreadsheet (surveys.csv_cells)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["line", "column", "problem"])
-    for error in roster_import.errors:
-        writer.writerow([error["line"], error["column"], error["message"]])
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()
+
+
+def roster_import_errors_csv(*, roster_import: RosterImport) -> str:
+    """The report of a failed import as CSV, to sort and filter in a spreadsheet."""
+    return _csv(
+        [("line", "column", "problem")]
+        + [(error["line"], error["column"], error["message"]) for error in roster_import.errors]
+    )
+
+
+def roster_export_csv(*, organization: Organization) -> str:
+    """The active roster in exactly the import format: exported, edited and imported again, it
+    changes only what was edited (people without a team cannot be imported and are left out)."""
+    leads: dict[int, list[str]] = defaultdict(list)
+    for membership_id, path in (
+        TeamManagement.objects.filter(membership__is_active=True)
+        .order_by("team__path")
+        .values_list("membership_id", "team__path")
+    ):
+        leads[membership_id].append(path)
+    people = (
+        Membership.objects.filter(organization=organization, is_active=True, team__isnull=False)
+        .select_related("user", "team")
+        .order_by("team__path", "user__email")
+    )
+    return _csv(
+        [ROSTER_COLUMNS]
+        + [
+            (
+                m.user.email,
+                m.user.name or m.user.email,
+                m.team.path if m.team else "",
+                m.role,
+                ";".join(leads.get(m.pk, ())),
+            )
+            for m in people
+        ]
+    )
 
 
 def roster_example_csv(*, organization: Organization) -> str:
-    """A small valid roster, rooted at the organisation's name, to start a real one from."""
-    top = organization.name.replace("/", "-")
-    rows = [
-        ROSTER_COLUMNS,
-        ("ada.lovelace@example.com", "Ada Lovelace", top, "admin", top),
-        ("grace.hopper@example.com", "Grace Hopper", f"{top}/People", "hr", f"{top}/People"),
-        ("alan.turing@example.com", "Alan Turing", f"{top}/Engineering", "manager", f"{top}/Engineering"),
-        (
-            "katherine.johnson@example.com",
-            "Katherine Johnson",
-            f"{top}/Engineering/Platform",
-            "manager",
-            f"{top}/Engineering/Platform;{top}/Engineering/Payments",
-        ),
-        ("tim.berners-lee@example.com", "Tim Berners-Lee", f"{top}/Engineering/Platform", "employee", ""),
-        ("margaret.hamilton@example.com", "Margaret Hamilton", f"{top}/Engineering/Payments", "employee", ""),
+    """An example to start from, built on the organisation's own tree (or on one that looks
+    like a company's when it has none yet): a lead for each of the first teams and two people
+    with made-up example.com addresses. Imported as it is, in either mode, the preview shows
+    what it would do before anything changes."""
+    teams = list(Team.objects.filter(organization=organization).order_by("path")[:6])
+    if not teams:
+        top = organization.name.replace(Team.SEPARATOR, "-")
+        paths = [top, f"{top}/People", f"{top}/Engineering", f"{top}/Engineering/Platform"]
+    else:
+        paths = [team.path for team in teams]
+    people = [
+        ("ada.lovelace", "Ada Lovelace", "admin"),
+        ("grace.hopper", "Grace Hopper", "hr"),
+        ("alan.turing", "Alan Turing", "manager"),
+        ("katherine.johnson", "Katherine Johnson", "manager"),
+        ("tim.berners-lee", "Tim Berners-Lee", "manager"),
+        ("margaret.hamilton", "Margaret Hamilton", "manager"),
     ]
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
+    rows = [ROSTER_COLUMNS]
+    for path, (local, name, role) in zip(paths, people, strict=False):
+        rows.append((f"{local}@example.com", name, path, role, path))
+    rows.append(("edsger.dijkstra@example.com", "Edsger Dijkstra", paths[-1], "employee", ""))
+    rows.append(("barbara.liskov@example.com", "Barbara Liskov", paths[-1], "employee", ""))
+    return _csv(rows)

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
 from surveys.models import Invitation, Round, RoundStatus
+from surveys.names import one_line
 from surveys.scheduling import Window
 from surveys.tokens import invitation_url, token_hash, token_new
 
@@ -74,9 +75,14 @@ def round_reminders_send(*, round_: Round, now: dt.datetime | None = None) -> No
 
 
 def _send(*, round_: Round, pending: QuerySet[Invitation], kind: _Kind) -> int:
+    """Send in batches until none is left, or the round closes: each batch checks that the
+    round is still open (a close, by HR or by the clock, stops a long send within one batch)."""
     context = _round_context(round_)
     total = 0
     while True:
+        if not _still_open(round_):
+            logger.info("Round %s closed while sending %ss: %s sent, the rest not.", round_.pk, kind.template, total)
+            return total
         with transaction.atomic():
             # skip_locked: a second worker takes the next batch instead of waiting for this one.
             batch = list(
@@ -91,6 +97,10 @@ def _send(*, round_: Round, pending: QuerySet[Invitation], kind: _Kind) -> int:
         total += len(delivered)
         if error is not None:
             raise error
+
+
+def _still_open(round_: Round) -> bool:
+    return timezone.now() < round_.closes_at and Round.objects.filter(pk=round_.pk, status=RoundStatus.OPEN).exists()
 
 
 def _deliver(batch: list[Invitation], *, kind: _Kind, context: dict) -> tuple[list[Invitation], Exception | None]:
@@ -137,7 +147,7 @@ def _message(invitation: Invitation, *, token: str, kind: _Kind, context: dict, 
         "link": invitation_url(org_slug=organization.slug, token=token),
     }
     closes = dateformat.format(timezone.localtime(context["round"].closes_at), "l j F")
-    subject = kind.subject.format(organization=organization.name, minutes=context["minutes"], closes=closes)
+    subject = one_line(kind.subject.format(organization=organization.name, minutes=context["minutes"], closes=closes))
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"emails/{kind.template}.txt", personal),

@@ -4,11 +4,32 @@ from django.db import transaction
 
 from surveys.exceptions import PulseError
 from surveys.models import Organization, parse_support_links
+from surveys.names import name_check
 from surveys.privacy.rules import thresholds_check
 
 #: Link schemes a support resource may use. Anything else (javascript:, data:) could run script
 #: in the page of everyone who answers.
 SUPPORT_LINK_SCHEMES = ("https://", "http://", "mailto:", "tel:")
+#: Support texts are served on every answering page: a few paragraphs, not a document.
+SUPPORT_TEXT_MAX = 2_000
+SUPPORT_LINKS_MAX = 2_000
+SUPPORT_LINKS_COUNT = 10
+
+
+def support_check(*, text: str, links: str) -> None:
+    """Support resources short enough to serve on every answering page, with safe links."""
+    if len(text.strip()) > SUPPORT_TEXT_MAX:
+        raise PulseError(
+            f"Keep the support text under {SUPPORT_TEXT_MAX:,} characters (it has {len(text.strip()):,}): "
+            "link to a longer page instead.",
+            code="support_text",
+        )
+    if len(links.strip()) > SUPPORT_LINKS_MAX or len(parse_support_links(links)) > SUPPORT_LINKS_COUNT:
+        raise PulseError(
+            f"Keep to {SUPPORT_LINKS_COUNT} links at most, in under {SUPPORT_LINKS_MAX:,} characters.",
+            code="support_links",
+        )
+    support_links_validate(links)
 
 
 def support_links_validate(text: str) -> None:
@@ -26,11 +47,11 @@ def organization_update(
     *, organization: Organization, name: str, k: int, k_comments: int, support_text: str, support_links: str
 ) -> Organization:
     """Change the organisation's settings. Rounds already open keep the `k` they locked."""
-    name = name.strip()
+    name = name_check(name, code="name")
     if not name:
         raise PulseError("Give the organisation a name.", code="name")
     thresholds_check(k=k, k_comments=k_comments)
-    support_links_validate(support_links)
+    support_check(text=support_text, links=support_links)
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         organization.name = name

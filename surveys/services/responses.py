@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from surveys.exceptions import PulseError
+from surveys.ids import whole_number
 from surveys.models import (
     SCALE_POINTS,
     Answer,
@@ -78,7 +79,7 @@ def response_submit(*, invitation: Invitation, answers: Mapping[Any, int | str |
 def _answer_values(*, in_round: frozenset[int], answers: Mapping[Any, int | str | None]) -> dict[int, int]:
     values = {}
     for key, raw in answers.items():
-        question_id = _whole_number(key)
+        question_id = whole_number(key)
         if question_id not in in_round:
             raise PulseError(
                 "One of the questions is not part of this pulse. Please reload the page and answer again.",
@@ -86,7 +87,7 @@ def _answer_values(*, in_round: frozenset[int], answers: Mapping[Any, int | str 
             )
         if raw in SKIPPED:
             continue
-        value = _whole_number(raw)
+        value = whole_number(raw)
         if value is None or not 1 <= value <= SCALE_POINTS:
             raise PulseError(
                 f"Each answer must be one of the {SCALE_POINTS} choices offered (or “Prefer not to say”).",
@@ -94,14 +95,6 @@ def _answer_values(*, in_round: frozenset[int], answers: Mapping[Any, int | str 
             )
         values[question_id] = value
     return values
-
-
-def _whole_number(raw: object) -> int | None:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
-        return int(raw)
-    return None
 
 
 def _comment_text(*, comments_enabled: bool, comment: str | None) -> str:

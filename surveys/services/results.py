@@ -8,16 +8,13 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from surveys import aggregation
 from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
-from surveys.models import Membership, Result, Round, RoundStatus, TeamManagement
+from surveys.models import Result, Round, RoundStatus
 from surveys.phases import phase, phase_started
 from surveys.privacy.audit import AuditReport, PrivacyAuditError, audit_round
 from surveys.services.sealing import round_seal
@@ -83,7 +80,8 @@ def results_publish(*, round_id: int) -> PublishOutcome:
             round_.status = RoundStatus.PUBLISHED
             round_.published_at = timezone.now()
             round_.failure_reason = ""
-            round_.save(update_fields=["status", "published_at", "failure_reason"])
+            round_.teams_published = len(computed.results)
+            round_.save(update_fields=["status", "published_at", "failure_reason", "teams_published"])
             # Registered first, so it runs as soon as the commit is done, before the e-mails.
             transaction.on_commit(phase_started("commit"))
             enqueue("surveys.tasks.round_results_notify", round_id)
@@ -145,43 +143,3 @@ def _round_fail(*, round_id: int, reason: str) -> None:
         round_.status = RoundStatus.FAILED
         round_.failure_reason = reason
         round_.save(update_fields=["status", "failure_reason"])
-
-
-def round_results_notify(*, round_id: int) -> int:
-    """E-mail every active manager of a team that got results: one message each, with a link
-    to each of their teams' dashboards. Returns how many messages were sent."""
-    round_ = Round.objects.select_related("survey", "organization").get(pk=round_id)
-    if round_.status != RoundStatus.PUBLISHED:
-        return 0
-    published = Result.objects.filter(round=round_).values("team_id")
-    links = (
-        TeamManagement.objects.filter(
-            team_id__in=published, membership__is_active=True, membership__user__is_active=True
-        )
-        .select_related("team", "membership__user")
-        .order_by("membership_id", "team__path")
-    )
-    teams_by_manager: dict[int, tuple[Membership, list]] = {}
-    for link in links:
-        teams_by_manager.setdefault(link.membership_id, (link.membership, []))[1].append(link.team)
-    for membership, teams in teams_by_manager.values():
-        _send_results_ready(round_, membership, teams)
-    return len(teams_by_manager)
-
-
-def _send_results_ready(round_: Round, membership: Membership, teams: list) -> None:
-    base = f"{settings.PULSE_BASE_URL}/o/{round_.organization.slug}/teams"
-    context = {
-        "round": round_,
-        "organization": round_.organization,
-        "name": membership.user.get_short_name(),
-        # The round in the link: the dashboard shows this round even if another survey publishes later.
-        "teams": [{"name": team.name, "url": f"{base}/{team.pk}/?round={round_.pk}"} for team in teams],
-    }
-    message = EmailMultiAlternatives(
-        subject=f"Results are ready: {round_.survey.name}",
-        body=render_to_string("emails/results_ready.txt", context),
-        to=[membership.user.email],
-    )
-    message.attach_alternative(render_to_string("emails/results_ready.html", context), "text/html")
-    message.send()

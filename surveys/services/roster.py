@@ -1,599 +1,583 @@
-"""Roster import: a CSV of people becomes the organisation's people, teams and team leads.
+"""What a roster file changes: shown first, written only once HR confirms, undoable.
 
-Three steps, each testable alone:
-- `roster_read` turns the file's bytes into records (encoding, header, size limits);
-- `roster_validate` checks every row, and every row against the others, without touching the
-  database, and returns either clean rows or every problem with its line number;
-- `roster_apply` writes clean rows in one transaction with bulk operations.
-Nothing is written unless every row is valid. `roster_import_start` / `roster_import_process`
-drive a `RosterImport` through these steps, in the request or in a Celery task for big files.
+`roster_plan` compares checked rows (`surveys.services.roster_file`) with the organisation as
+it stands and works out every change without writing anything: people added, updated, moved,
+reactivated and deactivated; teams created, renamed and emptied; team leads added and removed.
+HR sees that as a preview (`RosterImport.plan`). `roster_apply` writes exactly a plan, in one
+transaction with bulk operations, records it in the roster history with what each change
+replaced (so the last import can be undone), and e-mails new managers, HR and admins a link to
+set up their account.
+
+An import's life: `roster_import_start` (check and plan: in the request, or in a task for big
+files) → PREVIEW → `roster_import_confirm` (a large deactivation needs a second confirmation;
+the plan is worked out again and must not have changed) → apply (request or task) → DONE. A
+preview can be cancelled, and one left alone is abandoned after a day. The file is deleted
+whenever an import ends; the report stays.
+
+Two modes: a full sync deactivates everyone absent from the file and makes the team leads
+exactly the file's; add-and-update leaves absent people (and their leads) as they are.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import datetime as dt
+import hashlib
+import json
 import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from surveys.enqueue import enqueue
+from surveys.exceptions import PulseError
 from surveys.models import (
     HR_ROLES,
-    ROSTER_COLUMNS,
+    Invitation,
     Membership,
     Organization,
-    Role,
+    Response,
+    RosterChange,
+    RosterChangeKind,
     RosterImport,
+    RosterImportMode,
     RosterImportStatus,
+    RoundTeam,
     Team,
     TeamManagement,
     User,
 )
+from surveys.services.accounts import account_invitations_queue
+from surveys.services.history import roster_change_record
+from surveys.services.roster_file import ProgressCallback, RosterError, RosterRow, roster_validate
+from surveys.services.teams import team_repath
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 100_000
-#: Files with more rows than this are imported by a Celery task, with a progress page.
+#: Files with more rows than this are checked and imported by a Celery task, with a progress page.
 BACKGROUND_ROWS = 2_000
-PROGRESS_EVERY = 1_000
 WRITE_BATCH = 2_000
 READ_CHUNK = 5_000  # SQLite caps the parameters of one query
-
-EMAIL_MAX = 254
-NAME_MAX = cast(int, User._meta.get_field("name").max_length)
-TEAM_NAME_MAX = cast(int, Team._meta.get_field("name").max_length)
-TEAM_PATH_MAX = cast(int, Team._meta.get_field("path").max_length)
-ROLE_LIST = ", ".join(Role.values[:-1]) + " or " + Role.values[-1]
-
-ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class RosterError:
-    """One problem, on one physical line of the file (the header is line 1)."""
-
-    line: int
-    message: str
-    column: str = ""
-
-    def as_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "message": self.message}
+#: Deactivating more than this share of the active people needs a second confirmation.
+LARGE_DEACTIVATION = 0.10
+#: How many entries of each list the preview keeps (the counts are always complete).
+PREVIEW_LIMIT = 200
+#: A preview nobody confirms is abandoned (and its file deleted) after this long.
+PREVIEW_LIFETIME = dt.timedelta(days=1)
+#: An import that shows no progress for this long is queued again (a lost task, a dead worker).
+STRANDED_AFTER = dt.timedelta(minutes=10)
 
 
-@dataclass(frozen=True)
-class RosterRow:
-    """One person, normalised: lower-case email, team paths with trimmed names."""
-
-    line: int
-    email: str
-    name: str
-    team: str
-    role: str
-    manages: tuple[str, ...] = ()
+# Planning --------------------------------------------------------------------------------
 
 
 @dataclass
-class RosterCheck:
-    rows: list[RosterRow] = field(default_factory=list)
-    errors: list[RosterError] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
+class _State:
+    """The organisation as it stands, read once."""
+
+    teams: dict[str, tuple[int, int | None]]  # path -> (id, parent id)
+    members: dict[int, Membership]  # user id -> membership
+    users: dict[str, User]  # email -> user, for the emails of the file
+    leads: set[tuple[int, int]]  # (team id, membership id)
+    active_per_team: dict[int, int]
+    #: users of the file who belong to another organisation too: their name is not this one's to change
+    shared: set[int] = field(default_factory=set)
 
     @property
-    def ok(self) -> bool:
-        return not self.errors
+    def active(self) -> int:
+        return sum(1 for m in self.members.values() if m.is_active)
 
 
 @dataclass
-class RosterSheet:
-    """The file as records: the header's column positions and each non-blank row's cells."""
+class RosterPlan:
+    """Every change a file makes, with what each replaces."""
 
-    columns: dict[str, int]
-    width: int
-    ignored_columns: list[str]
-    records: list[tuple[int, list[str]]]
-
-
-# Reading ---------------------------------------------------------------------------------
-
-
-def roster_read(content: bytes) -> tuple[RosterSheet | None, list[RosterError]]:
-    """Decode and tokenise the file. Either a sheet, or the errors that stop reading it."""
-    if len(content) > MAX_BYTES:
-        return None, [RosterError(1, f"The file is {_megabytes(len(content))}; Pulse accepts files up to 20 MB.")]
-    try:
-        text = content.decode("utf-8-sig")  # a byte order mark is fine
-    except UnicodeDecodeError as exc:
-        message = (
-            "The file is not UTF-8 text; its first unreadable byte is on this line. Save it from your "
-            "spreadsheet as “CSV UTF-8” (an Excel workbook must be saved as CSV) and upload it again."
-        )
-        return None, [RosterError(_line_at(content, exc.start), message)]
-    if not text.strip():
-        message = "The file is empty. Its first line must be the header: " + ",".join(ROSTER_COLUMNS)
-        return None, [RosterError(1, message)]
-    if "\0" in text:
-        line = _line_at(text[: text.index("\0")].encode(), None)
-        return None, [RosterError(line, "This line contains a NUL character: the file does not look like CSV text.")]
-    header, records, errors = _tokenise(text)
-    if errors:
-        return None, errors
-    columns, ignored, errors = _read_header(header)
-    if errors:
-        return None, errors
-    if not records:
-        return None, [RosterError(1, "The file has a header but no people. Add one row per person below it.")]
-    return RosterSheet(columns=columns, width=len(header), ignored_columns=ignored, records=records), []
-
-
-def _tokenise(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[RosterError]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
-    records: list[tuple[int, list[str]]] = []
-    line = 1  # where the record being read starts
-    try:
-        for cells in reader:
-            if header is None:
-                header = cells
-            elif any(cell.strip() for cell in cells):
-                if len(records) == MAX_ROWS:
-                    message = f"The file has more than {MAX_ROWS:,} people; Pulse imports up to {MAX_ROWS:,} at once."
-                    return [], [], [RosterError(line, message)]
-                records.append((line, cells))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
-            message = "A double quote opened on this line is never closed, so the rest of the file cannot be read."
-        else:
-            message = f"This line is not valid CSV ({exc}). Check the double quotes on it."
-        return [], [], [RosterError(line, message)]
-    return header or [], records, []
-
-
-def _read_header(header: list[str]) -> tuple[dict[str, int], list[str], list[RosterError]]:
-    columns: dict[str, int] = {}
-    ignored: list[str] = []
-    errors: list[RosterError] = []
-    for position, cell in enumerate(header):
-        name = cell.strip().lower()
-        if name in ROSTER_COLUMNS:
-            if name in columns:
-                errors.append(RosterError(1, f"The column “{name}” appears twice in the header.", name))
-            columns[name] = position
-        elif name:
-            ignored.append(cell.strip())
-    missing = [name for name in ROSTER_COLUMNS if name not in columns]
-    if missing:
-        message = f"The header is missing the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}."
-        if len(missing) == len(ROSTER_COLUMNS):
-            message = "Line 1 must be the header row, naming the columns."
-        message += " The header needs: " + ",".join(ROSTER_COLUMNS) + " (in any order)."
-        errors.append(RosterError(1, message))
-    return columns, ignored, errors
-
-
-def _line_at(content: bytes, offset: int | None) -> int:
-    """The physical line holding byte `offset` (\\n, \\r\\n and a lone \\r each end a line)."""
-    before = content if offset is None else content[:offset]
-    return before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
-# Validating ------------------------------------------------------------------------------
-
-
-def roster_validate(*, content: bytes, on_progress: ProgressCallback | None = None) -> RosterCheck:
-    """Check every row of the file. Pure: reads no database, so it can be tested alone and run
-    before anything is written. `on_progress(checked, total)` is called every PROGRESS_EVERY rows."""
-    sheet, errors = roster_read(content)
-    if sheet is None:
-        return RosterCheck(errors=errors)
-    check = RosterCheck(ignored_columns=sheet.ignored_columns)
-    total = len(sheet.records)
-    if on_progress:
-        on_progress(0, total)
-    for checked, (line, cells) in enumerate(sheet.records, start=1):
-        row, row_errors = _check_row(line, cells, sheet)
-        check.rows.append(row)
-        check.errors.extend(row_errors)
-        if on_progress and checked % PROGRESS_EVERY == 0:
-            on_progress(checked, total)
-    check.errors.extend(_check_across(check.rows))
-    check.errors.sort(key=lambda error: error.line)
-    if on_progress:
-        on_progress(total, total)
-    return check
-
-
-def _check_row(line: int, cells: list[str], sheet: RosterSheet) -> tuple[RosterRow, list[RosterError]]:
-    """Check one row on its own. Invalid values come back empty, so cross-row checks skip them."""
-
-    def value(column: str) -> str:
-        position = sheet.columns[column]
-        return cells[position].strip() if position < len(cells) else ""
-
-    if len(cells) > sheet.width:
-        # Usually a comma inside an unquoted name: every later value is in the wrong column, so
-        # checking them would only mislead.
-        message = (
-            f"This row has {len(cells)} values but the header has {sheet.width} columns. "
-            "A value that contains a comma needs double quotes around it."
-        )
-        return RosterRow(line=line, email="", name="", team="", role=""), [RosterError(line, message)]
-    errors: list[RosterError] = []
-    fields = {}
-    for column, check in _FIELD_CHECKS.items():
-        fields[column], message = check(value(column))
-        if message:
-            errors.append(RosterError(line, message, column))
-    role, manages = fields["role"], fields["manages"]
-    if manages and role == Role.EMPLOYEE:
-        message = "Only managers, HR and admins lead teams: make the role manager, or leave manages empty."
-        errors.append(RosterError(line, message, "manages"))
-    return RosterRow(line=line, **fields), errors
-
-
-def _check_email(raw: str) -> tuple[str, str | None]:
-    email = raw.lower()
-    if not email:
-        return "", "The email is missing."
-    if len(email) > EMAIL_MAX:
-        return "", f"The email is longer than {EMAIL_MAX} characters."
-    try:
-        validate_email(email)
-    except ValidationError:
-        return "", f"“{raw}” is not a valid email address."
-    return email, None
-
-
-def _check_name(raw: str) -> tuple[str, str | None]:
-    if not raw:
-        return "", "The name is missing."
-    if len(raw) > NAME_MAX:
-        return "", f"The name is longer than {NAME_MAX} characters."
-    return raw, None
-
-
-def _check_role(raw: str) -> tuple[str, str | None]:
-    role = raw.lower()
-    if not role:
-        return "", f"The role is missing: use {ROLE_LIST}."
-    if role not in Role.values:
-        return "", f"“{raw}” is not a role: use {ROLE_LIST}."
-    return role, None
-
-
-def _check_team(raw: str) -> tuple[str, str | None]:
-    if not raw:
-        return "", "The team is missing: give its path from the top, like Company/Engineering/Platform."
-    return _team_path(raw)
-
-
-def _check_manages(raw: str) -> tuple[tuple[str, ...], str | None]:
-    paths: dict[str, None] = {}  # ordered, without repeats
-    for item in raw.split(";"):
-        if not item.strip():
-            continue
-        path, message = _team_path(item.strip())
-        if message:
-            return (), message
-        paths[path] = None
-    return tuple(paths), None
-
-
-def _team_path(raw: str) -> tuple[str, str | None]:
-    """Normalise "A / B/C" to "A/B/C"; refuse empty names, a name inside itself, overlong names."""
-    names = [name.strip() for name in raw.split("/")]
-    if not all(names):
-        return "", f"“{raw}” has an empty team name: look for “//”, or a “/” at the start or the end."
-    seen: set[str] = set()
-    for name in names:
-        if name.casefold() in seen:
-            return "", f"“{raw}” names “{name}” twice: a team cannot be inside itself."
-        seen.add(name.casefold())
-    if any(len(name) > TEAM_NAME_MAX for name in names):
-        return "", f"A team name in “{raw}” is longer than {TEAM_NAME_MAX} characters."
-    path = "/".join(names)
-    if len(path) > TEAM_PATH_MAX:
-        return "", f"The team path “{raw}” is longer than {TEAM_PATH_MAX} characters."
-    return path, None
-
-
-_FIELD_CHECKS: dict[str, Callable[[str], tuple]] = {
-    "email": _check_email,
-    "name": _check_name,
-    "team": _check_team,
-    "role": _check_role,
-    "manages": _check_manages,
-}
-
-
-def _check_across(rows: Sequence[RosterRow]) -> list[RosterError]:
-    """Rules between rows: one row per email, one spelling per team, leads of teams in the file."""
-    errors: list[RosterError] = []
-    first_line: dict[str, int] = {}
-    spellings: dict[str, tuple[str, int]] = {}
-    for row in rows:
-        if row.email:
-            if row.email in first_line:
-                message = f"{row.email} is already on line {first_line[row.email]}: each person needs one row."
-                errors.append(RosterError(row.line, message, "email"))
-            else:
-                first_line[row.email] = row.line
-        if row.team:
-            clash = _spelling_clash(row.team, row.line, spellings)
-            if clash:
-                errors.append(RosterError(row.line, clash, "team"))
-    for row in rows:
-        for path in row.manages:
-            if not _is_team(path, spellings):
-                errors.append(RosterError(row.line, _unknown_team(path, spellings), "manages"))
-    return errors
-
-
-def _spelling_clash(path: str, line: int, spellings: dict[str, tuple[str, int]]) -> str | None:
-    """Record every team of `path` (each prefix) and report the first one spelled two ways."""
-    for prefix in Team.path_prefixes(path):
-        known = spellings.setdefault(prefix.casefold(), (prefix, line))
-        if known[0] != prefix:
-            return f"The team “{prefix}” is written “{known[0]}” on line {known[1]}: use one spelling."
-    return None
-
-
-def _is_team(path: str, spellings: dict[str, tuple[str, int]]) -> bool:
-    known = spellings.get(path.casefold())
-    return known is not None and known[0] == path
-
-
-def _unknown_team(path: str, spellings: dict[str, tuple[str, int]]) -> str:
-    known = spellings.get(path.casefold())
-    hint = f" Did you mean “{known[0]}”?" if known else " A person can only lead a team named in the team column."
-    return f"“{path}” in manages is not a team in this file.{hint}"
-
-
-# Applying --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Outcome:
-    """What the import changed, gathered by the apply steps to build the summary."""
-
-    created: set[int] = field(default_factory=set)
-    reactivated: set[int] = field(default_factory=set)
-    changed: set[int] = field(default_factory=set)  # membership ids
-    renamed: set[str] = field(default_factory=set)  # emails
-    deactivated: int = 0
-    teams_created: int = 0
-    teams_not_in_file: int = 0
-    leads_added: int = 0
-    leads_removed: int = 0
+    mode: str
+    rows: Sequence[RosterRow]
+    teams_to_create: list[str] = field(default_factory=list)  # paths, parents first
+    team_renames: list[tuple[int, str, str]] = field(default_factory=list)  # id, old path, new path
+    users_to_create: list[RosterRow] = field(default_factory=list)
+    user_renames: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, email, old, new
+    memberships_to_create: list[RosterRow] = field(default_factory=list)
+    membership_changes: list[tuple[Membership, RosterRow, str]] = field(default_factory=list)  # kept role
+    deactivations: list[Membership] = field(default_factory=list)
+    leads_to_add: set[tuple[str, str]] = field(default_factory=set)  # (team path, email)
+    leads_to_remove: set[tuple[int, int]] = field(default_factory=set)  # (team id, membership id)
+    teams_emptied: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    active_before: int = 0
     notes: list[str] = field(default_factory=list)
+    team_paths: dict[int, str] = field(default_factory=dict)  # id -> path, for display
+    member_emails: dict[int, tuple[str, str]] = field(default_factory=dict)  # membership id -> email, name
+
+    @property
+    def deactivation_share(self) -> float:
+        return len(self.deactivations) / self.active_before if self.active_before else 0.0
+
+    @property
+    def large_deactivation(self) -> bool:
+        return self.deactivation_share > LARGE_DEACTIVATION
+
+    def fingerprint(self) -> str:
+        """Identical for two plans that would write the same thing."""
+        canonical = {
+            "create": sorted(self.teams_to_create),
+            "rename": sorted(self.team_renames),
+            "users": sorted(row.email for row in self.users_to_create),
+            "names": sorted(self.user_renames),
+            "members": sorted((row.email, row.role, row.team) for row in self.memberships_to_create),
+            "changes": sorted((m.pk, row.team, role) for m, row, role in self.membership_changes),
+            "off": sorted(m.pk for m in self.deactivations),
+            "leads+": sorted(self.leads_to_add),
+            "leads-": sorted(self.leads_to_remove),
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def roster_apply(*, organization: Organization, rows: Sequence[RosterRow], importer: Membership | None = None) -> dict:
-    """Make the organisation match valid `rows`, in one transaction, and return the summary.
-
-    People are matched by email (users are global; the membership is this organisation's).
-    People of the organisation absent from the file are deactivated, never deleted; teams absent
-    from the file are kept (they carry results). `importer` is never deactivated nor loses an
-    HR role through their own import: they could not undo it otherwise.
-    """
-    started = time.monotonic()
-    outcome = _Outcome()
-    with transaction.atomic():
-        # One import at a time per organisation: a second waits here, then sees the first's result.
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
-        team_ids = _teams_ensure(organization, rows, outcome)
-        user_ids = _users_ensure(rows, outcome)
-        membership_ids = _memberships_sync(organization, rows, user_ids, team_ids, importer, outcome)
-        _leads_sync(organization, rows, membership_ids, team_ids, importer, outcome)
-    return _summary(rows, membership_ids, outcome, seconds=time.monotonic() - started)
+def roster_plan(
+    *, organization: Organization, rows: Sequence[RosterRow], mode: str, importer: Membership | None = None
+) -> RosterPlan:
+    """Everything `rows` would change, worked out without writing."""
+    state = _state(organization, rows)
+    plan = RosterPlan(mode=mode, rows=rows, active_before=state.active)
+    plan.team_paths = {team_id: path for path, (team_id, _) in state.teams.items()}
+    renamed = _plan_teams(plan, state, rows)
+    _plan_people(plan, state, rows, importer, renamed)
+    _plan_leads(plan, state, rows, importer, renamed)
+    _plan_emptied(plan, state, renamed)
+    return plan
 
 
-def _teams_ensure(organization: Organization, rows: Sequence[RosterRow], outcome: _Outcome) -> dict[str, int]:
-    """Create every team the file names that does not exist yet, parents first. Path -> id."""
-    wanted = {prefix for row in rows for prefix in Team.path_prefixes(row.team)}
-    team_ids = dict(Team.objects.filter(organization=organization).values_list("path", "id"))
-    outcome.teams_not_in_file = len(team_ids.keys() - wanted)
-    missing_by_depth: dict[int, list[str]] = defaultdict(list)
-    for path in wanted - team_ids.keys():
-        missing_by_depth[path.count("/")].append(path)
-    for depth in sorted(missing_by_depth):
-        teams = [
-            Team(
-                organization=organization,
-                name=Team.name_of(path),
-                path=path,
-                parent_id=team_ids[Team.parent_path(path)] if depth else None,
-            )
-            for path in sorted(missing_by_depth[depth])
-        ]
-        Team.objects.bulk_create(teams, batch_size=WRITE_BATCH)
-        team_ids.update(_ids_by_path(organization, teams))
-        outcome.teams_created += len(teams)
-    return team_ids
-
-
-def _ids_by_path(organization: Organization, teams: list[Team]) -> dict[str, int]:
-    if all(team.pk for team in teams):  # the database returned the new ids
-        return {team.path: team.pk for team in teams}
-    paths = [team.path for team in teams]
-    found: dict[str, int] = {}
-    for chunk in _chunks(paths):
-        found.update(Team.objects.filter(organization=organization, path__in=chunk).values_list("path", "id"))
-    return found
-
-
-def _users_ensure(rows: Sequence[RosterRow], outcome: _Outcome) -> dict[str, int]:
-    """Find or create the global user of every row, and bring names up to date. Email -> id."""
+def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
+    teams: dict[str, tuple[int, int | None]] = {
+        path: (pk, parent) for pk, path, parent in Team.objects.values_list("id", "path", "parent_id")
+    }
+    members = {m.user_id: m for m in Membership.objects.select_related("user", "team").all()}
     users: dict[str, User] = {}
     for chunk in _chunks([row.email for row in rows]):
-        users.update((user.email, user) for user in User.objects.filter(email__in=chunk).only("id", "email", "name"))
-    renamed = []
-    for row in rows:
-        user = users.get(row.email)
-        if user is not None and user.name != row.name:
-            user.name = row.name
-            renamed.append(user)
-    User.objects.bulk_update(renamed, ["name"], batch_size=WRITE_BATCH)
-    outcome.renamed = {user.email for user in renamed}
-    new = [
-        User(email=row.email, name=row.name, password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30))
-        for row in rows
-        if row.email not in users
-    ]
-    User.objects.bulk_create(new, batch_size=WRITE_BATCH)
-    users.update((user.email, user) for user in new)
-    if new and not all(user.pk for user in new):
-        for chunk in _chunks([user.email for user in new]):
-            users.update((user.email, user) for user in User.objects.filter(email__in=chunk).only("id", "email"))
-    return {email: user.pk for email, user in users.items()}
+        users.update((user.email, user) for user in User.objects.filter(email__in=chunk))
+    active_per_team: dict[int, int] = defaultdict(int)
+    for member in members.values():
+        if member.is_active and member.team_id:
+            active_per_team[member.team_id] += 1
+    # Leads of people deactivated earlier are no file's business (deactivating removes them).
+    leads = set(TeamManagement.objects.filter(membership__is_active=True).values_list("team_id", "membership_id"))
+    shared: set[int] = set()
+    user_ids = [user.pk for user in users.values()]
+    for chunk in _chunks(user_ids):
+        shared.update(
+            Membership.all_organizations.filter(user_id__in=chunk)
+            .exclude(organization=organization)
+            .values_list("user_id", flat=True)
+        )
+    return _State(teams, members, users, leads, active_per_team, shared)
 
 
-def _memberships_sync(
-    organization: Organization,
-    rows: Sequence[RosterRow],
-    user_ids: dict[str, int],
-    team_ids: dict[str, int],
-    importer: Membership | None,
-    outcome: _Outcome,
-) -> dict[str, int]:
-    """Create, update, reactivate and deactivate memberships. Email -> membership id."""
-    existing = {m.user_id: m for m in Membership.objects.filter(organization=organization).only(*_MEMBERSHIP_FIELDS)}
-    new, changed = [], []
+def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow]) -> dict[str, int]:
+    """New teams, and teams renamed: a team the file no longer names whose people all turn up,
+    together and alone, in a new team of the same parent (both without teams below them).
+    Returns the new path of every renamed team -> its id."""
+    wanted = {prefix for row in rows for prefix in Team.path_prefixes(row.team)}
+    new_paths = sorted(wanted - state.teams.keys(), key=lambda path: (path.count(Team.SEPARATOR), path))
+    in_file: dict[str, set[int]] = defaultdict(set)
     for row in rows:
-        membership = existing.get(user_ids[row.email])
-        role = _role_kept_for_importer(row, membership, importer, outcome)
-        wanted = (role, team_ids[row.team], True)
+        user = state.users.get(row.email)
+        if user is not None and user.pk in state.members:
+            in_file[row.team].add(state.members[user.pk].pk)
+    parents_in_file = {Team.parent_path(path) for path in wanted}
+    parents_now = {parent for _, parent in state.teams.values()}
+    renamed: dict[str, int] = {}
+    gone = [path for path in state.teams if path not in wanted]
+    for new in new_paths:
+        if new in parents_in_file:
+            continue
+        for old in gone:
+            team_id, _ = state.teams[old]
+            if team_id in parents_now or Team.parent_path(old) != Team.parent_path(new):
+                continue
+            people = {m.pk for m in state.members.values() if m.is_active and m.team_id == team_id}
+            if people and people == in_file.get(new):
+                renamed[new] = team_id
+                plan.team_renames.append((team_id, old, new))
+                gone.remove(old)
+                break
+    plan.teams_to_create = [path for path in new_paths if path not in renamed]
+    return renamed
+
+
+def _plan_people(plan, state: _State, rows, importer: Membership | None, renamed: dict[str, int]) -> None:
+    in_file: set[int] = set()
+    for row in rows:
+        user = state.users.get(row.email)
+        if user is None:
+            plan.users_to_create.append(row)
+            plan.memberships_to_create.append(row)
+            continue
+        if user.name != row.name and user.pk not in state.shared:
+            plan.user_renames.append((user.pk, user.email, user.name, row.name))
+        membership = state.members.get(user.pk)
         if membership is None:
-            new.append(Membership(organization=organization, user_id=user_ids[row.email], role=role, team_id=wanted[1]))
-        elif (membership.role, membership.team_id, membership.is_active) != wanted:
-            (outcome.changed if membership.is_active else outcome.reactivated).add(membership.pk)
-            membership.role, membership.team_id, membership.is_active = wanted
-            changed.append(membership)
-    Membership.objects.bulk_create(new, batch_size=WRITE_BATCH)
-    Membership.objects.bulk_update(changed, ["role", "team", "is_active"], batch_size=WRITE_BATCH)
-    by_user = {m.user_id: m.pk for m in existing.values()}
-    by_user.update(_new_membership_ids(organization, new))
-    outcome.created = {by_user[m.user_id] for m in new}
-    _deactivate_absent(existing, {user_ids[row.email] for row in rows}, importer, outcome)
-    return {row.email: by_user[user_ids[row.email]] for row in rows}
+            plan.memberships_to_create.append(row)
+            continue
+        in_file.add(membership.pk)
+        role = _role_kept_for_importer(row, membership, importer, plan)
+        team_id = renamed.get(row.team) or state.teams.get(row.team, (None,))[0]  # None: a team to create
+        same_team = team_id is not None and membership.team_id == team_id
+        if not same_team or (membership.role, membership.is_active) != (role, True):
+            plan.membership_changes.append((membership, row, role))
+        elif user.name == row.name or user.pk in state.shared:
+            plan.unchanged += 1
+    if plan.mode == RosterImportMode.SYNC:
+        teamless = 0
+        for membership in state.members.values():
+            if membership.is_active and membership.pk not in in_file:
+                if membership.team_id is None:
+                    teamless += 1  # a file cannot name them (the export leaves them out)
+                    continue
+                if importer is not None and membership.pk == importer.pk:
+                    plan.notes.append(
+                        "You are not in the file. You stay active, with your role, team and leads as they "
+                        "were: an import never deactivates the person running it."
+                    )
+                    continue
+                plan.deactivations.append(membership)
+        if teamless:
+            plan.notes.append(
+                f"{teamless} active {'person has' if teamless == 1 else 'people have'} no team and "
+                f"{'is' if teamless == 1 else 'are'} not in the file: a file cannot name them, so they stay as "
+                "they are."
+            )
+    plan.member_emails = {m.pk: (m.user.email, m.user.get_full_name()) for m in state.members.values()}
 
 
-_MEMBERSHIP_FIELDS = ("id", "user_id", "role", "team_id", "is_active")
-
-
-def _role_kept_for_importer(
-    row: RosterRow, membership: Membership | None, importer: Membership | None, outcome: _Outcome
-) -> str:
-    if importer is None or membership is None or membership.pk != importer.pk:
+def _role_kept_for_importer(row: RosterRow, membership: Membership, importer: Membership | None, plan) -> str:
+    if importer is None or membership.pk != importer.pk:
         return row.role
     if membership.role in HR_ROLES and row.role not in HR_ROLES:
-        outcome.notes.append(
-            f"The file gives you (line {row.line}) the role {row.role}. You kept the role "
+        plan.notes.append(
+            f"The file gives you (line {row.line}) the role {row.role}. You keep the role "
             f"{membership.get_role_display()}: an import never takes HR rights from the person running it."
         )
         return membership.role
     return row.role
 
 
-def _new_membership_ids(organization: Organization, new: list[Membership]) -> dict[int, int]:
-    if all(m.pk for m in new):
-        return {m.user_id: m.pk for m in new}
-    found: dict[int, int] = {}
-    for chunk in _chunks([m.user_id for m in new]):
-        members = Membership.objects.filter(organization=organization, user_id__in=chunk)
-        found.update(members.values_list("user_id", "id"))
-    return found
-
-
-def _deactivate_absent(
-    existing: dict[int, Membership], in_file: set[int], importer: Membership | None, outcome: _Outcome
-) -> None:
-    absent = [m.pk for user_id, m in existing.items() if m.is_active and user_id not in in_file]
-    if importer is not None and importer.pk in absent:
-        absent.remove(importer.pk)
-        outcome.notes.append(
-            "You are not in the file. You stay active, with your role, team and leads as they were: "
-            "an import never deactivates the person running it."
-        )
-    for chunk in _chunks(absent):
-        Membership.objects.filter(pk__in=chunk).update(is_active=False)
-    outcome.deactivated = len(absent)
-
-
-def _leads_sync(
-    organization: Organization,
-    rows: Sequence[RosterRow],
-    membership_ids: dict[str, int],
-    team_ids: dict[str, int],
-    importer: Membership | None,
-    outcome: _Outcome,
-) -> None:
-    """Make the team leads exactly those of the file (the importer's own, if absent, are kept)."""
-    wanted = {(team_ids[path], membership_ids[row.email]) for row in rows for path in row.manages}
-    existing = {
-        (team_id, membership_id): pk
-        for pk, team_id, membership_id in TeamManagement.objects.filter(organization=organization).values_list(
-            "id", "team_id", "membership_id"
-        )
+def _plan_leads(plan, state: _State, rows, importer: Membership | None, renamed: dict[str, int]) -> None:
+    """Leads the file names that do not exist yet, and existing leads it no longer names: all
+    of them in a full sync, only those of people in the file when adding and updating. The
+    importer's own leads stay when they are not in the file."""
+    team_id_of = {path: team_id for path, (team_id, _) in state.teams.items()}
+    team_id_of.update(renamed)
+    membership_of = {user.email: state.members[user.pk].pk for user in state.users.values() if user.pk in state.members}
+    wanted: set[tuple[str, str]] = {(path, row.email) for row in rows for path in row.manages}
+    wanted_ids = {
+        (team_id_of[path], membership_of[email])
+        for path, email in wanted
+        if path in team_id_of and email in membership_of
     }
-    kept = importer.pk if importer is not None and importer.pk not in membership_ids.values() else None
-    removed = [key for key in existing.keys() - wanted if key[1] != kept]
-    added = wanted - existing.keys()
-    for chunk in _chunks([existing[key] for key in removed]):
-        TeamManagement.objects.filter(pk__in=chunk).delete()
-    TeamManagement.objects.bulk_create(
-        [TeamManagement(organization=organization, team_id=t, membership_id=m) for t, m in added],
-        batch_size=WRITE_BATCH,
+    plan.leads_to_add = {
+        (path, email)
+        for path, email in wanted
+        if path not in team_id_of
+        or email not in membership_of
+        or (team_id_of[path], membership_of[email]) not in state.leads
+    }
+    in_file = {membership_of[row.email] for row in rows if row.email in membership_of}
+    kept = importer.pk if importer is not None and importer.pk not in in_file else None
+    for team_id, membership_id in state.leads - wanted_ids:
+        if membership_id == kept:
+            continue
+        if plan.mode == RosterImportMode.ADD and membership_id not in in_file:
+            continue
+        plan.leads_to_remove.add((team_id, membership_id))
+
+
+def _plan_emptied(plan: RosterPlan, state: _State, renamed: dict[str, int]) -> None:
+    """Teams that have people now and would have none after the import."""
+    after = dict(state.active_per_team)
+    for membership in plan.deactivations:
+        if membership.team_id:
+            after[membership.team_id] = after.get(membership.team_id, 0) - 1
+    team_id_of = {path: team_id for path, (team_id, _) in state.teams.items()}
+    team_id_of.update(renamed)
+    for membership, row, _ in plan.membership_changes:
+        if membership.is_active and membership.team_id:
+            after[membership.team_id] -= 1
+        target = team_id_of.get(row.team)
+        if target:
+            after[target] = after.get(target, 0) + 1
+    for row in plan.memberships_to_create:
+        target = team_id_of.get(row.team)
+        if target:
+            after[target] = after.get(target, 0) + 1
+    paths = {team_id: path for path, (team_id, _) in state.teams.items()}
+    plan.teams_emptied = sorted(
+        paths[team_id] for team_id, before in state.active_per_team.items() if before and after.get(team_id, 0) <= 0
     )
-    outcome.changed.update(m for _, m in removed)
-    outcome.changed.update(m for _, m in added)
-    outcome.leads_added, outcome.leads_removed = len(added), len(removed)
 
 
-def _summary(rows: Sequence[RosterRow], membership_ids: dict[str, int], outcome: _Outcome, *, seconds: float) -> dict:
-    counts = {"created": 0, "reactivated": 0, "updated": 0, "unchanged": 0}
-    for row in rows:
-        membership_id = membership_ids[row.email]
-        if membership_id in outcome.created:
-            counts["created"] += 1
-        elif membership_id in outcome.reactivated:
-            counts["reactivated"] += 1
-        elif membership_id in outcome.changed or row.email in outcome.renamed:
-            counts["updated"] += 1
-        else:
-            counts["unchanged"] += 1
-    return {
-        "rows": len(rows),
-        **{f"people_{name}": count for name, count in counts.items()},
-        "people_deactivated": outcome.deactivated,
-        "teams_created": outcome.teams_created,
-        "teams_not_in_file": outcome.teams_not_in_file,
-        "leads_added": outcome.leads_added,
-        "leads_removed": outcome.leads_removed,
-        "notes": outcome.notes,
-        "seconds": round(seconds, 2),
+# The preview -----------------------------------------------------------------------------
+
+
+def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = ()) -> dict:
+    """The plan as HR reads it: every count, and the first PREVIEW_LIMIT entries of each list."""
+    moved, updated, reactivated = [], [], []
+    for membership, row, role in plan.membership_changes:
+        name = row.name
+        if not membership.is_active:
+            reactivated.append([row.email, name, row.team])
+            continue
+        before_team = membership.team.path if membership.team else "no team"
+        if before_team != row.team:
+            moved.append([row.email, name, before_team, row.team])
+        if membership.role != role:
+            updated.append([row.email, name, f"role {membership.get_role_display()} → {role}"])
+    for _, email, old, new in plan.user_renames:
+        updated.append([email, new, f"name {old} → {new}"])
+    lists = {
+        "people_added": [[row.email, row.name, row.team, row.role] for row in plan.memberships_to_create],
+        "people_moved": moved,
+        "people_updated": updated,
+        "people_reactivated": reactivated,
+        "people_deactivated": [
+            [m.user.email, m.user.get_full_name(), m.team.path if m.team else "no team"] for m in plan.deactivations
+        ],
+        "teams_created": [[path] for path in plan.teams_to_create],
+        "teams_renamed": [[old, new] for _, old, new in plan.team_renames],
+        "teams_emptied": [[path] for path in plan.teams_emptied],
+        "leads_added": [[path, email] for path, email in sorted(plan.leads_to_add)],
+        "leads_removed": sorted(
+            [plan.team_paths.get(team_id, "?"), plan.member_emails.get(membership_id, ("?", ""))[0]]
+            for team_id, membership_id in plan.leads_to_remove
+        ),
     }
+    counts = {name: len(entries) for name, entries in lists.items()}
+    counts["people_unchanged"] = plan.unchanged
+    return {
+        "mode": plan.mode,
+        "rows": len(plan.rows),
+        "active_before": plan.active_before,
+        "deactivation_share": round(plan.deactivation_share, 4),
+        "large_deactivation": plan.large_deactivation,
+        "fingerprint": plan.fingerprint(),
+        "counts": counts,
+        "lists": {name: sorted(entries)[:PREVIEW_LIMIT] for name, entries in lists.items()},
+        "notes": plan.notes,
+        "ignored_columns": list(ignored_columns),
+        "changes_nothing": not any(count for name, count in counts.items() if name != "people_unchanged"),
+    }
+
+
+# Applying --------------------------------------------------------------------------------
+
+
+def roster_apply(*, organization: Organization, plan: RosterPlan, actor: Membership | None, roster_import=None) -> dict:
+    """Write `plan` in one transaction, record it in the history, and return the summary."""
+    started = time.monotonic()
+    summary = plan_preview(plan)["counts"]  # before writing: the plan's memberships are updated in place
+    with transaction.atomic():
+        # One import at a time per organisation: a second waits here, then finds its plan stale.
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        undo: dict[str, list] = defaultdict(list)
+        team_ids = _apply_teams(organization, plan, undo)
+        user_ids = _apply_users(plan, undo)
+        touched = _apply_memberships(organization, plan, team_ids, user_ids, undo)
+        _apply_leads(organization, plan, team_ids, undo)
+        summary.update(rows=len(plan.rows), notes=plan.notes, seconds=round(time.monotonic() - started, 2))
+        roster_change_record(
+            organization_id=organization.pk,
+            actor=actor,
+            kind=RosterChangeKind.IMPORT,
+            summary=_history_line(roster_import, summary),
+            details=dict(undo),
+            roster_import=roster_import,
+        )
+        account_invitations_queue(Membership.objects.filter(pk__in=touched).select_related("user"))
+    return summary
+
+
+def _history_line(roster_import, counts: dict) -> str:
+    name = f"Imported {roster_import.filename}" if roster_import is not None else "Imported a roster"
+    parts = [
+        f"{counts[key]} {label}"
+        for key, label in (
+            ("people_added", "added"),
+            ("people_moved", "moved"),
+            ("people_updated", "updated"),
+            ("people_reactivated", "reactivated"),
+            ("people_deactivated", "deactivated"),
+            ("teams_created", "teams created"),
+            ("teams_renamed", "teams renamed"),
+        )
+        if counts.get(key)
+    ]
+    return f"{name}: {', '.join(parts) or 'nothing changed'}."
+
+
+def _apply_teams(organization: Organization, plan: RosterPlan, undo) -> dict[str, int]:
+    for team_id, old, new in plan.team_renames:
+        team_repath(team=Team.objects.get(pk=team_id), path=new)
+        undo["team_renames"].append([team_id, old, new])
+    team_ids = dict(Team.objects.values_list("path", "id"))
+    for path in plan.teams_to_create:  # parents first
+        team = Team.objects.create(
+            organization=organization,
+            name=Team.name_of(path),
+            path=path,
+            parent_id=team_ids.get(Team.parent_path(path)),
+        )
+        team_ids[path] = team.pk
+        undo["teams_created"].append(team.pk)
+    return team_ids
+
+
+def _apply_users(plan: RosterPlan, undo) -> dict[str, int]:
+    new = [
+        User(email=row.email, name=row.name, password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30))
+        for row in plan.users_to_create
+    ]
+    User.objects.bulk_create(new, batch_size=WRITE_BATCH)
+    if new and not all(user.pk for user in new):
+        emails = [user.email for user in new]
+        found: dict[str, int] = {}
+        for chunk in _chunks(emails):
+            found.update(User.objects.filter(email__in=chunk).values_list("email", "id"))
+        for user in new:
+            user.pk = found[user.email]
+    undo["users_created"] = [user.pk for user in new]
+    renamed = [User(pk=user_id, name=new_name) for user_id, _, _, new_name in plan.user_renames]
+    User.objects.bulk_update(renamed, ["name"], batch_size=WRITE_BATCH)
+    undo["user_names"] = [[user_id, old, new] for user_id, _, old, new in plan.user_renames]
+    wanted = {row.email for row in plan.memberships_to_create}
+    user_ids = {user.email: user.pk for user in new}
+    for chunk in _chunks(sorted(wanted - user_ids.keys())):
+        user_ids.update(User.objects.filter(email__in=chunk).values_list("email", "id"))
+    return user_ids
+
+
+def _apply_memberships(organization, plan: RosterPlan, team_ids, user_ids, undo) -> set[int]:
+    """Create, change, reactivate and deactivate memberships; returns those created or changed."""
+    new = [
+        Membership(organization=organization, user_id=user_ids[row.email], role=row.role, team_id=team_ids[row.team])
+        for row in plan.memberships_to_create
+    ]
+    Membership.objects.bulk_create(new, batch_size=WRITE_BATCH)
+    if new and not all(m.pk for m in new):
+        by_user: dict[int, int] = {}
+        for chunk in _chunks([m.user_id for m in new]):
+            by_user.update(Membership.objects.filter(user_id__in=chunk).values_list("user_id", "id"))
+        for membership in new:
+            membership.pk = by_user[membership.user_id]
+    undo["memberships_created"] = [m.pk for m in new]
+    changed = []
+    for membership, row, role in plan.membership_changes:
+        before = [membership.role, membership.team_id, membership.is_active]
+        membership.role, membership.team_id, membership.is_active = role, team_ids[row.team], True
+        changed.append(membership)
+        undo["memberships_changed"].append([membership.pk, before, [role, membership.team_id, True]])
+    Membership.objects.bulk_update(changed, ["role", "team", "is_active"], batch_size=WRITE_BATCH)
+    off = [m.pk for m in plan.deactivations]
+    for chunk in _chunks(off):
+        Membership.objects.filter(pk__in=chunk).update(is_active=False)
+    undo["memberships_changed"].extend(
+        [m.pk, [m.role, m.team_id, True], [m.role, m.team_id, False]] for m in plan.deactivations
+    )
+    return {m.pk for m in new} | {m.pk for m in changed}
+
+
+def _apply_leads(organization, plan: RosterPlan, team_ids, undo) -> None:
+    for team_id, membership_id in sorted(plan.leads_to_remove):
+        TeamManagement.objects.filter(team_id=team_id, membership_id=membership_id).delete()
+        undo["leads_removed"].append([team_id, membership_id])
+    if not plan.leads_to_add:
+        return
+    emails = sorted({email for _, email in plan.leads_to_add})
+    membership_of: dict[str, int] = {}
+    for chunk in _chunks(emails):
+        membership_of.update(Membership.objects.filter(user__email__in=chunk).values_list("user__email", "id"))
+    added = [
+        TeamManagement(organization=organization, team_id=team_ids[path], membership_id=membership_of[email])
+        for path, email in sorted(plan.leads_to_add)
+    ]
+    TeamManagement.objects.bulk_create(added, batch_size=WRITE_BATCH)
+    undo["leads_added"] = [[lead.team_id, lead.membership_id] for lead in added]
 
 
 def _chunks(items: Sequence, size: int = READ_CHUNK) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Undo ------------------------------------------------------------------------------------
+
+
+def roster_import_undo(*, change: RosterChange, actor: Membership | None) -> RosterChange:
+    """Put the roster back as it was before an import, if nothing has changed since: people's
+    teams, roles and activity, names, leads, renamed teams. People and teams the import created
+    are removed when nothing refers to them (a round they were invited to keeps them, inactive
+    or empty)."""
+    with transaction.atomic():
+        Organization.objects.select_for_update().filter(pk=change.organization_id).first()
+        change = RosterChange.objects.select_for_update().get(pk=change.pk)
+        latest = RosterChange.objects.filter(undone_at__isnull=True).exclude(kind=RosterChangeKind.UNDO).first()
+        if change.kind != RosterChangeKind.IMPORT or change.undone_at is not None or latest != change:
+            raise PulseError(
+                "Only the latest change can be undone, and only if it is an import: something changed since.",
+                code="undo",
+            )
+        details = change.details
+        for team_id, membership_id in details.get("leads_added", []):
+            TeamManagement.objects.filter(team_id=team_id, membership_id=membership_id).delete()
+        for team_id, membership_id in details.get("leads_removed", []):
+            TeamManagement.objects.get_or_create(team_id=team_id, membership_id=membership_id)
+        for membership_id, before, _ in reversed(details.get("memberships_changed", [])):
+            role, team_id, active = before
+            Membership.objects.filter(pk=membership_id).update(role=role, team_id=team_id, is_active=active)
+        _undo_created_memberships(details.get("memberships_created", []))
+        for user_id, old, _ in details.get("user_names", []):
+            User.objects.filter(pk=user_id).update(name=old)
+        _undo_created_users(details.get("users_created", []))
+        for team_id, old, _ in reversed(details.get("team_renames", [])):
+            team_repath(team=Team.objects.get(pk=team_id), path=old)
+        _undo_created_teams(details.get("teams_created", []))
+        change.undone_at = timezone.now()
+        change.save(update_fields=["undone_at"])
+        return roster_change_record(
+            organization_id=change.organization_id,
+            actor=actor,
+            kind=RosterChangeKind.UNDO,
+            summary=f"Undid: {change.summary}",
+            roster_import=change.roster_import,
+        )
+
+
+def _undo_created_memberships(ids: list[int]) -> None:
+    kept = set(Invitation.objects.filter(membership_id__in=ids).values_list("membership_id", flat=True))
+    Membership.objects.filter(pk__in=kept).update(is_active=False)
+    Membership.objects.filter(pk__in=set(ids) - kept).delete()
+
+
+def _undo_created_users(ids: list[int]) -> None:
+    """Users the import created, unless they belong somewhere now or have signed in."""
+    User.objects.filter(pk__in=ids, memberships__isnull=True, last_login__isnull=True).delete()
+
+
+def _undo_created_teams(ids: list[int]) -> None:
+    in_use = Q(pk__in=Membership.objects.filter(team_id__in=ids).values("team_id")) | Q(
+        pk__in=Team.objects.filter(parent_id__in=ids).values("parent_id")
+    )
+    in_use |= Q(pk__in=Invitation.objects.filter(team_id__in=ids).values("team_id"))
+    in_use |= Q(pk__in=Response.objects.filter(team_id__in=ids).values("team_id"))
+    in_use |= Q(pk__in=RoundTeam.objects.filter(team_id__in=ids).values("team_id"))
+    # Children before parents: a team is free once the teams below it are gone.
+    for team_id in sorted(ids, reverse=True):
+        Team.objects.filter(pk=team_id).exclude(in_use).delete()
 
 
 # Running an import -----------------------------------------------------------------------
@@ -605,46 +589,126 @@ def roster_import_start(
     uploaded_by: Membership | None,
     filename: str,
     content: bytes,
+    mode: str = RosterImportMode.SYNC,
     background: bool | None = None,
 ) -> RosterImport:
-    """Record an upload and import it: now for small files, in a Celery task for big ones
-    (`background=None` decides by BACKGROUND_ROWS). The task is queued only once the row is
-    committed, so the worker always finds it."""
+    """Record an upload, then check it and work out its preview: now for small files, in a
+    Celery task for big ones (`background=None` decides by BACKGROUND_ROWS). Nothing is
+    changed until HR confirms (`roster_import_confirm`)."""
+    if mode not in RosterImportMode.values:
+        raise PulseError("Choose how to import: full sync, or add and update only.", code="mode")
     roster_import = RosterImport.objects.create(
-        organization=organization, uploaded_by=uploaded_by, filename=filename[:255], content=content
+        organization=organization, uploaded_by=uploaded_by, filename=filename[:255], content=content, mode=mode
     )
     if background is None:
-        background = max(content.count(b"\n"), content.count(b"\r")) > BACKGROUND_ROWS
+        background = _is_big(content)
     if not background:
         return roster_import_process(roster_import=roster_import)
     enqueue("surveys.tasks.roster_import_run", roster_import.pk)
     return roster_import
 
 
-def roster_import_process(*, roster_import: RosterImport) -> RosterImport:
-    """Check the whole file, then write it, recording progress and the report on the row.
+def _is_big(content: bytes) -> bool:
+    return max(content.count(b"\n"), content.count(b"\r")) > BACKGROUND_ROWS
 
-    Safe to run again (a redelivered task): a finished import is left alone, and an
-    interrupted one starts over, since its writes were rolled back with their transaction.
-    """
-    if roster_import.status in (RosterImportStatus.DONE, RosterImportStatus.FAILED):
+
+def roster_import_confirm(
+    *,
+    roster_import: RosterImport,
+    confirmed_by: Membership | None,
+    large_deactivation_ok: bool,
+    background: bool | None = None,
+) -> RosterImport:
+    """HR confirms a preview. A large deactivation needs `large_deactivation_ok`. The import is
+    then written: now, or in a task (`background=None`: for a big file)."""
+    roster_import = RosterImport.objects.get(pk=roster_import.pk)
+    if roster_import.status != RosterImportStatus.PREVIEW:
+        raise PulseError("This import is not waiting for a confirmation any more.", code="status", status=409)
+    if roster_import.plan.get("large_deactivation") and not large_deactivation_ok:
+        raise PulseError(
+            "This import deactivates more than one person in ten. Tick the box to confirm that this is what you want.",
+            code="large_deactivation_ok",
+        )
+    changed = RosterImport.objects.filter(pk=roster_import.pk, status=RosterImportStatus.PREVIEW).update(
+        status=RosterImportStatus.IMPORTING, confirmed_by=confirmed_by, progress_at=timezone.now()
+    )
+    if not changed:  # a second click: the first confirmation is under way
+        raise PulseError("This import is already being saved.", code="status", status=409)
+    roster_import.status, roster_import.confirmed_by = RosterImportStatus.IMPORTING, confirmed_by
+    if background is None:
+        background = _is_big(bytes(roster_import.content))
+    if background:
+        enqueue("surveys.tasks.roster_import_run", roster_import.pk)
         return roster_import
-    _progress(roster_import, status=RosterImportStatus.VALIDATING, processed_rows=0)
+    return roster_import_process(roster_import=roster_import)
+
+
+def roster_import_cancel(*, roster_import: RosterImport) -> RosterImport:
+    updated = RosterImport.objects.filter(pk=roster_import.pk, status=RosterImportStatus.PREVIEW).update(
+        status=RosterImportStatus.CANCELLED, content=b"", finished_at=timezone.now()
+    )
+    if not updated:
+        raise PulseError("Only an import waiting for its confirmation can be cancelled.", code="status", status=409)
+    return RosterImport.objects.get(pk=roster_import.pk)
+
+
+def roster_import_process(*, roster_import: RosterImport) -> RosterImport:
+    """Move an import one step on: check and plan it (→ PREVIEW, or FAILED with every problem),
+    or, once confirmed, write it (→ DONE). Safe to run again (a redelivered or re-queued task):
+    a finished import is left alone, and an interrupted one starts its step over, since its
+    writes were rolled back with their transaction."""
+    roster_import = RosterImport.objects.select_related("organization", "uploaded_by").get(pk=roster_import.pk)
+    if roster_import.status in (RosterImportStatus.PREVIEW, *FINISHED):
+        return roster_import
+    confirming = roster_import.status == RosterImportStatus.IMPORTING
+    if not confirming:
+        _progress(roster_import, status=RosterImportStatus.VALIDATING, processed_rows=0)
     try:
         check = roster_validate(content=bytes(roster_import.content), on_progress=_progress_recorder(roster_import))
         if not check.ok:
             return _finish(roster_import, RosterImportStatus.FAILED, errors=[e.as_dict() for e in check.errors])
-        _progress(roster_import, status=RosterImportStatus.IMPORTING)
-        summary = roster_apply(
-            organization=roster_import.organization, rows=check.rows, importer=roster_import.uploaded_by
-        )
+        if not confirming:
+            plan = _plan_for(roster_import, check.rows)
+            _progress(
+                roster_import,
+                status=RosterImportStatus.PREVIEW,
+                plan=plan_preview(plan, ignored_columns=check.ignored_columns),
+            )
+            return roster_import
+        with transaction.atomic():
+            # Plan again and write under the organisation's lock, so that what is written is
+            # what HR confirmed, and a second run of this step (a task queued again while the
+            # first was still going) finds the import done and leaves it alone.
+            Organization.objects.select_for_update().filter(pk=roster_import.organization_id).first()
+            if RosterImport.objects.filter(pk=roster_import.pk, status=RosterImportStatus.IMPORTING).count() == 0:
+                return RosterImport.objects.get(pk=roster_import.pk)
+            plan = _plan_for(roster_import, check.rows)
+            preview = plan_preview(plan, ignored_columns=check.ignored_columns)
+            if preview["fingerprint"] != roster_import.plan.get("fingerprint"):
+                _progress(roster_import, status=RosterImportStatus.PREVIEW, plan={**preview, "stale": True})
+                return roster_import
+            summary = roster_apply(
+                organization=roster_import.organization,
+                plan=plan,
+                actor=roster_import.confirmed_by or roster_import.uploaded_by,
+                roster_import=roster_import,
+            )
+            summary["ignored_columns"] = check.ignored_columns
+            return _finish(roster_import, RosterImportStatus.DONE, summary=summary)
     except Exception:
         logger.exception("Roster import %s failed", roster_import.pk)
         message = "Something went wrong while saving, and nothing was imported. Please try again."
         _finish(roster_import, RosterImportStatus.FAILED, errors=[RosterError(1, message).as_dict()])
         raise
-    summary["ignored_columns"] = check.ignored_columns
-    return _finish(roster_import, RosterImportStatus.DONE, summary=summary)
+
+
+def _plan_for(roster_import: RosterImport, rows: Sequence[RosterRow]) -> RosterPlan:
+    return roster_plan(
+        organization=roster_import.organization, rows=rows, mode=roster_import.mode, importer=roster_import.uploaded_by
+    )
+
+
+FINISHED = (RosterImportStatus.DONE, RosterImportStatus.FAILED, RosterImportStatus.CANCELLED)
 
 
 def _progress_recorder(roster_import: RosterImport) -> ProgressCallback:
@@ -656,13 +720,14 @@ def _progress_recorder(roster_import: RosterImport) -> ProgressCallback:
 
 def _progress(roster_import: RosterImport, **fields) -> None:
     """Write progress outside any transaction of the import, so the page sees it as it goes."""
+    fields["progress_at"] = timezone.now()
     for name, value in fields.items():
         setattr(roster_import, name, value)
     RosterImport.objects.filter(pk=roster_import.pk).update(**fields)
 
 
 def _finish(roster_import: RosterImport, status: str, *, errors: list | None = None, summary: dict | None = None):
-    # The file itself is personal data that has served its purpose: keep the report, drop the file.
+    # The file is personal data that has served its purpose: keep the report, drop the file.
     _progress(
         roster_import,
         status=status,
@@ -672,3 +737,23 @@ def _finish(roster_import: RosterImport, status: str, *, errors: list | None = N
         finished_at=timezone.now(),
     )
     return roster_import
+
+
+def roster_imports_tend(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The safety net (beat and cron): queue again the imports that stopped moving (a task lost
+    while the broker was down, a worker that died), and abandon previews nobody confirmed,
+    deleting their files. Spans organisations; each import runs in its own scope."""
+    now = now or timezone.now()
+    stranded = list(
+        RosterImport.all_organizations.filter(
+            status__in=[RosterImportStatus.PENDING, RosterImportStatus.VALIDATING, RosterImportStatus.IMPORTING],
+            progress_at__lt=now - STRANDED_AFTER,
+        ).values_list("pk", flat=True)
+    )
+    for import_id in stranded:
+        RosterImport.all_organizations.filter(pk=import_id).update(progress_at=now)
+        enqueue("surveys.tasks.roster_import_run", import_id)
+    abandoned = RosterImport.all_organizations.filter(
+        status=RosterImportStatus.PREVIEW, progress_at__lt=now - PREVIEW_LIFETIME
+    ).update(status=RosterImportStatus.CANCELLED, content=b"", finished_at=now)
+    return {"requeued": len(stranded), "abandoned": abandoned}

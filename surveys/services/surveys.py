@@ -29,8 +29,9 @@ from surveys.models import (
     SurveyQuestion,
     Team,
 )
+from surveys.names import name_check
 from surveys.scheduling import longest_open_days
-from surveys.services.organization import support_links_validate
+from surveys.services.organization import support_check
 from surveys.services.rounds import round_schedule_next
 
 #: A pulse stays short: about 12 seconds an item, so 20 items is already four minutes.
@@ -57,7 +58,7 @@ class SurveyFields:
 
 
 def survey_name_check(*, name: str, survey: Survey | None = None) -> str:
-    name = name.strip()
+    name = name_check(name, code="name")
     if not name:
         raise PulseError("Give the survey a name.", code="name")
     others = Survey.objects.filter(name__iexact=name)
@@ -149,7 +150,7 @@ def _check(*, organization: Organization, fields: SurveyFields, survey: Survey |
     survey_start_check(starts_on=fields.starts_on, survey=survey)
     if fields.root_team is not None and fields.root_team.organization_id != organization.pk:
         raise PulseError("Choose one of your organisation's teams.", code="root_team")
-    support_links_validate(fields.support_links)
+    support_check(text=fields.support_text, links=fields.support_links)
     return name
 
 

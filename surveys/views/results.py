@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from surveys.access import access_action_plan, access_team, role_required
 from surveys.exceptions import PulseError
 from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
+from surveys.ids import whole_number
 from surveys.models import MANAGER_ROLES, ActionPlanStatus
 from surveys.selectors import dashboard as selectors
 from surveys.services import action_plans as services
@@ -103,8 +104,8 @@ def action_plan_status(request, org_slug: str, team_id: int, plan_id: int):
 def _back_to_dashboard(request, team_id: int) -> str:
     """The dashboard, on the round it was showing (the dashboard validates it again)."""
     url = reverse("team_dashboard", kwargs={"org_slug": request.organization.slug, "team_id": team_id})
-    round_id = request.GET.get("round", "")
-    query = f"?round={round_id}" if round_id.isascii() and round_id.isdigit() else ""
+    round_id = whole_number(request.GET.get("round", ""))
+    query = f"?round={round_id}" if round_id is not None else ""
     return f"{url}{query}#action-plans"
 
 

@@ -30,7 +30,9 @@ def test_new_hr_imports_a_roster_opens_a_round_and_an_employee_answers_from_the_
     page.get_by_label("Roster file (CSV)").set_input_files(
         files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": ROSTER.encode()}]
     )
-    page.get_by_role("button", name="Check and import").click()
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("status").filter(has_text="Nothing has changed yet.")).to_be_visible()
+    page.get_by_role("button", name="Confirm and import").click()
     expect(page.get_by_role("status").filter(has_text="The roster is imported.")).to_be_visible()
     shot(page, "journey-1-roster-imported")
 

@@ -2,6 +2,7 @@
 the empty states and the action plan form."""
 
 import pytest
+from playwright.sync_api import expect
 
 from surveys.models import ActionPlan
 from tests.support.browser import assert_fits_screen, unlabelled_controls
@@ -31,7 +32,7 @@ def survey_history(tenant):
 def test_team_dashboard_on_desktop(page, shot, sign_in, tenant, other_tenant, survey_history):
     sign_in(page, tenant.manager)
     page.get_by_role("link", name="Acme/Engineering", exact=True).click()
-    assert page.get_by_role("heading", name="Engineering", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Engineering", exact=True)).to_be_visible()
     assert page.get_by_role("heading", name="Conditions for good work").is_visible()
     assert page.get_by_text("Likely improved").first.is_visible()
     assert page.get_by_role("img", name="Autonomy index by round").is_visible()
@@ -52,7 +53,7 @@ def test_team_dashboard_on_desktop(page, shot, sign_in, tenant, other_tenant, su
 
     page.get_by_label("Status of “Protect Friday afternoons for focus work”").select_option("done")
     page.get_by_role("button", name="Update “Protect Friday afternoons for focus work”").click()
-    assert page.get_by_text("is now done").is_visible()
+    expect(page.get_by_text("is now done")).to_be_visible()
     assert "round 2" in page.locator(".lead").first.text_content()  # back on the round it showed
 
 
@@ -67,7 +68,7 @@ def test_team_dashboard_on_a_phone(phone, shot, sign_in, tenant, survey_history)
 def test_heatmap(page, shot, sign_in, tenant, survey_history):
     sign_in(page, tenant.hr)
     page.get_by_role("link", name="Results", exact=True).click()
-    assert page.get_by_role("heading", name="Results", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
     table = page.get_by_role("table", name="Results by team")
     assert table.get_by_role("link", name="Platform").is_visible()
     assert page.get_by_text("63–100 good").is_visible()
@@ -76,7 +77,7 @@ def test_heatmap(page, shot, sign_in, tenant, survey_history):
     assert unlabelled_controls(page) == []
     shot(page, "results-heatmap")
     table.get_by_role("link", name="Product").click()
-    assert page.get_by_role("heading", name="Product", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Product", exact=True)).to_be_visible()
 
 
 def test_heatmap_on_a_phone(phone, shot, sign_in, tenant, survey_history):
@@ -114,12 +115,12 @@ def test_action_plan_form_keeps_what_was_typed(page, shot, sign_in, tenant, surv
     sign_in(page, tenant.manager)
     page.goto(f"/o/acme/teams/{tenant.platform.pk}/")
     page.get_by_role("link", name="Add an action plan").click()
-    assert page.get_by_text("People in Platform see this plan after they answer a pulse").is_visible()
+    expect(page.get_by_text("People in Platform see this plan after they answer a pulse")).to_be_visible()
     assert unlabelled_controls(page) == []
     page.get_by_label("What you will do").fill("Pair on the release checklist every Tuesday.")
     page.get_by_label("In progress").check()
     page.get_by_role("button", name="Add plan").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.get_by_text("Give the plan a short title").is_visible()
     assert page.get_by_label("What you will do").input_value() == "Pair on the release checklist every Tuesday."
     assert page.get_by_label("In progress").is_checked()
@@ -127,6 +128,6 @@ def test_action_plan_form_keeps_what_was_typed(page, shot, sign_in, tenant, surv
 
     page.get_by_label("Title").fill("Share the release work")
     page.get_by_role("button", name="Add plan").click()
-    assert page.get_by_text("Plan “Share the release work” added.").is_visible()
+    expect(page.get_by_text("Plan “Share the release work” added.")).to_be_visible()
     assert page.get_by_role("heading", name="Share the release work").is_visible()
     shot(page, "team-dashboard-small-team-with-plan")

@@ -1,5 +1,7 @@
 """The product shell in a real browser: sign in, role-aware home, phone layout, keyboard."""
 
+from playwright.sync_api import expect
+
 from tests.support.browser import assert_fits_screen, unlabelled_controls
 
 
@@ -19,7 +21,7 @@ def test_a_failed_sign_in_keeps_the_email_and_says_why(page, shot, tenant):
     page.get_by_label("Email").fill(tenant.employee.user.email)
     page.get_by_label("Password").fill("wrong password")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.get_by_label("Email").input_value() == tenant.employee.user.email
     shot(page, "login-error")
 

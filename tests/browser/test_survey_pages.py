@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from surveys.models import Round, RoundStatus, Survey
 from tests.support.browser import assert_fits_screen, unlabelled_controls
@@ -16,11 +17,11 @@ pytestmark = pytest.mark.usefixtures("question_bank")
 def test_survey_list_starts_empty_with_a_way_forward(page, shot, sign_in, tenant):
     sign_in(page, tenant.hr)
     page.get_by_role("link", name="Surveys").click()
-    assert page.get_by_role("heading", name="Surveys").is_visible()
+    expect(page.get_by_role("heading", name="Surveys")).to_be_visible()
     assert page.get_by_text("No survey yet.").is_visible()
     shot(page, "survey-list-empty")
     page.get_by_role("link", name="Create your first survey").click()
-    assert page.get_by_role("heading", name="New survey").is_visible()
+    expect(page.get_by_role("heading", name="New survey")).to_be_visible()
 
 
 def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign_in, tenant, other_tenant):
@@ -48,21 +49,21 @@ def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign
 
     page.get_by_label("Days each round stays open").fill("4")
     page.get_by_role("button", name="Create survey").click()
-    assert page.get_by_role("heading", name="Team pulse").is_visible()
+    expect(page.get_by_role("heading", name="Team pulse")).to_be_visible()
     assert page.get_by_text("Scheduled").first.is_visible()
 
     page.get_by_role("link", name="Open round 1 now").click()
-    assert page.get_by_role("heading", name="Open round 1 now?").is_visible()
+    expect(page.get_by_role("heading", name="Open round 1 now?")).to_be_visible()
     shot(page, "round-open-confirm")
     page.get_by_role("button", name="Open round 1 and send invitations").click()
-    assert page.get_by_text("Invitations are on their way to 7 people.").is_visible()
+    expect(page.get_by_text("Invitations are on their way to 7 people.")).to_be_visible()
     assert len(mail.outbox) == 7
     table = page.locator("table").first
     assert table.get_by_text("Open", exact=True).is_visible()
     assert "Response rates appear after the round closes" in page.content()
     shot(page, "survey-detail-open-round")
     page.get_by_role("link", name="Surveys").first.click()
-    assert page.get_by_text("Round 1 open").is_visible()
+    expect(page.get_by_text("Round 1 open")).to_be_visible()
     shot(page, "survey-list")
 
     with tenant.scope():
@@ -77,10 +78,10 @@ def test_close_a_round_early_after_confirming(page, shot, sign_in, tenant):
     sign_in(page, tenant.hr)
     page.goto(f"/o/acme/surveys/{survey.pk}/")
     page.get_by_role("link", name="Close round 1 now").click()
-    assert page.get_by_role("heading", name="Close round 1 now?").is_visible()
+    expect(page.get_by_role("heading", name="Close round 1 now?")).to_be_visible()
     shot(page, "round-close-confirm")
     page.get_by_role("button", name="Close round 1 now").click()
-    assert page.get_by_text("Round 1 is closed. Its results are ready.").is_visible()
+    expect(page.get_by_text("Round 1 is closed. Its results are ready.")).to_be_visible()
     # The demo and the tests run Celery eagerly: aggregation has already published the round.
     assert page.locator("table").first.get_by_text("Results ready").is_visible()
 
@@ -103,18 +104,18 @@ def test_survey_pages_fit_a_phone(phone, shot, sign_in, tenant):
 def test_settings_page_refuses_a_weaker_threshold_and_saves_a_good_one(page, shot, sign_in, tenant):
     sign_in(page, tenant.hr)
     page.get_by_role("link", name="Settings").click()
-    assert page.get_by_text("Changes apply to rounds that open later.").is_visible()
+    expect(page.get_by_text("Changes apply to rounds that open later.")).to_be_visible()
     assert unlabelled_controls(page) == []
     shot(page, "settings")
     page.get_by_label("Anonymity threshold").fill("8")
     page.get_by_label("Comment threshold").fill("6")
     page.get_by_label("Support message").fill("Talk to People & Culture any time.")
     page.get_by_role("button", name="Save settings").click()
-    assert page.get_by_text("cannot be below the anonymity threshold").is_visible()
+    expect(page.get_by_text("cannot be below the anonymity threshold")).to_be_visible()
     assert page.get_by_label("Support message").input_value() == "Talk to People & Culture any time."
     shot(page, "settings-errors")
     page.get_by_label("Comment threshold").fill("12")
     page.get_by_role("button", name="Save settings").click()
-    assert page.get_by_text("Settings saved").is_visible()
+    expect(page.get_by_text("Settings saved")).to_be_visible()
     tenant.org.refresh_from_db()
     assert (tenant.org.k, tenant.org.k_comments) == (8, 12)

@@ -137,6 +137,20 @@ class RoundFactory(factory.django.DjangoModelFactory):
         return round_
 
 
+def scheduled_round(survey, *, number=1, opens_in=dt.timedelta(hours=-1), days=4) -> Round:
+    """A round waiting to open (`opens_in` from now: negative when it is due), `days` long."""
+    opens_at = timezone.now() + opens_in
+    return RoundFactory(
+        survey=survey,
+        number=number,
+        status=RoundStatus.SCHEDULED,
+        opens_at=opens_at,
+        closes_at=opens_at + dt.timedelta(days=days),
+        k=None,
+        k_comments=None,
+    )
+
+
 def invite(round_: Round, membership: Membership, team: Team | None = None) -> tuple[Invitation, str]:
     """Invite one person; returns the invitation and its clear-text token."""
     token = secrets.token_urlsafe(32)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from surveys.models import ActionPlan, RosterImport, RosterImportStatus, RoundStatus
+from surveys.models import ActionPlan, RosterChange, RosterChangeKind, RosterImport, RosterImportStatus, RoundStatus
 from tests.support.factories import RoundFactory, SurveyFactory, invite
 
 
@@ -38,9 +38,13 @@ def populate(tenant) -> dict:
     # Everyone is invited to the open round, so the signed-in answering pages open for each role.
     for membership in (tenant.employee, tenant.manager, tenant.hr, tenant.admin):
         invite(open_round, membership)
+    change = RosterChange.all_organizations.create(
+        organization=tenant.org, actor=tenant.hr, kind=RosterChangeKind.PERSON, summary="Changed someone."
+    )
     plan = ActionPlan.all_organizations.create(organization=tenant.org, team=tenant.platform, title="Fewer meetings")
     return {
         "roster_import": roster_import,
+        "roster_change": change,
         "action_plan": plan,
         "survey": survey,
         "open_round": open_round,
@@ -55,4 +59,6 @@ URL_OBJECTS: dict[str, Callable] = {
     "survey_id": lambda tenant, objects: objects["survey"].pk,
     "round_id": lambda tenant, objects: objects["open_round"].pk,
     "plan_id": lambda tenant, objects: objects["action_plan"].pk,
+    "person_id": lambda tenant, objects: tenant.employee.pk,
+    "change_id": lambda tenant, objects: objects["roster_change"].pk,
 }

@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
@@ -36,7 +37,7 @@ class Command(BaseCommand):
     def _print_logins(self):
         width = max(len(email) for _, email, _ in DEMO_LOGINS)
         self.stdout.write("")
-        self.stdout.write(self.style.MIGRATE_HEADING("Pulse demo: open http://127.0.0.1:8000/ and sign in as"))
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Pulse demo: open {settings.PULSE_BASE_URL}/ and sign in as"))
         for who, email, what in DEMO_LOGINS:
             self.stdout.write(f"  {email.ljust(width)}  {who}: {what}")
         self.stdout.write(f"  Every demo password is: {DEMO_PASSWORD}")

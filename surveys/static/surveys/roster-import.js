@@ -19,7 +19,7 @@
     if (data.status === "validating") {
       text.textContent = "Checked " + format(done) + " of " + format(total) + " rows";
     } else if (data.status === "importing") {
-      text.textContent = "All " + format(total) + " rows are fine. Saving…";
+      text.textContent = "Confirmed: saving " + format(total) + " rows…";
     } else {
       text.textContent = "Waiting to start…";
     }

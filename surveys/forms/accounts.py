@@ -1,0 +1,43 @@
+"""The password form that also opens accounts: people a roster brought in have no password,
+and Django's own form would silently send them nothing."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
+from django.urls import reverse
+
+from surveys.models import Membership, User
+
+
+class AccountPasswordResetForm(PasswordResetForm):
+    """Sends the link to anyone with an active account: a password already, or an active place
+    in an organisation (an imported person setting up their account). Says the same whatever
+    the address, so it tells no one who is on Pulse."""
+
+    def get_users(self, email: str) -> Iterator[User]:
+        for user in User._default_manager.filter(email__iexact=email, is_active=True):
+            if _folded(email) != _folded(user.email):
+                continue
+            if user.has_usable_password() or Membership.all_organizations.filter(user=user, is_active=True).exists():
+                yield user
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        path = reverse("password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]})
+        context = {
+            **context,
+            "link": settings.PULSE_BASE_URL + path,
+            "days": round(settings.PASSWORD_RESET_TIMEOUT / 86400),
+        }
+        super().send_mail(
+            subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name
+        )
+
+
+def _folded(email: str) -> str:
+    return unicodedata.normalize("NFKC", email).casefold()

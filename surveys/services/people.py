@@ -1,0 +1,171 @@
+"""One person at a time, on the People page: add, edit (name, team, role, teams led),
+deactivate, reactivate, send the account set-up link again. Each change is recorded in the
+roster history; a new or promoted manager, HR person or admin is e-mailed a set-up link."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from surveys.exceptions import PulseError
+from surveys.models import HR_ROLES, MANAGER_ROLES, Membership, Organization, Role, RosterChangeKind, Team, User
+from surveys.names import name_check
+from surveys.services.accounts import account_invitations_queue, account_invitations_send
+from surveys.services.history import roster_change_record
+
+NAME_MAX = User._meta.get_field("name").max_length or 200
+
+
+@dataclass(frozen=True)
+class PersonFields:
+    """What HR decides about one person, as the form (or an API) hands it over."""
+
+    name: str
+    team: Team
+    role: str
+    leads: Sequence[Team] = ()
+
+
+def person_name_check(*, name: str) -> str:
+    name = name_check(name, code="name")
+    if not name:
+        raise PulseError("Give the person's name.", code="name")
+    if len(name) > NAME_MAX:
+        raise PulseError(f"Keep the name under {NAME_MAX} characters.", code="name")
+    return name
+
+
+def person_email_check(*, organization: Organization, email: str) -> str:
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise PulseError("Enter a valid e-mail address.", code="email") from None
+    if Membership.objects.filter(organization=organization, user__email=email).exists():
+        raise PulseError("Someone with this e-mail is already in the organisation: edit them instead.", code="email")
+    return email
+
+
+def _fields_check(*, fields: PersonFields) -> PersonFields:
+    name = person_name_check(name=fields.name)
+    if fields.role not in Role.values:
+        raise PulseError("Choose a role.", code="role")
+    if fields.leads and fields.role not in MANAGER_ROLES:
+        raise PulseError("Only managers, HR and admins lead teams: choose the manager role, or no teams.", code="leads")
+    return PersonFields(name=name, team=fields.team, role=fields.role, leads=tuple(fields.leads))
+
+
+def person_create(*, organization: Organization, actor: Membership | None, email: str, fields: PersonFields):
+    """Add one person (someone new to Pulse, or already in another organisation)."""
+    email = person_email_check(organization=organization, email=email)
+    fields = _fields_check(fields=fields)
+    with transaction.atomic():
+        user = User.objects.filter(email=email).first() or User.objects.create_user(email, name=fields.name)
+        membership = Membership.objects.create(organization=organization, user=user, role=fields.role, team=fields.team)
+        _leads_set(membership, fields.leads)
+        roster_change_record(
+            organization_id=organization.pk,
+            actor=actor,
+            kind=RosterChangeKind.PERSON,
+            summary=f"Added {fields.name} <{email}> to {fields.team.path} as {membership.get_role_display()}.",
+        )
+        account_invitations_queue([membership])
+    return membership
+
+
+def person_update(*, membership: Membership, actor: Membership | None, fields: PersonFields) -> Membership:
+    """Change a person's name, team, role and the teams they lead. Nobody takes HR rights from
+    themselves: they could not undo it."""
+    fields = _fields_check(fields=fields)
+    if actor is not None and membership.pk == actor.pk and actor.role in HR_ROLES and fields.role not in HR_ROLES:
+        raise PulseError("You cannot take your own HR rights away: ask another HR person.", code="role")
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().select_related("user", "team").get(pk=membership.pk)
+        before = _described(membership)
+        if membership.user.name != fields.name:
+            if Membership.all_organizations.filter(user=membership.user).exclude(pk=membership.pk).exists():
+                raise PulseError(
+                    "This person also belongs to another organisation on Pulse, so their name is theirs to "
+                    "change (on their account), not the roster's.",
+                    code="name",
+                )
+            membership.user.name = fields.name
+            membership.user.save(update_fields=["name"])
+        membership.team, membership.role = fields.team, fields.role
+        membership.save(update_fields=["team", "role"])
+        _leads_set(membership, fields.leads)
+        after = _described(membership)
+        if after != before:
+            changes = "; ".join(f"{key} {before[key]} → {after[key]}" for key in after if before[key] != after[key])
+            roster_change_record(
+                organization_id=membership.organization_id,
+                actor=actor,
+                kind=RosterChangeKind.PERSON,
+                summary=f"Changed {fields.name} <{membership.user.email}>: {changes}.",
+            )
+        account_invitations_queue([membership])
+    return membership
+
+
+def person_deactivate(*, membership: Membership, actor: Membership | None) -> Membership:
+    """Deactivate (never delete: their rounds' counts keep them). They are invited to nothing
+    more, lose their pages, and stop leading teams."""
+    if actor is not None and membership.pk == actor.pk:
+        raise PulseError("You cannot deactivate yourself.", code="active")
+    return _set_active(membership=membership, actor=actor, active=False)
+
+
+def person_reactivate(*, membership: Membership, actor: Membership | None) -> Membership:
+    return _set_active(membership=membership, actor=actor, active=True)
+
+
+def _set_active(*, membership: Membership, actor: Membership | None, active: bool) -> Membership:
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+        if membership.is_active == active:
+            return membership
+        membership.is_active = active
+        membership.save(update_fields=["is_active"])
+        if not active:
+            membership.management.all().delete()
+        verb = "Reactivated" if active else "Deactivated"
+        roster_change_record(
+            organization_id=membership.organization_id,
+            actor=actor,
+            kind=RosterChangeKind.PERSON,
+            summary=f"{verb} {membership.user.get_full_name()} <{membership.user.email}>.",
+        )
+        if active:
+            account_invitations_queue([membership])
+    return membership
+
+
+def account_invitation_resend(*, membership: Membership) -> None:
+    """HR's "send the set-up link again": now, whatever was sent before."""
+    if membership.user.has_usable_password():
+        raise PulseError("This person has set up their account already.", code="account")
+    if not membership.is_active:
+        raise PulseError("This person is deactivated: reactivate them first.", code="account")
+    account_invitations_send(membership_ids=[membership.pk])
+
+
+def _leads_set(membership: Membership, teams: Sequence[Team]) -> None:
+    wanted = {team.pk for team in teams}
+    current = set(membership.management.values_list("team_id", flat=True))
+    membership.management.filter(team_id__in=current - wanted).delete()
+    for team_id in wanted - current:
+        membership.management.create(organization_id=membership.organization_id, team_id=team_id)
+
+
+def _described(membership: Membership) -> dict[str, str]:
+    leads = sorted(membership.management.values_list("team__path", flat=True))
+    return {
+        "name": membership.user.name,
+        "team": membership.team.path if membership.team else "no team",
+        "role": membership.get_role_display(),
+        "leads": ", ".join(leads) or "no team",
+    }

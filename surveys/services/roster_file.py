@@ -1,0 +1,345 @@
+"""Reading a roster file: a CSV of people becomes checked rows, or every problem with its line.
+
+- `roster_read` turns the file's bytes into records (encoding, header, size limits);
+- `roster_validate` checks every row, and every row against the others, without touching the
+  database, and returns either clean rows or every problem with its line number.
+What the rows then change is `surveys.services.roster`'s business.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from surveys.csv_cells import read_cell
+from surveys.models import ROSTER_COLUMNS, Role, Team, User
+from surveys.names import name_problem
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 100_000
+PROGRESS_EVERY = 1_000
+
+EMAIL_MAX = 254
+NAME_MAX = cast(int, User._meta.get_field("name").max_length)
+TEAM_NAME_MAX = cast(int, Team._meta.get_field("name").max_length)
+TEAM_PATH_MAX = cast(int, Team._meta.get_field("path").max_length)
+ROLE_LIST = ", ".join(Role.values[:-1]) + " or " + Role.values[-1]
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RosterError:
+    """One problem, on one physical line of the file (the header is line 1)."""
+
+    line: int
+    message: str
+    column: str = ""
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "message": self.message}
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One person, normalised: lower-case email, team paths with trimmed names."""
+
+    line: int
+    email: str
+    name: str
+    team: str
+    role: str
+    manages: tuple[str, ...] = ()
+
+
+@dataclass
+class RosterCheck:
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[RosterError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class RosterSheet:
+    """The file as records: the header's column positions and each non-blank row's cells."""
+
+    columns: dict[str, int]
+    width: int
+    ignored_columns: list[str]
+    records: list[tuple[int, list[str]]]
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+def roster_read(content: bytes) -> tuple[RosterSheet | None, list[RosterError]]:
+    """Decode and tokenise the file. Either a sheet, or the errors that stop reading it."""
+    if len(content) > MAX_BYTES:
+        return None, [RosterError(1, f"The file is {_megabytes(len(content))}; Pulse accepts files up to 20 MB.")]
+    try:
+        text = content.decode("utf-8-sig")  # a byte order mark is fine
+    except UnicodeDecodeError as exc:
+        message = (
+            "The file is not UTF-8 text; its first unreadable byte is on this line. Save it from your "
+            "spreadsheet as “CSV UTF-8” (an Excel workbook must be saved as CSV) and upload it again."
+        )
+        return None, [RosterError(_line_at(content, exc.start), message)]
+    if not text.strip():
+        message = "The file is empty. Its first line must be the header: " + ",".join(ROSTER_COLUMNS)
+        return None, [RosterError(1, message)]
+    if "\0" in text:
+        line = _line_at(text[: text.index("\0")].encode(), None)
+        return None, [RosterError(line, "This line contains a NUL character: the file does not look like CSV text.")]
+    header, records, errors = _tokenise(text)
+    if errors:
+        return None, errors
+    columns, ignored, errors = _read_header(header)
+    if errors:
+        return None, errors
+    if not records:
+        return None, [RosterError(1, "The file has a header but no people. Add one row per person below it.")]
+    return RosterSheet(columns=columns, width=len(header), ignored_columns=ignored, records=records), []
+
+
+def _tokenise(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[RosterError]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    records: list[tuple[int, list[str]]] = []
+    line = 1  # where the record being read starts
+    try:
+        for raw_cells in reader:
+            cells = [read_cell(cell) for cell in raw_cells]
+            if header is None:
+                header = cells
+            elif any(cell.strip() for cell in cells):
+                if len(records) == MAX_ROWS:
+                    message = f"The file has more than {MAX_ROWS:,} people; Pulse imports up to {MAX_ROWS:,} at once."
+                    return [], [], [RosterError(line, message)]
+                records.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            message = "A double quote opened on this line is never closed, so the rest of the file cannot be read."
+        else:
+            message = f"This line is not valid CSV ({exc}). Check the double quotes on it."
+        return [], [], [RosterError(line, message)]
+    return header or [], records, []
+
+
+def _read_header(header: list[str]) -> tuple[dict[str, int], list[str], list[RosterError]]:
+    columns: dict[str, int] = {}
+    ignored: list[str] = []
+    errors: list[RosterError] = []
+    for position, cell in enumerate(header):
+        name = cell.strip().lower()
+        if name in ROSTER_COLUMNS:
+            if name in columns:
+                errors.append(RosterError(1, f"The column “{name}” appears twice in the header.", name))
+            columns[name] = position
+        elif name:
+            ignored.append(cell.strip())
+    missing = [name for name in ROSTER_COLUMNS if name not in columns]
+    if missing:
+        message = f"The header is missing the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}."
+        if len(missing) == len(ROSTER_COLUMNS):
+            message = "Line 1 must be the header row, naming the columns."
+        message += " The header needs: " + ",".join(ROSTER_COLUMNS) + " (in any order)."
+        errors.append(RosterError(1, message))
+    return columns, ignored, errors
+
+
+def _line_at(content: bytes, offset: int | None) -> int:
+    """The physical line holding byte `offset` (\\n, \\r\\n and a lone \\r each end a line)."""
+    before = content if offset is None else content[:offset]
+    return before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+# Validating ------------------------------------------------------------------------------
+
+
+def roster_validate(*, content: bytes, on_progress: ProgressCallback | None = None) -> RosterCheck:
+    """Check every row of the file. Pure: reads no database, so it can be tested alone and run
+    before anything is written. `on_progress(checked, total)` is called every PROGRESS_EVERY rows."""
+    sheet, errors = roster_read(content)
+    if sheet is None:
+        return RosterCheck(errors=errors)
+    check = RosterCheck(ignored_columns=sheet.ignored_columns)
+    total = len(sheet.records)
+    if on_progress:
+        on_progress(0, total)
+    for checked, (line, cells) in enumerate(sheet.records, start=1):
+        row, row_errors = _check_row(line, cells, sheet)
+        check.rows.append(row)
+        check.errors.extend(row_errors)
+        if on_progress and checked % PROGRESS_EVERY == 0:
+            on_progress(checked, total)
+    check.errors.extend(_check_across(check.rows))
+    check.errors.sort(key=lambda error: error.line)
+    if on_progress:
+        on_progress(total, total)
+    return check
+
+
+def _check_row(line: int, cells: list[str], sheet: RosterSheet) -> tuple[RosterRow, list[RosterError]]:
+    """Check one row on its own. Invalid values come back empty, so cross-row checks skip them."""
+
+    def value(column: str) -> str:
+        position = sheet.columns[column]
+        return cells[position].strip() if position < len(cells) else ""
+
+    if len(cells) > sheet.width:
+        # Usually a comma inside an unquoted name: every later value is in the wrong column, so
+        # checking them would only mislead.
+        message = (
+            f"This row has {len(cells)} values but the header has {sheet.width} columns. "
+            "A value that contains a comma needs double quotes around it."
+        )
+        return RosterRow(line=line, email="", name="", team="", role=""), [RosterError(line, message)]
+    errors: list[RosterError] = []
+    fields = {}
+    for column, check in _FIELD_CHECKS.items():
+        fields[column], message = check(value(column))
+        if message:
+            errors.append(RosterError(line, message, column))
+    role, manages = fields["role"], fields["manages"]
+    if manages and role == Role.EMPLOYEE:
+        message = "Only managers, HR and admins lead teams: make the role manager, or leave manages empty."
+        errors.append(RosterError(line, message, "manages"))
+    return RosterRow(line=line, **fields), errors
+
+
+def _check_email(raw: str) -> tuple[str, str | None]:
+    email = raw.lower()
+    if not email:
+        return "", "The email is missing."
+    if len(email) > EMAIL_MAX:
+        return "", f"The email is longer than {EMAIL_MAX} characters."
+    try:
+        validate_email(email)
+    except ValidationError:
+        return "", f"“{raw}” is not a valid email address."
+    return email, None
+
+
+def _check_name(raw: str) -> tuple[str, str | None]:
+    if not raw:
+        return "", "The name is missing."
+    if len(raw) > NAME_MAX:
+        return "", f"The name is longer than {NAME_MAX} characters."
+    problem = name_problem(raw)
+    if problem:
+        return "", problem
+    return raw, None
+
+
+def _check_role(raw: str) -> tuple[str, str | None]:
+    role = raw.lower()
+    if not role:
+        return "", f"The role is missing: use {ROLE_LIST}."
+    if role not in Role.values:
+        return "", f"“{raw}” is not a role: use {ROLE_LIST}."
+    return role, None
+
+
+def _check_team(raw: str) -> tuple[str, str | None]:
+    if not raw:
+        return "", "The team is missing: give its path from the top, like Company/Engineering/Platform."
+    return _team_path(raw)
+
+
+def _check_manages(raw: str) -> tuple[tuple[str, ...], str | None]:
+    paths: dict[str, None] = {}  # ordered, without repeats
+    for item in raw.split(";"):
+        if not item.strip():
+            continue
+        path, message = _team_path(item.strip())
+        if message:
+            return (), message
+        paths[path] = None
+    return tuple(paths), None
+
+
+def _team_path(raw: str) -> tuple[str, str | None]:
+    """Normalise "A / B/C" to "A/B/C"; refuse empty names, a name inside itself, overlong names."""
+    names = [name.strip() for name in raw.split("/")]
+    if name_problem(raw):
+        return "", "A team name cannot contain a line break or another control character."
+    if not all(names):
+        return "", f"“{raw}” has an empty team name: look for “//”, or a “/” at the start or the end."
+    seen: set[str] = set()
+    for name in names:
+        if name.casefold() in seen:
+            return "", f"“{raw}” names “{name}” twice: a team cannot be inside itself."
+        seen.add(name.casefold())
+    if any(len(name) > TEAM_NAME_MAX for name in names):
+        return "", f"A team name in “{raw}” is longer than {TEAM_NAME_MAX} characters."
+    path = "/".join(names)
+    if len(path) > TEAM_PATH_MAX:
+        return "", f"The team path “{raw}” is longer than {TEAM_PATH_MAX} characters."
+    return path, None
+
+
+_FIELD_CHECKS: dict[str, Callable[[str], tuple]] = {
+    "email": _check_email,
+    "name": _check_name,
+    "team": _check_team,
+    "role": _check_role,
+    "manages": _check_manages,
+}
+
+
+def _check_across(rows: Sequence[RosterRow]) -> list[RosterError]:
+    """Rules between rows: one row per email, one spelling per team, leads of teams in the file."""
+    errors: list[RosterError] = []
+    first_line: dict[str, int] = {}
+    spellings: dict[str, tuple[str, int]] = {}
+    for row in rows:
+        if row.email:
+            if row.email in first_line:
+                message = f"{row.email} is already on line {first_line[row.email]}: each person needs one row."
+                errors.append(RosterError(row.line, message, "email"))
+            else:
+                first_line[row.email] = row.line
+        if row.team:
+            clash = _spelling_clash(row.team, row.line, spellings)
+            if clash:
+                errors.append(RosterError(row.line, clash, "team"))
+    for row in rows:
+        for path in row.manages:
+            if not _is_team(path, spellings):
+                errors.append(RosterError(row.line, _unknown_team(path, spellings), "manages"))
+    return errors
+
+
+def _spelling_clash(path: str, line: int, spellings: dict[str, tuple[str, int]]) -> str | None:
+    """Record every team of `path` (each prefix) and report the first one spelled two ways."""
+    for prefix in Team.path_prefixes(path):
+        known = spellings.setdefault(prefix.casefold(), (prefix, line))
+        if known[0] != prefix:
+            return f"The team “{prefix}” is written “{known[0]}” on line {known[1]}: use one spelling."
+    return None
+
+
+def _is_team(path: str, spellings: dict[str, tuple[str, int]]) -> bool:
+    known = spellings.get(path.casefold())
+    return known is not None and known[0] == path
+
+
+def _unknown_team(path: str, spellings: dict[str, tuple[str, int]]) -> str:
+    known = spellings.get(path.casefold())
+    hint = f" Did you mean “{known[0]}”?" if known else " A person can only lead a team named in the team column."
+    return f"“{path}” in manages is not a team in this file.{hint}"

@@ -1,0 +1,76 @@
+"""Notices that reach everyone they concern, and none that mislead: a round that published
+nothing is announced to HR as such and is never the dashboards' default; invitations stop
+when a round closes."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+
+from surveys.models import Invitation, Round, RoundStatus
+from surveys.services import invitations
+from surveys.services.results import results_publish
+from surveys.services.rounds import round_open
+from tests.support.factories import SurveyFactory, make_manager, scheduled_round
+from tests.support.results_data import published_round, spread
+from tests.support.survey_data import staff, team_round
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def test_a_round_that_published_nothing_is_not_announced_as_ready(tenant, commit):
+    with tenant.scope():
+        make_manager(tenant.manager, tenant.platform)
+        round_ = team_round(SurveyFactory(organization=tenant.org), {tenant.platform: 6}, answered={tenant.platform: 2})
+        mail.outbox.clear()
+        with commit():
+            outcome = results_publish(round_id=round_.pk)
+    assert outcome.teams_published == 0
+    assert Round.all_organizations.get(pk=round_.pk).teams_published == 0
+    assert sorted(message.to[0] for message in mail.outbox) == ["admin@acme.test", "hr@acme.test"]
+    message = mail.outbox[0]
+    assert message.subject.startswith("No results to show:")
+    assert "no group of its 4 teams had at least 5 people answering" in message.body
+    assert "Results are ready" not in message.body
+
+
+def test_the_dashboards_default_skips_a_round_that_published_nothing(tenant, login, commit):
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        shown = published_round(survey, {tenant.platform: spread(6, 4)}, number=1, days_ago=14)
+        empty = published_round(survey, {tenant.platform: spread(2, 4)}, number=2)
+    assert (shown.teams_published, empty.teams_published) == (3, 0)  # Platform, Engineering, Acme
+    client = login(tenant.hr)
+    for url in ("/o/acme/results/", f"/o/acme/teams/{tenant.platform.pk}/"):
+        response = client.get(url)
+        assert response.context["overview" if "results" in url else "d"].choice.round == shown, url
+        assert "Round 2 · " in response.content.decode() and "· no results" in response.content.decode()
+    chosen = client.get(f"/o/acme/results/?round={empty.pk}")
+    assert chosen.context["overview"].choice.round == empty  # still there when asked for
+
+
+def test_invitations_stop_when_the_round_closes_mid_send(tenant, commit, settings, monkeypatch):
+    settings.PULSE_EMAIL_BATCH_SIZE = 3
+    with tenant.scope():
+        staff(tenant.product, 8)
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = scheduled_round(survey, opens_in=dt.timedelta(minutes=-1))
+        deliver = invitations._deliver
+        batches = []
+
+        def deliver_then_close(batch, **kwargs):
+            batches.append(len(batch))
+            result = deliver(batch, **kwargs)
+            Round.objects.filter(pk=round_.pk).update(status=RoundStatus.CLOSED)  # HR closes it now
+            return result
+
+        monkeypatch.setattr(invitations, "_deliver", deliver_then_close)
+        mail.outbox.clear()
+        with commit():
+            round_open(round_=round_)
+    assert batches == [3]
+    assert len(mail.outbox) == 3
+    assert Invitation.all_organizations.filter(round=round_, sent_at__isnull=True).count() == 12 - 3
