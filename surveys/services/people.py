@@ -84,7 +84,9 @@ def person_update(*, membership: Membership, actor: Membership | None, fields: P
     if actor is not None and membership.pk == actor.pk and actor.role in HR_ROLES and fields.role not in HR_ROLES:
         raise PulseError("You cannot take your own HR rights away: ask another HR person.", code="role")
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().select_related("user", "team").get(pk=membership.pk)
+        membership = (
+            Membership.objects.select_for_update(of=("self",)).select_related("user", "team").get(pk=membership.pk)
+        )
         before = _described(membership)
         if membership.user.name != fields.name:
             if Membership.all_organizations.filter(user=membership.user).exclude(pk=membership.pk).exists():
