@@ -365,3 +365,14 @@ def test_another_organisations_import_is_404(tenant, other_tenant, login):
 def test_hr_sees_people_in_the_navigation_and_employees_do_not(tenant, login):
     assert 'href="/o/acme/people/"' in login(tenant.hr).get("/o/acme/").content.decode()
     assert 'href="/o/acme/people/"' not in login(tenant.employee).get("/o/acme/").content.decode()
+
+
+def test_a_big_upload_while_the_broker_is_down_is_accepted_and_waits(
+    tenant, login, broker_down, django_capture_on_commit_callbacks
+):
+    client = login(tenant.hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, roster_sample_csv(rows=2_500, top="Acme"))
+    assert response.status_code == 302 and broker_down.calls == ["surveys.tasks.roster_import_run"]
+    page = client.get(response["Location"]).content.decode()
+    assert "Waiting to start…" in page and "You can leave this page" in page
