@@ -23,6 +23,7 @@ from surveys.exceptions import PulseError
 from surveys.models import (
     HR_ROLES,
     ActionPlan,
+    ApiKey,
     Invitation,
     Membership,
     Role,
@@ -165,6 +166,16 @@ def access_roster_change(*, membership: Membership, change_id: int) -> RosterCha
     if change is None:
         raise Http404("No such change.")
     return change
+
+
+def access_api_key(*, membership: Membership, prefix: str) -> ApiKey:
+    """An API key of the organisation (by its public prefix), for HR and admins only, or 404."""
+    if membership.role not in HR_ROLES:
+        raise Http404("No such key.")
+    api_key = ApiKey.objects.filter(prefix=prefix).first()
+    if api_key is None:
+        raise Http404("No such key.")
+    return api_key
 
 
 def access_survey(*, membership: Membership, survey_id: int) -> Survey:

@@ -9,6 +9,10 @@ apostrophe off again, so an export edited and imported again changes nothing.
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -21,3 +25,14 @@ def safe_cell(value: object) -> str:
 def read_cell(text: str) -> str:
     """A cell as it was before `safe_cell`."""
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
+def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """`rows` as CSV text, one line at a time (for a streamed download), every cell safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

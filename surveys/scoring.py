@@ -7,6 +7,7 @@ here can see more than the page that shows it. Means are on the 1–5 answer sca
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ def index_tone(index: float, *, higher_is_worse: bool = False) -> str:
     return next(tone for tone, bound in TONE_BANDS if goodness < bound)
 
 
+@functools.lru_cache(maxsize=8192)
 def _t(df: float) -> float:
-    """Two-sided 90% critical value of Student's t."""
+    """Two-sided 90% critical value of Student's t (cached: scipy takes tens of microseconds,
+    and a page or an export asks for the same few degrees of freedom again and again)."""
     return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))
 
 

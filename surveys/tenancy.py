@@ -83,6 +83,10 @@ class TenantManager(models.Manager):
         organization = current_organization()
         return super().get_queryset().filter(organization_id=organization.pk)
 
+    def none(self) -> models.QuerySet:
+        """Nothing, which needs no scope (the API schema is built without one)."""
+        return super().get_queryset().none()
+
 
 class TenantModel(models.Model):
     """Base of every tenant-owned model: the `organization` column and the two managers.

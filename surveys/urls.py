@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import accounts, answering, home, organization, results, roster, surveys
+from surveys.views import accounts, answering, api_keys, home, organization, results, roster, surveys
 
 account_patterns = [
     path("login/", accounts.LoginView.as_view(), name="login"),
@@ -48,6 +48,8 @@ organization_patterns = [
     path("surveys/<int:survey_id>/rounds/<int:round_id>/open/", surveys.round_open_now, name="round_open"),
     path("surveys/<int:survey_id>/rounds/<int:round_id>/close/", surveys.round_close_now, name="round_close"),
     path("settings/", organization.organization_settings, name="organization_settings"),
+    path("settings/api-keys/", api_keys.api_keys, name="api_keys"),
+    path("settings/api-keys/<str:key_prefix>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
     path("pulses/<int:round_id>/", answering.pulse_answer, name="pulse_answer"),
     path("pulses/<int:round_id>/thanks/", answering.pulse_thanks, name="pulse_thanks"),
     path("results/", results.results_overview, name="org_results"),

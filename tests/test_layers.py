@@ -11,12 +11,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "surveys"
 
 #: Module (or package) prefix -> prefixes it must never import, at run time or lazily.
 FORBIDDEN = {
-    "surveys.models": ("surveys.access", "surveys.services", "surveys.selectors", "surveys.views", "surveys.tasks"),
+    "surveys.models": (
+        "surveys.access",
+        "surveys.services",
+        "surveys.selectors",
+        "surveys.views",
+        "surveys.tasks",
+        "surveys.api",
+    ),
     "surveys.tenancy": ("surveys.models", "surveys.access", "surveys.services", "surveys.views"),
     "surveys.privacy.rules": ("surveys.models", "surveys.privacy.suppression", "surveys.privacy.audit"),
     "surveys.access": ("surveys.services", "surveys.selectors", "surveys.views", "surveys.forms", "surveys.tasks"),
-    "surveys.selectors": ("surveys.services", "surveys.views", "surveys.forms", "surveys.tasks"),
-    "surveys.services": ("surveys.tasks", "surveys.views", "surveys.forms"),
+    "surveys.selectors": ("surveys.services", "surveys.views", "surveys.forms", "surveys.tasks", "surveys.api"),
+    "surveys.services": ("surveys.tasks", "surveys.views", "surveys.forms", "surveys.api"),
     # The auditor checks suppression and aggregation: it must not share their code.
     "surveys.privacy.audit": ("surveys.privacy.suppression", "surveys.aggregation", "surveys.services"),
 }

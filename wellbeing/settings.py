@@ -41,6 +41,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "rest_framework",
+    # Its model module defines a concrete APIKey, so the app must be installed; Pulse's keys
+    # are surveys.ApiKey (per organisation) and the app's own table stays empty.
+    "rest_framework_api_key",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, never a CDN
     "surveys",
 ]
 
@@ -171,7 +177,31 @@ CACHES = {
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "surveys.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "surveys.api.schema.PulseAutoSchema",
+    # Requests per API key (or signed-in person): surveys.api.clients.ClientRateThrottle.
+    "DEFAULT_THROTTLE_RATES": {"api": env("PULSE_API_RATE", default="1200/minute")},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pulse API",
+    "DESCRIPTION": (
+        "Published, aggregate results of Pulse and the organisation's roster. Never an answer: a group or a figure "
+        "not shown on the pages is absent here too, with the reason. Every error is {detail, code}."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: nothing from a CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RoundStatusEnum": "surveys.models.RoundStatus"},
 }
 
 SESSION_COOKIE_HTTPONLY = True

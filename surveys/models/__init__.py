@@ -1,4 +1,5 @@
 from .action_plans import ActionPlan, ActionPlanStatus
+from .api import ApiKey, ApiKeyScope
 from .organization import (
     ALL_ROLES,
     HR_ROLES,
@@ -51,6 +52,8 @@ from .surveys import (
 )
 
 __all__ = [
+    "ApiKey",
+    "ApiKeyScope",
     "ALL_ROLES",
     "BURNOUT_SIGNS",
     "HIGHER_IS_WORSE",

@@ -90,8 +90,8 @@ def team_round_results(*, team: Team, round: Round) -> TeamRoundResults:
     """A team node's results for a round: items, constructs, burnout signal, participation.
     Two queries."""
     result = _published(Result.objects.filter(round=round, team=team)).first()
-    questions = _round_questions([round.pk]).get(round.pk, [])
-    return _team_round(team, round, result, questions)
+    questions = round_questions([round.pk]).get(round.pk, [])
+    return team_round_figures(team, round, result, questions)
 
 
 def team_round_comments(*, team: Team, round: Round) -> list[str]:
@@ -138,8 +138,8 @@ def team_trend(*, team: Team, survey: Survey, rounds: int = 12, until: Round | N
         published = published.filter(number__lte=until.number)
     recent = list(published.order_by("-number")[:rounds])[::-1]
     by_round = {r.round_id: r for r in Result.objects.filter(team=team, round_id__in=[r.pk for r in recent])}
-    questions = _round_questions([r.pk for r in recent])
-    per_round = [_team_round(team, r, by_round.get(r.pk), questions.get(r.pk, [])) for r in recent]
+    questions = round_questions([r.pk for r in recent])
+    per_round = [team_round_figures(team, r, by_round.get(r.pk), questions.get(r.pk, [])) for r in recent]
     k = recent[-1].shown_k if recent else MIN_K
     constructs = tuple(_construct_trend(construct, per_round, by_round, k) for construct in SCORED_CONSTRUCTS)
     participation = tuple((r.round, r.respondents) for r in per_round)
@@ -168,8 +168,8 @@ def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     holders = {r.team_id for r in results if r.round.number == latest_number}
     node = next(t for t in trail if t.pk in holders)
     own = sorted((r for r in results if r.team_id == node.pk), key=lambda r: r.round.number)
-    questions = _round_questions([r.round_id for r in own])
-    per_round = [_team_round(node, r.round, r, questions.get(r.round_id, [])) for r in own]
+    questions = round_questions([r.round_id for r in own])
+    per_round = [team_round_figures(node, r.round, r, questions.get(r.round_id, [])) for r in own]
     by_round = {r.round_id: r for r in own}
     changes: dict[str, Change] = {}
     for construct in SCORED_CONSTRUCTS:
@@ -217,10 +217,10 @@ def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap
     in_scope = RoundTeam.objects.filter(round=round).values("team_id")
     team_list = list(candidates.filter(pk__in=in_scope).order_by("path"))
     by_team = {r.team_id: r for r in _published(Result.objects.filter(round=round))}
-    questions = _round_questions([round.pk]).get(round.pk, [])
+    questions = round_questions([round.pk]).get(round.pk, [])
     rows = []
     for team in team_list:
-        figures = _team_round(team, round, by_team.get(team.pk), questions)
+        figures = team_round_figures(team, round, by_team.get(team.pk), questions)
         cells = tuple(
             HeatmapCell(
                 c.construct,
@@ -244,7 +244,8 @@ def _published(results: QuerySet[Result]) -> QuerySet[Result]:
     return results.filter(round__status=RoundStatus.PUBLISHED)
 
 
-def _round_questions(round_ids: Iterable[int]) -> dict[int, list[Question]]:
+def round_questions(round_ids: Iterable[int]) -> dict[int, list[Question]]:
+    """Each round's questions, in their order (one query)."""
     questions: dict[int, list[Question]] = defaultdict(list)
     rows = RoundQuestion.objects.filter(round_id__in=list(round_ids)).select_related("question")
     for row in rows.order_by("round_id", "position", "question_id"):
@@ -259,8 +260,11 @@ def _ancestors_or_self(team: Team) -> list[Team]:
     return [found[p] for p in reversed(paths) if p in found]
 
 
-def _team_round(team: Team, round_: Round, result: Result | None, questions: Sequence[Question]) -> TeamRoundResults:
-    """Assemble a node's figures from its Result (or its absence)."""
+def team_round_figures(
+    team: Team, round_: Round, result: Result | None, questions: Sequence[Question]
+) -> TeamRoundResults:
+    """Assemble a node's figures from its Result row (or its absence): every reader of
+    published figures goes through here."""
     if result is None or round_.status != RoundStatus.PUBLISHED:
         items = tuple(ItemResult(q, None, None) for q in questions)
         constructs = _constructs(questions, {})
@@ -315,11 +319,22 @@ def _construct_trend(
     question_ids = [item.question.pk for item in latest.items]
     history = []  # newest first: rounds published for this node with every item published
     for figures in reversed(per_round):
-        row = by_round.get(figures.round.pk)
-        if not figures.published or row is None:
-            continue
-        counts = row.item_counts()
-        if all(q in counts for q in question_ids):
-            history.append({q: counts[q] for q in question_ids})
+        counts = change_counts(figures, by_round.get(figures.round.pk), question_ids)
+        if counts is not None:
+            history.append(counts)
     change = construct_change(history, question_ids=question_ids, k=k, higher_is_worse=latest.higher_is_worse)
     return ConstructTrend(construct, latest.label, latest.higher_is_worse, tuple(points), change)
+
+
+def change_counts(
+    figures: TeamRoundResults, row: Result | None, question_ids: Sequence[int]
+) -> dict[int, list[int]] | None:
+    """What one round adds to a construct's change history for a node: its items' histograms
+    when the round was published for the node with every item of the construct; else None
+    (a round where the node or an item was suppressed never enters a change window)."""
+    if not figures.published or row is None:
+        return None
+    counts = row.item_counts()
+    if not all(q in counts for q in question_ids):
+        return None
+    return {q: counts[q] for q in question_ids}

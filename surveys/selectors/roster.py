@@ -6,15 +6,13 @@ invitations or participation.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from surveys.csv_cells import safe_cell
+from surveys.csv_cells import csv_lines
 from surveys.models import (
     ROSTER_COLUMNS,
     Membership,
@@ -115,13 +113,9 @@ def roster_history(*, organization: Organization, limit: int = 100) -> list[Hist
     return [HistoryEntry(change, change is latest and change.kind == RosterChangeKind.IMPORT) for change in changes]
 
 
-def _csv(rows: Iterable[Iterable[object]]) -> str:
+def _csv(rows: Iterable[Sequence[object]]) -> str:
     """Rows as CSV text, every cell safe to open in a spreadsheet (surveys.csv_cells)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
-    return out.getvalue()
+    return "".join(csv_lines(rows))
 
 
 def roster_import_errors_csv(*, roster_import: RosterImport) -> str:
@@ -132,9 +126,10 @@ def roster_import_errors_csv(*, roster_import: RosterImport) -> str:
     )
 
 
-def roster_export_csv(*, organization: Organization) -> str:
-    """The active roster in exactly the import format: exported, edited and imported again, it
-    changes only what was edited (people without a team cannot be imported and are left out)."""
+def roster_export_rows(*, organization: Organization) -> Iterator[tuple]:
+    """The active roster in exactly the import format, header first: exported, edited and
+    imported again, it changes only what was edited (people without a team cannot be imported
+    and are left out). Read in chunks, so a download streams in flat memory."""
     leads: dict[int, list[str]] = defaultdict(list)
     for membership_id, path in (
         TeamManagement.objects.filter(membership__is_active=True)
@@ -144,22 +139,16 @@ def roster_export_csv(*, organization: Organization) -> str:
         leads[membership_id].append(path)
     people = (
         Membership.objects.filter(organization=organization, is_active=True, team__isnull=False)
-        .select_related("user", "team")
         .order_by("team__path", "user__email")
+        .values_list("pk", "user__email", "user__name", "team__path", "role")
     )
-    return _csv(
-        [ROSTER_COLUMNS]
-        + [
-            (
-                m.user.email,
-                m.user.name or m.user.email,
-                m.team.path if m.team else "",
-                m.role,
-                ";".join(leads.get(m.pk, ())),
-            )
-            for m in people
-        ]
-    )
+    yield ROSTER_COLUMNS
+    for pk, email, name, path, role in people.iterator(chunk_size=2_000):
+        yield (email, name or email, path, role, ";".join(leads.get(pk, ())))
+
+
+def roster_export_csv(*, organization: Organization) -> str:
+    return _csv(roster_export_rows(organization=organization))
 
 
 def roster_example_csv(*, organization: Organization) -> str:

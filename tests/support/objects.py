@@ -9,7 +9,15 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from surveys.models import ActionPlan, RosterChange, RosterChangeKind, RosterImport, RosterImportStatus, RoundStatus
+from surveys.models import (
+    ActionPlan,
+    ApiKey,
+    RosterChange,
+    RosterChangeKind,
+    RosterImport,
+    RosterImportStatus,
+    RoundStatus,
+)
 from tests.support.factories import RoundFactory, SurveyFactory, invite
 
 
@@ -41,10 +49,12 @@ def populate(tenant) -> dict:
     change = RosterChange.all_organizations.create(
         organization=tenant.org, actor=tenant.hr, kind=RosterChangeKind.PERSON, summary="Changed someone."
     )
+    api_key, _ = ApiKey.all_organizations.create_key(organization=tenant.org, name="BI", created_by=tenant.hr)
     plan = ActionPlan.all_organizations.create(organization=tenant.org, team=tenant.platform, title="Fewer meetings")
     return {
         "roster_import": roster_import,
         "roster_change": change,
+        "api_key": api_key,
         "action_plan": plan,
         "survey": survey,
         "open_round": open_round,
@@ -61,4 +71,5 @@ URL_OBJECTS: dict[str, Callable] = {
     "plan_id": lambda tenant, objects: objects["action_plan"].pk,
     "person_id": lambda tenant, objects: tenant.employee.pk,
     "change_id": lambda tenant, objects: objects["roster_change"].pk,
+    "key_prefix": lambda tenant, objects: objects["api_key"].prefix,
 }

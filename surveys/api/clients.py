@@ -1,0 +1,150 @@
+"""Who is calling the API, for which organisation, allowed to do what.
+
+An API key belongs to one organisation and sees all of its results and roster (read), and
+imports rosters when it may write. A signed-in person uses their membership: HR and admins
+as a key that may write; a manager only the results of the teams they lead and below, and
+no roster. The organisation is the key's, or the person's (the `organization` parameter
+chooses among several); it is never taken from anything else in the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from surveys.access import visible_teams
+from surveys.models import HR_ROLES, MANAGER_ROLES, ApiKey, Membership, Organization, Team
+from surveys.tenancy import scope_begin
+
+#: last_used_at is written at most this often per key (not on every request).
+LAST_USED_EVERY = 60
+KEY_HEADER = "Api-Key"
+
+
+class KeyHolder:
+    """`request.user` for a request made with an API key: authenticated, no person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    pk = None
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>`. An unknown, revoked or expired key is a 401."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        scheme, _, key = header.partition(" ")
+        if scheme != KEY_HEADER:
+            return None
+        key = key.strip()
+        try:
+            api_key = cast(ApiKey, ApiKey.all_organizations.get_from_key(key))
+        except ApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("This API key is not valid.", code="invalid_key") from None
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.", code="expired_key")
+        if not api_key.organization.is_active:
+            raise exceptions.AuthenticationFailed("This API key's organisation is closed.", code="invalid_key")
+        now = timezone.now()
+        if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_EVERY:
+            ApiKey.all_organizations.filter(pk=api_key.pk).update(last_used_at=now)
+        return KeyHolder(), api_key
+
+    def authenticate_header(self, request) -> str:
+        return KEY_HEADER
+
+
+class OrganizationRequired(exceptions.APIException):
+    status_code = 400
+    default_detail = "You belong to several organisations: give the organization parameter (its slug)."
+    default_code = "organization_required"
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    organization: Organization
+    key: ApiKey | None = None
+    membership: Membership | None = None
+
+    @property
+    def is_hr(self) -> bool:
+        return self.key is not None or (self.membership is not None and self.membership.role in HR_ROLES)
+
+    @property
+    def may_write(self) -> bool:
+        return self.key.may_write if self.key is not None else self.is_hr
+
+    @property
+    def throttle_id(self) -> str:
+        return f"key:{self.key.pk}" if self.key is not None else f"member:{self.membership.pk}"  # type: ignore[union-attr]
+
+    def teams(self) -> QuerySet[Team]:
+        """The teams whose results this client may read."""
+        if self.membership is not None and not self.is_hr:
+            return visible_teams(self.membership)
+        return Team.objects.all()
+
+
+def client_for(request) -> ApiClient:
+    """The request's client, or the API error that says why there is none."""
+    wanted = request.query_params.get("organization", "").strip()
+    if isinstance(request.auth, ApiKey):
+        key = request.auth
+        if wanted and wanted != key.organization.slug:
+            raise exceptions.NotFound("This key belongs to another organisation.", code="not_found")
+        return ApiClient(organization=key.organization, key=key)
+    user = request.user
+    if user is None or not user.is_authenticated:
+        raise exceptions.NotAuthenticated(
+            "Send an API key (Authorization: Api-Key <key>) or sign in.", code="not_authenticated"
+        )
+    memberships = Membership.all_organizations.filter(
+        user=user, is_active=True, organization__is_active=True
+    ).select_related("organization", "user")
+    if wanted:
+        memberships = memberships.filter(organization__slug=wanted)
+    if not memberships.exists():
+        raise exceptions.NotFound("No such organisation of yours.", code="not_found")
+    found = list(memberships.filter(role__in=MANAGER_ROLES)[:2])
+    if not found:
+        raise exceptions.PermissionDenied(
+            "The API is for HR, admins and managers: it shows results, never answers.", code="no_results_role"
+        )
+    if len(found) > 1:
+        raise OrganizationRequired()
+    return ApiClient(organization=found[0].organization, membership=found[0])
+
+
+class OrganizationClient(permissions.BasePermission):
+    """Resolves the client and scopes the request to its organisation; then checks the view's
+    needs: `hr_only` (roster, people: not managers) and writing (`may_write`)."""
+
+    def has_permission(self, request, view) -> bool:
+        method = request.method.lower()
+        if method not in view.http_method_names or not hasattr(view, method):
+            raise exceptions.MethodNotAllowed(request.method)
+        client = client_for(request)
+        request.api_client = client
+        request._request._organization_scope_token = scope_begin(client.organization)
+        if getattr(view, "hr_only", False) and not client.is_hr:
+            raise exceptions.PermissionDenied("Only HR, admins and API keys read the roster.", code="hr_only")
+        if request.method not in permissions.SAFE_METHODS and not client.may_write:
+            raise exceptions.PermissionDenied(
+                "This key is read-only: create a read-and-write key to import rosters.", code="read_only"
+            )
+        return True
+
+
+class ClientRateThrottle(throttling.SimpleRateThrottle):
+    """Requests per key (or per signed-in person), at the `api` rate of REST_FRAMEWORK."""
+
+    scope = "api"
+
+    def get_cache_key(self, request, view) -> str | None:
+        client = getattr(request, "api_client", None)
+        return None if client is None else self.cache_format % {"scope": self.scope, "ident": client.throttle_id}
