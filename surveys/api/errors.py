@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -50,8 +51,9 @@ def _body(error: exceptions.APIException, data) -> dict:
     return body
 
 
+@csrf_exempt  # it changes nothing, and a POST to a wrong address must say so, not "CSRF"
 def not_found(request, *args, **kwargs) -> JsonResponse:
-    """Any address under /api/ that is not an endpoint."""
+    """Any address under /api/ that is not an endpoint, whatever the method."""
     return JsonResponse({"detail": "There is no such API endpoint.", "code": "not_found"}, status=404)
 
 

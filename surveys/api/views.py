@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, generics, parsers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import CursorPagination
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -66,19 +66,6 @@ class Cursor(CursorPagination):
     ordering = "id"
 
 
-class CsvRenderer(BaseRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        """Only errors reach here (a CSV itself streams): as a two-column CSV."""
-        rows = [("detail", "code")]
-        if isinstance(data, dict):
-            rows.append((data.get("detail", ""), data.get("code", "")))
-        return "".join(csv_lines(rows)).encode()
-
-
 class ApiView(generics.GenericAPIView):
     """Authentication, the client check with its organisation scope, throttling, filters."""
 
@@ -87,6 +74,7 @@ class ApiView(generics.GenericAPIView):
     throttle_classes = [ClientRateThrottle]
     filter_backends = [filters.FilterBackend]
     pagination_class: type[Cursor] | None = Cursor
+    metadata_class = None  # OPTIONS: 405, like any method an endpoint does not take
     hr_only = False
     #: What a list is of, for the schema (which is built without a request or a scope).
     schema_model: Any = None
@@ -117,6 +105,15 @@ def _stream(request: Request, filename: str, rows: Callable[[], Iterable[Iterabl
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+class CsvDownload:
+    """A view whose success is a streamed CSV whatever the Accept header, and whose errors
+    are JSON like every other endpoint's."""
+
+    def perform_content_negotiation(self, request, force=False):
+        renderer = JSONRenderer()
+        return renderer, renderer.media_type
 
 
 CSV_RESPONSE = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, formula-safe cells.")}
@@ -229,8 +226,7 @@ class ResultList(_ResultsView):
     parameters=[ORGANIZATION_PARAMETER],
     responses=CSV_RESPONSE,
 )
-class ResultCsv(_ResultsView):
-    renderer_classes = [JSONRenderer, CsvRenderer]
+class ResultCsv(CsvDownload, _ResultsView):
     pagination_class = None
 
     def get(self, request):
@@ -276,9 +272,7 @@ class HeatmapView(_HeatmapView):
     parameters=[ROUND_PARAMETER, ORGANIZATION_PARAMETER],
     responses=CSV_RESPONSE,
 )
-class HeatmapCsv(_HeatmapView):
-    renderer_classes = [JSONRenderer, CsvRenderer]
-
+class HeatmapCsv(CsvDownload, _HeatmapView):
     def get(self, request):
         heatmap = self.heatmap()
 
@@ -309,8 +303,7 @@ class PersonList(ApiView, generics.ListAPIView):
     parameters=[ORGANIZATION_PARAMETER],
     responses=CSV_RESPONSE,
 )
-class RosterCsv(ApiView):
-    renderer_classes = [JSONRenderer, CsvRenderer]
+class RosterCsv(CsvDownload, ApiView):
     pagination_class = None
     hr_only = True
 
