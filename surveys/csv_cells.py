@@ -27,12 +27,24 @@ def read_cell(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
-def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """`rows` as CSV text, one line at a time (for a streamed download), every cell safe."""
+def csv_text(row: Iterable[object]) -> str:
+    """One row's cells as CSV text with no line end, every cell safe: rows and parts of rows
+    formatted once and joined later with "," (and the line end) are valid CSV."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def csv_lines(rows: Iterable[Iterable[object]], *, chunk: int = 64 * 1024) -> Iterator[str]:
+    """`rows` as CSV text, every cell safe, in pieces of whole lines of about `chunk` characters
+    (for a streamed download: few enough pieces to be cheap, small enough to stay flat)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
         writer.writerow([safe_cell(cell) for cell in row])
+        if buffer.tell() >= chunk:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
         yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()

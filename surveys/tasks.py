@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError
 from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
 from surveys.models import Membership, RosterImport, Round, RoundStatus
+from surveys.selectors import exports
 from surveys.services import accounts, invitations, jobs, notices, results
 from surveys.services.roster import roster_import_process
 from surveys.services.roster import roster_imports_tend as roster_imports_tend_service
@@ -87,6 +88,15 @@ def round_aggregate(round_id: int) -> int | None:
 def round_results_notify(round_id: int) -> int:
     """E-mail the leads of the round's teams, and HR, what the publication shows."""
     return notices.round_results_notify(round_id=round_id)
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=30, max_retries=5)
+@tenant_task(Round)
+def round_results_prepare(round_id: int) -> int:
+    """Format a published round's results CSV lines once, so its first download reads them
+    (a download computes what is missing anyway)."""
+    round_ = Round.objects.get(pk=round_id)
+    return exports.result_lines_prepare(round_) if round_.is_published else 0
 
 
 @shared_task(acks_late=True)

@@ -11,7 +11,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from surveys.api.clients import ClientRateThrottle
-from surveys.models import ApiKey, ApiKeyScope, Membership, RosterImport, Round, RoundStatus, Team
+from surveys.models import (
+    ApiKey,
+    ApiKeyScope,
+    Membership,
+    ResultLines,
+    RosterImport,
+    Round,
+    RoundStatus,
+    RoundTeam,
+    Team,
+)
 from tests.support.factories import SurveyFactory, TeamFactory
 from tests.support.results_data import history, published_round, spread
 from tests.support.roster import ACME, people, roster
@@ -294,11 +304,60 @@ def test_the_results_list_runs_a_fixed_number_of_queries(call, tenant, rounds, k
 def test_the_csv_streams_in_batches(call, tenant, rounds, key, monkeypatch):
     from surveys.selectors import exports
 
+    whole = rows_of(call("get", "results.csv", key=key))
+    ResultLines.all_organizations.all().delete()
     monkeypatch.setattr(exports, "BATCH", 3)
+    monkeypatch.setattr(exports, "CHUNK", 100)
     streamed = call("get", "results.csv", key=key)
     assert not hasattr(streamed, "content")  # a StreamingHttpResponse
-    monkeypatch.setattr(exports, "BATCH", 2000)
-    assert rows_of(streamed) == rows_of(call("get", "results.csv", key=key))
+    assert len(list(streamed.streaming_content)) > 10
+    assert rows_of(call("get", "results.csv", key=key)) == whole
+
+
+def test_each_nodes_lines_are_formatted_once_then_read(call, tenant, rounds, key, monkeypatch):
+    from surveys.selectors import exports
+
+    first = call("get", "results.csv", key=key).getvalue()
+    with tenant.scope():
+        nodes = RoundTeam.objects.filter(round__in=rounds).count()
+        assert ResultLines.objects.filter(version=exports.LINES_VERSION).count() == nodes
+
+    def no_scoring(nodes):
+        raise AssertionError("a stored node was scored again")
+
+    monkeypatch.setattr(exports, "node_results", no_scoring)
+    assert call("get", "results.csv", key=key).getvalue() == first
+
+
+def test_lines_of_another_version_are_computed_again(call, tenant, rounds, key):
+    from surveys.selectors import exports
+
+    first = call("get", "results.csv", key=key).getvalue()
+    with tenant.scope():
+        ResultLines.objects.update(version=exports.LINES_VERSION - 1, lines={"node": ",,", "measures": [["x", "y"]]})
+    assert call("get", "results.csv", key=key).getvalue() == first
+    with tenant.scope():
+        assert not ResultLines.objects.exclude(version=exports.LINES_VERSION).exists()
+
+
+def test_names_are_todays_even_in_stored_lines(call, tenant, rounds, key):
+    call("get", "results.csv", key=key)
+    Team.all_organizations.filter(pk=tenant.platform.pk).update(name="Core", path="Acme/Engineering/Core")
+    paths = {row["team"] for row in rows_of(call("get", "results.csv", key=key))}
+    assert "Acme/Engineering/Core" in paths and "Acme/Engineering/Platform" not in paths
+
+
+def test_publication_formats_the_lines_and_a_late_earlier_round_clears_later_ones(
+    call, tenant, survey, key, django_capture_on_commit_callbacks
+):
+    with tenant.scope(), django_capture_on_commit_callbacks(execute=True):
+        second = published_round(survey, {tenant.platform: spread(6, 4)}, number=2)
+    with tenant.scope():
+        assert ResultLines.objects.filter(round=second).count() == RoundTeam.objects.filter(round=second).count() > 0
+        published_round(survey, {tenant.platform: spread(6, 2)}, number=1)
+        assert not ResultLines.objects.filter(round=second).exists()  # its change flags look back on round 1 now
+    changes = {row["change"] for row in rows_of(call("get", f"results.csv?round={second.pk}", key=key))}
+    assert changes - {""}  # round 2 is compared with round 1
 
 
 # The roster ----------------------------------------------------------------------------------------
@@ -356,7 +415,8 @@ def test_a_roster_import_can_be_cancelled(call, tenant):
 
 def test_hr_creates_a_key_sees_it_once_and_revokes_it(login, call, tenant):
     client = login(tenant.hr)
-    page = client.post("/o/acme/settings/api-keys/", {"name": "Power BI", "scope": "read"})
+    page = client.post("/o/acme/settings/api-keys/", {"name": "Power BI", "scope": "read"}, follow=True)
+    assert page.redirect_chain == [("/o/acme/settings/api-keys/", 302)]  # a reload creates no second key
     secret = re.search(r'id="new-key"[^>]*value="([^"]+)"', page.content.decode())[1]
     assert page["Cache-Control"].startswith("max-age=0") or "no-cache" in page["Cache-Control"]
     assert call("get", "teams/", key=secret).status_code == 200
@@ -400,3 +460,16 @@ def test_published_rounds_only(call, tenant, survey, key):
         Round.objects.update(status=RoundStatus.FAILED)
     assert call("get", "results/", key=key).json()["results"] == []
     assert rows_of(call("get", "results.csv", key=key)) == []
+
+
+@pytest.mark.postgres
+def test_the_export_benchmark_runs_end_to_end(postgres, transactional_db, question_bank, capsys):
+    from django.core.management import call_command
+
+    from surveys.models import Organization
+
+    call_command("benchmark", "export", "--teams", "12", "--rounds", "3", "--small-rounds", "1", "--repeat", "1")
+    out = capsys.readouterr().out
+    assert "36 team nodes" in out and "12 team nodes" in out
+    assert "of COPY's rate in team nodes" in out and "peak Python memory" in out
+    assert not Organization.objects.filter(slug__startswith="benchmark-").exists()

@@ -5,7 +5,9 @@ and a body that matches its schema."""
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -34,6 +36,17 @@ def api_key(tenant, other_tenant):
         )
     _, secret = ApiKey.all_organizations.create_key(organization=tenant.org, name="fuzz", scope=ApiKeyScope.WRITE)
     return secret
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """As Django's test client does: the WSGI handler would close the database connection at
+    the end of each request, and with it the test's transaction (PostgreSQL)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)

@@ -202,6 +202,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"RoundStatusEnum": "surveys.models.RoundStatus"},
+    "TAGS": [
+        {"name": "results", "description": "Published figures per team node and round, the heatmap, action plans."},
+        {"name": "roster", "description": "People and teams (never answers), the roster CSV, roster imports."},
+        {"name": "organisation", "description": "The team tree, surveys and their rounds."},
+        {"name": "about", "description": "Who you are to the API."},
+    ],
 }
 
 SESSION_COOKIE_HTTPONLY = True

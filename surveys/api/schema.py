@@ -23,7 +23,28 @@ ERRORS = {
 WRITE_ERRORS = {"409": "The import is not waiting for this (or its preview changed)."}
 
 
+#: The documentation's sections, by the first part of an operation's path.
+TAGS = {
+    "": "about",
+    "teams": "organisation",
+    "surveys": "organisation",
+    "rounds": "organisation",
+    "results": "results",
+    "results.csv": "results",
+    "heatmap": "results",
+    "heatmap.csv": "results",
+    "plans": "results",
+    "people": "roster",
+    "roster.csv": "roster",
+    "roster": "roster",
+}
+
+
 class PulseAutoSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        first = self.path.removeprefix("/api/v1/").split("/")[0]
+        return [TAGS.get(first, first)]
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         errors = dict(ERRORS)

@@ -34,13 +34,11 @@ from surveys.models import (
     TeamManagement,
 )
 from surveys.selectors.exports import (
-    RESULT_COLUMNS,
     heatmap_columns,
     heatmap_rows,
     node_results,
-    node_results_stream,
+    result_csv,
     result_nodes,
-    result_rows,
 )
 from surveys.selectors.results import org_heatmap
 from surveys.selectors.roster import roster_export_rows
@@ -92,14 +90,14 @@ class ApiView(generics.GenericAPIView):
         raise NotImplementedError
 
 
-def _stream(request: Request, filename: str, rows: Callable[[], Iterable[Iterable[object]]]) -> StreamingHttpResponse:
-    """A CSV download that streams: rows are read batch by batch as the client takes them, in
+def _stream(request: Request, filename: str, text: Callable[[], Iterable[str]]) -> StreamingHttpResponse:
+    """A CSV download that streams: its text is made batch by batch as the client takes it, in
     the request's organisation scope (which the request itself has left by then)."""
     organization = request.api_client.organization  # type: ignore[attr-defined]
 
     def lines() -> Iterator[str]:
         with organization_scope(organization):
-            yield from csv_lines(rows())
+            yield from text()
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -224,6 +222,7 @@ class ResultList(_ResultsView):
     summary="Results as CSV (streamed)",
     description="The results endpoint's figures, one row per node × measure. Not shown: empty cells with a reason.",
     parameters=[ORGANIZATION_PARAMETER],
+    filters=True,
     responses=CSV_RESPONSE,
 )
 class ResultCsv(CsvDownload, _ResultsView):
@@ -233,11 +232,11 @@ class ResultCsv(CsvDownload, _ResultsView):
         nodes = self.filter_queryset(self.get_queryset()).order_by("round__survey_id", "team__path", "round__number")
         constructs = self.constructs()
 
-        def rows():
-            yield RESULT_COLUMNS
-            yield from result_rows(node_results_stream(nodes), constructs=constructs)
-
-        return _stream(request, f"{self.client.organization.slug}-results.csv", rows)
+        return _stream(
+            request,
+            f"{self.client.organization.slug}-results.csv",
+            lambda: result_csv(nodes, constructs=constructs),
+        )
 
 
 class _HeatmapView(ApiView):
@@ -280,7 +279,9 @@ class HeatmapCsv(CsvDownload, _HeatmapView):
             yield heatmap_columns(heatmap)
             yield from heatmap_rows(heatmap)
 
-        return _stream(request, f"{self.client.organization.slug}-heatmap-round-{heatmap.round.pk}.csv", rows)
+        return _stream(
+            request, f"{self.client.organization.slug}-heatmap-round-{heatmap.round.pk}.csv", lambda: csv_lines(rows())
+        )
 
 
 # The roster ------------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ class RosterCsv(CsvDownload, ApiView):
     def get(self, request):
         organization = self.client.organization
         return _stream(
-            request, f"{organization.slug}-roster.csv", lambda: roster_export_rows(organization=organization)
+            request, f"{organization.slug}-roster.csv", lambda: csv_lines(roster_export_rows(organization=organization))
         )
 
 

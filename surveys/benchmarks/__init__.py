@@ -7,4 +7,5 @@ BENCHMARKS: dict[str, str] = {
     "aggregate": "surveys.benchmarks.aggregate",
     "submit": "surveys.benchmarks.submit",
     "publication": "surveys.benchmarks.publication",
+    "export": "surveys.benchmarks.export",
 }

@@ -421,12 +421,14 @@ def _delete(organization: Organization) -> None:
         "surveys_invitation",
         "surveys_roundteam",
         "surveys_result",
+        "surveys_resultlines",
         "surveys_actionplan",
         "surveys_roundquestion",
         "surveys_round",
         "surveys_surveyquestion",
         "surveys_survey",
         "surveys_teammanagement",
+        "surveys_apikey",
     )
     with transaction.atomic(), connection.cursor() as cursor:
         for table in tables:

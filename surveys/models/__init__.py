@@ -12,7 +12,7 @@ from .organization import (
     User,
     parse_support_links,
 )
-from .results import Result
+from .results import Result, ResultLines
 from .roster import (
     FINISHED_IMPORT_STATES,
     ROSTER_COLUMNS,
@@ -79,6 +79,7 @@ __all__ = [
     "Question",
     "Response",
     "Result",
+    "ResultLines",
     "Role",
     "FINISHED_IMPORT_STATES",
     "RUNNING_IMPORT_STATES",

@@ -49,5 +49,41 @@ class Result(TenantModel):
         return f"{self.team} in {self.round}"
 
     def item_counts(self) -> dict[int, list[int]]:
-        """Published items as {question id: counts}."""
-        return {int(question_id): counts for question_id, counts in self.items.items()}
+        """Published items as {question id: counts} (parsed once per row: do not change it)."""
+        counts = self.__dict__.get("_item_counts")
+        if counts is None:
+            counts = self.__dict__["_item_counts"] = {int(q): c for q, c in self.items.items()}
+        return counts
+
+
+class ResultLines(TenantModel):
+    """A published team node's lines of the results CSV, computed once.
+
+    Published results never change, and neither do the change flags of a round (they look only
+    at earlier rounds), so each node's figures are formatted once, when the round is published
+    or the first time they are downloaded, and a download of every round of every team reads
+    them back instead of scoring every node again. `version` says which rules produced them
+    (`selectors.exports.LINES_VERSION`): lines of another version are computed again. What can
+    change after publication (the team's and survey's names) is not stored here.
+    """
+
+    organization = models.ForeignKey(
+        "surveys.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
+    )
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    version = models.PositiveSmallIntegerField()
+    lines = JSONTextField(default=dict, help_text="The node's participation cells and its measures' lines.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "round", "team"], name="resultlines_unique_node"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lines of {self.team_id} in {self.round_id}"

@@ -10,13 +10,15 @@ number of queries per batch, so a download of every round of every team streams 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, TextField
 
-from surveys.models import Result, Round, RoundStatus, RoundTeam, Team
+from surveys.csv_cells import csv_text
+from surveys.models import Result, ResultLines, Round, RoundStatus, RoundTeam, Team
 from surveys.scoring import Change, construct_change
 from surveys.selectors.results import (
     SCORED_CONSTRUCTS,
@@ -101,19 +103,13 @@ def node_results(nodes: Sequence[RoundTeam]) -> list[NodeResults]:
         (row.team_id, row.round_id): row
         for row in Result.objects.filter(team_id__in=teams, round_id__in=round_ids).defer("covered_teams")
     }
-    questions = round_questions(round_ids)
-    figures: dict[tuple[int, int], TeamRoundResults] = {}
-
-    def figures_of(team: Team, round_: Round) -> TeamRoundResults:
-        key = (team.pk, round_.pk)
-        if key not in figures:
-            figures[key] = team_round_figures(team, round_, rows.get(key), questions.get(round_.pk, []))
-        return figures[key]
-
+    questions = round_questions({node.round_id for node in nodes})
     out = []
     for node in nodes:
         window = windows[node.pk]
-        current = figures_of(node.team, node.round)
+        current = team_round_figures(
+            node.team, node.round, rows.get((node.team_id, node.round_id)), questions.get(node.round_id, [])
+        )
         changes = {}
         if current.published:
             for construct in current.constructs:
@@ -121,10 +117,8 @@ def node_results(nodes: Sequence[RoundTeam]) -> list[NodeResults]:
                     continue
                 question_ids = [item.question.pk for item in construct.items]
                 history = []  # newest first
-                for round_ in reversed(window):
-                    counts = change_counts(
-                        figures_of(node.team, round_), rows.get((node.team_id, round_.pk)), question_ids
-                    )
+                for round_ in reversed(window):  # published rounds: a node's row is there if it was shown
+                    counts = change_counts(rows.get((node.team_id, round_.pk)), question_ids)
                     if counts is not None:
                         history.append(counts)
                 changes[construct.construct] = construct_change(
@@ -140,18 +134,7 @@ def _window(published: list[Round], round_: Round) -> list[Round]:
     return upto[-HISTORY_ROUNDS:]
 
 
-def node_results_stream(nodes: QuerySet[RoundTeam]) -> Iterator[NodeResults]:
-    """Every node of `nodes` (ordered by the caller), batch by batch."""
-    batch: list[RoundTeam] = []
-    for node in nodes.iterator(chunk_size=BATCH):
-        batch.append(node)
-        if len(batch) == BATCH:
-            yield from node_results(batch)
-            batch = []
-    yield from node_results(batch)
-
-
-# CSV rows ----------------------------------------------------------------------------------
+# The results CSV ---------------------------------------------------------------------------
 
 RESULT_COLUMNS = (
     "survey_id",
@@ -179,54 +162,137 @@ RESULT_COLUMNS = (
     "reason",
 )
 
+#: Which rules produced stored lines (ResultLines): raise it whenever a figure, its rounding, a
+#: reason or the change rule changes, and every node's lines are computed again when next read.
+LINES_VERSION = 1
+#: Bytes of CSV gathered before a chunk goes to the client.
+CHUNK = 64 * 1024
 
-def result_rows(nodes: Iterable[NodeResults], *, constructs: Iterable[str] | None = None) -> Iterator[tuple]:
-    """One row per node × measure (each construct, then each question), as RESULT_COLUMNS."""
+
+def result_csv(nodes: QuerySet[RoundTeam], *, constructs: Iterable[str] | None = None) -> Iterator[str]:
+    """The results CSV of `nodes` in their order, in chunks: the header, then one line per node ×
+    measure (each construct followed by its questions, then the questions outside the scored
+    constructs), only `constructs` when given. Each node's lines are read as stored at
+    publication (computed and stored now for a node that has none), so the download costs a
+    read, not the scoring of every node again; names are today's."""
     wanted = set(constructs) if constructs else None
-    for node in nodes:
-        figures = node.figures
-        round_ = figures.round
-        closed = round_.closed_at or round_.closes_at
+    stored = ResultLines.objects.filter(round=OuterRef("round_id"), team=OuterRef("team_id"), version=LINES_VERSION)
+    rows = nodes.annotate(stored=Subquery(stored.values("lines")[:1], output_field=TextField())).values_list(
+        "pk",
+        "round__survey_id",
+        "round__survey__name",
+        "round_id",
+        "round__number",
+        "round__closed_at",
+        "round__closes_at",
+        "team_id",
+        "team__path",
+        "stored",
+    )
+    chunk = [csv_text(RESULT_COLUMNS) + "\r\n"]
+    size = 0
+    batch: list[tuple] = []
+    for row in rows.iterator(chunk_size=BATCH):
+        batch.append(row)
+        if len(batch) == BATCH:
+            for text in _batch_lines(batch, wanted):
+                chunk.append(text)
+                size += len(text)
+                if size >= CHUNK:
+                    yield "".join(chunk)
+                    chunk, size = [], 0
+            batch = []
+    chunk.extend(_batch_lines(batch, wanted))
+    yield "".join(chunk)
+
+
+def _batch_lines(batch: list[tuple], wanted: set[str] | None) -> Iterator[str]:
+    missing = [row[0] for row in batch if row[-1] is None]
+    computed = result_lines_store(RoundTeam.objects.filter(pk__in=missing)) if missing else {}
+    for node_id, survey_id, survey, round_id, number, closed_at, closes_at, team_id, path, stored in batch:
+        lines = json.loads(stored) if stored is not None else computed[node_id]
         head = (
-            round_.survey_id,
-            round_.survey.name,
-            round_.pk,
-            round_.number,
-            _date(closed),
-            figures.team.pk,
-            figures.team.path,
-            figures.respondents,
-            figures.invited,
-            rounded(figures.response_rate, 4),
+            csv_text((survey_id, survey, round_id, number, _date(closed_at or closes_at), team_id, path))
+            + ","
+            + lines["node"]
+            + ","
         )
-        for construct in figures.constructs:
-            if wanted is not None and construct.construct not in wanted:
-                continue
-            score = construct.score
-            reason = node.construct_reason(construct)
-            change = node.changes.get(construct.construct)
-            yield head + (
+        yield "".join(
+            f"{head}{cells}\r\n" for construct, cells in lines["measures"] if wanted is None or construct in wanted
+        )
+
+
+def result_lines_store(nodes: QuerySet[RoundTeam]) -> dict[int, dict]:
+    """Compute the CSV lines of `nodes` (of published rounds), store them for the next
+    download, and return them by node id."""
+    batch = list(nodes.select_related("round__survey", "team").order_by("team_id", "round__number"))
+    lines = {node.pk: node_lines(results) for node, results in zip(batch, node_results(batch), strict=True)}
+    if batch:
+        round_ids, team_ids = {node.round_id for node in batch}, {node.team_id for node in batch}
+        ResultLines.objects.filter(round_id__in=round_ids, team_id__in=team_ids).exclude(version=LINES_VERSION).delete()
+        ResultLines.objects.bulk_create(
+            (
+                ResultLines(
+                    organization_id=node.organization_id,
+                    round_id=node.round_id,
+                    team_id=node.team_id,
+                    version=LINES_VERSION,
+                    lines=lines[node.pk],
+                )
+                for node in batch
+            ),
+            batch_size=500,
+            ignore_conflicts=True,
+        )
+    return lines
+
+
+def result_lines_prepare(round_: Round) -> int:
+    """Store the CSV lines of every node of a published round, batch by batch, so its first
+    download is as fast as the next. Returns how many nodes it stored."""
+    node_ids = list(RoundTeam.objects.filter(round=round_).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(node_ids), BATCH):
+        result_lines_store(RoundTeam.objects.filter(pk__in=node_ids[start : start + BATCH]))
+    return len(node_ids)
+
+
+def node_lines(node: NodeResults) -> dict:
+    """What ResultLines keeps of a node: its participation cells, and each measure's cells with
+    the construct it belongs to, as CSV text (the columns after `team`)."""
+    figures = node.figures
+    return {
+        "node": csv_text((figures.respondents, figures.invited, rounded(figures.response_rate, 4))),
+        "measures": [[construct, csv_text(cells)] for construct, cells in _measure_cells(node)],
+    }
+
+
+def _measure_cells(node: NodeResults) -> Iterator[tuple[str, tuple]]:
+    figures = node.figures
+    for construct in figures.constructs:
+        reason = node.construct_reason(construct)
+        change = node.changes.get(construct.construct)
+        yield (
+            construct.construct,
+            (
                 "construct",
                 construct.construct,
                 "",
-                *_estimate(score),
+                *_estimate(construct.score),
                 change.status if change else None,
                 "no" if reason else "yes",
                 reason,
-            )
-            for item in construct.items:
-                yield _item_row(head, node, item)
-        for item in figures.items:
-            if item.question.construct in SCORED_CONSTRUCTS:
-                continue  # listed under its construct
-            if wanted is not None and item.question.construct not in wanted:
-                continue
-            yield _item_row(head, node, item)
+            ),
+        )
+        for item in construct.items:
+            yield construct.construct, _item_cells(node, item)
+    for item in figures.items:
+        if item.question.construct not in SCORED_CONSTRUCTS:  # the others are listed under theirs
+            yield item.question.construct, _item_cells(node, item)
 
 
-def _item_row(head: tuple, node: NodeResults, item: ItemResult) -> tuple:
+def _item_cells(node: NodeResults, item: ItemResult) -> tuple:
     reason = node.item_reason(item)
-    return head + (
+    return (
         "question",
         item.question.code,
         item.question.text,

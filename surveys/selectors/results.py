@@ -319,20 +319,19 @@ def _construct_trend(
     question_ids = [item.question.pk for item in latest.items]
     history = []  # newest first: rounds published for this node with every item published
     for figures in reversed(per_round):
-        counts = change_counts(figures, by_round.get(figures.round.pk), question_ids)
+        counts = change_counts(by_round.get(figures.round.pk) if figures.published else None, question_ids)
         if counts is not None:
             history.append(counts)
     change = construct_change(history, question_ids=question_ids, k=k, higher_is_worse=latest.higher_is_worse)
     return ConstructTrend(construct, latest.label, latest.higher_is_worse, tuple(points), change)
 
 
-def change_counts(
-    figures: TeamRoundResults, row: Result | None, question_ids: Sequence[int]
-) -> dict[int, list[int]] | None:
-    """What one round adds to a construct's change history for a node: its items' histograms
-    when the round was published for the node with every item of the construct; else None
-    (a round where the node or an item was suppressed never enters a change window)."""
-    if not figures.published or row is None:
+def change_counts(row: Result | None, question_ids: Sequence[int]) -> dict[int, list[int]] | None:
+    """What one published round adds to a construct's change history for a node: its items'
+    histograms when the round's Result row for the node (`row`, None when the node was
+    suppressed) has every item of the construct; else None (a round where the node or an item
+    was suppressed never enters a change window)."""
+    if row is None:
         return None
     counts = row.item_counts()
     if not all(q in counts for q in question_ids):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from surveys import aggregation
 from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
-from surveys.models import Result, Round, RoundStatus
+from surveys.models import Result, ResultLines, Round, RoundStatus
 from surveys.phases import phase, phase_started
 from surveys.privacy.audit import AuditReport, PrivacyAuditError, audit_round
 from surveys.services.sealing import round_seal
@@ -84,7 +84,11 @@ def results_publish(*, round_id: int) -> PublishOutcome:
             round_.save(update_fields=["status", "published_at", "failure_reason", "teams_published"])
             # Registered first, so it runs as soon as the commit is done, before the e-mails.
             transaction.on_commit(phase_started("commit"))
+            # Change flags of the survey's later rounds (if any were published first) look back on
+            # this one now: their stored CSV lines are computed again when next read.
+            ResultLines.objects.filter(round__survey=round_.survey, round__number__gt=round_.number).delete()
             enqueue("surveys.tasks.round_results_notify", round_id)
+            enqueue("surveys.tasks.round_results_prepare", round_id)
     except PrivacyAuditError as error:
         _round_fail(round_id=round_id, reason=str(error))
         raise
