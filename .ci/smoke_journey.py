@@ -5,8 +5,9 @@ and beat on Redis, PostgreSQL), from the runtime-only virtualenv:
 2. the worker e-mails the invitations (to files), and each invitee answers over HTTP from the
    link in their e-mail, as a browser would (GET the page, POST the form with its CSRF token);
 3. the round is closed, as HR's "Close now" does; the worker seals and publishes it;
-4. the team lead gets the results-ready e-mail;
-5. no log of the stack holds a working answering link.
+4. the team lead gets the results-ready e-mail, and the worker formats the results CSV;
+5. an API key pulls the results CSV over HTTP, and the API documentation loads its own files;
+6. no log of the stack holds a working answering link.
 
 Prints what it did and exits non-zero on the first thing that does not happen in time.
 """
@@ -33,10 +34,12 @@ django.setup()
 from django.utils import timezone  # noqa: E402 (Django must be set up first)
 
 from surveys.models import (  # noqa: E402
+    ApiKey,
     Membership,
     Organization,
     Question,
     Result,
+    ResultLines,
     Role,
     Round,
     RoundStatus,
@@ -72,6 +75,8 @@ def main() -> None:
         fail(f"published n={root.n} invited={root.invited} sealed_at={published.sealed_at}")
     step(f"published and sealed: {root.n} of {root.invited} answered, {len(root.items)} items")
     _wait("the team lead gets the results-ready e-mail", lambda: _results_mail(lead_email))
+    _wait("the worker formats the round's results CSV", lambda: _lines_stored(organization, round_id))
+    _api_download(organization)
     _no_token_in_logs(links)
     step(f"journey done in {time.monotonic() - started:.1f} s")
 
@@ -152,6 +157,31 @@ def _no_token_in_logs(links: list[str]) -> None:
     if "[redacted]" not in logs.get("gunicorn-access.log", ""):
         fail("gunicorn's access log has no redacted answering request: did the requests reach it?")
     step(f"no live token in {', '.join(sorted(logs))}")
+
+
+def _lines_stored(organization: Organization, round_id: int) -> bool:
+    with organization_scope(organization):
+        return ResultLines.objects.filter(round_id=round_id).exists()
+
+
+def _api_download(organization: Organization) -> None:
+    _, secret = ApiKey.all_organizations.create_key(organization=organization, name="smoke")
+    request = urllib.request.Request(f"{BASE_URL}/api/v1/results.csv", headers={"Authorization": f"Api-Key {secret}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        lines = response.read().decode().splitlines()
+    if not lines or not lines[0].startswith("survey_id,") or not any(",Crew," in line for line in lines[1:]):
+        fail(f"results.csv through the API: {lines[:3]}")
+    step(f"an API key pulled results.csv: {len(lines) - 1} lines")
+    with urllib.request.urlopen(f"{BASE_URL}/api/v1/docs/", timeout=30) as response:
+        page = response.read().decode()
+    scripts = re.findall(r'src="(/static/[^"]+\.js)"', page)
+    if not scripts:
+        fail("the API documentation names no script of its own")
+    for script in scripts:
+        with urllib.request.urlopen(BASE_URL + script, timeout=30) as response:
+            if response.status != 200:
+                fail(f"{script}: {response.status}")
+    step(f"the API documentation loads {len(scripts)} scripts from Pulse itself")
 
 
 def _published(round_id: int) -> Round | None:
