@@ -144,7 +144,7 @@ NORTHWIND_TREE = DemoTeam(
             lead_sits="parent",
             children=[
                 DemoTeam("Platform", employees=8, lead="platform.lead", named=("employee",)),
-                DemoTeam("Payments", employees=7, lead="payments.lead"),
+                DemoTeam("Payments", employees=9, lead="payments.lead"),
                 DemoTeam("Mobile", employees=6, lead="mobile.lead"),
             ],
         ),
@@ -352,12 +352,18 @@ class _History:
             response_submit(invitation=invitation, answers=answers, comment=self._comment(invitation.team.name))
 
     def _value(self, invitation: Invitation, construct: str, progress: float) -> int:
+        """An answer as docs/measurement.md models them: the team's level this round, the
+        person's own lasting level, how this fortnight went for them (shared by the construct's
+        items), and each item's own noise."""
         start, end = TEAM_STORIES.get(invitation.team.name, {}).get(construct, (BASELINE.get(construct, 3.8),) * 2)
-        key = (invitation.membership_id, construct)
-        if key not in self.offsets:
-            self.offsets[key] = self.rng.gauss(0, 0.35)
-        mean = start + (end - start) * min(progress, 1.0) + self.offsets[key] + self.rng.gauss(0, 0.55)
-        return min(5, max(1, round(mean)))
+        person = (invitation.membership_id, construct)
+        if person not in self.offsets:
+            self.offsets[person] = self.rng.gauss(0, 0.45)
+        fortnight = (invitation.membership_id, construct, invitation.round_id)
+        if fortnight not in self.offsets:
+            self.offsets[fortnight] = self.rng.gauss(0, 0.3)
+        level = start + (end - start) * min(progress, 1.0) + self.offsets[person] + self.offsets[fortnight]
+        return min(5, max(1, round(level + self.rng.gauss(0, 0.45))))
 
     def _comment(self, team_name: str) -> str:
         if self.rng.random() > 0.12:

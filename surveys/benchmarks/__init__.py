@@ -8,4 +8,5 @@ BENCHMARKS: dict[str, str] = {
     "submit": "surveys.benchmarks.submit",
     "publication": "surveys.benchmarks.publication",
     "export": "surveys.benchmarks.export",
+    "change_detection": "surveys.benchmarks.change_detection",
 }

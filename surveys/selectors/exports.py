@@ -2,7 +2,7 @@
 
 The figures are the pages' own: each node's are assembled by `selectors.results` from its
 Result row (never from answers), and its change flags by the same rule as the dashboard's
-trend (`selectors.results.change_counts`, `scoring.construct_change`). A figure that is not
+trend (`selectors.results.node_changes`). A figure that is not
 shown is absent, with the reason the pages give. Rows are produced in batches with a bounded
 number of queries per batch, so a download of every round of every team streams in flat memory.
 """
@@ -19,8 +19,9 @@ from django.db.models import OuterRef, QuerySet, Subquery, TextField
 
 from surveys.csv_cells import csv_text
 from surveys.models import Result, ResultLines, Round, RoundStatus, RoundTeam, Team
-from surveys.scoring import Change, construct_change
+from surveys.scoring import Change
 from surveys.selectors.results import (
+    CHANGE_LOOKBACK,
     SCORED_CONSTRUCTS,
     ConstructResult,
     Heatmap,
@@ -28,13 +29,11 @@ from surveys.selectors.results import (
     HeatmapRow,
     ItemResult,
     TeamRoundResults,
-    change_counts,
+    node_changes,
     round_questions,
     team_round_figures,
 )
 
-#: How many published rounds back a change flag looks, as on the dashboard's trend.
-HISTORY_ROUNDS = 12
 #: Nodes (round × team) assembled per batch of queries.
 BATCH = 2_000
 
@@ -103,35 +102,25 @@ def node_results(nodes: Sequence[RoundTeam]) -> list[NodeResults]:
         (row.team_id, row.round_id): row
         for row in Result.objects.filter(team_id__in=teams, round_id__in=round_ids).defer("covered_teams")
     }
-    questions = round_questions({node.round_id for node in nodes})
+    questions = round_questions(round_ids)
     out = []
     for node in nodes:
-        window = windows[node.pk]
         current = team_round_figures(
             node.team, node.round, rows.get((node.team_id, node.round_id)), questions.get(node.round_id, [])
         )
         changes = {}
         if current.published:
-            for construct in current.constructs:
-                if construct.suppressed:
-                    continue
-                question_ids = [item.question.pk for item in construct.items]
-                history = []  # newest first
-                for round_ in reversed(window):  # published rounds: a node's row is there if it was shown
-                    counts = change_counts(rows.get((node.team_id, round_.pk)), question_ids)
-                    if counts is not None:
-                        history.append(counts)
-                changes[construct.construct] = construct_change(
-                    history, question_ids=question_ids, k=node.round.shown_k, higher_is_worse=construct.higher_is_worse
-                )
+            window = [(round_, rows.get((node.team_id, round_.pk))) for round_ in windows[node.pk]]
+            shown = {c.construct for c in current.constructs if not c.suppressed}
+            changes = {c: change for c, change in node_changes(window, questions, at=node.round).items() if c in shown}
         out.append(NodeResults(current, changes))
     return out
 
 
 def _window(published: list[Round], round_: Round) -> list[Round]:
-    """The last HISTORY_ROUNDS published rounds of the survey up to `round_`, oldest first."""
+    """The published rounds of the survey a change flag at `round_` can look back on, oldest first."""
     upto = [r for r in published if r.number <= round_.number]
-    return upto[-HISTORY_ROUNDS:]
+    return upto[-CHANGE_LOOKBACK:]
 
 
 # The results CSV ---------------------------------------------------------------------------
@@ -164,7 +153,7 @@ RESULT_COLUMNS = (
 
 #: Which rules produced stored lines (ResultLines): raise it whenever a figure, its rounding, a
 #: reason or the change rule changes, and every node's lines are computed again when next read.
-LINES_VERSION = 1
+LINES_VERSION = 2
 #: Bytes of CSV gathered before a chunk goes to the client.
 CHUNK = 64 * 1024
 

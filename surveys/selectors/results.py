@@ -27,16 +27,20 @@ from surveys.models import (
     Team,
 )
 from surveys.privacy.comments import released_comment_texts
-from surveys.privacy.rules import MIN_K
 from surveys.scoring import (
+    HISTORY_WINDOWS,
+    NOT_ENOUGH_ROUNDS,
+    WINDOW_ROUNDS,
     BurnoutSignal,
     Change,
     ConstructScore,
     ItemScore,
+    RoundPoint,
     burnout_signal,
-    construct_change,
     construct_score,
+    evaluation_round,
     item_score,
+    team_changes,
 )
 
 #: Constructs shown with a score, in page order. Organisation questions are shown as items.
@@ -140,8 +144,8 @@ def team_trend(*, team: Team, survey: Survey, rounds: int = 12, until: Round | N
     by_round = {r.round_id: r for r in Result.objects.filter(team=team, round_id__in=[r.pk for r in recent])}
     questions = round_questions([r.pk for r in recent])
     per_round = [team_round_figures(team, r, by_round.get(r.pk), questions.get(r.pk, [])) for r in recent]
-    k = recent[-1].shown_k if recent else MIN_K
-    constructs = tuple(_construct_trend(construct, per_round, by_round, k) for construct in SCORED_CONSTRUCTS)
+    changes = node_changes([(r, by_round.get(r.pk)) for r in recent], questions, at=recent[-1]) if recent else {}
+    constructs = tuple(_construct_trend(construct, per_round, changes) for construct in SCORED_CONSTRUCTS)
     participation = tuple((r.round, r.respondents) for r in per_round)
     return TeamTrend(team, survey, tuple(recent), tuple(c for c in constructs if c is not None), participation)
 
@@ -170,12 +174,7 @@ def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     own = sorted((r for r in results if r.team_id == node.pk), key=lambda r: r.round.number)
     questions = round_questions([r.round_id for r in own])
     per_round = [team_round_figures(node, r.round, r, questions.get(r.round_id, [])) for r in own]
-    by_round = {r.round_id: r for r in own}
-    changes: dict[str, Change] = {}
-    for construct in SCORED_CONSTRUCTS:
-        trend = _construct_trend(construct, per_round, by_round, per_round[-1].round.shown_k)
-        if trend is not None:
-            changes[construct] = trend.change
+    changes = node_changes([(r.round, r) for r in own], questions, at=own[-1].round)
     previous = per_round[-2] if len(per_round) > 1 else None
     return LatestResults(team=node, results=per_round[-1], previous=previous, changes=changes)
 
@@ -307,7 +306,7 @@ def _constructs(questions: Sequence[Question], counts: dict[int, list[int]]) -> 
 
 
 def _construct_trend(
-    construct: str, per_round: list[TeamRoundResults], by_round: dict[int, Result], k: int
+    construct: str, per_round: list[TeamRoundResults], changes: dict[str, Change]
 ) -> ConstructTrend | None:
     points = []
     for figures in per_round:
@@ -316,24 +315,50 @@ def _construct_trend(
     latest = next((f.construct(construct) for f in reversed(per_round) if f.construct(construct)), None)
     if latest is None:
         return None
-    question_ids = [item.question.pk for item in latest.items]
-    history = []  # newest first: rounds published for this node with every item published
-    for figures in reversed(per_round):
-        counts = change_counts(by_round.get(figures.round.pk) if figures.published else None, question_ids)
-        if counts is not None:
-            history.append(counts)
-    change = construct_change(history, question_ids=question_ids, k=k, higher_is_worse=latest.higher_is_worse)
+    change = changes.get(construct) or Change(NOT_ENOUGH_ROUNDS)
     return ConstructTrend(construct, latest.label, latest.higher_is_worse, tuple(points), change)
 
 
-def change_counts(row: Result | None, question_ids: Sequence[int]) -> dict[int, list[int]] | None:
-    """What one published round adds to a construct's change history for a node: its items'
-    histograms when the round's Result row for the node (`row`, None when the node was
-    suppressed) has every item of the construct; else None (a round where the node or an item
-    was suppressed never enters a change window)."""
-    if row is None:
-        return None
-    counts = row.item_counts()
-    if not all(q in counts for q in question_ids):
-        return None
-    return {q: counts[q] for q in question_ids}
+#: Published rounds a change flag can look back on, counted back from the round shown.
+CHANGE_LOOKBACK = WINDOW_ROUNDS * (HISTORY_WINDOWS + 1)
+
+
+def node_changes(
+    rounds: Sequence[tuple[Round, Result | None]],
+    questions: dict[int, list[Question]],
+    *,
+    at: Round,
+) -> dict[str, Change]:
+    """The change flags of one node as they stand at round `at` (docs/measurement.md): every
+    reader of a change (dashboard, thanks page, API, heatmap, e-mails) comes through here.
+    `rounds` are published rounds of the survey with the node's Result row in each (None where
+    the node was hidden; rounds outside the look-back are ignored), `questions` each round's
+    questions by round id. A round enters a construct's history only with every item of the
+    construct published; a construct's items may differ from round to round (a new bank
+    version): its rounds are compared by construct, not by item."""
+    first = evaluation_round(at.number) - WINDOW_ROUNDS * HISTORY_WINDOWS
+    history: dict[str, list[RoundPoint]] = defaultdict(list)
+    for round_, row in rounds:
+        if row is None or not first < round_.number <= at.number:
+            continue
+        counts = row.item_counts()
+        for construct, members in _construct_items(questions.get(round_.pk, [])).items():
+            if all(q.pk in counts for q in members):
+                history[construct].append(
+                    RoundPoint(round_.number, tuple(counts[q.pk] for q in members), row.n / max(row.invited, 1))
+                )
+    asked = _construct_items(questions.get(at.pk, []))
+    worse = {construct: members[0].higher_is_worse for construct, members in asked.items()}
+    return team_changes(
+        {construct: history.get(construct, []) for construct in asked}, at=at.number, higher_is_worse=worse
+    )
+
+
+def _construct_items(questions: Sequence[Question]) -> dict[str, list[Question]]:
+    """The scored constructs a round asks, each with its questions."""
+    out: dict[str, list[Question]] = {}
+    for construct in SCORED_CONSTRUCTS:
+        members = [q for q in questions if q.construct == construct]
+        if members:
+            out[construct] = members
+    return out
