@@ -28,6 +28,18 @@ def to_index(mean: float) -> float:
     return (mean - 1) * 25
 
 
+def shown_index(value: float) -> int:
+    """An index (or a change of one) as every page, e-mail and colour shows it: a whole
+    number, halves rounded up, so a figure's colour always matches the number printed."""
+    return math.floor(value + 0.5)
+
+
+def signed_points(value: float) -> str:
+    """A change in index points as shown: "+5", "−12" (a true minus sign), "0"."""
+    number = shown_index(value)
+    return f"+{number}" if number > 0 else f"−{-number}" if number < 0 else "0"
+
+
 #: Colour bands of an index read as "how good" (100 − index where higher is worse), worst
 #: first, each with the index it ends at. The bounds are the answer means 2.5 and 3.5, the same
 #: round numbers as the provisional burnout zones, so a colour means the same in every column.
@@ -38,7 +50,8 @@ BURNOUT_TONES = {"few": "good", "some": "mixed", "many": "poor"}
 
 def index_tone(index: float, *, higher_is_worse: bool = False) -> str:
     """The colour band (poor, mixed, good) of an index on the 0–100 scale."""
-    goodness = 100 - index if higher_is_worse else index
+    shown = shown_index(index)
+    goodness = 100 - shown if higher_is_worse else shown
     return next(tone for tone, bound in TONE_BANDS if goodness < bound)
 
 
@@ -200,7 +213,8 @@ def burnout_signal(exhaustion: ConstructScore | None, mental_distance: Construct
     if exhaustion is None or mental_distance is None:
         return None
     mean = (exhaustion.mean + mental_distance.mean) / 2
-    zone, label = next((zone, label) for bound, zone, label in BURNOUT_ZONES if mean < bound)
+    shown = shown_index(to_index(mean))  # the zone follows the number printed
+    zone, label = next((zone, label) for bound, zone, label in BURNOUT_ZONES if shown < to_index(bound))
     return BurnoutSignal(mean=mean, zone=zone, label=label)
 
 

@@ -74,3 +74,23 @@ def test_invitations_stop_when_the_round_closes_mid_send(tenant, commit, setting
     assert batches == [3]
     assert len(mail.outbox) == 3
     assert Invitation.all_organizations.filter(round=round_, sent_at__isnull=True).count() == 12 - 3
+
+
+def test_the_results_email_leads_with_what_changed(tenant, commit):
+    with tenant.scope():
+        make_manager(tenant.manager, tenant.platform)
+        survey = SurveyFactory(organization=tenant.org)
+        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2]
+            answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, steady)}
+            mail.outbox.clear()
+            with commit():
+                published_round(survey, answers, number=number)
+    by_address = {message.to[0]: message for message in mail.outbox}
+    lead = by_address["manager@acme.test"]
+    assert "- Platform: results of its own. Likely changes: Autonomy likely worsened (−50 points)." in lead.body
+    assert "Likely changes" in lead.alternatives[0][0]
+    hr = by_address["hr@acme.test"].body
+    assert "Where to look first:\n- Acme/Engineering/Platform: Autonomy likely worsened (−50 points)" in hr
+    assert "Product: Autonomy" not in hr

@@ -92,7 +92,7 @@ def test_the_dashboard_shows_the_latest_round_with_its_figures_and_change_flags(
     assert "Likely improved" in autonomy and "+50 points" in autonomy
     competence = card(html, "competence")
     assert "No clear change" in competence
-    assert re.search(r"only changes of about \d+ points can be told apart from noise", competence)
+    assert re.search(r"a lasting change of about \d+ points would be spotted four times in five", competence)
     assert "Burnout signal" in page and "provisional" in page and "not a diagnosis" in page
     assert "Some signs of strain" in page or "Few signs of strain" in page or "Many signs of strain" in page
     # Trends as charts with a table alternative, items with their distribution.
@@ -110,8 +110,42 @@ def test_a_drop_held_over_two_rounds_is_flagged_as_likely_declined(login, tenant
             published_round(survey, answers, number=number, days_ago=15 - number)
     html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
     autonomy = card(html, "autonomy")
-    assert "Likely worsened" in autonomy and "−50 points, comparing the last two rounds with the two before" in autonomy
+    assert "Likely worsened" in autonomy and "−50 points, comparing rounds 3–4 against rounds 1–2" in autonomy
     assert "No clear change" in card(html, "relatedness")
+
+
+def test_hr_and_managers_see_where_to_look_first(login, tenant, survey):
+    with tenant.scope():
+        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2]
+            answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, steady)}
+            published_round(survey, answers, number=number, days_ago=15 - number)
+    for who, path in ((tenant.hr, "/o/acme/results/"), (tenant.manager, "/o/acme/")):
+        page = text(login(who).get(path))
+        look = page.split("Where to look first", 1)[1]
+        assert re.search(r"Platform\s*:\s*Autonomy likely worsened −50 points", look)
+        assert "Product" not in look.split("Teams", 1)[0]
+    html = login(tenant.hr).get("/o/acme/results/").content.decode().split("Teams at a glance", 1)[1]
+    platform_row = html.split(">Platform</a>", 1)[1].split("</tr>", 1)[0]
+    assert "heat-flag-declined" in platform_row and "likely worsened" in platform_row
+    product_row = html.split(">Product</a>", 1)[1].split("</tr>", 1)[0]
+    assert "heat-flag" not in product_row
+
+
+def test_an_organisation_view_keeps_only_flags_that_survive_its_false_discovery_rate(tenant, survey, monkeypatch):
+    from surveys.selectors import results as selectors
+
+    with tenant.scope():
+        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            last = published_round(
+                survey, {tenant.platform: spread(6, falling), tenant.product: spread(6, falling)}, number=number
+            )
+        heatmap = selectors.org_heatmap(round=last)
+        assert {tenant.platform.pk, tenant.product.pk} <= set(selectors.heatmap_flags(heatmap))
+        monkeypatch.setattr(selectors, "benjamini_hochberg", lambda p_values: [False] * len(p_values))
+        assert selectors.heatmap_flags(heatmap) == {}
 
 
 def test_an_earlier_round_shows_the_change_flags_as_they_stood_then(login, tenant, rounds):
@@ -185,7 +219,7 @@ def test_a_hidden_item_is_marked_and_its_measure_not_scored(login, tenant, surve
         published_round(survey, {tenant.platform: answers, tenant.product: spread(6, 3)}, number=1)
     html = login(tenant.manager).get(dashboard_url(tenant.platform)).content.decode()
     autonomy = card(html, "autonomy")
-    assert "Not enough responses to show — results appear only for groups of at least 5 people." in autonomy
+    assert "Hidden here: fewer than 5 people answered one of its questions, or showing it would let" in autonomy
     assert "out of 100" not in autonomy
     assert "out of 100" in card(html, "competence")
 
@@ -253,7 +287,7 @@ def test_sub_teams_show_their_indexes_and_mark_hidden_ones(login, tenant, survey
         for name, row in re.findall(r'<tr style="--depth: \d+"[^>]*>.*?>([A-Za-z]+)</a></th>(.*?)</tr>', html, re.S)
     }
     assert list(rows) == ["Field", "Platform", "Product"]
-    assert "Not enough responses to show — results appear only for groups of at least 5 people." in rows["Field"]
+    assert "Hidden: fewer than 5 people answered, or showing it would let someone work out" in rows["Field"]
     assert "100%" in rows["Platform"] and "needs attention" in rows["Product"]
 
 
@@ -337,18 +371,20 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
 
 
 def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, django_assert_num_queries):
+    """Three more than before change flags: the rounds they look back on, those rounds' Results of
+    the teams shown, and their questions; still the same whatever the number of teams."""
     with tenant.scope():
         history(tenant, survey, rounds=2)
     hr = login(tenant.hr)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(11):
         hr.get("/o/acme/results/")
     squads = {TeamFactory(parent=tenant.platform, name=f"Squad {n}"): spread(5, 3) for n in range(4)}
     with tenant.scope():
         published_round(survey, squads, number=3)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(11):
         hr.get("/o/acme/results/")
     manager = login(tenant.manager)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(13):
         manager.get("/o/acme/results/")
 
 

@@ -17,7 +17,9 @@ from surveys.scoring import (
     burnout_signal,
     chance_flags_per_year,
     construct_score,
+    index_tone,
     item_score,
+    shown_index,
     team_changes,
     to_index,
 )
@@ -192,3 +194,18 @@ def test_chance_flags_per_year():
 
 def test_index_scale():
     assert (to_index(1), to_index(3), to_index(5)) == (0, 50, 100)
+
+
+def test_a_figure_is_coloured_as_it_is_printed():
+    # A mean of exactly 3.5 is index 62.5: printed 63, and coloured as 63 is (good), not as 62.
+    assert shown_index(to_index(3.5)) == 63
+    assert index_tone(to_index(3.5)) == "good"
+    assert index_tone(62.4) == "mixed" and shown_index(62.4) == 62
+    assert index_tone(37.5, higher_is_worse=True) == "mixed"  # printed 38, in the 38–62 band
+    assert shown_index(-12.5) == -12  # changes too: halves go up
+    two = construct_score("exhaustion", [item_score([0, 10, 0, 10, 0])])  # mean 3.0
+    high = construct_score("mental_distance", [item_score([0, 0, 0, 0, 10])])  # mean 5.0 -> signal 4.0
+    assert burnout_signal(two, two).zone == "some"
+    assert burnout_signal(two, high).zone == "many"
+    edge = construct_score("exhaustion", [item_score([0, 0, 10, 10, 0])])  # mean 3.5, index 62.5, printed 63
+    assert burnout_signal(edge, edge).zone == "many"

@@ -9,6 +9,7 @@ team the viewer may see (`surveys.access.visible_teams`), and the team's action 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,19 +30,31 @@ from surveys.models import (
     Team,
 )
 from surveys.privacy.rules import MIN_K
-from surveys.scoring import DECLINED, IMPROVED, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change, index_tone
+from surveys.scheduling import CADENCE_MIN_DAYS
+from surveys.scoring import (
+    DRIFT,
+    MIN_CHANGE,
+    NOT_ENOUGH_ROUNDS,
+    WINDOW_ROUNDS,
+    Change,
+    chance_flags_per_year,
+    index_tone,
+)
 from surveys.selectors.results import (
     ConstructResult,
     ConstructTrend,
+    Flag,
     Heatmap,
     HeatmapCell,
     HeatmapRow,
     TeamRoundResults,
     TeamTrend,
+    heatmap_flags,
     org_heatmap,
     team_round_comments,
     team_round_results,
     team_trend,
+    where_to_look,
 )
 
 #: What each measure is about, as the cards say it.
@@ -171,6 +184,7 @@ class HeatmapLine:
     row: HeatmapRow
     depth: int  # below the shallowest team shown
     pillars: tuple[HeatmapCell | None, ...]  # None: the round did not ask about it
+    flags: tuple[tuple[HeatmapCell | None, Change | None], ...] = ()  # each pillar with its change flag
 
     @property
     def team(self) -> Team:
@@ -181,12 +195,18 @@ class HeatmapLine:
         return self.row.respondents is None
 
 
-def heatmap_lines(heatmap: Heatmap) -> tuple[HeatmapLine, ...]:
+def heatmap_lines(heatmap: Heatmap, flags: dict[int, dict[str, Change]] | None = None) -> tuple[HeatmapLine, ...]:
+    """The heatmap's rows as the tables show them, each pillar with its change flag when
+    `flags` (from `heatmap_flags`) are given."""
     top = min((row.team.depth for row in heatmap.rows), default=0)
     lines = []
     for row in heatmap.rows:
         cells = {cell.construct: cell for cell in row.cells}
-        lines.append(HeatmapLine(row, row.team.depth - top, tuple(cells.get(c) for c in PILLARS)))
+        pillars = tuple(cells.get(c) for c in PILLARS)
+        own = (flags or {}).get(row.team.pk, {})
+        lines.append(
+            HeatmapLine(row, row.team.depth - top, pillars, tuple((cells.get(c), own.get(c)) for c in PILLARS))
+        )
     return tuple(lines)
 
 
@@ -212,16 +232,29 @@ class ConstructCard:
 
     @property
     def flagged(self) -> bool:
-        return self.change is not None and self.change.status in (IMPROVED, DECLINED)
+        return self.change is not None and self.change.flagged
 
     @property
     def delta_points(self) -> float | None:
         return None if self.change is None or self.change.delta is None else self.change.delta * 25
 
     @property
+    def comparison(self) -> str:
+        """Which rounds the flag compares, in words."""
+        change = self.change
+        if change is None or change.evaluated_at is None or change.status == NOT_ENOUGH_ROUNDS:
+            return ""
+        at, width = change.evaluated_at, WINDOW_ROUNDS
+        latest = f"rounds {at - width + 1}–{at}"
+        if change.kind == DRIFT and self.flagged:
+            earlier = f"rounds {at - 3 * width + 1}–{at - 2 * width}"
+            return f"{latest} against {earlier}: a change built up over several rounds"
+        return f"{latest} against rounds {at - 2 * width + 1}–{at - width}"
+
+    @property
     def detectable_points(self) -> float | None:
-        """The smallest change this team could tell apart from noise, in index points, when it
-        is larger than the smallest change ever flagged (that is, when the team is small)."""
+        """The lasting change this team would catch four times in five, in index points, when
+        it is larger than the smallest change ever flagged (that is, when the team is small)."""
         if self.change is None or self.change.detectable is None or self.flagged:
             return None
         if self.change.detectable <= MIN_CHANGE + 1e-9:
@@ -256,6 +289,14 @@ class TeamDashboard:
     def parent(self) -> Team | None:
         """The nearest team above that the viewer may open (where a small team's answers count)."""
         return next((team for _, team in reversed(self.crumbs) if team is not None), None)
+
+    @property
+    def chance_one_in(self) -> int:
+        """A stable team sees a flag by chance in a year about once in this many teams (an
+        upper bound: docs/measurement.md), at the survey's cadence."""
+        survey = self.choice.survey
+        rounds_per_year = 365 / CADENCE_MIN_DAYS[survey.cadence if survey else "biweekly"]
+        return max(1, math.floor(1 / chance_flags_per_year(rounds_per_year)))
 
     @property
     def trends(self) -> tuple[ConstructTrend, ...]:
@@ -336,6 +377,7 @@ class ResultsOverview:
     choice: RoundChoice
     lines: tuple[HeatmapLine, ...] = ()
     whole_organisation: bool = False
+    look_first: tuple[Flag, ...] = ()  # likely changes, largest first
 
 
 def results_overview(
@@ -352,7 +394,13 @@ def results_overview(
     if choice.round is None:
         return ResultsOverview(choice, whole_organisation=membership.is_hr)
     heatmap = org_heatmap(round=choice.round, teams=None if membership.is_hr else teams)
-    return ResultsOverview(choice, heatmap_lines(heatmap), whole_organisation=membership.is_hr)
+    flags = heatmap_flags(heatmap)
+    return ResultsOverview(
+        choice,
+        heatmap_lines(heatmap, flags),
+        whole_organisation=membership.is_hr,
+        look_first=where_to_look(heatmap, flags),
+    )
 
 
 def _top_paths(paths: Iterable[str]) -> list[str]:

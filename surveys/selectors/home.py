@@ -15,7 +15,7 @@ from surveys.models import (
     User,
 )
 from surveys.selectors.dashboard import HeatmapLine, heatmap_lines
-from surveys.selectors.results import org_heatmap
+from surveys.selectors.results import Flag, heatmap_flags, org_heatmap, where_to_look
 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:
@@ -70,11 +70,12 @@ class TeamFigures:
 class LatestTeamFigures:
     round: Round | None  # the latest round with published results for one of the teams
     teams: tuple[TeamFigures, ...]
+    look_first: tuple[Flag, ...] = ()  # likely changes in that round, largest first
 
 
 def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     """The teams the viewer may see, each with its figures from the latest published round
-    that has results for any of them. Six queries at most."""
+    that has results for any of them. Nine queries at most."""
     teams = visible_teams(membership)
     team_list = list(teams.order_by("path"))
     latest = (
@@ -85,5 +86,9 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     )
     if latest is None:
         return LatestTeamFigures(None, tuple(TeamFigures(team, None) for team in team_list))
-    lines = {line.team.pk: line for line in heatmap_lines(org_heatmap(round=latest, teams=teams))}
-    return LatestTeamFigures(latest, tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list))
+    heatmap = org_heatmap(round=latest, teams=teams)
+    flags = heatmap_flags(heatmap)
+    lines = {line.team.pk: line for line in heatmap_lines(heatmap, flags)}
+    return LatestTeamFigures(
+        latest, tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list), where_to_look(heatmap, flags)
+    )

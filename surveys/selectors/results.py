@@ -36,6 +36,7 @@ from surveys.scoring import (
     ConstructScore,
     ItemScore,
     RoundPoint,
+    benjamini_hochberg,
     burnout_signal,
     construct_score,
     evaluation_round,
@@ -233,6 +234,63 @@ def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap
         )
     labels = tuple((c.construct, c.label) for c in _constructs(questions, {}))
     return Heatmap(round=round, constructs=labels, rows=tuple(rows))
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A likely change an organisation view shows: where to look first."""
+
+    team: Team
+    construct: str
+    label: str
+    change: Change
+
+    @property
+    def points(self) -> float:
+        return (self.change.delta or 0.0) * 25
+
+
+def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
+    """The change flags a view of many teams shows at once, by team id and construct: each
+    shown node's own flags (`node_changes`), kept only where they also survive
+    Benjamini–Hochberg at ORG_FDR over every comparison on the view, so a big organisation's
+    page is not dotted with chance flags. Three queries."""
+    round_ = heatmap.round
+    shown = {
+        row.team.pk: {cell.construct for cell in row.cells if not cell.suppressed}
+        for row in heatmap.rows
+        if row.respondents is not None
+    }
+    if not shown:
+        return {}
+    published = Round.objects.filter(
+        survey_id=round_.survey_id, status=RoundStatus.PUBLISHED, number__lte=round_.number
+    )
+    rounds = list(published.order_by("-number")[:CHANGE_LOOKBACK])[::-1]
+    rows = {(r.team_id, r.round_id): r for r in Result.objects.filter(round__in=rounds, team_id__in=list(shown))}
+    questions = round_questions([r.pk for r in rounds])
+    entries = []
+    for team_id, constructs in shown.items():
+        changes = node_changes([(r, rows.get((team_id, r.pk))) for r in rounds], questions, at=round_)
+        entries += [(team_id, c, change) for c, change in changes.items() if c in constructs and change.p is not None]
+    kept = benjamini_hochberg([change.p for _, _, change in entries if change.p is not None])
+    flags: dict[int, dict[str, Change]] = defaultdict(dict)
+    for (team_id, construct, change), keep in zip(entries, kept, strict=True):
+        if keep and change.flagged:
+            flags[team_id][construct] = change
+    return dict(flags)
+
+
+def where_to_look(heatmap: Heatmap, flags: dict[int, dict[str, Change]]) -> tuple[Flag, ...]:
+    """The flagged changes of a view, largest first (shown teams only)."""
+    labels = dict(Construct.choices)
+    teams = {row.team.pk: row.team for row in heatmap.rows}
+    out = [
+        Flag(teams[team_id], construct, labels[construct], change)
+        for team_id, changes in flags.items()
+        for construct, change in changes.items()
+    ]
+    return tuple(sorted(out, key=lambda flag: (-abs(flag.points), flag.team.path)))
 
 
 # ------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ A lead reads, for each team they lead, whether it has results of its own this ro
 hidden team, the nearest group above it that has results (where its answers count) and the one
 reason Pulse ever gives: fewer than k people answered, or showing it would let someone work out
 a smaller group's answers (the two are never told apart: which one applies could say who
-answered). HR and admins read how many teams have results, with a link to the overview. A round
+answered). Each shown team carries its likely changes, the headline; HR and admins read how
+many teams have results and where to look first, with a link to the overview. A round
 that published nothing announces nothing as ready: HR and admins hear why instead, leads hear
 nothing.
 """
@@ -21,14 +22,18 @@ from django.urls import reverse
 
 from surveys.models import HR_ROLES, Membership, Result, Round, RoundStatus, RoundTeam, Team, TeamManagement
 from surveys.names import one_line
+from surveys.scoring import signed_points
+from surveys.selectors.results import Flag, heatmap_flags, org_heatmap, where_to_look
 
 
 @dataclass
 class TeamNotice:
+    team_id: int
     name: str
     url: str
     shown: bool
     nearest: str | None = None  # hidden: the nearest group above with results, if any
+    changes: list[str] = field(default_factory=list)  # shown: its likely changes, in words
 
 
 @dataclass
@@ -46,8 +51,14 @@ def round_results_notify(*, round_id: int) -> int:
         return 0
     shown = set(Result.objects.filter(round=round_).values_list("team_id", flat=True))
     recipients: dict[int, Recipient] = {}
+    look_first: tuple[Flag, ...] = ()
     if shown:
+        # The flags the overview shows (the same rule and false discovery rate), by team.
+        heatmap = org_heatmap(round=round_)
+        flags = heatmap_flags(heatmap)
+        look_first = where_to_look(heatmap, flags)
         for membership, notice in _lead_notices(round_, shown):
+            notice.changes = [_headline(f) for f in look_first if f.team.pk == notice.team_id]
             recipients.setdefault(membership.pk, Recipient(membership)).teams.append(notice)
     for membership in Membership.objects.filter(role__in=HR_ROLES, is_active=True, user__is_active=True).select_related(
         "user"
@@ -56,8 +67,19 @@ def round_results_notify(*, round_id: int) -> int:
     scope_size = RoundTeam.objects.filter(round=round_).count()
     with get_connection() as connection:
         for recipient in recipients.values():
-            _message(round_, recipient, shown=len(shown), scope_size=scope_size, connection=connection).send()
+            message = _message(
+                round_, recipient, shown=len(shown), scope_size=scope_size, look_first=look_first, connection=connection
+            )
+            message.send()
     return len(recipients)
+
+
+#: How many likely changes HR's e-mail lists (the overview has them all).
+HR_HEADLINES = 5
+
+
+def _headline(flag: Flag) -> str:
+    return f"{flag.label} {flag.change.label.lower()} ({signed_points(flag.points)} points)"
 
 
 def _lead_notices(round_: Round, shown: set[int]):
@@ -73,7 +95,9 @@ def _lead_notices(round_: Round, shown: set[int]):
     )
     for link in links:
         team_id = link.team_id
-        notice = TeamNotice(name=link.team.name, url=_dashboard_url(round_, team_id), shown=team_id in shown)
+        notice = TeamNotice(
+            team_id=team_id, name=link.team.name, url=_dashboard_url(round_, team_id), shown=team_id in shown
+        )
         if not notice.shown:
             above = parent_of.get(team_id)
             while above is not None and above not in shown:
@@ -88,7 +112,7 @@ def _dashboard_url(round_: Round, team_id: int) -> str:
     return f"{settings.PULSE_BASE_URL}{path}?round={round_.pk}"
 
 
-def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int, connection):
+def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int, look_first, connection):
     organization = round_.organization
     overview = reverse("org_results", kwargs={"org_slug": organization.slug})
     context = {
@@ -100,6 +124,8 @@ def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int
         "shown": shown,
         "scope_size": scope_size,
         "k": round_.shown_k,
+        "look_first": [(flag.team.path, _headline(flag)) for flag in look_first[:HR_HEADLINES]],
+        "more_changes": max(0, len(look_first) - HR_HEADLINES),
         "overview_url": f"{settings.PULSE_BASE_URL}{overview}?round={round_.pk}",
         "settings_url": settings.PULSE_BASE_URL
         + reverse("organization_settings", kwargs={"org_slug": organization.slug}),

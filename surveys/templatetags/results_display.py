@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from django import template
 
+from surveys import scoring
 from surveys.models import SCALE_LABELS, Construct, Scale
-from surveys.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone
+from surveys.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone, shown_index
 from surveys.selectors.results import ConstructTrend, ItemResult
 
 register = template.Library()
@@ -49,15 +50,12 @@ def percent(share: float | None) -> str:
 @register.filter
 def points(value: float | None) -> str:
     """An index or a change in index points, as a whole number (with its sign for changes)."""
-    return "" if value is None else f"{round(value):d}"
+    return "" if value is None else f"{shown_index(value):d}"
 
 
 @register.filter
 def signed_points(value: float | None) -> str:
-    if value is None:
-        return ""
-    number = round(value)
-    return f"+{number}" if number > 0 else f"−{-number}" if number < 0 else "0"
+    return "" if value is None else scoring.signed_points(value)
 
 
 def whole_percentages(parts: list[float]) -> list[int]:
@@ -157,7 +155,7 @@ def trend_chart(trend: ConstructTrend, chart_id: str) -> dict:
         "axis_y": _HEIGHT - _BOTTOM + 16,
         "empty": all(p is None for p in points),
         "summary": "; ".join(
-            f"round {p.round.number}: {round(p.score.index)}" if p.score else f"round {p.round.number}: not shown"
+            f"round {p.round.number}: {shown_index(p.score.index)}" if p.score else f"round {p.round.number}: not shown"
             for p in trend.points
         ),
     }
