@@ -26,7 +26,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/activate
 
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+# axe-core for the browser tests' accessibility checks, from npm (never a CDN). Without npm the
+# browser tests that need it say so and are skipped (CI sets PULSE_REQUIRE_BROWSER, so there
+# they fail instead).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
+
+install-dev: $(VENV)/.installed-dev node_modules/.installed
 
 migrate: install
 	$(PY) manage.py migrate --noinput

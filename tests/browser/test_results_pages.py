@@ -73,7 +73,7 @@ def test_heatmap(page, shot, sign_in, tenant, survey_history):
     assert table.get_by_role("link", name="Platform").is_visible()
     assert page.get_by_text("63–100 good").is_visible()
     field = table.get_by_role("row", name="Field")
-    assert "Not enough responses to show" in field.text_content()
+    assert "Hidden: fewer than 5 people answered" in field.text_content()
     assert unlabelled_controls(page) == []
     shot(page, "results-heatmap")
     table.get_by_role("link", name="Product").click()

@@ -1,10 +1,42 @@
 """Checks the browser tests share."""
 
+from pathlib import Path
+
+#: axe-core, installed from npm by `make install-dev` and injected into the page under test
+#: (never fetched from a CDN).
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+#: Impacts that fail a page.
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['targets'])}"
+        for v in violations
+        if v["impact"] in BLOCKING_IMPACTS
+    ]
+
 
 def assert_fits_screen(page, where: str = "") -> None:
-    """Nothing on the page is wider than the screen: no sideways scrolling of the page."""
+    """Nothing on the page is wider than the screen: no sideways scrolling of the page. A failure
+    names the widest elements that stick out (outside any scrolling table)."""
     width, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= screen, f"{where or page.url} is {width}px wide on a {screen}px screen"
+    if width > screen:
+        culprits = page.evaluate(
+            """() => Array.from(document.querySelectorAll('body *'))
+                .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+                .filter(el => !(el.parentElement && el.parentElement.closest('.table-wrap')))
+                .slice(-3).map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+                                      + ' ' + Math.round(el.getBoundingClientRect().right) + 'px')"""
+        )
+        raise AssertionError(f"{where or page.url} is {width}px wide on a {screen}px screen: {culprits}")
 
 
 def unlabelled_controls(page) -> list[str]:
