@@ -271,6 +271,15 @@ class Window:
     inverse_people: float
     people: float
     response_rate: float
+    first_round: int = 0
+    last_round: int = 0
+
+    @property
+    def rounds_label(self) -> str:
+        """ "rounds 3–4", or "round 4" for a window of one."""
+        if self.first_round == self.last_round:
+            return f"round {self.last_round}"
+        return f"rounds {self.first_round}–{self.last_round}"
 
 
 @dataclass(frozen=True)
@@ -320,8 +329,9 @@ def round_construct(items: Sequence[Sequence[int]]) -> tuple[float, float, float
 
 
 def window_of(points: Sequence[RoundPoint]) -> Window | None:
-    rounds = [(round_construct(point.items), point.response_rate) for point in points]
-    usable = [(figures, rate) for figures, rate in rounds if figures is not None]
+    rounds = [(round_construct(point.items), point.response_rate, point.number) for point in points]
+    numbers = [number for figures, _, number in rounds if figures is not None]
+    usable = [(figures, rate) for figures, rate, _ in rounds if figures is not None]
     if not usable:
         return None
     count = len(usable)
@@ -334,6 +344,8 @@ def window_of(points: Sequence[RoundPoint]) -> Window | None:
         inverse_people=sum(1 / figures[2] for figures, _ in usable) / count,
         people=sum(figures[2] for figures, _ in usable) / count,
         response_rate=sum(rate for _, rate in usable) / count,
+        first_round=min(numbers),
+        last_round=max(numbers),
     )
 
 
@@ -368,12 +380,14 @@ def evaluation_round(number: int) -> int:
 
 
 def _windows(points: Sequence[RoundPoint], evaluated_at: int) -> list[list[RoundPoint]]:
-    """The HISTORY_WINDOWS windows ending at `evaluated_at`, latest first."""
-    out = []
-    for window in range(HISTORY_WINDOWS):
-        high = evaluated_at - window * WINDOW_ROUNDS
-        out.append([p for p in points if high - WINDOW_ROUNDS < p.number <= high])
-    return out
+    """The HISTORY_WINDOWS windows at `evaluated_at`, latest first: the rounds published for
+    the node up to it, newest first, WINDOW_ROUNDS at a time (a hidden round is skipped, so a
+    gap does not leave a window short). The latest window must include the evaluation round
+    or the one before it, or there is nothing recent to judge."""
+    recent = sorted((p for p in points if p.number <= evaluated_at), key=lambda p: -p.number)
+    if not recent or recent[0].number <= evaluated_at - WINDOW_ROUNDS:
+        return [[] for _ in range(HISTORY_WINDOWS)]
+    return [recent[i * WINDOW_ROUNDS : (i + 1) * WINDOW_ROUNDS] for i in range(HISTORY_WINDOWS)]
 
 
 def tests_per_evaluation(constructs: int) -> int:

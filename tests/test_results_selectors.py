@@ -105,8 +105,11 @@ def test_trend_skips_a_round_the_team_had_too_few_responses_in(tenant, django_as
     assert [r.number for r in trend.rounds] == [1, 2, 3, 4, 5]
     autonomy = next(c for c in trend.constructs if c.construct == Construct.AUTONOMY)
     assert [p.score.mean if p.score else None for p in autonomy.points] == [2.0, 2.0, 4.0, None, 4.0]
-    # Windows: rounds 5 and 3 against 2 and 1 (round 4 had 4 respondents: never used).
-    assert autonomy.change.delta == pytest.approx(2.0)
+    # Shown at round 5, evaluated at round 4 (the grid): round 4 had 4 respondents, so it is
+    # skipped: rounds 3 and 2 (mean 3.0) against round 1 (2.0).
+    assert autonomy.change.evaluated_at == 4
+    assert (autonomy.change.recent.rounds_label, autonomy.change.earlier.rounds_label) == ("rounds 2–3", "round 1")
+    assert autonomy.change.delta == pytest.approx(1.0)
     assert autonomy.change.status == IMPROVED
     exhaustion = next(c for c in trend.constructs if c.construct == Construct.EXHAUSTION)
     assert exhaustion.change.status == "declined"  # more exhaustion is worse
@@ -155,3 +158,26 @@ def test_selectors_show_nothing_for_a_round_that_is_not_published(tenant, publis
         assert not team_round_results(team=tenant.product, round=published).published
         assert team_round_comments(team=tenant.engineering, round=published) == []
         assert team_latest_results(team=tenant.product, survey=published.survey) is None
+
+
+def test_a_new_bank_version_keeps_past_wording_and_trends_carry_on_by_construct(tenant):
+    from surveys.models import Question, RoundQuestion, SurveyQuestion
+    from tests.support.results_data import published_round, spread
+
+    bank = Question.all_organizations.filter(organization=None)
+    old, new = bank.get(code="aut-2-v1"), bank.get(code="aut-2")
+    assert (old.is_active, new.is_active, new.is_core) == (False, True, True)
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        SurveyQuestion.objects.filter(survey=survey, question=new).update(question=old)  # as before version 2
+        first = [published_round(survey, {tenant.platform: spread(6, 4)}, number=n) for n in (1, 2)]
+        SurveyQuestion.objects.filter(survey=survey, question=old).update(question=new)  # what the migration does
+        later = [published_round(survey, {tenant.platform: spread(6, 2)}, number=n) for n in (3, 4)]
+        assert RoundQuestion.objects.filter(round=first[0], question=old).exists()  # what people answered then
+        assert RoundQuestion.objects.filter(round=later[0], question=new).exists()
+        items = {item.question.code: item for item in team_round_results(team=tenant.platform, round=first[0]).items}
+        assert "aut-2-v1" in items and items["aut-2-v1"].question.text.startswith("When a decision affects my work")
+        trend = team_trend(team=tenant.platform, survey=survey)
+    autonomy = next(c for c in trend.constructs if c.construct == Construct.AUTONOMY)
+    assert all(point.score is not None for point in autonomy.points)
+    assert autonomy.change.status == "declined"  # rounds 3–4 compared with 1–2, across the two wordings

@@ -174,9 +174,13 @@ def test_gaps_and_too_few_rounds():
     assert team_changes({"autonomy": []}, at=4, higher_is_worse={})["autonomy"].status == NOT_ENOUGH_ROUNDS
     one_window = team_changes({"autonomy": points(A, B, start=3)}, at=4, higher_is_worse={})["autonomy"]
     assert one_window.status == NOT_ENOUGH_ROUNDS and one_window.detectable is not None
-    # A hidden round is a gap: one round per window still compares.
-    gappy = team_changes({"autonomy": [RoundPoint(1, (A,), 1.0), RoundPoint(4, (B,), 1.0)]}, at=4, higher_is_worse={})
-    assert gappy["autonomy"].status != NOT_ENOUGH_ROUNDS
+    # A hidden round is a gap, skipped: rounds 4 and 2 make the latest window, round 1 the one before.
+    gappy = [RoundPoint(1, (A,), 1.0), RoundPoint(2, (B,), 1.0), RoundPoint(4, (B,), 1.0)]
+    change = team_changes({"autonomy": gappy}, at=4, higher_is_worse={})["autonomy"]
+    assert change.status == IMPROVED and change.recent.rounds == 2 and change.earlier.rounds == 1
+    # Nothing published in the latest window: nothing recent to judge.
+    stale = team_changes({"autonomy": points(A, A, B, B)}, at=6, higher_is_worse={})["autonomy"]
+    assert stale.status == NOT_ENOUGH_ROUNDS
 
 
 def test_small_teams_can_only_detect_large_shifts():

@@ -169,7 +169,7 @@ def test_a_survey_takes_only_its_own_organizations_teams_and_questions(tenant, o
 
 
 def test_at_most_twenty_questions(tenant):
-    everything = list(Question.all_organizations.filter(organization=None))
+    everything = list(Question.all_organizations.filter(organization=None, is_active=True))
     with tenant.scope(), pytest.raises(PulseError, match="at most 20"):
         survey_create(organization=tenant.org, created_by=None, fields=fields(questions=everything))
 
@@ -253,8 +253,11 @@ def test_the_create_form_preselects_the_ten_core_items_and_offers_the_rest_group
     assert checked == {str(q.pk) for q in bank(*CORE_CODES)}
     for legend in ("Autonomy", "Competence", "Relatedness", "Beneficence", "Exhaustion", "Mental distance"):
         assert f"<legend>{legend}</legend>" in text
-    assert "I can choose the order in which I tackle my tasks." in text  # a non-core item, with its text
-    assert text.count('name="questions"') == Question.all_organizations.filter(organization=None).count()
+    assert "How I plan my working day is largely up to me." in text  # a non-core item, with its text
+    assert "I can choose the order in which I tackle my tasks." not in text  # bank version 1: retired
+    assert "<legend>Working conditions (not scored)</legend>" in text
+    active = Question.all_organizations.filter(organization=None, is_active=True).count()
+    assert text.count('name="questions"') == active == 30
 
 
 def test_creating_a_survey_through_the_page(login, tenant):

@@ -14,6 +14,7 @@ class Construct(models.TextChoices):
     BENEFICENCE = "beneficence", "Beneficence"
     EXHAUSTION = "exhaustion", "Exhaustion"
     MENTAL_DISTANCE = "mental_distance", "Mental distance"
+    CONTEXT = "context", "Working conditions (not scored)"
     CUSTOM = "custom", "Organisation question"
 
 

@@ -35,7 +35,6 @@ from surveys.scoring import (
     DRIFT,
     MIN_CHANGE,
     NOT_ENOUGH_ROUNDS,
-    WINDOW_ROUNDS,
     Change,
     chance_flags_per_year,
     index_tone,
@@ -242,14 +241,10 @@ class ConstructCard:
     def comparison(self) -> str:
         """Which rounds the flag compares, in words."""
         change = self.change
-        if change is None or change.evaluated_at is None or change.status == NOT_ENOUGH_ROUNDS:
+        if change is None or change.recent is None or change.earlier is None:
             return ""
-        at, width = change.evaluated_at, WINDOW_ROUNDS
-        latest = f"rounds {at - width + 1}–{at}"
-        if change.kind == DRIFT and self.flagged:
-            earlier = f"rounds {at - 3 * width + 1}–{at - 2 * width}"
-            return f"{latest} against {earlier}: a change built up over several rounds"
-        return f"{latest} against rounds {at - 2 * width + 1}–{at - width}"
+        words = f"{change.recent.rounds_label} against {change.earlier.rounds_label}"
+        return f"{words}: a change built up over several rounds" if change.kind == DRIFT and self.flagged else words
 
     @property
     def detectable_points(self) -> float | None:
