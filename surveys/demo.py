@@ -160,8 +160,8 @@ NORTHWIND_TREE = DemoTeam(
                     lead="support.lead",
                     lead_sits="Support EMEA",
                     children=[
-                        DemoTeam("Support EMEA", employees=6, lead="emea.lead"),
-                        DemoTeam("Support Americas", employees=6, lead="americas.lead"),
+                        DemoTeam("Support EMEA", employees=8, lead="emea.lead"),
+                        DemoTeam("Support Americas", employees=7, lead="americas.lead"),
                     ],
                 ),
                 DemoTeam("Logistics", employees=7, lead="logistics.lead"),

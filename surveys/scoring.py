@@ -7,6 +7,7 @@ here can see more than the page that shows it. Means are on the 1–5 answer sca
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,17 @@ def index_tone(index: float, *, higher_is_worse: bool = False) -> str:
     shown = shown_index(index)
     goodness = 100 - shown if higher_is_worse else shown
     return next(tone for tone, bound in TONE_BANDS if goodness < bound)
+
+
+#: The tone of a figure whose 90% interval spans two colour bands (or zones): no colour claimed.
+UNSURE = "unsure"
+
+
+def interval_tone(index: float, low: float, high: float, *, higher_is_worse: bool = False) -> str:
+    """The colour band of an index only when its whole 90% interval lies in that band, else
+    UNSURE: a small team's figure near a boundary does not flip colour from round to round."""
+    tones = {index_tone(value, higher_is_worse=higher_is_worse) for value in (index, low, high)}
+    return tones.pop() if len(tones) == 1 else UNSURE
 
 
 @functools.lru_cache(maxsize=8192)
@@ -192,30 +204,53 @@ BURNOUT_ZONES = (
 
 
 @dataclass(frozen=True)
-class BurnoutSignal:
-    mean: float
+class BurnoutSignal(Estimate):
+    """The burnout signal on the 1–5 frequency scale, with its n and 90% interval (Estimate),
+    its provisional zone, and whether the whole interval lies in that zone."""
+
     zone: str
     label: str
+    zone_certain: bool = True
 
     @property
-    def index(self) -> float:
-        return to_index(self.mean)
+    def tone(self) -> str:
+        return BURNOUT_TONES[self.zone] if self.zone_certain else UNSURE
+
+    @property
+    def shown_label(self) -> str:
+        return self.label if self.zone_certain else "Between two zones: the interval spans both"
+
+
+def _burnout_zone(mean: float) -> tuple[str, str]:
+    shown = shown_index(to_index(mean))  # the zone follows the number printed
+    return next((zone, label) for bound, zone, label in BURNOUT_ZONES if shown < to_index(bound))
 
 
 def burnout_signal(exhaustion: ConstructScore | None, mental_distance: ConstructScore | None) -> BurnoutSignal | None:
     """The team's burnout signal: exhaustion and mental distance together, as the mean of the
-    two construct means (their sum halved, so it stays on the 1–5 frequency scale).
+    two construct means (their sum halved, so it stays on the 1–5 frequency scale). Its SE is
+    the mean of the two SEs (an upper bound, as for a construct), its n and degrees of freedom
+    the smaller of the two.
 
     The zones are PROVISIONAL: round numbers on the answer scale ("sometimes" and above), not
     validated cut-offs. They describe how often the team reports two early signs of burnout;
-    they are never a diagnosis or a clinical label, and never about one person.
+    they are never a diagnosis or a clinical label, and never about one person. A zone is
+    claimed only when the whole 90% interval lies in it.
     """
     if exhaustion is None or mental_distance is None:
         return None
     mean = (exhaustion.mean + mental_distance.mean) / 2
-    shown = shown_index(to_index(mean))  # the zone follows the number printed
-    zone, label = next((zone, label) for bound, zone, label in BURNOUT_ZONES if shown < to_index(bound))
-    return BurnoutSignal(mean=mean, zone=zone, label=label)
+    zone, label = _burnout_zone(mean)
+    signal = BurnoutSignal(
+        n=min(exhaustion.n, mental_distance.n),
+        mean=mean,
+        se=(exhaustion.se + mental_distance.se) / 2,
+        df=min(exhaustion.df, mental_distance.df),
+        zone=zone,
+        label=label,
+    )
+    certain = _burnout_zone(signal.low)[0] == zone == _burnout_zone(signal.high)[0]
+    return dataclasses.replace(signal, zone_certain=certain)
 
 
 IMPROVED, DECLINED, NO_CLEAR_CHANGE, NOT_ENOUGH_ROUNDS = "improved", "declined", "no_clear_change", "not_enough_rounds"

@@ -56,6 +56,23 @@ def test_demo_has_published_rounds_that_pass_the_audit_and_an_open_round_with_a_
     assert page.status_code == 200 and b"Send my answers" in page.content
 
 
+def test_the_demos_stories_are_flagged_where_people_look_first_and_steady_teams_are_not(demo, client):
+    def look_first(email: str, path: str) -> str:
+        client.login(email=email, password=DEMO_PASSWORD)
+        html = client.get(path).content.decode()
+        client.logout()
+        section = html.split('id="look-first-title"', 1)[1].split("</section>", 1)[0]
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+
+    hr = look_first("hr@northwind.example", "/o/northwind/results/")
+    assert re.search(r"Payments :? ?Autonomy likely worsened", hr)
+    assert re.search(r"Support EMEA :? ?Exhaustion likely worsened", hr)
+    for steady in ("Platform", "Logistics", "Inside Sales"):
+        assert steady not in hr
+    manager = look_first("manager@northwind.example", "/o/northwind/")
+    assert re.search(r"Payments :? ?Autonomy likely worsened", manager) and "Platform" not in manager
+
+
 def test_the_demo_prints_and_links_the_address_it_serves(demo, capsys, settings):
     settings.PULSE_BASE_URL = "http://127.0.0.1:8101"  # what `make demo PORT=8101` sets
     out = _demo(capsys)

@@ -18,6 +18,7 @@ from surveys.scoring import (
     chance_flags_per_year,
     construct_score,
     index_tone,
+    interval_tone,
     item_score,
     shown_index,
     team_changes,
@@ -213,3 +214,16 @@ def test_a_figure_is_coloured_as_it_is_printed():
     assert burnout_signal(two, high).zone == "many"
     edge = construct_score("exhaustion", [item_score([0, 0, 10, 10, 0])])  # mean 3.5, index 62.5, printed 63
     assert burnout_signal(edge, edge).zone == "many"
+
+
+def test_colour_and_zone_only_when_the_interval_allows():
+    assert interval_tone(70, 64, 76) == "good"
+    assert interval_tone(70, 55, 85) == "unsure"  # spans mixed and good
+    assert interval_tone(30, 20, 36, higher_is_worse=True) == "good"
+    small = construct_score("exhaustion", [item_score([0, 2, 2, 2, 0])])  # six people around "sometimes"
+    signal = burnout_signal(small, small)
+    assert signal.zone == "some" and not signal.zone_certain and signal.tone == "unsure"
+    assert signal.n == 6 and signal.low < 2.5 < 3.5 < signal.high
+    many = construct_score("exhaustion", [item_score([0, 60, 60, 60, 0])])
+    steady = burnout_signal(many, many)
+    assert steady.zone_certain and steady.tone == "mixed" and steady.shown_label == "Some signs of strain"

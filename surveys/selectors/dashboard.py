@@ -37,7 +37,7 @@ from surveys.scoring import (
     NOT_ENOUGH_ROUNDS,
     Change,
     chance_flags_per_year,
-    index_tone,
+    interval_tone,
 )
 from surveys.selectors.results import (
     ConstructResult,
@@ -227,7 +227,11 @@ class ConstructCard:
     @property
     def tone(self) -> str:
         score = self.result.score
-        return "none" if score is None else index_tone(score.index, higher_is_worse=self.result.higher_is_worse)
+        if score is None:
+            return "none"
+        return interval_tone(
+            score.index, score.index_low, score.index_high, higher_is_worse=self.result.higher_is_worse
+        )
 
     @property
     def flagged(self) -> bool:

@@ -40,6 +40,7 @@ from surveys.scoring import (
     burnout_signal,
     construct_score,
     evaluation_round,
+    interval_tone,
     item_score,
     team_changes,
 )
@@ -185,6 +186,15 @@ class HeatmapCell:
     construct: str
     index: float | None  # None: suppressed
     n: float | None
+    low: float | None = None  # the 90% interval of the index
+    high: float | None = None
+
+    @property
+    def tone(self) -> str:
+        """Its colour band when the interval lies in one, else "unsure" (pillars: higher is better)."""
+        if self.index is None:
+            return "none"
+        return interval_tone(self.index, self.low if self.low is not None else self.index, self.high or self.index)
 
     @property
     def suppressed(self) -> bool:
@@ -226,6 +236,8 @@ def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap
                 c.construct,
                 None if c.score is None else c.score.index,
                 None if c.score is None else c.score.n,
+                None if c.score is None else c.score.index_low,
+                None if c.score is None else c.score.index_high,
             )
             for c in figures.constructs
         )

@@ -24,7 +24,13 @@ def tone(index: float | None, higher_is_worse: bool = False) -> str:
     return "none" if index is None else index_tone(index, higher_is_worse=bool(higher_is_worse))
 
 
-TONE_LABELS = {"good": "good", "mixed": "mixed", "poor": "needs attention", "none": "not shown"}
+TONE_LABELS = {
+    "good": "good",
+    "mixed": "mixed",
+    "poor": "needs attention",
+    "unsure": "between two bands",
+    "none": "not shown",
+}
 
 
 @register.filter

@@ -36,7 +36,7 @@ def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign
     page.get_by_label("Name", exact=True).fill("Team pulse")
     page.get_by_label("Every week").check()
     page.get_by_label("Days each round stays open").fill("9")
-    page.get_by_label("I can choose the order in which I tackle my tasks.").check()
+    page.get_by_label("How I plan my working day is largely up to me.").check()
     page.get_by_label("New question 1").fill("I know what is expected of me this month.")
     page.get_by_label("First opening date").fill(timezone.localdate().isoformat())
     page.get_by_role("button", name="Create survey").click()
@@ -44,7 +44,7 @@ def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign
     assert page.get_by_role("alert").is_visible()
     assert page.get_by_text("between 1 and 6 days").is_visible()
     assert page.get_by_label("New question 1").input_value() == "I know what is expected of me this month."
-    assert page.get_by_label("I can choose the order in which I tackle my tasks.").is_checked()
+    assert page.get_by_label("How I plan my working day is largely up to me.").is_checked()
     shot(page, "survey-form-errors")
 
     page.get_by_label("Days each round stays open").fill("4")
