@@ -7,6 +7,7 @@ and beat on Redis, PostgreSQL), from the runtime-only virtualenv:
 3. the round is closed, as HR's "Close now" does; the worker seals and publishes it;
 4. the team lead gets the results-ready e-mail, and the worker formats the results CSV;
 5. an API key pulls the results CSV over HTTP, and the API documentation loads its own files;
+   /healthz/ sees the database and the broker, and responses carry no server banner;
 6. no log of the stack holds a working answering link.
 
 Prints what it did and exits non-zero on the first thing that does not happen in time.
@@ -77,6 +78,7 @@ def main() -> None:
     _wait("the team lead gets the results-ready e-mail", lambda: _results_mail(lead_email))
     _wait("the worker formats the round's results CSV", lambda: _lines_stored(organization, round_id))
     _api_download(organization)
+    _health_and_headers()
     _no_token_in_logs(links)
     step(f"journey done in {time.monotonic() - started:.1f} s")
 
@@ -182,6 +184,20 @@ def _api_download(organization: Organization) -> None:
             if response.status != 200:
                 fail(f"{script}: {response.status}")
     step(f"the API documentation loads {len(scripts)} scripts from Pulse itself")
+
+
+def _health_and_headers() -> None:
+    with urllib.request.urlopen(f"{BASE_URL}/healthz/?format=json", timeout=30) as response:
+        health = response.read().decode()
+    if "Database" not in health or "Redis" not in health or "Unavailable" in health:
+        fail(f"/healthz/: {health}")
+    with urllib.request.urlopen(f"{BASE_URL}/accounts/login/", timeout=30) as response:
+        headers = response.headers
+    if "gunicorn" in (headers.get("Server") or "").lower():
+        fail(f"the server names itself: {headers.get('Server')}")
+    if "script-src 'self'" not in (headers.get("Content-Security-Policy") or ""):
+        fail("no Content-Security-Policy through gunicorn")
+    step("health: database and broker answer; no server banner; the security headers are there")
 
 
 def _published(round_id: int) -> Round | None:

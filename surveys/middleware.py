@@ -1,4 +1,5 @@
-"""Request scoping: which organisation a page under `/o/<org_slug>/` belongs to.
+"""Request scoping (which organisation a page under `/o/<org_slug>/` belongs to), and the
+limits and headers every request gets.
 
 Layer 1 of tenancy (see docs/architecture.md): the organisation comes from the URL and the
 signed-in user's membership, never from a request body, and the whole request then runs in that
@@ -9,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 
 from surveys.access import access_membership
 from surveys.tenancy import scope_begin, scope_end
@@ -48,3 +52,43 @@ class OrganizationMiddleware:
         request.organization = membership.organization
         request._organization_scope_token = scope_begin(membership.organization)
         return None
+
+
+class BodyLimitMiddleware:
+    """Refuse a request whose declared body is larger than anything Pulse accepts (the roster
+    upload is the largest) with 413, before a byte of it is read: an anonymous 300 MB POST is
+    not read in full only for CSRF to refuse it. Bodies without a length are bounded by
+    Django's own limits as they are read."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.PULSE_MAX_REQUEST_BODY
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            message = f"The request is too large: at most {limit // (1024 * 1024)} MB."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "too_large"}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+class PrivatePagesMiddleware:
+    """Signed-in pages and answering links are never kept by a browser or a shared cache:
+    `Cache-Control: private, no-store` (results and people lists would otherwise stay in the
+    browser's history and cache after signing out)."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or request.path.startswith("/answer/"):
+            patch_cache_control(response, private=True, no_store=True)
+            response.headers.pop("Expires", None)
+        return response

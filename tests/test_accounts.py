@@ -175,3 +175,44 @@ def test_the_password_form_still_works_for_people_with_a_password(tenant, client
     assert "http://testserver/accounts/password/reset/" in mailoutbox[0].body
     assert "Pulse" in mailoutbox[0].alternatives[0][0]
     assert client.login(username="hr@acme.test", password=PASSWORD)  # unchanged until the link is used
+
+
+# Sign-in protection ------------------------------------------------------------------------------
+
+
+def _sign_in(client, email, password, path="/accounts/login/", **extra):
+    return client.post(path, {"username": email, "password": password}, **extra)
+
+
+def test_wrong_passwords_lock_the_account_then_a_reset_link_unlocks_it(tenant, client, mailoutbox):
+    email = tenant.hr.user.email
+    for attempt in range(4):
+        assert _sign_in(client, email, f"wrong-{attempt}").status_code == 200  # the form, with its error
+    assert _sign_in(client, email, "wrong-5").status_code == 429  # the fifth locks
+    locked = _sign_in(client, email, PASSWORD)
+    assert locked.status_code == 429  # the right password no longer helps
+    page = locked.content.decode()
+    assert "Too many sign-in attempts" in page and "Try again in 15 minutes" in page and "Set a new password" in page
+    # From another address too: the account itself is locked.
+    assert _sign_in(client, email, PASSWORD, REMOTE_ADDR="10.0.0.9").status_code == 429
+    client.post("/accounts/password/reset/", {"email": email})
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mailoutbox[-1].body)[1]
+    form = client.get(link, follow=True)
+    new = "A fresh start 2026"
+    client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert _sign_in(client, email, new, REMOTE_ADDR="10.0.0.9").status_code == 302
+
+
+def test_one_address_guessing_many_accounts_is_locked_out(tenant, client):
+    people = [tenant.hr, tenant.manager, tenant.employee, tenant.admin]
+    for attempt in range(5):
+        _sign_in(client, people[attempt % len(people)].user.email, "guess", REMOTE_ADDR="10.1.1.1")
+    assert _sign_in(client, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.1.1.1").status_code == 429
+    assert _sign_in(client, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.1.1.2").status_code == 302
+
+
+def test_the_admin_sign_in_is_protected_too(client, django_user_model):
+    staff = django_user_model.objects.create_user("staff@pulse.test", password=PASSWORD, is_staff=True)
+    for attempt in range(5):
+        _sign_in(client, staff.email, f"wrong-{attempt}", path="/admin/login/")
+    assert _sign_in(client, staff.email, PASSWORD, path="/admin/login/").status_code == 429

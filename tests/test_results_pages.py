@@ -284,7 +284,7 @@ def test_sub_teams_show_their_indexes_and_mark_hidden_ones(login, tenant, survey
     html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
     rows = {
         name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
-        for name, row in re.findall(r'<tr style="--depth: \d+"[^>]*>.*?>([A-Za-z]+)</a></th>(.*?)</tr>', html, re.S)
+        for name, row in re.findall(r'<tr class="depth-\d+[^"]*">.*?>([A-Za-z]+)</a></th>(.*?)</tr>', html, re.S)
     }
     assert list(rows) == ["Field", "Platform", "Product"]
     assert "Hidden: fewer than 5 people answered, or showing it would let someone work out" in rows["Field"]

@@ -5,6 +5,7 @@ process, e-mails printed to the console. `DATABASE_URL` and `CELERY_BROKER_URL` 
 PostgreSQL and Redis; `DJANGO_DEBUG=0` turns on the production hardening below.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -47,19 +48,28 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, never a CDN
+    "axes",  # sign-in lockout per account and per address
+    "csp",
+    "health_check",
     "surveys",
 ]
 
 MIDDLEWARE = [
+    "surveys.middleware.BodyLimitMiddleware",  # before anything reads the body
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "surveys.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "surveys.middleware.OrganizationMiddleware",
+    # Last: turns a locked-out sign-in into the "too many attempts" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "wellbeing.urls"
@@ -88,13 +98,34 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Persistent connections (a new PostgreSQL connection per request made submissions 3.7× slower),
+# checked before each request reuses one, so a connection the server dropped is replaced, not
+# failed on.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The server checks every 10 s during a long query that its client is still there, so a
+    # worker killed mid-sealing does not leave its backend working (and holding locks) for minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c client_connection_check_interval=10000")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several demo processes (web, eager jobs) may write at once; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "surveys.User"
+# django-axes first: it refuses a locked-out account or address before any password is hashed.
+AUTHENTICATION_BACKENDS = ["surveys.signin.SignInBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# Sign-in protection (site and admin): after AXES_FAILURE_LIMIT wrong passwords for one account,
+# or from one address, sign-in is refused for AXES_COOLOFF_TIME; resetting the password unlocks
+# the account at once (surveys.views.accounts).
+AXES_FAILURE_LIMIT = env.int("PULSE_SIGNIN_FAILURES", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("PULSE_SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, per address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -126,6 +157,9 @@ STORAGES = {
 
 # Uploads (roster files) are parsed in memory or handed to a task; keep them bounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+#: A declared body above this is refused with 413 before it is read: the largest roster file
+#: (20 MB) with room for its multipart envelope.
+PULSE_MAX_REQUEST_BODY = 21 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # E-mail: printed to the console unless EMAIL_URL (smtp://user:pass@host:587) is set.
@@ -149,6 +183,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process died is given back to the queue at once, not dropped (with acks
+# late alone, a killed pool child's message was acknowledged and lost).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis hands an unacknowledged message to another worker after this long: the bound on how
+# late work held by a worker that vanished starts again. Every task is idempotent (each takes its
+# row's lock and checks its state), so one that simply runs longer is at worst run twice, safely.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("PULSE_VISIBILITY_TIMEOUT", default=300)}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -161,7 +202,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "rounds-open-due": {"task": "surveys.tasks.rounds_open_due", "schedule": 5 * 60},
     "reminders-send": {"task": "surveys.tasks.reminders_send", "schedule": 15 * 60},
     # Safety net: closed rounds whose hand-over to aggregation was lost.
-    "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": 30 * 60},
+    "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": 5 * 60},
     # Safety net: roster imports whose task was lost, previews nobody confirmed.
     "roster-imports-tend": {"task": "surveys.tasks.roster_imports_tend", "schedule": 5 * 60},
 }
@@ -250,4 +291,37 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
+}
+
+# Headers every page gets. Templates have no inline script or style (a test checks), so the
+# policy allows only Pulse's own files; Swagger UI's are served from our static files too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
 }

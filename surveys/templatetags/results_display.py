@@ -99,9 +99,10 @@ def distribution(item: ItemResult) -> dict:
     tones = _OPTION_TONES[::-1] if question.higher_is_worse else _OPTION_TONES
     counts = item.counts or ()
     total = sum(counts)
+    widths = whole_percentages(list(counts)) if total else [0] * len(counts)
     options = [
-        {"label": label, "count": count, "tone": option_tone, "width": round(100 * count / total, 2) if total else 0}
-        for label, count, option_tone in zip(labels, counts, tones, strict=False)
+        {"label": label, "count": count, "tone": option_tone, "width": width}
+        for label, count, option_tone, width in zip(labels, counts, tones, widths, strict=False)
     ]
     return {"item": item, "options": options, "total": total}
 

@@ -99,7 +99,7 @@ def _check(page, urls: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("role", ["hr", "manager", "employee"])
 def test_every_page_a_role_reaches_passes_axe_at_desktop_and_phone_widths(browser, live_server, organisation, role):
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
     page = context.new_page()
     try:
         _sign_in(page, getattr(organisation, role))
@@ -113,10 +113,10 @@ def test_every_page_a_role_reaches_passes_axe_at_desktop_and_phone_widths(browse
 
 def test_pages_without_an_account_pass_axe(browser, live_server, tenant):
     pulse = open_pulse(tenant)
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, bypass_csp=True)
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
     page = context.new_page()
     try:
-        pages = ["/accounts/login/", "/accounts/password_reset/", f"/answer/acme/{pulse.token}/", "/no-such-page/"]
+        pages = ["/accounts/login/", "/accounts/password/reset/", f"/answer/acme/{pulse.token}/", "/no-such-page/"]
         problems = _check(page, [live_server.url + p for p in pages])
         assert problems == [], "\n".join(problems)
     finally:
