@@ -7,6 +7,12 @@ to lock out, so it goes straight to the password check instead of failing.
 """
 
 from axes.backends import AxesStandaloneBackend
+from axes.helpers import get_client_ip_address
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Sum
+from django.http import HttpResponse
 
 
 class SignInBackend(AxesStandaloneBackend):
@@ -14,3 +20,47 @@ class SignInBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+#: Where a sign-in form posts: the site's and the admin's.
+SIGN_IN_PATHS = frozenset({"/accounts/login/", "/admin/login/"})
+
+
+def locked_page() -> str:
+    """The refusal a locked-out address gets, short and without the site's layout (it is sent
+    before anything else runs), saying what the full lockout page says."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Too many sign-in attempts · Pulse</title>"
+        "<h1>Too many sign-in attempts</h1><p>Signing in is paused for this network after several wrong "
+        f"passwords. Try again in {minutes} minutes, or set a new password now: the link we e-mail you "
+        'unlocks your account. <a href="/accounts/password/reset/">Set a new password</a></p></html>'
+    )
+
+
+class LockedAddressMiddleware:
+    """Refuse a sign-in post from an address already locked out before anything else runs (no
+    session, no CSRF check, no database), so a flood of guesses from one address costs almost
+    nothing. Each refusal django-axes makes for an address is remembered in the cache for the
+    lockout's length (Redis when CACHE_URL is set: every worker knows at once)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "POST" or request.path not in SIGN_IN_PATHS:
+            return self.get_response(request)
+        key = f"pulse:signin-locked:{get_client_ip_address(request)}"
+        if cache.get(key):
+            return HttpResponse(locked_page(), status=429)
+        response = self.get_response(request)
+        if response.status_code == 429 and _address_locked(request):
+            cache.set(key, True, timeout=int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        return response
+
+
+def _address_locked(request) -> bool:
+    """Whether django-axes holds the address itself (not only the account) locked out."""
+    attempts = AccessAttempt.objects.filter(ip_address=get_client_ip_address(request))
+    failures = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+    return failures >= settings.AXES_FAILURE_LIMIT

@@ -39,6 +39,14 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (a sign-in lockout remembered there, above all)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="module")
 def _demo_seeded(django_db_setup, django_db_blocker):
     """`manage.py demo`, run once for the module that uses it and committed; yields what it

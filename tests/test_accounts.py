@@ -216,3 +216,13 @@ def test_the_admin_sign_in_is_protected_too(client, django_user_model):
     for attempt in range(5):
         _sign_in(client, staff.email, f"wrong-{attempt}", path="/admin/login/")
     assert _sign_in(client, staff.email, PASSWORD, path="/admin/login/").status_code == 429
+
+
+def test_a_locked_out_address_is_refused_before_any_query(tenant, client, django_assert_num_queries):
+    for attempt in range(5):
+        _sign_in(client, tenant.hr.user.email, f"wrong-{attempt}", REMOTE_ADDR="10.2.2.2")
+    assert _sign_in(client, tenant.hr.user.email, "wrong", REMOTE_ADDR="10.2.2.2").status_code == 429
+    with django_assert_num_queries(0):
+        refused = _sign_in(client, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.2.2.2")
+    assert refused.status_code == 429 and "set a new password" in refused.content.decode()
+    assert _sign_in(client, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.2.2.3").status_code == 302

@@ -3,6 +3,7 @@ need nothing more), Permissions-Policy, no caching of signed-in pages, oversized
 before they are read."""
 
 import re
+import threading
 from pathlib import Path
 
 from django.test import Client
@@ -53,15 +54,25 @@ def test_a_body_larger_than_anything_pulse_takes_is_refused_before_it_is_read(cl
     )
 
 
+def _off_the_event_loop(call):
+    """The health view is async; run the test client in a thread with no event loop of its own
+    (a browser test in the same process keeps one running in this thread)."""
+    result = []
+    worker = threading.Thread(target=lambda: result.append(call()))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
 def test_the_health_endpoint_reports_the_database_and_is_503_when_it_is_down(client, db, monkeypatch):
     from health_check.checks import Database
     from health_check.exceptions import ServiceUnavailable
 
-    healthy = client.get("/healthz/?format=json")
+    healthy = _off_the_event_loop(lambda: client.get("/healthz/?format=json"))
     assert healthy.status_code == 200 and "OK" in next(iter(healthy.json().values()))
 
     async def down(self):
         raise ServiceUnavailable("no database")
 
     monkeypatch.setattr(Database, "run", down)
-    assert client.get("/healthz/?format=json").status_code == 503
+    assert _off_the_event_loop(lambda: client.get("/healthz/?format=json")).status_code == 503

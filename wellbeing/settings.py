@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "surveys.middleware.BodyLimitMiddleware",  # before anything reads the body
+    "surveys.signin.LockedAddressMiddleware",  # a locked-out address's guesses cost nothing
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",

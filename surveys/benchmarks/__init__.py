@@ -9,4 +9,5 @@ BENCHMARKS: dict[str, str] = {
     "publication": "surveys.benchmarks.publication",
     "export": "surveys.benchmarks.export",
     "change_detection": "surveys.benchmarks.change_detection",
+    "signin": "surveys.benchmarks.signin",
 }
