@@ -13,8 +13,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 from surveys.models import SCALE_POINTS
 
 CONFIDENCE = 0.90
@@ -67,11 +65,20 @@ def interval_tone(index: float, low: float, high: float, *, higher_is_worse: boo
     return tones.pop() if len(tones) == 1 else UNSURE
 
 
+@functools.cache
+def _stats():
+    """scipy.stats, imported on first use: importing it takes about half a second, which every
+    new process (a web worker, a command) would otherwise pay at start, scoring or not."""
+    from scipy import stats
+
+    return stats
+
+
 @functools.lru_cache(maxsize=8192)
 def _t(df: float) -> float:
     """Two-sided 90% critical value of Student's t (cached: scipy takes tens of microseconds,
     and a page or an export asks for the same few degrees of freedom again and again)."""
-    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, df))
+    return float(_stats().t.ppf(0.5 + CONFIDENCE / 2, df))
 
 
 def _clip(value: float) -> float:
@@ -405,7 +412,7 @@ def _compare(recent: Window, earlier: Window, variance: float, df: float) -> tup
     """(delta, se, two-sided p) of one comparison."""
     delta = recent.mean - earlier.mean
     se = difference_se(recent, earlier, variance)
-    p = 0.0 if se == 0 and delta != 0 else 1.0 if se == 0 else 2 * float(stats.t.sf(abs(delta) / se, df))
+    p = 0.0 if se == 0 and delta != 0 else 1.0 if se == 0 else 2 * float(_stats().t.sf(abs(delta) / se, df))
     return delta, se, p
 
 
@@ -431,8 +438,8 @@ def tests_per_evaluation(constructs: int) -> int:
 
 def detectable_change(se: float, df: float, tests: int) -> float:
     """The |delta| caught with POWER at the strictest Holm step (FAMILY_ALPHA / tests)."""
-    critical = float(stats.t.ppf(1 - FAMILY_ALPHA / tests / 2, df))
-    return max(MIN_CHANGE, (critical + float(stats.norm.ppf(POWER))) * se)
+    critical = float(_stats().t.ppf(1 - FAMILY_ALPHA / tests / 2, df))
+    return max(MIN_CHANGE, (critical + float(_stats().norm.ppf(POWER))) * se)
 
 
 def team_changes(
@@ -482,7 +489,7 @@ def team_changes(
         hits = [test for test, flag in own if flag and abs(test[3]) >= MIN_CHANGE]
         chosen = min(hits, key=lambda test: test[0]) if hits else step
         p, _, kind, delta, se, df, recent, earlier = chosen
-        margin = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+        margin = float(_stats().t.ppf(0.5 + CONFIDENCE / 2, df)) * se
         status = NO_CLEAR_CHANGE
         if hits:
             status = IMPROVED if (delta > 0) != higher_is_worse.get(construct, False) else DECLINED

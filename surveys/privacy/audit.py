@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db.models import Count
-from scipy import sparse
 
 from surveys.exceptions import PulseError
 from surveys.int_tables import fetch_int_tables
@@ -227,6 +226,8 @@ class _AuditTree:
         #: chain[i, j]: the j-th ancestor of team i (0: itself), -1 past the root.
         self.chain = np.column_stack(steps[:-1]) if len(steps) > 1 else np.zeros((size, 0), np.int64)
         rows, cols = np.nonzero(self.chain >= 0)
+        from scipy import sparse  # here, not at import: every process imports the auditor
+
         #: ancestors[i, a] = 1 when a is i or above it.
         self.ancestors = sparse.csr_matrix(
             (np.ones(len(rows), dtype=np.int64), (rows, self.chain[rows, cols])), shape=(size, size)
