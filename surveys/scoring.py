@@ -271,6 +271,9 @@ CHANGE_LABELS = {
 #: step), and against the one before that (a slow drift over several rounds).
 STEP, DRIFT = "step", "drift"
 
+#: Raise it with any change to the rule below: cached flags of another version are not used.
+CHANGE_RULE_VERSION = 1
+
 # The change rule's parameters (docs/measurement.md, "Change").
 #: Rounds per window. Flags are evaluated on a fixed grid, once every WINDOW_ROUNDS rounds
 #: (after rounds 2, 4, 6, …), so no two evaluations share a window as their latest.

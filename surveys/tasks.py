@@ -11,6 +11,7 @@ from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
 from surveys.models import Membership, RosterImport, Round, RoundStatus
 from surveys.selectors import exports
+from surveys.selectors.results import heatmap_flags, org_heatmap
 from surveys.services import accounts, invitations, jobs, notices, results
 from surveys.services.roster import roster_import_process
 from surveys.services.roster import roster_imports_tend as roster_imports_tend_service
@@ -93,10 +94,13 @@ def round_results_notify(round_id: int) -> int:
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=30, max_retries=5)
 @tenant_task(Round)
 def round_results_prepare(round_id: int) -> int:
-    """Format a published round's results CSV lines once, so its first download reads them
-    (a download computes what is missing anyway)."""
-    round_ = Round.objects.get(pk=round_id)
-    return exports.result_lines_prepare(round_) if round_.is_published else 0
+    """Compute once what a published round's pages and downloads read again and again: the
+    change flags of HR's view, and the results CSV lines (both are computed when missing)."""
+    round_ = Round.objects.select_related("survey").get(pk=round_id)
+    if not round_.is_published:
+        return 0
+    heatmap_flags(org_heatmap(round=round_))  # HR's view of the round: its flags, computed once
+    return exports.result_lines_prepare(round_)
 
 
 @shared_task(acks_late=True)

@@ -7,10 +7,12 @@ who may see which team (`surveys.access`); these functions decide what there is 
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from surveys.models import (
@@ -28,6 +30,7 @@ from surveys.models import (
 )
 from surveys.privacy.comments import released_comment_texts
 from surveys.scoring import (
+    CHANGE_RULE_VERSION,
     HISTORY_WINDOWS,
     NOT_ENOUGH_ROUNDS,
     WINDOW_ROUNDS,
@@ -266,7 +269,7 @@ def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
     """The change flags a view of many teams shows at once, by team id and construct: each
     shown node's own flags (`node_changes`), kept only where they also survive
     Benjamini–Hochberg at ORG_FDR over every comparison on the view, so a big organisation's
-    page is not dotted with chance flags. Three queries."""
+    page is not dotted with chance flags. One query when cached, three when not."""
     round_ = heatmap.round
     shown = {
         row.team.pk: {cell.construct for cell in row.cells if not cell.suppressed}
@@ -279,6 +282,12 @@ def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
         survey_id=round_.survey_id, status=RoundStatus.PUBLISHED, number__lte=round_.number
     )
     rounds = list(published.order_by("-number")[:CHANGE_LOOKBACK])[::-1]
+    # Published results never change, so neither do these flags for the same rounds and teams:
+    # they are computed once (after publication, see tasks.round_results_prepare) and cached.
+    key = _flags_key(round_, rounds, shown)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     rows = {(r.team_id, r.round_id): r for r in Result.objects.filter(round__in=rounds, team_id__in=list(shown))}
     questions = round_questions([r.pk for r in rounds])
     entries = []
@@ -290,7 +299,20 @@ def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
     for (team_id, construct, change), keep in zip(entries, kept, strict=True):
         if keep and change.flagged:
             flags[team_id][construct] = change
+    cache.set(key, dict(flags), timeout=FLAGS_CACHE_SECONDS)
     return dict(flags)
+
+
+#: How long a view's flags stay cached (they cannot change; this only bounds the cache's size).
+FLAGS_CACHE_SECONDS = 30 * 24 * 3600
+
+
+def _flags_key(round_: Round, rounds: Sequence[Round], teams: Iterable[int]) -> str:
+    """The cache key of one view's flags: the change rule's version, the rounds they look back
+    on (a round published late changes them) and the teams on the view."""
+    digest = hashlib.sha256(",".join(map(str, sorted(teams))).encode()).hexdigest()[:32]
+    history = "-".join(str(r.pk) for r in rounds)
+    return f"pulse:flags:v{CHANGE_RULE_VERSION}:{round_.organization_id}:{round_.pk}:{history}:{digest}"
 
 
 def where_to_look(heatmap: Heatmap, flags: dict[int, dict[str, Change]]) -> tuple[Flag, ...]:
