@@ -133,6 +133,16 @@ def test_hr_and_managers_see_where_to_look_first(login, tenant, survey):
     assert "heat-flag" not in product_row
 
 
+def test_hrs_home_page_summarises_and_leaves_the_table_to_the_results_page(login, tenant, survey):
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(6, 4), tenant.product: spread(6, 2)}, number=1)
+    hr = login(tenant.hr).get("/o/acme/").content.decode()
+    assert re.search(r"<strong>\d+ of \d+</strong> teams in this round have results of their own", hr)
+    assert "team-figures" not in hr and 'href="/o/acme/results/"' in hr
+    manager = login(tenant.manager).get("/o/acme/").content.decode()
+    assert "team-figures" in manager  # a lead's own teams, each with its figures
+
+
 def test_an_organisation_view_keeps_only_flags_that_survive_its_false_discovery_rate(
     tenant, survey, monkeypatch, django_assert_num_queries
 ):

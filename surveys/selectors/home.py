@@ -71,13 +71,19 @@ class LatestTeamFigures:
     round: Round | None  # the latest round with published results for one of the teams
     teams: tuple[TeamFigures, ...]
     look_first: tuple[Flag, ...] = ()  # likely changes in that round, largest first
+    summary: bool = False  # HR: counts and where to look, the teams themselves on the results page
+    shown: int = 0  # teams of the round with results of their own
+    in_round: int = 0  # teams in the round
 
 
 def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     """The teams the viewer may see, each with its figures from the latest published round
-    that has results for any of them. Nine queries at most."""
+    that has results for any of them; for HR and admins (every team) a summary instead: how
+    many teams have results and where to look first, the whole table being the results page.
+    Nine queries at most."""
     teams = visible_teams(membership)
-    team_list = list(teams.order_by("path"))
+    summary = membership.is_hr
+    team_list = [] if summary else list(teams.order_by("path"))
     latest = (
         Round.objects.filter(status=RoundStatus.PUBLISHED, results__team__in=teams)
         .select_related("survey")
@@ -85,10 +91,12 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
         .first()
     )
     if latest is None:
-        return LatestTeamFigures(None, tuple(TeamFigures(team, None) for team in team_list))
+        return LatestTeamFigures(None, tuple(TeamFigures(team, None) for team in team_list), summary=summary)
     heatmap = org_heatmap(round=latest, teams=teams)
     flags = heatmap_flags(heatmap)
+    look_first = where_to_look(heatmap, flags)
+    if summary:
+        shown = sum(1 for row in heatmap.rows if row.respondents is not None)
+        return LatestTeamFigures(latest, (), look_first, summary=True, shown=shown, in_round=len(heatmap.rows))
     lines = {line.team.pk: line for line in heatmap_lines(heatmap, flags)}
-    return LatestTeamFigures(
-        latest, tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list), where_to_look(heatmap, flags)
-    )
+    return LatestTeamFigures(latest, tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list), look_first)
