@@ -11,6 +11,7 @@ from typing import ClassVar
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, OuterRef, Subquery
+from rest_framework_api_key.models import APIKey
 
 from surveys.models import (
     ActionPlan,
@@ -135,3 +136,10 @@ class RoundAdmin(TenantReadOnlyAdmin):
 @admin.register(ActionPlan)
 class ActionPlanAdmin(TenantReadOnlyAdmin):
     list_display = ("title", "team", "organization", "status", "due_on")
+
+
+# The API-key library's own model is installed for its migrations only; Pulse's keys are
+# surveys.ApiKey, per organisation, managed by HR on Settings → API keys. Its empty admin page
+# would only mislead.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)

@@ -85,3 +85,11 @@ def test_tenant_rows_are_read_only_in_the_admin(staff_client, tenant):
     tenant.platform.refresh_from_db()
     assert tenant.platform.name == "Platform"
     assert Round.all_organizations.count() == 0
+
+
+def test_the_api_key_librarys_own_empty_model_is_not_in_the_admin(client, db):
+    from rest_framework_api_key.models import APIKey
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert not admin.site.is_registered(APIKey)
+    assert "rest_framework_api_key" not in client.get("/admin/").content.decode()
