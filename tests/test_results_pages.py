@@ -126,7 +126,7 @@ def test_hr_and_managers_see_where_to_look_first(login, tenant, survey):
         look = page.split("Where to look first", 1)[1]
         assert re.search(r"Platform\s*:\s*Autonomy likely worsened −50 points", look)
         assert "Product" not in look.split("Teams", 1)[0]
-    html = login(tenant.hr).get("/o/acme/results/").content.decode().split("Teams at a glance", 1)[1]
+    html = login(tenant.hr).get("/o/acme/results/?expand=all").content.decode().split("Teams at a glance", 1)[1]
     platform_row = html.split(">Platform</a>", 1)[1].split("</tr>", 1)[0]
     assert "heat-flag-declined" in platform_row and "likely worsened" in platform_row
     product_row = html.split(">Product</a>", 1)[1].split("</tr>", 1)[0]
@@ -312,7 +312,7 @@ def test_sub_teams_show_their_indexes_and_mark_hidden_ones(login, tenant, survey
 def test_a_colour_is_claimed_only_when_the_interval_lies_in_one_band(login, tenant, survey):
     with tenant.scope():
         published_round(survey, {tenant.platform: spread(40, 2), tenant.product: spread(6, 2)}, number=1)
-    html = login(tenant.hr).get("/o/acme/results/").content.decode().split("Teams at a glance", 1)[1]
+    html = login(tenant.hr).get("/o/acme/results/?expand=all").content.decode().split("Teams at a glance", 1)[1]
     platform = html.split(">Platform</a>", 1)[1].split("</tr>", 1)[0]
     product = html.split(">Product</a>", 1)[1].split("</tr>", 1)[0]
     assert "tone-poor" in platform and "(needs attention)" in platform  # forty people: a narrow interval
@@ -321,6 +321,25 @@ def test_a_colour_is_claimed_only_when_the_interval_lies_in_one_band(login, tena
 
 # ------------------------------------------------------------------------------------------
 # Heatmap
+
+
+def test_the_heatmap_shows_two_levels_and_opens_a_team_without_script(login, tenant, survey):
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(6, 4), tenant.product: spread(6, 3)}, number=1)
+    client = login(tenant.hr)
+
+    def rows(query=""):
+        html = client.get(f"/o/acme/results/{query}").content.decode().split("Teams at a glance", 1)[1]
+        return html, re.findall(r'<th scope="row" class="tree-name"><a [^>]*>([^<]+)</a>', html)
+
+    html, names = rows()
+    assert names == ["Acme", "Engineering"]  # two levels
+    assert "2 of 4 teams shown" in html
+    opener = re.search(r'class="tree-toggle" href="([^"]+)" aria-expanded="false">Show 2 below', html)[1]
+    html, names = rows(opener.replace("&amp;", "&"))
+    assert names == ["Acme", "Engineering", "Platform", "Product"]
+    assert 'aria-expanded="true">Hide the 2 below' in html
+    assert rows("?expand=all")[1] == names
 
 
 def test_hr_sees_every_team_in_tree_order_with_suppressed_rows_marked(login, tenant, survey):
@@ -333,7 +352,7 @@ def test_hr_sees_every_team_in_tree_order_with_suppressed_rows_marked(login, ten
             number=1,
             silent={tenant.platform: 2},
         )
-    html = login(tenant.hr).get("/o/acme/results/").content.decode()
+    html = login(tenant.hr).get("/o/acme/results/?expand=all").content.decode()
     names = re.findall(r'<th scope="row" class="tree-name"><a [^>]*>([^<]+)</a>', html)
     assert names == ["Acme", "Engineering", "Platform", "Product", "Sales", "Field"]
     assert "85%" in html  # Engineering: 11 of 13

@@ -9,7 +9,9 @@ team the viewer may see (`surveys.access.visible_teams`), and the team's action 
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -184,6 +186,9 @@ class HeatmapLine:
     depth: int  # below the shallowest team shown
     pillars: tuple[HeatmapCell | None, ...]  # None: the round did not ask about it
     flags: tuple[tuple[HeatmapCell | None, Change | None], ...] = ()  # each pillar with its change flag
+    below: int = 0  # teams directly below it on the page's tree, shown or folded away
+    open: bool = False  # its teams below are shown
+    toggle: str = ""  # the query string that opens (or folds) it, for a link that needs no script
 
     @property
     def team(self) -> Team:
@@ -374,16 +379,23 @@ def _team_size(team: Team) -> int:
 @dataclass(frozen=True)
 class ResultsOverview:
     choice: RoundChoice
-    lines: tuple[HeatmapLine, ...] = ()
+    lines: tuple[HeatmapLine, ...] = ()  # the teams shown: two levels, and below any team opened
+    all_lines: int = 0  # teams in the round's heatmap
+    expanded: bool = False  # every team shown
     whole_organisation: bool = False
     look_first: tuple[Flag, ...] = ()  # likely changes, largest first
 
 
 def results_overview(
-    *, membership: Membership, survey_id: str | None = None, round_id: str | None = None
+    *,
+    membership: Membership,
+    survey_id: str | None = None,
+    round_id: str | None = None,
+    open_teams: frozenset[int] = frozenset(),
+    expand: bool = False,
 ) -> ResultsOverview:
     """The heatmap of a round: every team for HR and admins; for a manager, the teams they
-    lead and those below them."""
+    lead and those below them; folded below two levels unless opened (`folded_tree`)."""
     teams = visible_teams(membership)
     if membership.is_hr:
         surveys = Survey.objects.all()
@@ -394,12 +406,45 @@ def results_overview(
         return ResultsOverview(choice, whole_organisation=membership.is_hr)
     heatmap = org_heatmap(round=choice.round, teams=None if membership.is_hr else teams)
     flags = heatmap_flags(heatmap)
+    lines = heatmap_lines(heatmap, flags)
     return ResultsOverview(
         choice,
-        heatmap_lines(heatmap, flags),
+        folded_tree(lines, open_teams=open_teams, expand=expand),
+        all_lines=len(lines),
+        expanded=expand,
         whole_organisation=membership.is_hr,
         look_first=where_to_look(heatmap, flags),
     )
+
+
+#: Levels of the heatmap's tree shown before any team is opened.
+OPEN_LEVELS = 2
+
+
+def folded_tree(
+    lines: tuple[HeatmapLine, ...], *, open_teams: frozenset[int] = frozenset(), expand: bool = False
+) -> tuple[HeatmapLine, ...]:
+    """The heatmap's lines as the page shows them: the top OPEN_LEVELS levels, and the teams
+    directly below any opened team that is shown itself; everything with `expand`. Each line
+    knows how many teams sit directly below it and carries the query string that opens or
+    folds it, so the tree works without JavaScript."""
+    ids = {line.team.pk for line in lines}
+    below: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.team.parent_id in ids:
+            below[line.team.parent_id] += 1
+    shown: list[HeatmapLine] = []
+    visible: set[int] = set()
+    for line in lines:
+        team_id, parent = line.team.pk, line.team.parent_id
+        if not (expand or line.depth < OPEN_LEVELS or (parent in visible and parent in open_teams)):
+            continue
+        visible.add(team_id)
+        is_open = expand or line.depth < OPEN_LEVELS - 1 or team_id in open_teams
+        toggled = open_teams - {team_id} if team_id in open_teams else open_teams | {team_id}
+        query = "&".join(f"open={t}" for t in sorted(toggled))
+        shown.append(dataclasses.replace(line, below=below[team_id], open=is_open, toggle=query))
+    return tuple(shown)
 
 
 def _top_paths(paths: Iterable[str]) -> list[str]:

@@ -41,8 +41,13 @@ def team_dashboard(request, org_slug: str, team_id: int):
 @require_GET
 @role_required(*MANAGER_ROLES)
 def results_overview(request, org_slug: str):
+    opened = (whole_number(value) for value in request.GET.getlist("open"))
     overview = selectors.results_overview(
-        membership=request.membership, survey_id=request.GET.get("survey"), round_id=request.GET.get("round")
+        membership=request.membership,
+        survey_id=request.GET.get("survey"),
+        round_id=request.GET.get("round"),
+        open_teams=frozenset(team_id for team_id in opened if team_id is not None),
+        expand=request.GET.get("expand") == "all",
     )
     if overview.choice.notice:
         messages.warning(request, overview.choice.notice)

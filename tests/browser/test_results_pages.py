@@ -70,7 +70,11 @@ def test_heatmap(page, shot, sign_in, tenant, survey_history):
     page.get_by_role("link", name="Results", exact=True).click()
     expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
     table = page.get_by_role("table", name="Results by team")
-    assert table.get_by_role("link", name="Platform").is_visible()
+    assert table.get_by_role("link", name="Platform").count() == 0  # folded below two levels
+    table.get_by_role("link", name="Show 2 below Engineering").click()
+    expect(table.get_by_role("link", name="Platform")).to_be_visible()
+    page.get_by_role("link", name="show every team").click()
+    expect(table.get_by_role("row", name="Field")).to_be_visible()
     assert page.get_by_text("63–100 good").is_visible()
     field = table.get_by_role("row", name="Field")
     assert "Hidden: fewer than 5 people answered" in field.text_content()
