@@ -474,3 +474,15 @@ def test_the_export_benchmark_runs_end_to_end(postgres, transactional_db, questi
     assert "36 team nodes" in out and "12 team nodes" in out
     assert "of COPY's rate in team nodes" in out and "peak Python memory" in out
     assert not Organization.objects.filter(slug__startswith="benchmark-").exists()
+
+
+@pytest.mark.postgres
+def test_the_pages_benchmark_runs_end_to_end(postgres, transactional_db, question_bank, capsys):
+    from django.core.management import call_command
+
+    from surveys.models import Organization
+
+    call_command("benchmark", "pages", "--teams", "12", "--rounds", "3", "--repeat", "1")
+    out = capsys.readouterr().out
+    assert "HR: results, two levels" in out and "baseline: the round's Results, bare" in out
+    assert not Organization.objects.filter(slug__startswith="benchmark-").exists()

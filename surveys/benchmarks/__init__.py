@@ -10,4 +10,5 @@ BENCHMARKS: dict[str, str] = {
     "export": "surveys.benchmarks.export",
     "change_detection": "surveys.benchmarks.change_detection",
     "signin": "surveys.benchmarks.signin",
+    "pages": "surveys.benchmarks.pages",
 }

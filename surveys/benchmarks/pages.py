@@ -1,0 +1,110 @@
+"""The pages a big organisation's HR and managers open, beside reading their figures bare.
+
+Builds an organisation of `--teams` teams with `--rounds` published rounds (as `benchmark
+export` does), an HR person and a manager of one top-level team, then times through the whole
+Django stack (test client, signed in), best and median of `--repeat`, with the HTML size:
+
+- HR's results page (the heatmap folded to two levels), the same with every team
+  (`?expand=all`), HR's home page, and a manager's team dashboard;
+- the baseline: reading the latest round's Result rows of every team, bare (`values_list`),
+  the least any view of the whole organisation's figures must do.
+
+The first request after publication computes the round's change flags (cached from then on,
+and computed by the worker right after publication in production): it is timed once, apart.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import numpy as np
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client
+from django.test.utils import override_settings
+
+from surveys.benchmarks.aggregate import _delete
+from surveys.benchmarks.export import _build
+from surveys.models import Membership, Result, Role, Round, Team, TeamManagement, User
+from surveys.tenancy import organization_scope
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--teams", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=3)
+
+
+def run(*, stdout, teams, rounds, repeat, seed, **options) -> None:
+    if connection.vendor != "postgresql":
+        raise CommandError("benchmark pages needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite is not timed).")
+    organization, _, _ = _build(np.random.default_rng(seed), teams=teams, rounds=rounds, hidden=0.1)
+    emails = [f"bench-pages-hr-{organization.pk}@example.test", f"bench-pages-lead-{organization.pk}@example.test"]
+    try:
+        with organization_scope(organization):
+            latest = Round.objects.order_by("-number").first()
+            top = Team.objects.filter(parent__parent__isnull=True, parent__isnull=False).order_by("pk").first()
+            if top is None:
+                raise CommandError("The generated tree has no team below its root: use more --teams.")
+            hr = Membership.objects.create(user=User.objects.create_user(emails[0]), role=Role.HR)
+            lead = Membership.objects.create(user=User.objects.create_user(emails[1]), role=Role.MANAGER, team=top)
+            TeamManagement.objects.create(team=top, membership=lead)
+        slug = organization.slug
+        pages = {
+            "HR: results, two levels": (hr, f"/o/{slug}/results/"),
+            "HR: results, every team": (hr, f"/o/{slug}/results/?expand=all"),
+            "HR: home page": (hr, f"/o/{slug}/"),
+            "manager: team dashboard": (lead, f"/o/{slug}/teams/{top.pk}/"),
+        }
+        _measure(stdout, organization, latest, pages, repeat=max(1, repeat), teams=teams, rounds=rounds)
+    finally:
+        _delete(organization)
+        User.objects.filter(email__in=emails).delete()
+
+
+def _measure(stdout, organization, latest, pages, *, repeat, teams, rounds) -> None:
+    load_before = os.getloadavg()
+    clients = {}
+    with override_settings(ALLOWED_HOSTS=["testserver"]):
+        for membership in {membership for membership, _ in pages.values()}:
+            client = Client()
+            client.force_login(membership.user)
+            clients[membership.pk] = client
+
+        def bare() -> None:
+            with organization_scope(organization):
+                list(Result.objects.filter(round=latest).values_list("team_id", "n", "invited", "items"))
+
+        def get(membership, path) -> int:
+            response = clients[membership.pk].get(path)
+            if response.status_code != 200:
+                raise CommandError(f"{path}: {response.status_code}")
+            return len(response.content)
+
+        membership, path = pages["HR: results, two levels"]
+        cold = _timed(lambda: get(membership, path))  # the first: the round's change flags computed
+        timings: dict[str, list[float]] = {name: [] for name in [*pages, "baseline: the round's Results, bare"]}
+        sizes: dict[str, int] = {}
+        for name, (membership, path) in pages.items():
+            sizes[name] = get(membership, path)  # warm
+        for _ in range(repeat):
+            for name, (membership, path) in pages.items():
+                timings[name].append(_timed(lambda membership=membership, path=path: get(membership, path)))
+            timings["baseline: the round's Results, bare"].append(_timed(bare))
+    stdout.write(f"{teams:,} teams, {rounds} published rounds; best of {repeat} (median in brackets):")
+    stdout.write(f"  {'first results page after publication (flags computed)':56s} {cold * 1000:8.0f} ms")
+    for name, values in timings.items():
+        size = f"  {sizes[name] / 1024:7.0f} KiB of HTML" if name in sizes else ""
+        stdout.write(f"  {name:56s} {min(values) * 1000:8.0f} ms ({statistics.median(values) * 1000:6.0f}){size}")
+    stdout.write(
+        f"machine: {os.cpu_count()} CPUs; load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
+
+
+def _timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
