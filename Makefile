@@ -10,7 +10,7 @@ PORT ?= 8000
 # everything in one process.
 PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term:skip-covered
 
-.PHONY: demo test test-pg smoke install install-dev migrate lint typecheck clean
+.PHONY: demo test test-pg test-resilience smoke install install-dev migrate lint typecheck clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ lint: install-dev
 
 typecheck: install-dev
 	$(BIN)/mypy
+
+## test-resilience: the production stack (gunicorn, worker, beat, PostgreSQL as the app's role,
+## a Redis of its own on port 6391) under duplicates, a close mid-load, a killed worker and a
+## restarted broker; prints its figures. Needs the local PostgreSQL and redis-server.
+test-resilience: install
+	PY=$(PY) bash .ci/resilience
 
 ## smoke: the production install alone (requirements.txt) serving web, worker and beat through one journey.
 smoke:

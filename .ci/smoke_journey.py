@@ -8,22 +8,19 @@ and beat on Redis, PostgreSQL), from the runtime-only virtualenv:
 4. the team lead gets the results-ready e-mail, and the worker formats the results CSV;
 5. an API key pulls the results CSV over HTTP, and the API documentation loads its own files;
    /healthz/ sees the database and the broker, and responses carry no server banner;
-6. no log of the stack holds a working answering link.
+6. no log of the stack holds a working answering link;
+7. everything above ran as the app's own PostgreSQL role, bound by row-level security: as that
+   role, with no organisation set, raw SQL sees none of the rows the journey wrote.
 
 Prints what it did and exits non-zero on the first thing that does not happen in time.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-import http.cookiejar
 import os
 import re
-import secrets
 import sys
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -31,121 +28,44 @@ import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wellbeing.settings")
 django.setup()
+sys.path.insert(0, str(Path(__file__).parent))
 
-from django.utils import timezone  # noqa: E402 (Django must be set up first)
+from stack import BASE_URL, answer, fail, links, published, pulse_open, results_mails, step, wait  # noqa: E402
 
-from surveys.models import (  # noqa: E402
-    ApiKey,
-    Membership,
-    Organization,
-    Question,
-    Result,
-    ResultLines,
-    Role,
-    Round,
-    RoundStatus,
-    Team,
-    TeamManagement,
-    User,
-)
-from surveys.services.rounds import round_close, round_open  # noqa: E402
-from surveys.services.surveys import SurveyFields, survey_create  # noqa: E402
+from surveys.models import ApiKey, Organization, Result, ResultLines, Round  # noqa: E402
+from surveys.services.rounds import round_close  # noqa: E402
 from surveys.tenancy import organization_scope  # noqa: E402
 
-BASE_URL = os.environ["PULSE_BASE_URL"]
-MAIL_DIR = Path(os.environ["SMOKE_MAIL_DIR"])
 LOG_DIR = Path(os.environ["SMOKE_LOG_DIR"])
-TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "90"))
 TEAM_SIZE = 5
 
 
 def main() -> None:
     started = time.monotonic()
-    organization, round_id, lead_email = _set_up()
-    links = _wait("the worker e-mails every invitation", lambda: _links(organization.slug, TEAM_SIZE))
-    for link in links:
-        _answer(link)
-    step(f"{len(links)} people answered over HTTP through gunicorn")
+    pulse = pulse_open(team_sizes=[TEAM_SIZE])
+    organization, round_id, lead_email = pulse.organization, pulse.round_id, pulse.lead_emails[0]
+    step(f"organisation {organization.slug}: a team of {TEAM_SIZE}, round {round_id} opened")
+    sent = wait("the worker e-mails every invitation", lambda: links(organization.slug, TEAM_SIZE))
+    for link in sent:
+        if "Thank you" not in answer(link).page:
+            fail(f"no thanks page after answering at {link}")
+    step(f"{len(sent)} people answered over HTTP through gunicorn")
     with organization_scope(organization):
         round_close(round_=Round.objects.get(pk=round_id))
     step("round closed; waiting for the worker to seal and publish it")
-    published = _wait("the round is published", lambda: _published(round_id))
+    done = wait("the round is published", lambda: published(round_id))
     with organization_scope(organization):
         root = Result.objects.get(round_id=round_id, team__path="Crew")
-    if (root.n, root.invited) != (TEAM_SIZE, TEAM_SIZE) or not published.sealed_at:
-        fail(f"published n={root.n} invited={root.invited} sealed_at={published.sealed_at}")
+    if (root.n, root.invited) != (TEAM_SIZE, TEAM_SIZE) or not done.sealed_at:
+        fail(f"published n={root.n} invited={root.invited} sealed_at={done.sealed_at}")
     step(f"published and sealed: {root.n} of {root.invited} answered, {len(root.items)} items")
-    _wait("the team lead gets the results-ready e-mail", lambda: _results_mail(lead_email))
-    _wait("the worker formats the round's results CSV", lambda: _lines_stored(organization, round_id))
+    wait("the team lead gets the results-ready e-mail", lambda: results_mails(lead_email))
+    wait("the worker formats the round's results CSV", lambda: _lines_stored(organization, round_id))
     _api_download(organization)
     _health_and_headers()
-    _no_token_in_logs(links)
+    _no_token_in_logs(sent)
+    _row_level_security(organization)
     step(f"journey done in {time.monotonic() - started:.1f} s")
-
-
-def _set_up() -> tuple[Organization, int, str]:
-    slug = f"smoke-{secrets.token_hex(4)}"
-    organization = Organization.objects.create(name="Smoke Test Ltd", slug=slug, k=3, k_comments=3)
-    with organization_scope(organization):
-        team = Team.objects.create(name="Crew", path="Crew")
-        members = []
-        for number in range(TEAM_SIZE):
-            user = User.objects.create_user(f"person{number}@{slug}.example", name=f"Person {number}")
-            role = Role.MANAGER if number == 0 else Role.EMPLOYEE
-            members.append(Membership.objects.create(user=user, role=role, team=team))
-        TeamManagement.objects.create(team=team, membership=members[0])
-        survey = survey_create(
-            organization=organization,
-            created_by=members[0],
-            fields=SurveyFields(
-                name="Smoke pulse",
-                questions=list(Question.objects.filter(organization=None, is_core=True)),
-                cadence="biweekly",
-                open_days=5,
-                starts_on=timezone.localdate(),
-            ),
-        )
-        round_ = round_open(round_=Round.objects.get(survey=survey, status=RoundStatus.SCHEDULED))
-    step(f"organisation {slug}: a team of {TEAM_SIZE}, round {round_.pk} opened")
-    return organization, round_.pk, members[0].user.email
-
-
-def _messages() -> list[email.message.EmailMessage]:
-    """Every e-mail the file backend wrote (one file per connection, messages separated by a
-    line of dashes)."""
-    found = []
-    for path in sorted(MAIL_DIR.glob("*.log")):
-        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
-            if chunk.strip():
-                found.append(email.message_from_bytes(chunk.strip(), policy=email.policy.default))
-    return found
-
-
-def _text(message: email.message.EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    return body.get_content() if body is not None else ""
-
-
-def _links(slug: str, expected: int) -> list[str] | None:
-    pattern = re.compile(re.escape(BASE_URL) + rf"/answer/{re.escape(slug)}/[\w-]+/")
-    links = sorted({link for message in _messages() for link in pattern.findall(_text(message))})
-    return links if len(links) == expected else None
-
-
-def _answer(link: str) -> None:
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    with opener.open(link, timeout=30) as response:
-        page = response.read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    questions = sorted(set(re.findall(r'name="(q\d+)"', page)))
-    if token is None or not questions:
-        fail(f"the answering page at {link} has no form")
-    form = {"csrfmiddlewaretoken": token[1], "comment": "Smoke test: all fine.", **dict.fromkeys(questions, "4")}
-    request = urllib.request.Request(link, data=urllib.parse.urlencode(form).encode(), headers={"Referer": link})
-    with opener.open(request, timeout=30) as response:
-        thanks = response.read().decode()
-    if "Thank you" not in thanks:
-        fail(f"no thanks page after answering at {link}")
 
 
 def _no_token_in_logs(links: list[str]) -> None:
@@ -167,7 +87,8 @@ def _lines_stored(organization: Organization, round_id: int) -> bool:
 
 
 def _api_download(organization: Organization) -> None:
-    _, secret = ApiKey.all_organizations.create_key(organization=organization, name="smoke")
+    with organization_scope(organization):
+        _, secret = ApiKey.objects.create_key(organization=organization, name="smoke")
     request = urllib.request.Request(f"{BASE_URL}/api/v1/results.csv", headers={"Authorization": f"Api-Key {secret}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         lines = response.read().decode().splitlines()
@@ -200,34 +121,20 @@ def _health_and_headers() -> None:
     step("health: database and broker answer; no server banner; the security headers are there")
 
 
-def _published(round_id: int) -> Round | None:
-    round_ = Round.all_organizations.get(pk=round_id)
-    if round_.status == RoundStatus.FAILED:
-        fail(f"round {round_id} failed: {round_.failure_reason}")
-    return round_ if round_.status == RoundStatus.PUBLISHED else None
+def _row_level_security(organization: Organization) -> None:
+    from django.db import connection
 
-
-def _results_mail(address: str) -> bool:
-    return any(address in str(m["To"]) and "Results are ready" in str(m["Subject"]) for m in _messages())
-
-
-def _wait(what: str, check):
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    fail(f"timed out after {TIMEOUT:.0f} s waiting until {what}")
-
-
-def step(message: str) -> None:
-    print(f"smoke: {message}", flush=True)
-
-
-def fail(message: str) -> None:
-    print(f"smoke: FAILED: {message}", file=sys.stderr, flush=True)
-    sys.exit(1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, current_setting('pulse.organization', true)")
+        role, scoped = cursor.fetchone()
+        cursor.execute("SELECT (SELECT count(*) FROM surveys_membership), (SELECT count(*) FROM surveys_result)")
+        unscoped = cursor.fetchone()
+        with organization_scope(organization):
+            cursor.execute("SELECT (SELECT count(*) FROM surveys_membership), (SELECT count(*) FROM surveys_result)")
+            scoped_counts = cursor.fetchone()
+    if scoped or unscoped != (0, 0) or scoped_counts[0] != TEAM_SIZE or not scoped_counts[1]:
+        fail(f"row-level security as {role}: no organisation set sees {unscoped}, in scope {scoped_counts}")
+    step(f"as {role}, raw SQL with no organisation set sees no tenant row; in scope, {scoped_counts[0]} people")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from surveys.models import (
     TeamManagement,
     User,
 )
+from surveys.tenancy import across_organizations
 from surveys.tokens import token_hash
 
 
@@ -44,11 +45,12 @@ def access_membership(*, user: User, org_slug: str) -> Membership:
     Stops: reaching organisation B by putting its slug in the URL. Uses `all_organizations`
     because this is the lookup that establishes the scope in the first place.
     """
-    membership = (
-        Membership.all_organizations.select_related("organization", "user", "team")
-        .filter(organization__slug=org_slug, organization__is_active=True, user=user, is_active=True)
-        .first()
-    )
+    with across_organizations():
+        membership = (
+            Membership.all_organizations.select_related("organization", "user", "team")
+            .filter(organization__slug=org_slug, organization__is_active=True, user=user, is_active=True)
+            .first()
+        )
     if membership is None:
         raise Http404("No such organisation.")
     return membership
@@ -234,7 +236,8 @@ def access_invitation(*, org_slug: str, token: str) -> Invitation:
         )
         .order_by()[:1]
     )
-    invitation = next(iter(found), None)
+    with across_organizations():
+        invitation = next(iter(found), None)
     if invitation is None:
         raise PulseError(LINK_INVALID_MESSAGE, code="link_invalid", status=404)
     return invitation

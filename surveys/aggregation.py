@@ -223,11 +223,20 @@ def results_write(round_: Round, results: ResultTable) -> None:
     if connection.vendor == "postgresql":
         columns = "organization_id, round_id, team_id, n, invited, items, comments_released, covered_teams"
         payload = copy_payload(round_, results)
-        statement = f"COPY {Result._meta.db_table} ({columns}) FROM STDIN"
-        # Django wraps execute() and fetch*() errors, not copy(): wrap them here, so a dropped
-        # connection is the OperationalError the task retries on.
-        with connection.cursor() as cursor, connection.wrap_database_errors, cursor.copy(statement) as copy:
-            copy.write(payload)
+        table = Result._meta.db_table
+        # PostgreSQL refuses COPY FROM into a table under row-level security (tenancy layer 3),
+        # so the rows are copied into a temporary table of the same columns, then inserted
+        # from it in one statement, which the policy checks like any other insert.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE pulse_results_in ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            # Django wraps execute() and fetch*() errors, not copy(): wrap them here, so a
+            # dropped connection is the OperationalError the task retries on.
+            with connection.wrap_database_errors, cursor.copy("COPY pulse_results_in FROM STDIN") as copy:
+                copy.write(payload)
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM pulse_results_in")
+            cursor.execute("DROP TABLE pulse_results_in")
     else:
         Result.objects.bulk_create(
             (Result(organization_id=round_.organization_id, round_id=round_.pk, **row) for row in results.rows()),

@@ -7,6 +7,17 @@ class SurveysConfig(AppConfig):
     verbose_name = "Pulse"
 
     def ready(self) -> None:
-        # Register the Celery tasks in every process (web, worker, commands), so services can
-        # queue them by name (surveys.enqueue) without importing the tasks module.
+        from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
+
         from surveys import tasks  # noqa: F401
+        from surveys.database_roles import app_role_grant
+        from surveys.tenancy import on_connection_created
+
+        # `import tasks` above registers the Celery tasks in every process (web, worker,
+        # commands), so services can queue them by name (surveys.enqueue) without importing them.
+        # Every new PostgreSQL session learns the organisation in scope (row-level security).
+        connection_created.connect(on_connection_created, dispatch_uid="pulse-organization-scope")
+        # `migrate` (as the tables' owner) grants the app's own role its rights; importing
+        # database_roles registers the check that warns when that role would bypass the policies.
+        post_migrate.connect(app_role_grant, sender=self, dispatch_uid="pulse-app-role-grant")

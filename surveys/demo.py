@@ -34,7 +34,7 @@ from surveys.services.responses import response_submit
 from surveys.services.results import round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create
-from surveys.tenancy import organization_scope
+from surveys.tenancy import across_organizations, organization_scope
 
 DEMO_PASSWORD = "pulse-demo"
 
@@ -412,10 +412,12 @@ def demo_seed() -> list[Organization]:
 
 
 def demo_remove() -> None:
-    """Delete the demo organisations and every account of their e-mail domains."""
-    Organization.objects.filter(slug__in=[row[0] for row in DEMO_ORGANIZATIONS]).delete()
-    for _, _, domain, *_ in DEMO_ORGANIZATIONS:
-        User.objects.filter(email__endswith=f"@{domain}").delete()
+    """Delete the demo organisations and every account of their e-mail domains (and so their
+    rows in every tenant table: spans organisations on purpose)."""
+    with across_organizations():
+        Organization.objects.filter(slug__in=[row[0] for row in DEMO_ORGANIZATIONS]).delete()
+        for _, _, domain, *_ in DEMO_ORGANIZATIONS:
+            User.objects.filter(email__endswith=f"@{domain}").delete()
     User.objects.filter(email="staff@pulse.example").delete()
 
 

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from surveys.access import access_membership
-from surveys.tenancy import scope_begin, scope_end
+from surveys.tenancy import across_organizations, scope_begin, scope_end
 
 
 class OrganizationMiddleware:
@@ -52,6 +53,22 @@ class OrganizationMiddleware:
         request.organization = membership.organization
         request._organization_scope_token = scope_begin(membership.organization)
         return None
+
+
+class StaffAcrossOrganizationsMiddleware:
+    """The admin is staff's read-only view across organisations, so its pages' queries may see
+    every organisation's rows (row-level security's escape hatch, `across_organizations`).
+    Only for signed-in staff: anyone else meets the admin's sign-in page, which reads no
+    tenant row."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(reverse("admin:index")) and request.user.is_active and request.user.is_staff:
+            with across_organizations():
+                return self.get_response(request)
+        return self.get_response(request)
 
 
 class BodyLimitMiddleware:

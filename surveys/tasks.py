@@ -15,7 +15,7 @@ from surveys.selectors.results import heatmap_flags, org_heatmap
 from surveys.services import accounts, invitations, jobs, notices, results
 from surveys.services.roster import roster_import_process
 from surveys.services.roster import roster_imports_tend as roster_imports_tend_service
-from surveys.tenancy import organization_scope, tenant_task
+from surveys.tenancy import across_organizations, organization_scope, tenant_task
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ def rounds_aggregate_pending() -> int:
     """Safety net for beat or cron: enqueue `round_aggregate` for every closed round that is
     not published yet (the hand-over from the close may have been lost). Spans tenants on
     purpose: it only reads ids; each aggregation runs in its own round's scope."""
-    pending = list(Round.all_organizations.filter(status=RoundStatus.CLOSED).values_list("pk", flat=True))
+    with across_organizations():
+        pending = list(Round.all_organizations.filter(status=RoundStatus.CLOSED).values_list("pk", flat=True))
     for round_id in pending:
         enqueue("surveys.tasks.round_aggregate", round_id)
     return len(pending)
@@ -132,7 +133,8 @@ def roster_imports_tend() -> str:
 def account_invitations_send(membership_ids: list[int]) -> int:
     """E-mail account set-up links. The memberships are of one organisation (one import or
     one page), whose scope the sending runs in."""
-    first = Membership.all_organizations.select_related("organization").filter(pk__in=membership_ids).first()
+    with across_organizations():
+        first = Membership.all_organizations.select_related("organization").filter(pk__in=membership_ids).first()
     if first is None:
         return 0
     with organization_scope(first.organization):

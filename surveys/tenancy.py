@@ -1,10 +1,18 @@
 """Organisation scope: which tenant the current request or task may touch.
 
 Pulse keeps every organisation in one schema, so a single forgotten `.filter(organization=…)`
-would hand one customer another's data. Three layers stop that (docs/architecture.md, "Tenancy"); this
-module is layer 2: the default manager of every tenant model refuses to run a query unless an
-organisation is in scope, and then filters by it. Forgetting the filter fails closed, loudly,
-instead of leaking silently.
+would hand one customer another's data. Three layers stop that (docs/architecture.md, "Tenancy").
+This module holds layers 2 and 3:
+
+- Layer 2: the default manager of every tenant model refuses to run a query unless an
+  organisation is in scope, and then filters by it. Forgetting the filter fails closed, loudly,
+  instead of leaking silently.
+- Layer 3: on PostgreSQL the scope is also handed to the database session
+  (`pulse.organization`), where row-level security policies (migration 0010) show the app's
+  role only that organisation's rows. SQL that bypasses the ORM entirely, or an ORM path that
+  layer 2 does not see, still cannot read or write another tenant's rows; with no scope it sees
+  none at all. Code that deliberately spans tenants says so twice: `all_organizations` for the
+  ORM, `across_organizations()` for the database.
 """
 
 from __future__ import annotations
@@ -21,6 +29,11 @@ if TYPE_CHECKING:
     from surveys.models import Organization
 
 _current: ContextVar[Organization | None] = ContextVar("pulse_organization", default=None)
+_across: ContextVar[bool] = ContextVar("pulse_across_organizations", default=False)
+
+# The PostgreSQL settings the row-level security policies read (migration 0010).
+ORGANIZATION_SETTING = "pulse.organization"
+ACROSS_SETTING = "pulse.all_organizations"
 
 
 class OrganizationScopeError(RuntimeError):
@@ -65,11 +78,67 @@ def scope_begin(organization: Organization) -> Token:
         raise OrganizationScopeError(
             f"Already scoped to organisation {outer.pk}; refusing to switch to {organization.pk}."
         )
-    return _current.set(organization)
+    token = _current.set(organization)
+    database_scope_sync()
+    return token
 
 
 def scope_end(token: Token) -> None:
     _current.reset(token)
+    database_scope_sync(quiet=True)
+
+
+@contextmanager
+def across_organizations() -> Iterator[None]:
+    """Let the block's database queries reach every organisation's rows (layer 3's escape hatch).
+
+    For the few places that span tenants on purpose: finding the membership or invitation that
+    establishes a scope, the scheduled jobs that find due rounds in every organisation, the
+    admin. It changes nothing in layer 2: the ORM still needs `all_organizations` there.
+    """
+    token = _across.set(True)
+    database_scope_sync()
+    try:
+        yield
+    finally:
+        _across.reset(token)
+        database_scope_sync(quiet=True)
+
+
+def database_scope_sync(connection: Any = None, *, quiet: bool = False) -> None:
+    """Hand the current scope to the open PostgreSQL session (the row-level security policies
+    read it). A session not open yet gets it when it connects (`on_connection_created`).
+
+    `quiet` is for leaving a scope: a session whose transaction has already failed, or whose
+    server is gone, cannot be told, and raising there would hide the error that broke it. Such
+    a session's setting is rolled back with its transaction or dies with the connection, and
+    the next scope sets it afresh.
+    """
+    from django.db import DatabaseError
+    from django.db import connection as default_connection
+    from django.db.transaction import TransactionManagementError
+
+    connection = connection or default_connection
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return
+    if quiet and connection.needs_rollback:
+        return
+    organization = _current.get()
+    values = [str(organization.pk) if organization is not None else "", "on" if _across.get() else ""]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT set_config('{ORGANIZATION_SETTING}', %s, false), set_config('{ACROSS_SETTING}', %s, false)",
+                values,
+            )
+    except (DatabaseError, TransactionManagementError):
+        if not quiet:
+            raise
+
+
+def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """A new database session starts with the scope the code is in (usually none)."""
+    database_scope_sync(connection)
 
 
 class TenantManager(models.Manager):
@@ -131,7 +200,8 @@ def tenant_task(model: type[TenantModel]) -> Callable:
     def decorate(body: Callable) -> Callable:
         @functools.wraps(body)
         def run(object_id: Any, *args: Any, **kwargs: Any) -> Any:
-            row = model.all_organizations.select_related("organization").filter(pk=object_id).first()
+            with across_organizations():
+                row = model.all_organizations.select_related("organization").filter(pk=object_id).first()
             if row is None:
                 return None
             with organization_scope(row.organization):

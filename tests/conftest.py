@@ -4,6 +4,7 @@ nothing crosses from one to the other."""
 import importlib
 import io
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -11,10 +12,32 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from surveys.models import Membership, Organization, Question, Role, Team
-from surveys.tenancy import organization_scope
+from surveys.tenancy import ORGANIZATION_SETTING, organization_scope
 from tests.support.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
+
+
+def own_queries(captured: list[dict]) -> list[str]:
+    """The statements a page or service ran itself: not those that hand the organisation scope
+    to the PostgreSQL session for row-level security (`tenancy.database_scope_sync`, counted by
+    tests/test_row_level_security.py), so query budgets are the same on SQLite and PostgreSQL."""
+    return [query["sql"] for query in captured if f"set_config('{ORGANIZATION_SETTING}'" not in query["sql"]]
+
+
+@pytest.fixture
+def django_assert_num_queries():
+    """pytest-django's fixture of the same name, counting `own_queries`."""
+
+    @contextmanager
+    def assert_num_queries(expected: int):
+        with CaptureQueriesContext(connection) as context:
+            yield context
+        own = own_queries(context.captured_queries)
+        assert len(own) == expected, f"{len(own)} queries, expected {expected}:\n" + "\n".join(own)
+
+    return assert_num_queries
 
 
 @pytest.fixture(autouse=True)

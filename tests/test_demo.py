@@ -3,8 +3,6 @@ tests on one worker, so this module seeds it once), and a crawl of every link ea
 is shown."""
 
 import re
-from collections import deque
-from urllib.parse import urljoin, urlsplit
 
 from django.core.management import call_command
 
@@ -12,6 +10,7 @@ from surveys.demo import DEMO_LOGINS, DEMO_PASSWORD
 from surveys.models import Membership, Organization, Result, Role, Round, RoundStatus, Team
 from surveys.privacy.audit import audit_round
 from surveys.tenancy import organization_scope
+from tests.support.crawl import crawl
 
 
 def _demo(capsys, *args) -> str:
@@ -91,43 +90,13 @@ def test_demo_runs_twice_without_duplicating_and_resets_on_request(demo, capsys)
     assert (Membership.all_organizations.count(), Round.all_organizations.count()) == count
 
 
-# A crawl of every link each role is shown: a page a user is offered must open (no 404, no 403,
-# no server error).
-HREF = re.compile(r'href="([^"#]+)"')
-SKIP = ("/static/", "/admin/", "/accounts/logout/", "mailto:", "tel:", "http://", "https://")
-MAX_PAGES = 400
-
-
-def _crawl(client, start: str) -> dict[str, int]:
-    seen, queue = {}, deque([start])
-    while queue and len(seen) < MAX_PAGES:
-        url = queue.popleft()
-        if url in seen:
-            continue
-        response = client.get(url)
-        seen[url] = response.status_code
-        if response.status_code in (301, 302):
-            queue.append(urljoin(url, response["Location"]))
-            continue
-        if "html" not in response.get("Content-Type", ""):
-            continue
-        for href in HREF.findall(response.content.decode()):
-            href = href.replace("&amp;", "&")
-            if href.startswith(SKIP) or href.startswith("?") and "export" in href:
-                continue
-            target = urljoin(url, href)
-            if urlsplit(target).path.startswith(("/o/", "/answer/")) and target not in seen:
-                queue.append(target)
-    return seen
-
-
 ROLES = ["hr@northwind.example", "manager@northwind.example", "employee@northwind.example", "director@globex.example"]
 
 
 def test_every_link_each_role_is_shown_opens(demo, client):
     for email in ROLES:
         assert client.login(username=email, password=DEMO_PASSWORD), email
-        pages = _crawl(client, "/")
+        pages = crawl(client, "/")
         broken = {url: status for url, status in pages.items() if status >= 400}
         assert not broken, (email, broken)
         assert len(pages) >= 3, email

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "surveys.middleware.OrganizationMiddleware",
+    "surveys.middleware.StaffAcrossOrganizationsMiddleware",
     # Last: turns a locked-out sign-in into the "too many attempts" page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -111,6 +112,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several demo processes (web, eager jobs) may write at once; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+# Row-level security (docs/architecture.md, "Tenancy"): web, worker and beat connect as a role
+# that is neither the tables' owner nor a superuser; `migrate` runs as the owner
+# (DATABASE_URL=$DATABASE_OWNER_URL) and grants DATABASE_APP_ROLE its rights on every table.
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "surveys.User"
@@ -198,14 +204,17 @@ CELERY_TIMEZONE = TIME_ZONE
 # The worker logs through LOGGING below (token redaction included) instead of its own handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The scheduled jobs (docs/architecture.md, "Jobs"). Each is idempotent, so a late or doubled beat is harmless.
+# The safety nets' interval bounds how late work whose message was lost (a broker that restarted
+# empty) starts; the resilience tests shorten it.
+SAFETY_NET_SECONDS = env.int("PULSE_SAFETY_NET_SECONDS", default=5 * 60)
 CELERY_BEAT_SCHEDULE: dict = {
     "rounds-close-due": {"task": "surveys.tasks.rounds_close_due", "schedule": 5 * 60},
     "rounds-open-due": {"task": "surveys.tasks.rounds_open_due", "schedule": 5 * 60},
     "reminders-send": {"task": "surveys.tasks.reminders_send", "schedule": 15 * 60},
     # Safety net: closed rounds whose hand-over to aggregation was lost.
-    "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": 5 * 60},
+    "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": SAFETY_NET_SECONDS},
     # Safety net: roster imports whose task was lost, previews nobody confirmed.
-    "roster-imports-tend": {"task": "surveys.tasks.roster_imports_tend", "schedule": 5 * 60},
+    "roster-imports-tend": {"task": "surveys.tasks.roster_imports_tend", "schedule": SAFETY_NET_SECONDS},
 }
 
 CACHES = {

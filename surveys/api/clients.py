@@ -18,7 +18,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys.access import visible_teams
 from surveys.models import HR_ROLES, MANAGER_ROLES, ApiKey, Membership, Organization, Team
-from surveys.tenancy import scope_begin
+from surveys.tenancy import across_organizations, scope_begin
 
 #: last_used_at is written at most this often per key (not on every request).
 LAST_USED_EVERY = 60
@@ -43,7 +43,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         key = key.strip()
         try:
-            api_key = cast(ApiKey, ApiKey.all_organizations.get_from_key(key))
+            with across_organizations():  # the key is what establishes the scope
+                api_key = cast(ApiKey, ApiKey.all_organizations.get_from_key(key))
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("This API key is not valid.", code="invalid_key") from None
         if api_key.has_expired:
@@ -52,7 +53,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("This API key's organisation is closed.", code="invalid_key")
         now = timezone.now()
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_EVERY:
-            ApiKey.all_organizations.filter(pk=api_key.pk).update(last_used_at=now)
+            with across_organizations():
+                ApiKey.all_organizations.filter(pk=api_key.pk).update(last_used_at=now)
         return KeyHolder(), api_key
 
     def authenticate_header(self, request) -> str:
@@ -108,9 +110,10 @@ def client_for(request) -> ApiClient:
     ).select_related("organization", "user")
     if wanted:
         memberships = memberships.filter(organization__slug=wanted)
-    if not memberships.exists():
-        raise exceptions.NotFound("No such organisation of yours.", code="not_found")
-    found = list(memberships.filter(role__in=MANAGER_ROLES)[:2])
+    with across_organizations():  # the user's own memberships, which establish the scope
+        if not memberships.exists():
+            raise exceptions.NotFound("No such organisation of yours.", code="not_found")
+        found = list(memberships.filter(role__in=MANAGER_ROLES)[:2])
     if not found:
         raise exceptions.PermissionDenied(
             "The API is for HR, admins and managers: it shows results, never answers.", code="no_results_role"

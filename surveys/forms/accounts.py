@@ -11,6 +11,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.urls import reverse
 
 from surveys.models import Membership, User
+from surveys.tenancy import across_organizations
 
 
 class AccountPasswordResetForm(PasswordResetForm):
@@ -22,7 +23,7 @@ class AccountPasswordResetForm(PasswordResetForm):
         for user in User._default_manager.filter(email__iexact=email, is_active=True):
             if _folded(email) != _folded(user.email):
                 continue
-            if user.has_usable_password() or Membership.all_organizations.filter(user=user, is_active=True).exists():
+            if user.has_usable_password() or _placed(user):
                 yield user
 
     def send_mail(
@@ -41,3 +42,9 @@ class AccountPasswordResetForm(PasswordResetForm):
 
 def _folded(email: str) -> str:
     return unicodedata.normalize("NFKC", email).casefold()
+
+
+def _placed(user: User) -> bool:
+    """Whether the user has an active place in any organisation (spans tenants on purpose)."""
+    with across_organizations():
+        return Membership.all_organizations.filter(user=user, is_active=True).exists()

@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from surveys.access import visible_teams
@@ -16,16 +16,18 @@ from surveys.models import (
 )
 from surveys.selectors.dashboard import HeatmapLine, heatmap_lines
 from surveys.selectors.results import Flag, heatmap_flags, org_heatmap, where_to_look
+from surveys.tenancy import across_organizations
 
 
-def user_memberships(*, user: User) -> QuerySet[Membership]:
+def user_memberships(*, user: User) -> list[Membership]:
     """The organisations a signed-in user belongs to. Spans tenants on purpose: it only ever
     returns the user's own memberships, to let them pick an organisation."""
-    return (
-        Membership.all_organizations.select_related("organization", "team")
-        .filter(user=user, is_active=True, organization__is_active=True)
-        .order_by("organization__name")
-    )
+    with across_organizations():
+        return list(
+            Membership.all_organizations.select_related("organization", "team")
+            .filter(user=user, is_active=True, organization__is_active=True)
+            .order_by("organization__name")
+        )
 
 
 def open_pulses(*, membership: Membership) -> list[Round]:

@@ -22,7 +22,7 @@ from surveys.models import Invitation, Round, RoundStatus, Survey
 from surveys.scheduling import Window
 from surveys.services.invitations import STILL_HERE
 from surveys.services.rounds import round_close, round_open, round_schedule_next
-from surveys.tenancy import organization_scope
+from surveys.tenancy import across_organizations, organization_scope
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +54,17 @@ def rounds_open_due(*, now: dt.datetime | None = None) -> JobReport:
     unscheduled = Survey.all_organizations.filter(is_active=True, organization__is_active=True).filter(
         ~Exists(scheduled)
     )
-    for survey in unscheduled.select_related("organization"):
+    with across_organizations():
+        surveys = list(unscheduled.select_related("organization"))
+    for survey in surveys:
         with organization_scope(survey.organization):
             report.scheduled += round_schedule_next(survey=survey, now=now) is not None
     due = Round.all_organizations.filter(
         status=RoundStatus.SCHEDULED, opens_at__lte=now, survey__is_active=True, organization__is_active=True
     )
-    for round_ in due.select_related("organization").order_by("opens_at", "pk"):
+    with across_organizations():
+        rounds = list(due.select_related("organization").order_by("opens_at", "pk"))
+    for round_ in rounds:
         with organization_scope(round_.organization):
             report.opened += _open(round_, now=now)
     report.rounds_resent = _resend_unsent(now=now)
@@ -72,7 +76,9 @@ def rounds_close_due(*, now: dt.datetime | None = None) -> JobReport:
     now = now or timezone.now()
     report = JobReport()
     due = Round.all_organizations.filter(status=RoundStatus.OPEN, closes_at__lte=now)
-    for round_ in due.select_related("organization").order_by("closes_at", "pk"):
+    with across_organizations():
+        rounds = list(due.select_related("organization").order_by("closes_at", "pk"))
+    for round_ in rounds:
         with organization_scope(round_.organization):
             report.closed += round_close(round_=round_, now=now).closed_at == now
     return report
@@ -85,7 +91,9 @@ def reminders_send(*, now: dt.datetime | None = None) -> JobReport:
     candidates = Round.all_organizations.filter(
         status=RoundStatus.OPEN, reminders_sent_at__isnull=True, opens_at__lte=now, closes_at__gt=now
     )
-    for round_id, opens_at, closes_at in candidates.values_list("pk", "opens_at", "closes_at"):
+    with across_organizations():
+        windows = list(candidates.values_list("pk", "opens_at", "closes_at"))
+    for round_id, opens_at, closes_at in windows:
         if Window(opens_at, closes_at).halfway <= now:
             enqueue("surveys.tasks.round_reminders_send", round_id)
             report.rounds_reminded += 1
@@ -106,7 +114,8 @@ def _resend_unsent(*, now: dt.datetime) -> int:
     stalled = Round.all_organizations.filter(
         status=RoundStatus.OPEN, opened_at__lte=now - UNSENT_GRACE, closes_at__gt=now
     ).filter(Exists(unsent))
-    round_ids = list(stalled.values_list("pk", flat=True))
+    with across_organizations():
+        round_ids = list(stalled.values_list("pk", flat=True))
     for round_id in round_ids:
         enqueue("surveys.tasks.round_invitations_send", round_id)
     return len(round_ids)

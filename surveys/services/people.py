@@ -16,6 +16,7 @@ from surveys.models import HR_ROLES, MANAGER_ROLES, Membership, Organization, Ro
 from surveys.names import name_check
 from surveys.services.accounts import account_invitations_queue, account_invitations_send
 from surveys.services.history import roster_change_record
+from surveys.tenancy import across_organizations
 
 NAME_MAX = User._meta.get_field("name").max_length or 200
 
@@ -89,7 +90,9 @@ def person_update(*, membership: Membership, actor: Membership | None, fields: P
         )
         before = _described(membership)
         if membership.user.name != fields.name:
-            if Membership.all_organizations.filter(user=membership.user).exclude(pk=membership.pk).exists():
+            with across_organizations():
+                elsewhere = Membership.all_organizations.filter(user=membership.user).exclude(pk=membership.pk).exists()
+            if elsewhere:
                 raise PulseError(
                     "This person also belongs to another organisation on Pulse, so their name is theirs to "
                     "change (on their account), not the roster's.",

@@ -58,6 +58,7 @@ from surveys.services.accounts import account_invitations_queue
 from surveys.services.history import roster_change_record
 from surveys.services.roster_file import ProgressCallback, RosterError, RosterRow, roster_validate
 from surveys.services.teams import team_repath
+from surveys.tenancy import across_organizations
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +189,12 @@ def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
     renamed = [user.pk for row in rows if (user := users.get(row.email)) is not None and user.name != row.name]
     shared: set[int] = set()
     for chunk in _chunks(renamed):
-        shared.update(
-            Membership.all_organizations.filter(user_id__in=chunk)
-            .exclude(organization=organization)
-            .values_list("user_id", flat=True)
-        )
+        with across_organizations():
+            shared.update(
+                Membership.all_organizations.filter(user_id__in=chunk)
+                .exclude(organization=organization)
+                .values_list("user_id", flat=True)
+            )
     return _State(teams, members, users, leads, active_per_team, shared)
 
 
@@ -761,16 +763,17 @@ def roster_imports_tend(*, now: dt.datetime | None = None) -> dict[str, int]:
     while the broker was down, a worker that died), and abandon previews nobody confirmed,
     deleting their files. Spans organisations; each import runs in its own scope."""
     now = now or timezone.now()
-    stranded = list(
-        RosterImport.all_organizations.filter(
-            status__in=[RosterImportStatus.PENDING, RosterImportStatus.VALIDATING, RosterImportStatus.IMPORTING],
-            progress_at__lt=now - STRANDED_AFTER,
-        ).values_list("pk", flat=True)
-    )
-    for import_id in stranded:
-        RosterImport.all_organizations.filter(pk=import_id).update(progress_at=now)
-        enqueue("surveys.tasks.roster_import_run", import_id)
-    abandoned = RosterImport.all_organizations.filter(
-        status=RosterImportStatus.PREVIEW, progress_at__lt=now - PREVIEW_LIFETIME
-    ).update(status=RosterImportStatus.CANCELLED, content=b"", finished_at=now)
+    with across_organizations():
+        stranded = list(
+            RosterImport.all_organizations.filter(
+                status__in=[RosterImportStatus.PENDING, RosterImportStatus.VALIDATING, RosterImportStatus.IMPORTING],
+                progress_at__lt=now - STRANDED_AFTER,
+            ).values_list("pk", flat=True)
+        )
+        for import_id in stranded:
+            RosterImport.all_organizations.filter(pk=import_id).update(progress_at=now)
+            enqueue("surveys.tasks.roster_import_run", import_id)
+        abandoned = RosterImport.all_organizations.filter(
+            status=RosterImportStatus.PREVIEW, progress_at__lt=now - PREVIEW_LIFETIME
+        ).update(status=RosterImportStatus.CANCELLED, content=b"", finished_at=now)
     return {"requeued": len(stranded), "abandoned": abandoned}

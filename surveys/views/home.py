@@ -10,7 +10,7 @@ from surveys.selectors.home import led_team_figures, open_pulses, programme_over
 @login_required
 def landing(request):
     """Straight to the organisation when there is one; a chooser when there are several."""
-    memberships = list(user_memberships(user=request.user))
+    memberships = user_memberships(user=request.user)
     if len(memberships) == 1:
         return redirect("org_home", org_slug=memberships[0].organization.slug)
     return render(request, "surveys/landing.html", {"memberships": memberships})

@@ -4,7 +4,7 @@ from surveys.exceptions import PulseError
 from surveys.models import Round, RoundStatus
 from surveys.privacy.audit import PrivacyAuditError
 from surveys.services.results import round_publish
-from surveys.tenancy import organization_scope
+from surveys.tenancy import across_organizations, organization_scope
 
 
 class Command(BaseCommand):
@@ -17,16 +17,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, round_ids, pending, **options):
+        if not pending and not round_ids:
+            raise CommandError("Give round ids, or --pending for every closed round.")
         rounds = Round.all_organizations.select_related("organization")
-        if pending:
-            chosen = list(rounds.filter(status=RoundStatus.CLOSED).order_by("closes_at"))
-        elif round_ids:
-            chosen = list(rounds.filter(pk__in=round_ids).order_by("pk"))
+        with across_organizations():
+            if pending:
+                chosen = list(rounds.filter(status=RoundStatus.CLOSED).order_by("closes_at"))
+            else:
+                chosen = list(rounds.filter(pk__in=round_ids).order_by("pk"))
+        if not pending:
             missing = set(round_ids) - {r.pk for r in chosen}
             if missing:
                 raise CommandError(f"No round with id {', '.join(map(str, sorted(missing)))}.")
-        else:
-            raise CommandError("Give round ids, or --pending for every closed round.")
         failed = False
         for round_ in chosen:
             with organization_scope(round_.organization):

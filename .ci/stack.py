@@ -1,0 +1,178 @@
+"""Driving a running production stack from outside, as its users would: shared by the smoke
+journey (.ci/smoke_journey.py) and the resilience tests (.ci/resilience.py).
+
+Needs Django set up against the stack's database (as the app's own role) and the environment
+the stack runs with: PULSE_BASE_URL, SMOKE_MAIL_DIR (the file e-mail backend's directory).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import http.cookiejar
+import os
+import re
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from django.utils import timezone
+
+from surveys.models import (
+    Membership,
+    Organization,
+    Question,
+    Role,
+    Round,
+    RoundStatus,
+    Team,
+    TeamManagement,
+    User,
+)
+from surveys.services.rounds import round_open
+from surveys.services.surveys import SurveyFields, survey_create
+from surveys.tenancy import across_organizations, organization_scope
+
+BASE_URL = os.environ["PULSE_BASE_URL"]
+MAIL_DIR = Path(os.environ["SMOKE_MAIL_DIR"])
+TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "90"))
+PREFIX = os.environ.get("STACK_LOG_PREFIX", "smoke")
+
+T = TypeVar("T")
+
+
+@dataclass
+class Pulse:
+    """An organisation with one team per entry of `team_sizes` (the first person of each team
+    leads it) and an open round."""
+
+    organization: Organization
+    round_id: int
+    lead_emails: list[str]
+    people: int
+
+
+def pulse_open(*, team_sizes: list[int], name: str = "Smoke Test Ltd", k: int = 3) -> Pulse:
+    slug = f"{PREFIX}-{secrets.token_hex(4)}"
+    organization = Organization.objects.create(name=name, slug=slug, k=k, k_comments=k)
+    leads = []
+    with organization_scope(organization):
+        root = Team.objects.create(name="Crew", path="Crew")
+        for index, size in enumerate(team_sizes):
+            team = (
+                root
+                if len(team_sizes) == 1
+                else Team.objects.create(name=f"T{index}", path=f"Crew/T{index}", parent=root)
+            )
+            members = []
+            for number in range(size):
+                user = User.objects.create_user(f"p{index}-{number}@{slug}.example", name=f"Person {index}-{number}")
+                role = Role.MANAGER if number == 0 else Role.EMPLOYEE
+                members.append(Membership.objects.create(user=user, role=role, team=team))
+            TeamManagement.objects.create(team=team, membership=members[0])
+            leads.append(members[0].user.email)
+        survey = survey_create(
+            organization=organization,
+            created_by=None,
+            fields=SurveyFields(
+                name="Smoke pulse",
+                questions=list(Question.objects.filter(organization=None, is_core=True)),
+                cadence="biweekly",
+                open_days=5,
+                starts_on=timezone.localdate(),
+            ),
+        )
+        round_ = round_open(round_=Round.objects.get(survey=survey, status=RoundStatus.SCHEDULED))
+    return Pulse(organization, round_.pk, leads, sum(team_sizes))
+
+
+def messages() -> list[email.message.EmailMessage]:
+    """Every e-mail the file backend wrote (one file per connection, messages separated by a
+    line of dashes)."""
+    found = []
+    for path in sorted(MAIL_DIR.glob("*.log")):
+        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if chunk.strip():
+                found.append(email.message_from_bytes(chunk.strip(), policy=email.policy.default))
+    return found
+
+
+def text(message: email.message.EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    return body.get_content() if body is not None else ""
+
+
+def links(slug: str, expected: int) -> list[str] | None:
+    """The answering links e-mailed for organisation `slug`, once all `expected` are there."""
+    pattern = re.compile(re.escape(BASE_URL) + rf"/answer/{re.escape(slug)}/[\w-]+/")
+    found = sorted({link for message in messages() for link in pattern.findall(text(message))})
+    return found if len(found) == expected else None
+
+
+@dataclass
+class Submission:
+    status: int  # of the POST: 200 with the thanks page after its redirect, 409 already answered or closed
+    seconds: float  # the POST and its redirect
+    page: str
+
+
+def answer(link: str, *, comment: str = "Smoke test: all fine.") -> Submission:
+    """Open the link, then submit the form with its CSRF token, as a browser would."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(link, timeout=30) as response:
+        page = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    questions = sorted(set(re.findall(r'name="(q\d+)"', page)))
+    if token is None or not questions:
+        return Submission(0, 0.0, page)
+    form = {"csrfmiddlewaretoken": token[1], "comment": comment, **dict.fromkeys(questions, "4")}
+    request = urllib.request.Request(link, data=urllib.parse.urlencode(form).encode(), headers={"Referer": link})
+    started = time.perf_counter()
+    try:
+        with opener.open(request, timeout=60) as response:
+            return Submission(response.status, time.perf_counter() - started, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return Submission(error.code, time.perf_counter() - started, error.read().decode())
+
+
+def round_state(round_id: int) -> Round:
+    with across_organizations():
+        return Round.all_organizations.get(pk=round_id)
+
+
+def published(round_id: int) -> Round | None:
+    round_ = round_state(round_id)
+    if round_.status == RoundStatus.FAILED:
+        fail(f"round {round_id} failed: {round_.failure_reason}")
+    return round_ if round_.status == RoundStatus.PUBLISHED else None
+
+
+def results_mails(address: str) -> int:
+    return sum(address in str(m["To"]) and "Results are ready" in str(m["Subject"]) for m in messages())
+
+
+def wait(what: str, check: Callable[[], T | None], *, timeout: float = TIMEOUT, every: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    fail(f"timed out after {timeout:.0f} s waiting until {what}")
+    raise AssertionError  # not reached
+
+
+def step(message: str) -> None:
+    print(f"{PREFIX}: {message}", flush=True)
+
+
+def fail(message: str) -> None:
+    print(f"{PREFIX}: FAILED: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)

@@ -1,0 +1,195 @@
+"""Tenancy layer 3: PostgreSQL row-level security (migration 0010, `tenancy.database_scope_sync`).
+
+The tests run as the database's superuser, whom the policies do not bind, so each test that
+means the app's view switches its session to a role like production's (not the owner, not a
+superuser) with `SET ROLE`, granted exactly what `migrate` grants (`database_roles`). The
+switch, the role and the grants live in the test's transaction and roll back with it.
+"""
+
+import datetime as dt
+import os
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from surveys.database_roles import app_role_check, app_role_grant
+from surveys.demo import DEMO_EMPLOYEE, DEMO_PASSWORD
+from surveys.models import ApiKey, Invitation, Organization, Participation, Result, Round, RoundStatus
+from surveys.services.invitations import invitation_link_issue
+from surveys.services.jobs import rounds_close_due
+from surveys.tenancy import across_organizations, organization_scope
+from tests.support.crawl import crawl
+
+pytestmark = pytest.mark.usefixtures("postgres")
+
+
+def _tenant_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+               WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+                 AND a.attname = 'organization_id' AND NOT a.attisdropped ORDER BY 1"""
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{table}"')
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def app_role(db):
+    """Switch this test's session to an app role: granted what `migrate` grants, bound by the policies."""
+    role = f"pulse_app_test_{os.getpid()}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        with override_settings(DATABASE_APP_ROLE=role):
+            app_role_grant(using="default")
+        cursor.execute(f"SET ROLE {role}")
+    yield role
+    with connection.cursor() as cursor:
+        if not connection.needs_rollback:
+            cursor.execute("RESET ROLE")
+
+
+def test_every_tenant_table_has_row_level_security_and_the_policy(db):
+    tables = _tenant_tables()
+    assert len(tables) >= 18, tables
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname FROM pg_class c
+               WHERE c.relname = ANY(%s) AND c.relrowsecurity
+                 AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'pulse_tenant')""",
+            [tables],
+        )
+        protected = {name for (name,) in cursor.fetchall()}
+    assert set(tables) - protected == set()
+
+
+def test_raw_sql_as_the_app_role_with_no_organization_set_returns_no_tenant_rows(demo, app_role):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, current_setting('pulse.organization', true)")
+        assert cursor.fetchone() == (app_role, "")
+    seen = {table: _count(table) for table in _tenant_tables()}
+    # Only the shared question bank (no organisation) is anyone's to read.
+    assert {table: n for table, n in seen.items() if n} == {"surveys_question": seen["surveys_question"]}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM surveys_question WHERE organization_id IS NOT NULL")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("RESET ROLE")
+    # The rows are there: the owner sees them.
+    assert _count("surveys_answer") > 1000 and _count("surveys_membership") > 70
+
+
+def test_with_an_organization_set_the_app_role_sees_that_organization_and_writes_nowhere_else(demo, app_role):
+    northwind, globex = Organization.objects.get(slug="northwind"), Organization.objects.get(slug="globex")
+    with organization_scope(northwind), connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT organization_id FROM surveys_membership")
+        assert [row[0] for row in cursor.fetchall()] == [northwind.pk]
+        cursor.execute("SELECT count(*) FROM surveys_answer WHERE organization_id = %s", [globex.pk])
+        assert cursor.fetchone()[0] == 0
+        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+            cursor.execute(
+                "INSERT INTO surveys_team (organization_id, name, path, parent_id) VALUES (%s, 'Mole', 'Mole', NULL)",
+                [globex.pk],
+            )
+        cursor.execute("UPDATE surveys_team SET name = 'Renamed' WHERE organization_id = %s", [globex.pk])
+        assert cursor.rowcount == 0
+    # Leaving the scope takes the organisation off the session too.
+    assert _count("surveys_membership") == 0
+    with across_organizations():
+        assert _count("surveys_membership") > 70
+    assert _count("surveys_membership") == 0
+
+
+def test_every_page_each_role_is_shown_works_as_the_app_role(demo, client, app_role):
+    for email in ["hr@northwind.example", "manager@northwind.example", "employee@northwind.example"]:
+        assert client.login(username=email, password=DEMO_PASSWORD), email
+        pages = crawl(client, "/")
+        assert len(pages) >= 3, email
+        assert {url: status for url, status in pages.items() if status >= 400} == {}, email
+        client.logout()
+    assert client.login(username="staff@pulse.example", password=DEMO_PASSWORD)
+    for page in ["/admin/", "/admin/surveys/round/", "/admin/surveys/membership/", "/admin/surveys/team/"]:
+        response = client.get(page)
+        assert response.status_code == 200, page
+    assert re.search(r"\b[1-9]\d* rounds?\b", client.get("/admin/surveys/round/").content.decode())
+
+
+def test_the_api_with_a_key_works_as_the_app_role(demo, client, app_role):
+    northwind = Organization.objects.get(slug="northwind")
+    with organization_scope(northwind):
+        _, secret = ApiKey.objects.create_key(organization=northwind, name="RLS")
+    response = client.get("/api/v1/teams/", HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    assert response.status_code == 200
+    assert response.json()["results"]
+    assert client.get("/api/v1/results.csv", HTTP_AUTHORIZATION=f"Api-Key {secret}").status_code == 200
+
+
+def test_answering_closing_and_publishing_a_round_work_as_the_app_role(
+    demo, client, app_role, django_capture_on_commit_callbacks
+):
+    northwind = Organization.objects.get(slug="northwind")
+    with across_organizations(), organization_scope(northwind):
+        round_ = Round.objects.get(status=RoundStatus.OPEN)
+        answered_already = Participation.objects.filter(round=round_, membership=OuterRef("membership"))
+        invitations = list(
+            Invitation.objects.filter(round=round_).exclude(Exists(answered_already)).select_related("membership__user")
+        )
+        links = [urlsplit(invitation_link_issue(invitation=i)).path for i in invitations]
+        questions = list(round_.questions.values_list("pk", flat=True))
+    answered = 0
+    for link, invitation in zip(links, invitations, strict=True):
+        if invitation.membership.user.email == DEMO_EMPLOYEE:
+            continue
+        assert client.get(link).status_code == 200
+        data = {f"q{qid}": str(1 + (qid + answered) % 5) for qid in questions} | {"comment": ""}
+        response = client.post(link, data)
+        assert response.status_code == 302
+        answered += 1
+    assert answered >= 10
+    with django_capture_on_commit_callbacks(execute=True):
+        closed = rounds_close_due(now=round_.closes_at + dt.timedelta(minutes=1))
+    assert closed.closed == 2  # both demo organisations had a round open
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    with organization_scope(northwind):
+        round_.refresh_from_db()
+        assert round_.status == RoundStatus.PUBLISHED and round_.sealed_at is not None
+        assert Result.objects.filter(round=round_).exists()
+    assert round_.published_at <= timezone.now()
+
+
+def test_the_system_check_warns_when_the_app_would_bypass_row_level_security(db, settings):
+    settings.DATABASE_APP_ROLE = ""
+    warnings = app_role_check(databases=["default"])  # the tests connect as a superuser
+    assert [w.id for w in warnings] == ["pulse.W001"] and "superuser" in warnings[0].msg
+    settings.DATABASE_APP_ROLE = "pulse_app"  # the owner, migrating on the app role's behalf
+    assert app_role_check(databases=["default"]) == []
+
+
+def test_the_system_check_is_quiet_for_a_proper_app_role(db, app_role):
+    assert app_role_check(databases=["default"]) == []
+
+
+def test_a_page_hands_its_scope_to_the_session_and_takes_it_back(login, tenant):
+    client = login(tenant.hr)
+    with CaptureQueriesContext(connection) as context:
+        assert client.get("/o/acme/").status_code == 200
+    handed = [q["sql"] for q in context.captured_queries if "set_config('pulse.organization'" in q["sql"]]
+    # The membership lookup across organisations (on, off), then the page's scope (on, off).
+    assert len(handed) == 4
+    assert "'pulse.all_organizations', 'on'" in handed[0]
+    assert f"'pulse.organization', '{tenant.org.pk}'" in handed[2]
+    assert "'pulse.organization', ''" in handed[3] and "'pulse.all_organizations', ''" in handed[3]
+    with connection.cursor() as cursor:  # a persistent connection's next request starts with none
+        cursor.execute("SELECT current_setting('pulse.organization'), current_setting('pulse.all_organizations')")
+        assert cursor.fetchone() == ("", "")
