@@ -12,7 +12,8 @@ class Command(BaseCommand):
         subparsers = parser.add_subparsers(dest="benchmark", metavar="{" + ",".join(BENCHMARKS) + "}")
         for name, module_path in BENCHMARKS.items():
             module = importlib.import_module(module_path)
-            sub = subparsers.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
+            summary = (module.__doc__ or "").strip().splitlines()[0]
+            sub = subparsers.add_parser(name, help=summary.replace("%", "%%"))  # argparse formats help with %
             module.add_arguments(sub)
 
     def handle(self, *args, **options):
