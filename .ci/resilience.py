@@ -273,7 +273,7 @@ def main() -> None:
         stack.start("beat", str(BIN / "celery"), "-A", "wellbeing", "beat", "--schedule", str(WORK / "beat-schedule"))
         wait(
             "gunicorn answers",
-            lambda: subprocess.run(["curl", "-fsS", "-o", "/dev/null", f"{BASE_URL}/healthz/"]).returncode == 0,
+            lambda: subprocess.run(["curl", "-fs", "-o", "/dev/null", f"{BASE_URL}/healthz/"]).returncode == 0,
             timeout=60,
         )
         load = duplicates_under_load(stack)

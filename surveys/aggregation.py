@@ -1,9 +1,9 @@
 """Aggregation of a closed round: one GROUP BY over its answers, a roll-up through the team
 tree in memory, suppression (surveys.privacy), and the Result rows to write.
 
-Cost: one statement, one round trip, one pass over each table it reads (the round's answers on
-the `answer_histogram` index, its responses, the invitation snapshot, the team tree, the
-questions). Everything after is proportional to team nodes × questions, never to respondents.
+Cost: one statement, one round trip, one pass over each table it reads (the round's answers and
+responses, each a partition of their own on PostgreSQL, the invitation snapshot, the team tree,
+the questions). Everything after is proportional to team nodes × questions, never to respondents.
 Why it is built this way, and where the time goes: docs/decisions/2026-11-24-aggregation-reads-
 in-one-statement.md.
 """
@@ -37,9 +37,11 @@ INPUT_SQL = {
 }
 
 
-#: For the rest of the publishing transaction, plan the histogram as an index-only scan of
-#: `answer_histogram` feeding a streaming GROUP BY (see the decision record named above).
-COVERING_INDEX_PLAN = "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashagg = off; SET LOCAL jit = off"
+#: For the rest of the publishing transaction: the histogram scans the round's own partition
+#: (migration 0011) into a hash aggregate, which must not spill to disk (about 100 bytes a group,
+#: teams × questions × 5 values: 64 MB holds 2,000 teams of 60 questions); and no JIT, which
+#: compiles for longer than a round's read runs.
+READ_PLAN = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def round_inputs(round_: Round) -> RoundInputs:
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(COVERING_INDEX_PLAN)
+                cursor.execute(READ_PLAN)
         tables = fetch_int_tables(INPUT_SQL, params)
     questions = tables["questions"]
     order = np.lexsort((questions[:, 0], questions[:, 1]))

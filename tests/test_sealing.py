@@ -4,7 +4,8 @@ said it (surveys/services/sealing.py)."""
 from collections import Counter
 
 import pytest
-from django.db import connection
+from django.core.management import call_command
+from django.db import DatabaseError, connection
 
 from surveys.models import Answer, Comment, Participation, Response, Result, Round, RoundStatus
 from surveys.services.responses import response_submit
@@ -137,3 +138,65 @@ def test_sealing_an_empty_round_is_harmless(tenant):
     round_ = close_round(RoundFactory(survey=SurveyFactory(organization=tenant.org)))
     assert _seal(tenant, round_) is True
     assert _said(round_)["answers"] == Counter()
+
+
+def _partitions(round_: Round) -> dict[str, int]:
+    """The round's own partitions of what was said, by name, with their storage file's number."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.relfilenode FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE c.relname LIKE %s",
+            [f"surveys\\_%\\_r{round_.pk}"],
+        )
+        return dict(cursor.fetchall())
+
+
+def test_sealing_swaps_in_new_partitions_and_drops_the_old_files(postgres, transactional_db, tenant, other_tenant):
+    round_ = _answered_round(tenant)
+    theirs = _answered_round(other_tenant, people=6)
+    before, their_before = _partitions(round_), _partitions(theirs)
+    assert sorted(before) == [f"surveys_{t}_r{round_.pk}" for t in ("answer", "comment", "response")]
+    _seal(tenant, round_)
+    after = _partitions(round_)
+    assert sorted(after) == sorted(before)
+    # New tables: every file the round's rows were written to before is gone, not merely emptied,
+    # so no old row version is left for a VACUUM to reclaim.
+    assert not set(after.values()) & set(before.values())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relfilenode = ANY(%s)", [list(before.values())])
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(f"SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'surveys_answer_r{round_.pk}'")
+        assert cursor.fetchone()[0] == 0
+    assert _partitions(theirs) == their_before  # another organisation's round is not touched
+
+
+def test_a_round_whose_rows_sit_in_the_default_partition_is_sealed_into_its_own(postgres, transactional_db, tenant):
+    round_ = _answered_round(tenant, people=6)
+    said = _said(round_)
+    with connection.cursor() as cursor:  # as if its rows had been written before it had partitions
+        for table in ("surveys_response", "surveys_answer", "surveys_comment"):
+            cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {table}_r{round_.pk}")
+            cursor.execute(f"INSERT INTO {table} SELECT * FROM {table}_r{round_.pk}")
+            cursor.execute(f"DROP TABLE {table}_r{round_.pk}")
+        cursor.execute("SELECT count(*) FROM surveys_answer_default WHERE round_id = %s", [round_.pk])
+        assert cursor.fetchone()[0] > 0
+    _seal(tenant, round_)
+    assert _said(round_) == said
+    assert len(_partitions(round_)) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM surveys_answer_default WHERE round_id = %s", [round_.pk])
+        assert cursor.fetchone()[0] == 0
+
+
+def test_sealing_refuses_a_round_of_another_organisation_even_in_sql(postgres, db, tenant, other_tenant):
+    theirs = close_round(RoundFactory(survey=SurveyFactory(organization=other_tenant.org)))
+    with tenant.scope(), connection.cursor() as cursor, pytest.raises(DatabaseError, match="not of the organisation"):
+        cursor.execute("SELECT pulse_seal(%s)", [theirs.pk])
+
+
+def test_the_seal_benchmark_runs_end_to_end(postgres, transactional_db, question_bank, capsys):
+    call_command("benchmark", "seal", "--respondents", "300", "--teams", "20", "--repeat", "1", "--small-repeat", "2")
+    out = capsys.readouterr().out
+    assert "plain SQL shuffle-and-rewrite (baseline)" in out and "ratio to plain rewrite + GROUP BY" in out
+    assert "50-person round beside" in out
+    assert not Round.all_organizations.exists()  # it deletes what it built

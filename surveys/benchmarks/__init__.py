@@ -11,4 +11,5 @@ BENCHMARKS: dict[str, str] = {
     "change_detection": "surveys.benchmarks.change_detection",
     "signin": "surveys.benchmarks.signin",
     "pages": "surveys.benchmarks.pages",
+    "seal": "surveys.benchmarks.seal",
 }

@@ -3,8 +3,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
+from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from surveys.privacy.rules import MIN_K
@@ -91,6 +92,13 @@ class Round(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.survey} #{self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new round gets its partitions of what will be said (PostgreSQL; migration 0011)."""
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            said_partitions_create(self.pk)
 
     def answering_phase(self, now: dt.datetime | None = None) -> AnsweringPhase:
         return answering_phase(
@@ -212,15 +220,32 @@ def _new_uuid() -> uuid.UUID:
     return uuid.uuid4()
 
 
+# What was said (Response, Answer, Comment) is written once per person and read once per round
+# (aggregation), and on PostgreSQL each round's rows live in a partition of their own
+# (migration 0011, services.sealing): the partition is the round's only "index". The columns
+# carry no foreign-key constraint and no index, so a submission writes three narrow rows and
+# nothing else, and sealing rewrites a round without checking a constraint per row. The ORM
+# still cascades deletes (on_delete is Django's), and the services are the only writers.
+def _said_key(model: str | type[models.Model], on_delete=models.CASCADE, **options) -> models.ForeignKey:
+    return models.ForeignKey(model, on_delete=on_delete, db_constraint=False, db_index=False, **options)
+
+
+def said_partitions_create(round_id: int) -> None:
+    """The round's own partitions of Response, Answer and Comment (PostgreSQL): created with
+    the round, so a submission never lands in the shared default partition. A round created
+    without `save` (bulk_create) gets them here, or when it is sealed."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pulse_said_partitions(%s)", [round_id])
+
+
 class Response(TenantModel):
     """One person's submission, known only by a random key, its round and its team snapshot."""
 
     id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="responses")
-    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
-
-    class Meta:
-        indexes = [models.Index(fields=["organization", "round", "team"], name="response_org_round_team")]
+    organization = _said_key("surveys.Organization", related_name="+", editable=False)
+    round = _said_key(Round, related_name="responses")
+    team = _said_key(Team, on_delete=models.RESTRICT, related_name="+")
 
 
 class Answer(TenantModel):
@@ -230,19 +255,16 @@ class Answer(TenantModel):
     """
 
     id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
-    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
-    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="+")
+    organization = _said_key("surveys.Organization", related_name="+", editable=False)
+    response = _said_key(Response, related_name="answers")
+    round = _said_key(Round, related_name="+")
+    team = _said_key(Team, on_delete=models.RESTRICT, related_name="+")
+    question = _said_key(Question, on_delete=models.RESTRICT, related_name="+")
     value = models.PositiveSmallIntegerField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "response", "question"], name="answer_unique_question"),
             models.CheckConstraint(condition=models.Q(value__gte=1, value__lte=5), name="answer_value_range"),
-        ]
-        indexes = [
-            models.Index(fields=["organization", "round", "team", "question", "value"], name="answer_histogram"),
         ]
 
 
@@ -251,9 +273,7 @@ class Comment(TenantModel):
     so a released comment can never be joined to its author's scored answers."""
 
     id = models.UUIDField(primary_key=True, default=_new_uuid, editable=False)
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="comments")
-    team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
+    organization = _said_key("surveys.Organization", related_name="+", editable=False)
+    round = _said_key(Round, related_name="comments")
+    team = _said_key(Team, on_delete=models.RESTRICT, related_name="+")
     text = models.TextField(max_length=2000)
-
-    class Meta:
-        indexes = [models.Index(fields=["organization", "round", "team"], name="comment_org_round_team")]
