@@ -35,9 +35,21 @@ django.setup()
 sys.path.insert(0, str(Path(__file__).parent))
 
 import psycopg  # noqa: E402
-from stack import BASE_URL, Submission, answer, fail, links, published, pulse_open, results_mails, step, wait  # noqa: E402
+from stack import (  # noqa: E402
+    BASE_URL,
+    Submission,
+    answer,
+    fail,
+    links,
+    published,
+    pulse_open,
+    results_mails,
+    round_state,
+    step,
+    wait,
+)
 
-from surveys.models import Answer, Participation, Response, Result, Round  # noqa: E402
+from surveys.models import Answer, Participation, Response, Result, Round, RoundStatus  # noqa: E402
 from surveys.services.rounds import round_close  # noqa: E402
 from surveys.tenancy import organization_scope  # noqa: E402
 
@@ -137,11 +149,10 @@ class TableLock:
         self.connection.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
 
     def waiting_worker(self) -> bool:
+        """Whether another session waits for a lock on the table (the worker, at the write)."""
         with psycopg.connect(OWNER_URL, autocommit=True) as probe:
             row = probe.execute(
-                """SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                   AND query ILIKE %s AND pid <> %s""",
-                [f"%{self.table}%", self.connection.info.backend_pid],
+                "SELECT count(*) FROM pg_locks WHERE relation = %s::regclass AND NOT granted", [self.table]
             ).fetchone()
         return bool(row and row[0])
 
@@ -156,6 +167,11 @@ def _kill_and_recover(stack: Stack, pulse, lock: TableLock, what: str) -> float:
     stack.kill("worker")
     killed = time.monotonic()
     lock.release()
+    # The killed worker's transaction ends with its connection: nothing of it may stay.
+    wait("the killed worker's database session is gone", lambda: not _sessions_waiting_or_working(), timeout=30)
+    round_ = round_state(pulse.round_id)
+    if round_.sealed_at is not None if what == "sealing" else round_.status != RoundStatus.CLOSED:
+        fail(f"the kill while {what} left the round {round_.status}, sealed at {round_.sealed_at}")
     stack.worker()
     wait(
         f"the round is published after the kill while {what}", lambda: published(pulse.round_id), timeout=120, every=0.2
@@ -163,6 +179,16 @@ def _kill_and_recover(stack: Stack, pulse, lock: TableLock, what: str) -> float:
     recovery = time.monotonic() - killed
     _published_once(pulse)
     return recovery
+
+
+def _sessions_waiting_or_working() -> int:
+    """Sessions of the app's role running a statement (the stack is otherwise idle here)."""
+    with psycopg.connect(OWNER_URL, autocommit=True) as probe:
+        row = probe.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND state = 'active'",
+            [os.environ["DATABASE_APP_ROLE"]],
+        ).fetchone()
+    return row[0] if row else 0
 
 
 def _published_once(pulse) -> None:
