@@ -485,4 +485,5 @@ def test_the_pages_benchmark_runs_end_to_end(postgres, transactional_db, questio
     call_command("benchmark", "pages", "--teams", "12", "--rounds", "3", "--repeat", "1")
     out = capsys.readouterr().out
     assert "HR: results, two levels" in out and "baseline: the round's Results, bare" in out
+    assert "sign-in page (the baseline for the targets)" in out
     assert not Organization.objects.filter(slug__startswith="benchmark-").exists()

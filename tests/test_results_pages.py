@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from surveys.exceptions import PulseError
+from surveys.selectors import results as results_selectors
 from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
 from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
 from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, TeamFactory
@@ -418,21 +419,47 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
 
 
 def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, django_assert_num_queries):
-    """Three more than before change flags: the rounds they look back on, those rounds' Results of
-    the teams shown, and their questions; still the same whatever the number of teams."""
+    """The same whatever the number of teams. The first time a view is seen its change flags
+    are computed, with every team's figures (the rounds they look back on, those rounds'
+    Results and questions); after that they come from the cache and only the teams drawn are
+    scored."""
     with tenant.scope():
         history(tenant, survey, rounds=2)
     hr = login(tenant.hr)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):
+        hr.get("/o/acme/results/")
+    with django_assert_num_queries(10):
         hr.get("/o/acme/results/")
     squads = {TeamFactory(parent=tenant.platform, name=f"Squad {n}"): spread(5, 3) for n in range(4)}
     with tenant.scope():
         published_round(survey, squads, number=3)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(13):
+        hr.get("/o/acme/results/")
+    with django_assert_num_queries(10):
         hr.get("/o/acme/results/")
     manager = login(tenant.manager)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(15):
         manager.get("/o/acme/results/")
+    with django_assert_num_queries(12):
+        manager.get("/o/acme/results/")
+
+
+def test_the_folded_heatmap_scores_only_the_teams_it_draws(login, tenant, survey, monkeypatch):
+    with tenant.scope():
+        history(tenant, survey, rounds=2)
+    hr = login(tenant.hr)
+    def page() -> str:  # the form's CSRF token aside
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", hr.get("/o/acme/results/").content.decode())
+
+    first = page()  # the view's flags are computed and cached
+    scored: list[int] = []
+    real = results_selectors.team_round_figures
+    monkeypatch.setattr(
+        results_selectors, "team_round_figures", lambda team, *args: scored.append(team.pk) or real(team, *args)
+    )
+    assert page() == first
+    drawn = {tenant.root.pk, tenant.engineering.pk}  # two levels: Platform and Product are folded away
+    assert set(scored) == drawn
 
 
 # ------------------------------------------------------------------------------------------

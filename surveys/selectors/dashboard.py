@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -50,7 +50,9 @@ from surveys.selectors.results import (
     HeatmapRow,
     TeamRoundResults,
     TeamTrend,
+    cached_flags,
     heatmap_flags,
+    heatmap_teams,
     org_heatmap,
     team_round_comments,
     team_round_results,
@@ -395,7 +397,9 @@ def results_overview(
     expand: bool = False,
 ) -> ResultsOverview:
     """The heatmap of a round: every team for HR and admins; for a manager, the teams they
-    lead and those below them; folded below two levels unless opened (`folded_tree`)."""
+    lead and those below them; folded below two levels unless opened (`folded_tree`). Only
+    the teams on the page are scored: where to look first comes from the view's cached flags
+    (computed, with every team's figures, only the first time)."""
     teams = visible_teams(membership)
     if membership.is_hr:
         surveys = Survey.objects.all()
@@ -404,16 +408,27 @@ def results_overview(
     choice = results_round_choice(surveys=surveys, survey_id=survey_id, round_id=round_id)
     if choice.round is None:
         return ResultsOverview(choice, whole_organisation=membership.is_hr)
-    heatmap = org_heatmap(round=choice.round, teams=None if membership.is_hr else teams)
-    flags = heatmap_flags(heatmap)
-    lines = heatmap_lines(heatmap, flags)
+    scope = list(heatmap_teams(round=choice.round, teams=None if membership.is_hr else teams))
+    folds = folded_tree(scope, open_teams=open_teams, expand=expand)
+    flags = cached_flags(round=choice.round, team_ids=[team.pk for team in scope])
+    if flags is None:  # the view's first time: every team scored, once
+        heatmap = org_heatmap(round=choice.round, rows_of=scope)
+        flags = heatmap_flags(heatmap)
+        wanted = {fold.team.pk for fold in folds}
+        shown = dataclasses.replace(heatmap, rows=tuple(row for row in heatmap.rows if row.team.pk in wanted))
+    else:
+        shown = org_heatmap(round=choice.round, rows_of=[fold.team for fold in folds])
+    lines = tuple(
+        dataclasses.replace(line, depth=fold.depth, below=fold.below, open=fold.open, toggle=fold.toggle)
+        for line, fold in zip(heatmap_lines(shown, flags), folds, strict=True)
+    )
     return ResultsOverview(
         choice,
-        folded_tree(lines, open_teams=open_teams, expand=expand),
-        all_lines=len(lines),
+        lines,
+        all_lines=len(scope),
         expanded=expand,
         whole_organisation=membership.is_hr,
-        look_first=where_to_look(heatmap, flags),
+        look_first=where_to_look({team.pk: team for team in scope}, flags),
     )
 
 
@@ -421,29 +436,42 @@ def results_overview(
 OPEN_LEVELS = 2
 
 
+@dataclass(frozen=True)
+class Fold:
+    """A team on the folded heatmap: its depth below the top, the teams directly below it
+    (shown or folded away), whether they are shown, and the query string that opens or folds it."""
+
+    team: Team
+    depth: int
+    below: int
+    open: bool
+    toggle: str
+
+
 def folded_tree(
-    lines: tuple[HeatmapLine, ...], *, open_teams: frozenset[int] = frozenset(), expand: bool = False
-) -> tuple[HeatmapLine, ...]:
-    """The heatmap's lines as the page shows them: the top OPEN_LEVELS levels, and the teams
-    directly below any opened team that is shown itself; everything with `expand`. Each line
-    knows how many teams sit directly below it and carries the query string that opens or
-    folds it, so the tree works without JavaScript."""
-    ids = {line.team.pk for line in lines}
+    teams: Sequence[Team], *, open_teams: frozenset[int] = frozenset(), expand: bool = False
+) -> tuple[Fold, ...]:
+    """Which of a heatmap's teams (in tree order) the page shows: the top OPEN_LEVELS levels,
+    and the teams directly below any opened team that is shown itself; everything with
+    `expand`. Each knows how many teams sit directly below it and carries the query string
+    that opens or folds it, so the tree works without JavaScript."""
+    top = min((team.depth for team in teams), default=0)
+    ids = {team.pk for team in teams}
     below: dict[int, int] = defaultdict(int)
-    for line in lines:
-        if line.team.parent_id in ids:
-            below[line.team.parent_id] += 1
-    shown: list[HeatmapLine] = []
+    for team in teams:
+        if team.parent_id in ids:
+            below[team.parent_id] += 1
+    shown: list[Fold] = []
     visible: set[int] = set()
-    for line in lines:
-        team_id, parent = line.team.pk, line.team.parent_id
-        if not (expand or line.depth < OPEN_LEVELS or (parent in visible and parent in open_teams)):
+    for team in teams:
+        depth = team.depth - top
+        if not (expand or depth < OPEN_LEVELS or (team.parent_id in visible and team.parent_id in open_teams)):
             continue
-        visible.add(team_id)
-        is_open = expand or line.depth < OPEN_LEVELS - 1 or team_id in open_teams
-        toggled = open_teams - {team_id} if team_id in open_teams else open_teams | {team_id}
+        visible.add(team.pk)
+        is_open = expand or depth < OPEN_LEVELS - 1 or team.pk in open_teams
+        toggled = open_teams - {team.pk} if team.pk in open_teams else open_teams | {team.pk}
         query = "&".join(f"open={t}" for t in sorted(toggled))
-        shown.append(dataclasses.replace(line, below=below[team_id], open=is_open, toggle=query))
+        shown.append(Fold(team, depth, below[team.pk], is_open, query))
     return tuple(shown)
 
 

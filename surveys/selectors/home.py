@@ -8,6 +8,7 @@ from surveys.models import (
     Invitation,
     Membership,
     Participation,
+    Result,
     Round,
     RoundStatus,
     Survey,
@@ -15,7 +16,7 @@ from surveys.models import (
     User,
 )
 from surveys.selectors.dashboard import HeatmapLine, heatmap_lines
-from surveys.selectors.results import Flag, heatmap_flags, org_heatmap, where_to_look
+from surveys.selectors.results import Flag, cached_flags, heatmap_flags, heatmap_teams, org_heatmap, where_to_look
 from surveys.tenancy import across_organizations
 
 
@@ -86,19 +87,30 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     teams = visible_teams(membership)
     summary = membership.is_hr
     team_list = [] if summary else list(teams.order_by("path"))
+    # The newest round first, each asked only whether one of the teams has a result (a join
+    # over every round's results took 30 ms for 2,000 teams × 26 rounds).
+    with_results = Result.objects.filter(round=OuterRef("pk"), team__in=teams)
     latest = (
-        Round.objects.filter(status=RoundStatus.PUBLISHED, results__team__in=teams)
+        Round.objects.filter(Exists(with_results), status=RoundStatus.PUBLISHED)
         .select_related("survey")
         .order_by("-closes_at", "-pk")
         .first()
     )
     if latest is None:
         return LatestTeamFigures(None, tuple(TeamFigures(team, None) for team in team_list), summary=summary)
+    if summary:
+        # Counts and the view's cached flags: no team need be scored or even loaded, but the
+        # flagged ones (the first time aside).
+        scope = heatmap_teams(round=latest, teams=teams)
+        scope_ids = list(scope.values_list("pk", flat=True))
+        flags = cached_flags(round=latest, team_ids=scope_ids)
+        if flags is None:
+            flags = heatmap_flags(org_heatmap(round=latest, rows_of=scope))
+        look_first = where_to_look(Team.objects.in_bulk(list(flags)), flags)
+        shown = Result.objects.filter(round=latest, team__in=teams).count()
+        return LatestTeamFigures(latest, (), look_first, summary=True, shown=shown, in_round=len(scope_ids))
     heatmap = org_heatmap(round=latest, teams=teams)
     flags = heatmap_flags(heatmap)
-    look_first = where_to_look(heatmap, flags)
-    if summary:
-        shown = sum(1 for row in heatmap.rows if row.respondents is not None)
-        return LatestTeamFigures(latest, (), look_first, summary=True, shown=shown, in_round=len(heatmap.rows))
+    look_first = where_to_look({row.team.pk: row.team for row in heatmap.rows}, flags)
     lines = {line.team.pk: line for line in heatmap_lines(heatmap, flags)}
     return LatestTeamFigures(latest, tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list), look_first)

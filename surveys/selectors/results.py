@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -221,15 +221,24 @@ class Heatmap:
     rows: tuple[HeatmapRow, ...]
 
 
-def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None) -> Heatmap:
-    """Team nodes × constructs for one round: index and n per cell, suppressed cells marked.
-    Rows are the teams of the round's scope as it was frozen when it opened (whatever the survey
-    covers now), in tree order, limited to `teams` when given (a manager's visible teams).
-    Three queries."""
+def heatmap_teams(*, round: Round, teams: QuerySet[Team] | None = None) -> QuerySet[Team]:
+    """The rows of a round's heatmap: the teams of the round's scope as it was frozen when it
+    opened (whatever the survey covers now), in tree order, limited to `teams` when given (a
+    manager's visible teams)."""
     candidates = teams if teams is not None else Team.objects.all()
     in_scope = RoundTeam.objects.filter(round=round).values("team_id")
-    team_list = list(candidates.filter(pk__in=in_scope).order_by("path"))
-    by_team = {r.team_id: r for r in _published(Result.objects.filter(round=round))}
+    return candidates.filter(pk__in=in_scope).order_by("path")
+
+
+def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None, rows_of: Iterable[Team] | None = None) -> Heatmap:
+    """Team nodes × constructs for one round: index and n per cell, suppressed cells marked,
+    for the `heatmap_teams` (or only the teams `rows_of`, in their order: a page drawing some
+    of them). Three queries, two with `rows_of`."""
+    team_list = list(rows_of if rows_of is not None else heatmap_teams(round=round, teams=teams))
+    results = _published(Result.objects.filter(round=round))
+    if rows_of is not None or teams is not None:  # some teams: only their results are read
+        results = results.filter(team_id__in=[team.pk for team in team_list])
+    by_team = {r.team_id: r for r in results}
     questions = round_questions([round.pk]).get(round.pk, [])
     rows = []
     for team in team_list:
@@ -278,13 +287,11 @@ def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
     }
     if not shown:
         return {}
-    published = Round.objects.filter(
-        survey_id=round_.survey_id, status=RoundStatus.PUBLISHED, number__lte=round_.number
-    )
-    rounds = list(published.order_by("-number")[:CHANGE_LOOKBACK])[::-1]
-    # Published results never change, so neither do these flags for the same rounds and teams:
-    # they are computed once (after publication, see tasks.round_results_prepare) and cached.
-    key = _flags_key(round_, rounds, shown)
+    rounds = _looked_back_on(round_)
+    # Published results never change, so neither do these flags for the same rounds and teams
+    # (which of a team's figures are shown follows from them): they are computed once (after
+    # publication, see tasks.round_results_prepare) and cached.
+    key = _flags_key(round_, rounds, [row.team.pk for row in heatmap.rows])
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -307,6 +314,24 @@ def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
 FLAGS_CACHE_SECONDS = 30 * 24 * 3600
 
 
+def cached_flags(*, round: Round, team_ids: Iterable[int]) -> dict[int, dict[str, Change]] | None:
+    """The flags `heatmap_flags` gave the view of `round` with these teams, if cached (after
+    publication the worker computes HR's; a view computes its own once), else None: a page
+    that shows a few teams of a big view need not score every team to know where to look.
+    Two queries."""
+    if not Result.objects.filter(round=round, round__status=RoundStatus.PUBLISHED).exists():
+        return {}
+    return cache.get(_flags_key(round, _looked_back_on(round), team_ids))
+
+
+def _looked_back_on(round_: Round) -> list[Round]:
+    """The published rounds of the survey a round's flags compare, oldest first (one query)."""
+    published = Round.objects.filter(
+        survey_id=round_.survey_id, status=RoundStatus.PUBLISHED, number__lte=round_.number
+    )
+    return list(published.order_by("-number")[:CHANGE_LOOKBACK])[::-1]
+
+
 def _flags_key(round_: Round, rounds: Sequence[Round], teams: Iterable[int]) -> str:
     """The cache key of one view's flags: the change rule's version, the rounds they look back
     on (a round published late changes them) and the teams on the view."""
@@ -315,10 +340,9 @@ def _flags_key(round_: Round, rounds: Sequence[Round], teams: Iterable[int]) -> 
     return f"pulse:flags:v{CHANGE_RULE_VERSION}:{round_.organization_id}:{round_.pk}:{history}:{digest}"
 
 
-def where_to_look(heatmap: Heatmap, flags: dict[int, dict[str, Change]]) -> tuple[Flag, ...]:
-    """The flagged changes of a view, largest first (shown teams only)."""
+def where_to_look(teams: Mapping[int, Team], flags: dict[int, dict[str, Change]]) -> tuple[Flag, ...]:
+    """The flagged changes of a view, largest first (`teams`: the view's teams by id)."""
     labels = dict(Construct.choices)
-    teams = {row.team.pk: row.team for row in heatmap.rows}
     out = [
         Flag(teams[team_id], construct, labels[construct], change)
         for team_id, changes in flags.items()

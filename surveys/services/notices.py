@@ -56,7 +56,7 @@ def round_results_notify(*, round_id: int) -> int:
         # The flags the overview shows (the same rule and false discovery rate), by team.
         heatmap = org_heatmap(round=round_)
         flags = heatmap_flags(heatmap)
-        look_first = where_to_look(heatmap, flags)
+        look_first = where_to_look({row.team.pk: row.team for row in heatmap.rows}, flags)
         for membership, notice in _lead_notices(round_, shown):
             notice.changes = [_headline(f) for f in look_first if f.team.pk == notice.team_id]
             recipients.setdefault(membership.pk, Recipient(membership)).teams.append(notice)
