@@ -13,3 +13,13 @@ def test_help_lists_every_benchmark(capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert all(name in out for name in BENCHMARKS)
+
+
+@pytest.mark.postgres
+def test_the_open_benchmark_runs_end_to_end(postgres, transactional_db, question_bank, capsys):
+    from surveys.models import Organization
+
+    call_command("benchmark", "open", "--people", "300", "--teams", "12", "--repeat", "1")
+    out = capsys.readouterr().out
+    assert "round_open (the service)" in out and "plain INSERT … SELECT (baseline)" in out and "ratio" in out
+    assert not Organization.objects.filter(slug__startswith="benchmark-").exists()

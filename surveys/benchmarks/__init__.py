@@ -12,4 +12,5 @@ BENCHMARKS: dict[str, str] = {
     "signin": "surveys.benchmarks.signin",
     "pages": "surveys.benchmarks.pages",
     "seal": "surveys.benchmarks.seal",
+    "open": "surveys.benchmarks.open",
 }
