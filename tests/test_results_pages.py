@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from surveys.exceptions import PulseError
-from surveys.selectors import results as results_selectors
 from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
+from surveys.selectors import results as results_selectors
 from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
 from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, TeamFactory
 from tests.support.results_data import history, published_round, spread
@@ -448,6 +448,7 @@ def test_the_folded_heatmap_scores_only_the_teams_it_draws(login, tenant, survey
     with tenant.scope():
         history(tenant, survey, rounds=2)
     hr = login(tenant.hr)
+
     def page() -> str:  # the form's CSRF token aside
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", hr.get("/o/acme/results/").content.decode())
 
