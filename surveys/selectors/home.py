@@ -11,6 +11,7 @@ from surveys.models import (
     Result,
     Round,
     RoundStatus,
+    RoundTeam,
     Survey,
     Team,
     User,
@@ -89,7 +90,9 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     team_list = [] if summary else list(teams.order_by("path"))
     # The newest round first, each asked only whether one of the teams has a result (a join
     # over every round's results took 30 ms for 2,000 teams × 26 rounds).
-    with_results = Result.objects.filter(round=OuterRef("pk"), team__in=teams)
+    with_results = Result.objects.filter(round=OuterRef("pk"))
+    if not summary:  # HR and admins see every team: any result will do
+        with_results = with_results.filter(team__in=teams)
     latest = (
         Round.objects.filter(Exists(with_results), status=RoundStatus.PUBLISHED)
         .select_related("survey")
@@ -101,13 +104,13 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     if summary:
         # Counts and the view's cached flags: no team need be scored or even loaded, but the
         # flagged ones (the first time aside).
-        scope = heatmap_teams(round=latest, teams=teams)
-        scope_ids = list(scope.values_list("pk", flat=True))
+        # Every team of the round's frozen tree (teams are never deleted, only emptied).
+        scope_ids = list(RoundTeam.objects.filter(round=latest).values_list("team_id", flat=True))
         flags = cached_flags(round=latest, team_ids=scope_ids)
         if flags is None:
-            flags = heatmap_flags(org_heatmap(round=latest, rows_of=scope))
+            flags = heatmap_flags(org_heatmap(round=latest, rows_of=heatmap_teams(round=latest, teams=teams)))
         look_first = where_to_look(Team.objects.in_bulk(list(flags)), flags)
-        shown = Result.objects.filter(round=latest, team__in=teams).count()
+        shown = Result.objects.filter(round=latest).count()
         return LatestTeamFigures(latest, (), look_first, summary=True, shown=shown, in_round=len(scope_ids))
     heatmap = org_heatmap(round=latest, teams=teams)
     flags = heatmap_flags(heatmap)
