@@ -19,6 +19,7 @@ first thing that does not hold.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import statistics
@@ -95,11 +96,16 @@ class Stack:
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(name)
         os.killpg(process.pid, sig)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a warm shutdown waiting on a task that cannot end
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
 
     def stop_all(self) -> None:
         for name in list(self.processes):
-            self.kill(name, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it had already gone
+                self.kill(name, signal.SIGTERM)
 
 
 def _redis_answers() -> bool:
@@ -239,10 +245,9 @@ def kill_while_sealing(stack: Stack, pulse) -> float:
     return recovery
 
 
-def close_during_submissions_and_kill_while_aggregating(stack: Stack) -> float:
+def close_during_submissions() -> None:
     pulse = pulse_open(team_sizes=TEAMS, name="Close Ltd")
     sent = wait("the worker e-mails every invitation", lambda: links(pulse.organization.slug, pulse.people))
-    lock = TableLock("surveys_result")
     at_close: dict[str, tuple[int, int, int]] = {}
 
     def close_midway():
@@ -255,10 +260,20 @@ def close_during_submissions_and_kill_while_aggregating(stack: Stack) -> float:
     accepted = sum(_accepted(r) for r in results)
     if after != at_close["counts"] or after[0] != accepted or after[2] != after[0] * 10:
         fail(f"close during submissions: at close {at_close['counts']}, after {after}, {accepted} accepted")
+    wait("the round closed mid-load is published", lambda: published(pulse.round_id), timeout=60, every=0.2)
+    _published_once(pulse)
     step(
         f"close during submissions: {after[0]} of {pulse.people} answered before the close, "
-        f"{pulse.people - after[0]} refused after it, nothing stored after the close"
+        f"{pulse.people - after[0]} refused after it, nothing stored after the close; published once"
     )
+
+
+def kill_while_aggregating(stack: Stack) -> float:
+    pulse = pulse_open(team_sizes=[10, 10, 10], name="Aggregation Ltd")
+    sent = wait("the worker e-mails every invitation", lambda: links(pulse.organization.slug, pulse.people))
+    _submit_all(sent)
+    lock = TableLock("surveys_result")
+    _close(pulse)
     recovery = _kill_and_recover(stack, pulse, lock, "aggregating")
     step(f"worker killed while aggregating: published once, one e-mail per lead, {recovery:.1f} s after the kill")
     return recovery
@@ -304,7 +319,8 @@ def main() -> None:
         )
         load = duplicates_under_load(stack)
         sealing = kill_while_sealing(stack, load["pulse"])
-        aggregating = close_during_submissions_and_kill_while_aggregating(stack)
+        close_during_submissions()
+        aggregating = kill_while_aggregating(stack)
         catch_up = redis_restarted_empty(stack)
     finally:
         stack.stop_all()

@@ -2,11 +2,14 @@
 another organisation), and the password form that also opens accounts."""
 
 import re
+import time
 
 import pytest
+from django.test import Client
 
 from surveys.models import Membership, User
 from surveys.services.accounts import account_setup_link
+from surveys.signin import Tarpit
 from tests.support.factories import PASSWORD
 from tests.support.roster import ACME, roster
 
@@ -226,3 +229,31 @@ def test_a_locked_out_address_is_refused_before_any_query(tenant, client, django
         refused = _sign_in(client, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.2.2.2")
     assert refused.status_code == 429 and "set a new password" in refused.content.decode()
     assert _sign_in(client, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.2.2.3").status_code == 302
+
+
+def test_a_locked_out_address_waits_for_its_refusal_under_a_threaded_server(tenant, client, settings):
+    settings.PULSE_SIGNIN_TARPIT_SECONDS, settings.PULSE_SIGNIN_TARPIT_SLOTS = 0.2, 1
+    for attempt in range(5):
+        _sign_in(client, tenant.hr.user.email, f"wrong-{attempt}", REMOTE_ADDR="10.3.3.3")
+    held = Client()  # its middleware is built now, with these settings
+
+    def refused_after(**extra) -> float:
+        started = time.perf_counter()
+        assert _sign_in(held, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.3.3.3", **extra).status_code == 429
+        return time.perf_counter() - started
+
+    assert refused_after(**{"wsgi.multithread": True}) >= 0.2  # gunicorn's gthread workers
+    assert refused_after() < 0.2  # one request per process: holding it would hold the process
+    # A sign-in that is not refused is never held.
+    assert _sign_in(held, tenant.manager.user.email, PASSWORD, REMOTE_ADDR="10.3.3.4").status_code == 302
+
+
+def test_the_tarpit_holds_no_more_requests_at_once_than_it_has_slots():
+    tarpit = Tarpit(slots=1, seconds=0.2)
+    assert tarpit.slots.acquire(blocking=False)  # one request already held
+    started = time.perf_counter()
+    assert tarpit.hold(threaded=True) is False and time.perf_counter() - started < 0.1
+    tarpit.slots.release()
+    started = time.perf_counter()
+    assert tarpit.hold(threaded=True) is True and time.perf_counter() - started >= 0.2
+    assert Tarpit(slots=0, seconds=1).hold(threaded=True) is False  # switched off

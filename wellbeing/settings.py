@@ -133,6 +133,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# A locked-out address's refusals wait this long, in at most this many threads per web process
+# (surveys.signin.Tarpit): a script guessing one password after another slows to about one a
+# second, and uses no CPU while it waits.
+PULSE_SIGNIN_TARPIT_SECONDS = env.float("PULSE_SIGNIN_TARPIT_SECONDS", default=1.0)
+PULSE_SIGNIN_TARPIT_SLOTS = env.int("PULSE_SIGNIN_TARPIT_SLOTS", default=3)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

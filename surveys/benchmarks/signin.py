@@ -14,9 +14,11 @@ with an open round and one invitation of its own, then measures the answering pa
   closer one to production, the first the worst case.
 
 Each guess that reaches the password check costs a full password hash; django-axes refuses a
-locked-out account or address before hashing. Prints median and 95th percentile of both, their
-ratio (target: median at most 2× the baseline), guesses per second and how many were refused
-as locked out. Then stops the server and deletes its data.
+locked-out account or address before hashing, and its refusal waits a second in a thread of
+its own (`surveys.signin.Tarpit`), so a client that waits for each answer slows down. Prints
+median and 95th percentile of both, their ratio (target: median at most 2× the baseline),
+guesses per second and how many were refused as locked out. Then stops the server and deletes
+its data.
 """
 
 from __future__ import annotations
