@@ -627,3 +627,17 @@ def test_the_dashboard_lists_the_teams_plans_with_their_status(login, tenant, ro
     assert "Focus Fridays" in page and "In progress" in page and "Overdue" in page
     assert "Platform only" not in page
     assert "People in Engineering see these plans after they answer a pulse" in page
+
+
+def test_hr_home_counts_the_programme_of_its_own_organisation(login, tenant, other_tenant, django_assert_num_queries):
+    from surveys.selectors.home import programme_overview
+
+    RoundFactory(survey=SurveyFactory(organization=tenant.org, name="Pulse"))
+    RoundFactory(survey=SurveyFactory(organization=other_tenant.org, name="Theirs"))
+    with tenant.scope(), django_assert_num_queries(1):
+        counts = programme_overview(membership=tenant.hr)
+    # Four people and four teams (Acme, Engineering, Platform, Product); Globex's are not counted.
+    assert counts == {"people": 4, "teams": 4, "surveys": 1, "open_rounds": 1}
+    html = re.sub(r"\s+", " ", login(tenant.hr).get("/o/acme/").content.decode())
+    assert '<div class="stat">4</div><div class="stat-label">active people</div>' in html
+    assert '<div class="stat">1</div><div class="stat-label">rounds open now</div>' in html

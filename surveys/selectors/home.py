@@ -1,12 +1,14 @@
 from dataclasses import dataclass
+from typing import cast
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from surveys.access import visible_teams
 from surveys.models import (
     Invitation,
     Membership,
+    Organization,
     Participation,
     Result,
     Round,
@@ -55,13 +57,18 @@ def open_pulses(*, membership: Membership) -> list[Round]:
 
 
 def programme_overview(*, membership: Membership) -> dict[str, int]:
-    """Counts for the HR home page."""
-    return {
-        "people": Membership.objects.filter(is_active=True).count(),
-        "teams": Team.objects.count(),
-        "surveys": Survey.objects.filter(is_active=True).count(),
-        "open_rounds": Round.objects.filter(status=RoundStatus.OPEN).count(),
-    }
+    """Counts for the HR home page (one query)."""
+
+    def count(queryset) -> Subquery:
+        return Subquery(queryset.order_by().values("organization").annotate(n=Count("pk")).values("n")[:1])
+
+    counts = Organization.objects.filter(pk=membership.organization_id).values(
+        people=count(Membership.objects.filter(is_active=True)),
+        teams=count(Team.objects.all()),
+        surveys=count(Survey.objects.filter(is_active=True)),
+        open_rounds=count(Round.objects.filter(status=RoundStatus.OPEN)),
+    )
+    return {name: cast(int, value) or 0 for name, value in counts.get().items()}
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
         # flagged ones (the first time aside).
         # Every team of the round's frozen tree (teams are never deleted, only emptied).
         scope_ids = list(RoundTeam.objects.filter(round=latest).values_list("team_id", flat=True))
-        flags = cached_flags(round=latest, team_ids=scope_ids)
+        flags = cached_flags(round=latest, team_ids=scope_ids, published=True)
         if flags is None:
             flags = heatmap_flags(org_heatmap(round=latest, rows_of=heatmap_teams(round=latest, teams=teams)))
         look_first = where_to_look(Team.objects.in_bulk(list(flags)), flags)

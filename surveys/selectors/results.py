@@ -314,12 +314,14 @@ def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
 FLAGS_CACHE_SECONDS = 30 * 24 * 3600
 
 
-def cached_flags(*, round: Round, team_ids: Iterable[int]) -> dict[int, dict[str, Change]] | None:
+def cached_flags(
+    *, round: Round, team_ids: Iterable[int], published: bool = False
+) -> dict[int, dict[str, Change]] | None:
     """The flags `heatmap_flags` gave the view of `round` with these teams, if cached (after
     publication the worker computes HR's; a view computes its own once), else None: a page
     that shows a few teams of a big view need not score every team to know where to look.
-    Two queries."""
-    if not Result.objects.filter(round=round, round__status=RoundStatus.PUBLISHED).exists():
+    Two queries; one when the caller knows the round has published results."""
+    if not published and not Result.objects.filter(round=round, round__status=RoundStatus.PUBLISHED).exists():
         return {}
     return cache.get(_flags_key(round, _looked_back_on(round), team_ids))
 
