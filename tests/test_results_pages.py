@@ -14,6 +14,7 @@ from surveys.exceptions import PulseError
 from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
 from surveys.selectors import results as results_selectors
 from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
+from surveys.services.teams import team_repath
 from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, TeamFactory
 from tests.support.results_data import history, published_round, spread
 from tests.support.survey_data import invite_everyone, question_ids, respond, staff
@@ -406,7 +407,9 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
     with tenant.scope():
         history(tenant, survey, rounds=4)
     client = login(tenant.manager)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):  # drawn: the figures are read
+        client.get(dashboard_url(tenant.engineering))
+    with django_assert_num_queries(12):  # drawn before: no result is read
         client.get(dashboard_url(tenant.engineering))
     # More rounds, sub-teams and plans: the same number.
     TeamFactory(parent=tenant.engineering, name="Data")
@@ -414,8 +417,29 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
         history(tenant, SurveyFactory(organization=tenant.org, name="Second"), rounds=6)
         for n in range(3):
             ActionPlan.objects.create(team=tenant.engineering, title=f"Plan {n}")
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         client.get(dashboard_url(tenant.engineering))
+    with django_assert_num_queries(12):
+        client.get(dashboard_url(tenant.engineering))
+
+
+def test_a_drawn_dashboard_is_reused_only_while_what_it_shows_is_unchanged(login, tenant, survey, rounds):
+    """The figures part of the page is cached as HTML, keyed on everything it is drawn from: a
+    second visit shows the same page, and a renamed sub-team or a newly published round draws it
+    afresh."""
+    client = login(tenant.manager)
+    first = client.get(dashboard_url(tenant.engineering)).content.decode()
+    assert client.get(dashboard_url(tenant.engineering)).content.decode().count("Round 4") == first.count("Round 4")
+    with tenant.scope():
+        team_repath(team=tenant.product, path=tenant.engineering.path + "/Product design")
+    assert "Product design" in text(client.get(dashboard_url(tenant.engineering)))
+    with tenant.scope():  # a fifth round, published after the page was drawn
+        published_round(survey, {tenant.platform: spread(5, [3] * 10), tenant.product: spread(8, [3] * 10)}, number=5)
+    column = '<th scope="col" class="num">Round 5</th>'  # the trend table's
+    page = client.get(dashboard_url(tenant.engineering, f"?round={rounds[-1].pk}")).content.decode()
+    assert "up to round 4" in page and column not in page
+    page = client.get(dashboard_url(tenant.engineering)).content.decode()
+    assert "up to round 5" in page and column in page
 
 
 def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, django_assert_num_queries):

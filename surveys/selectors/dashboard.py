@@ -10,6 +10,9 @@ team the viewer may see (`surveys.access.visible_teams`), and the team's action 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -34,6 +37,7 @@ from surveys.models import (
 from surveys.privacy.rules import MIN_K
 from surveys.scheduling import CADENCE_MIN_DAYS
 from surveys.scoring import (
+    CHANGE_RULE_VERSION,
     DRIFT,
     MIN_CHANGE,
     NOT_ENOUGH_ROUNDS,
@@ -54,6 +58,7 @@ from surveys.selectors.results import (
     heatmap_flags,
     heatmap_teams,
     org_heatmap,
+    published_result_exists,
     team_round_comments,
     team_round_results,
     team_trend,
@@ -273,17 +278,27 @@ class ConstructCard:
 
 
 @dataclass(frozen=True)
-class TeamDashboard:
-    team: Team
-    crumbs: tuple[tuple[str, Team | None], ...]  # each ancestor's name, top first, with its team if visible
-    choice: RoundChoice
-    plans: tuple[ActionPlan, ...]
-    results: TeamRoundResults | None = None  # None: no published round to show
+class DashboardFigures:
+    """What a dashboard shows of a published round: its team's figures, cards, trend, sub-teams
+    and comments. Published results never change, so neither do these for the same team,
+    rounds and sub-teams (`TeamDashboard.figures_key`)."""
+
+    results: TeamRoundResults
     pillars: tuple[ConstructCard, ...] = ()
     signs: tuple[ConstructCard, ...] = ()  # exhaustion and mental distance
     trend: TeamTrend | None = None
     subteams: tuple[HeatmapLine, ...] = ()
     comments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TeamDashboard:
+    team: Team
+    crumbs: tuple[tuple[str, Team | None], ...]  # each ancestor's name, top first, with its team if visible
+    choice: RoundChoice
+    plans: tuple[ActionPlan, ...]
+    children: tuple[Team, ...] = ()  # the sub-teams of the round's scope the viewer may see, by path
+    published: bool = False  # the round has results for this team
     too_small: bool = False  # fewer people than k in the team: it never has results of its own
     above_survey: bool = False  # the survey covers only a team below this one
 
@@ -304,6 +319,65 @@ class TeamDashboard:
         rounds_per_year = 365 / CADENCE_MIN_DAYS[survey.cadence if survey else "biweekly"]
         return max(1, math.floor(1 / chance_flags_per_year(rounds_per_year)))
 
+    @functools.cached_property
+    def figures(self) -> DashboardFigures | None:
+        """Read only when the page is drawn: a page whose figures are cached as HTML (the key
+        below) reads no result at all. None without a published round."""
+        if self.choice.round is None:
+            return None
+        return _figures(self.team, self.choice.round, self.children)
+
+    @property
+    def figures_key(self) -> str:
+        """Names everything the figures part of the page is drawn from, so a cached drawing
+        is reused exactly while none of it changed: the change rule's version, the team (and
+        its name), the round and the published rounds its trend looks back on, the sub-teams
+        shown (and their names), the survey's settings the page quotes, the team above and
+        whether this team has results or is too small to have any. Empty without a round."""
+        round_ = self.choice.round
+        if round_ is None:
+            return ""
+        survey = round_.survey
+        parent = self.parent
+        identity = [
+            CHANGE_RULE_VERSION,
+            self.team.pk,
+            self.team.path,
+            round_.pk,
+            [r.pk for r in _trend_rounds(self.choice)],
+            [[team.pk, team.path] for team in self.children],
+            [survey.comments_enabled, survey.root_team.path if survey.root_team else None],
+            [parent.pk, parent.path] if parent else None,
+            [self.published, self.too_small, self.above_survey],
+        ]
+        digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
+        return f"{round_.organization_id}:{self.team.pk}:{round_.pk}:{digest}"
+
+    # What the page reads of the figures.
+    @property
+    def results(self) -> TeamRoundResults | None:
+        return self.figures.results if self.figures else None
+
+    @property
+    def pillars(self) -> tuple[ConstructCard, ...]:
+        return self.figures.pillars if self.figures else ()
+
+    @property
+    def signs(self) -> tuple[ConstructCard, ...]:
+        return self.figures.signs if self.figures else ()
+
+    @property
+    def trend(self) -> TeamTrend | None:
+        return self.figures.trend if self.figures else None
+
+    @property
+    def subteams(self) -> tuple[HeatmapLine, ...]:
+        return self.figures.subteams if self.figures else ()
+
+    @property
+    def comments(self) -> tuple[str, ...]:
+        return self.figures.comments if self.figures else ()
+
     @property
     def trends(self) -> tuple[ConstructTrend, ...]:
         """The measures' trends, or nothing when no round shown has a figure for this team."""
@@ -311,11 +385,16 @@ class TeamDashboard:
         return constructs if any(p.score for c in constructs for p in c.points) else ()
 
 
+#: Published rounds a dashboard's trend shows, up to the round shown.
+TREND_ROUNDS = 12
+
+
 def team_dashboard(
     *, membership: Membership, team: Team, survey_id: str | None = None, round_id: str | None = None
 ) -> TeamDashboard:
-    """Everything the team dashboard shows, for a team the viewer already reached through
-    `access_team`. Comments only when the selector releases them for this node; sub-teams
+    """What the team dashboard shows, for a team the viewer already reached through
+    `access_team`: which round, the path above, the plans, which sub-teams, and (read when
+    drawn) the figures. Comments only when the selector releases them for this node; sub-teams
     only those the viewer may see. A bounded number of queries, whatever the number of rounds,
     sub-teams or plans."""
     choice = results_round_choice(
@@ -326,29 +405,42 @@ def team_dashboard(
     plans = tuple(ActionPlan.objects.filter(team=team).select_related("round__survey"))
     if choice.round is None:
         return TeamDashboard(team, crumbs, choice, plans)
-    survey = choice.round.survey
-    results = team_round_results(team=team, round=choice.round)
-    trend = team_trend(team=team, survey=survey, until=choice.round)
-    changes = {c.construct: c.change for c in trend.constructs}
-    cards = {
-        c.construct: ConstructCard(c, CONSTRUCT_HINTS.get(c.construct, ""), _shown_change(c, changes))
-        for c in results.constructs
-    }
-    children = org_heatmap(round=choice.round, teams=visible.filter(parent=team))
-    released = results.published and results.comments_released
+    published = published_result_exists(team=team, round=choice.round)
     return TeamDashboard(
         team=team,
         crumbs=crumbs,
         choice=choice,
         plans=plans,
+        children=tuple(heatmap_teams(round=choice.round, teams=visible.filter(parent=team))),
+        published=published,
+        too_small=not published and _team_size(team) < choice.k,
+        above_survey=_above(team, choice.round.survey),
+    )
+
+
+def _trend_rounds(choice: RoundChoice) -> list[Round]:
+    """The published rounds the trend shows: the last TREND_ROUNDS up to the round shown."""
+    assert choice.round is not None
+    listed = dict(choice.published).get(choice.round.survey, ())
+    return [r for r in listed if r.number <= choice.round.number][:TREND_ROUNDS]
+
+
+def _figures(team: Team, round_: Round, children: Sequence[Team]) -> DashboardFigures:
+    results = team_round_results(team=team, round=round_)
+    trend = team_trend(team=team, survey=round_.survey, rounds=TREND_ROUNDS, until=round_)
+    changes = {c.construct: c.change for c in trend.constructs}
+    cards = {
+        c.construct: ConstructCard(c, CONSTRUCT_HINTS.get(c.construct, ""), _shown_change(c, changes))
+        for c in results.constructs
+    }
+    released = results.published and results.comments_released
+    return DashboardFigures(
         results=results,
         pillars=tuple(cards[c] for c in PILLARS if c in cards),
         signs=tuple(cards[c] for c in BURNOUT_SIGNS if c in cards),
         trend=trend,
-        subteams=heatmap_lines(children),
-        comments=tuple(team_round_comments(team=team, round=choice.round)) if released else (),
-        too_small=not results.published and _team_size(team) < choice.k,
-        above_survey=_above(team, survey),
+        subteams=heatmap_lines(org_heatmap(round=round_, rows_of=children)) if children else (),
+        comments=tuple(team_round_comments(team=team, round=round_)) if released else (),
     )
 
 

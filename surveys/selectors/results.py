@@ -103,6 +103,11 @@ def team_round_results(*, team: Team, round: Round) -> TeamRoundResults:
     return team_round_figures(team, round, result, questions)
 
 
+def published_result_exists(*, team: Team, round: Round) -> bool:
+    """Whether the round has published figures for this node. One query."""
+    return _published(Result.objects.filter(round=round, team=team)).exists()
+
+
 def team_round_comments(*, team: Team, round: Round) -> list[str]:
     """The node's released comments: every comment of the teams its Result froze at
     publication (never a part of them), in a random order that is the same on every visit

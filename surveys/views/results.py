@@ -1,7 +1,10 @@
 """Results pages for managers and HR: a team's dashboard, the results heatmap, action plans."""
 
+import functools
+import hashlib
 from dataclasses import replace
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +17,12 @@ from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
 from surveys.ids import whole_number
 from surveys.models import MANAGER_ROLES, ActionPlanStatus
 from surveys.selectors import dashboard as selectors
+from surveys.selectors.results import FLAGS_CACHE_SECONDS
 from surveys.services import action_plans as services
+
+#: How long a drawing of published figures stays cached: they never change, so this only bounds
+#: the cache's size.
+FIGURES_CACHE_SECONDS = FLAGS_CACHE_SECONDS
 
 
 @require_GET
@@ -34,8 +42,25 @@ def team_dashboard(request, org_slug: str, team_id: int):
         "pillars": selectors.PILLAR_LABELS,
         "statuses": ActionPlanStatus.choices,
         "today": timezone.localdate(),
+        "figures_seconds": FIGURES_CACHE_SECONDS,
+        "fragment_version": drawing_version() if not settings.DEBUG else _drawing_digest(),
     }
     return render(request, "surveys/results/team_dashboard.html", context)
+
+
+def _drawing_digest() -> str:
+    """A digest of the templates and template tags that draw figures: a release that draws
+    them differently does not reuse drawings cached by the one before."""
+    digest = hashlib.sha256()
+    sources = sorted((settings.BASE_DIR / "templates" / "surveys" / "results").glob("*.html"))
+    sources += sorted((settings.BASE_DIR / "surveys" / "templatetags").glob("*.py"))
+    for path in sources:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+#: Read once per process; with DEBUG, on every page, so an edited template shows at once.
+drawing_version = functools.cache(_drawing_digest)
 
 
 @require_GET
