@@ -37,7 +37,7 @@ from surveys.tenancy import organization_scope
 def add_arguments(parser) -> None:
     parser.add_argument("--teams", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=26, help="Published rounds: a year of fortnightly pulses.")
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--seed", type=int, default=3)
 
 
