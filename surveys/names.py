@@ -15,6 +15,8 @@ _BREAKS = {"\u2028", "\u2029", "\u0085"}
 
 def name_problem(value: str) -> str | None:
     """Why `value` cannot be a name (a line break or another control character), or None."""
+    if value.isprintable():  # no control character, line or paragraph separator: the common case, at C speed
+        return None
     for character in value:
         if character in _BREAKS or unicodedata.category(character) == "Cc":
             if character in "\r\n" or character in _BREAKS:

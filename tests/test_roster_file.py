@@ -133,6 +133,17 @@ def test_a_team_spelled_two_ways_is_reported():
     )
 
 
+def test_every_row_with_a_team_spelled_the_other_way_is_reported():
+    content = roster(
+        "a@x.com,Ann,Acme/Engineering,employee,",
+        "b@x.com,Bob,Acme/engineering,employee,",
+        "c@x.com,Cat,Acme/Engineering,employee,",
+        "d@x.com,Dan,Acme/engineering,employee,",
+    )
+    check = roster_validate(content=content)
+    assert [(error.line, error.column) for error in check.errors] == [(3, "team"), (5, "team")]
+
+
 def test_a_file_that_is_not_utf8_gives_the_line_of_the_first_bad_byte():
     content = roster("a@x.com,Ann,Acme,employee,", "b@x.com,Zoë,Acme,employee,", "c@x.com,Chloë,Acme,employee,")
     latin1 = content.decode().encode("latin-1")

@@ -9,6 +9,7 @@ What the rows then change is `surveys.services.roster`'s business.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -174,6 +175,7 @@ def _megabytes(size: int) -> str:
 def roster_validate(*, content: bytes, on_progress: ProgressCallback | None = None) -> RosterCheck:
     """Check every row of the file. Pure: reads no database, so it can be tested alone and run
     before anything is written. `on_progress(checked, total)` is called every PROGRESS_EVERY rows."""
+    _team_path.cache_clear()  # remembered per file
     sheet, errors = roster_read(content)
     if sheet is None:
         return RosterCheck(errors=errors)
@@ -246,11 +248,14 @@ def _check_name(raw: str) -> tuple[str, str | None]:
     return raw, None
 
 
+_ROLES = frozenset(Role.values)
+
+
 def _check_role(raw: str) -> tuple[str, str | None]:
     role = raw.lower()
     if not role:
         return "", f"The role is missing: use {ROLE_LIST}."
-    if role not in Role.values:
+    if role not in _ROLES:
         return "", f"“{raw}” is not a role: use {ROLE_LIST}."
     return role, None
 
@@ -273,6 +278,7 @@ def _check_manages(raw: str) -> tuple[tuple[str, ...], str | None]:
     return tuple(paths), None
 
 
+@functools.lru_cache(maxsize=4096)  # a file names each team on many rows: checked once
 def _team_path(raw: str) -> tuple[str, str | None]:
     """Normalise "A / B/C" to "A/B/C"; refuse empty names, a name inside itself, overlong names."""
     names = [name.strip() for name in raw.split("/")]
@@ -307,6 +313,7 @@ def _check_across(rows: Sequence[RosterRow]) -> list[RosterError]:
     errors: list[RosterError] = []
     first_line: dict[str, int] = {}
     spellings: dict[str, tuple[str, int]] = {}
+    clash_of: dict[str, str | None] = {}
     for row in rows:
         if row.email:
             if row.email in first_line:
@@ -315,7 +322,9 @@ def _check_across(rows: Sequence[RosterRow]) -> list[RosterError]:
             else:
                 first_line[row.email] = row.line
         if row.team:
-            clash = _spelling_clash(row.team, row.line, spellings)
+            if row.team not in clash_of:  # the same path again clashes (or not) as it did the first time
+                clash_of[row.team] = _spelling_clash(row.team, row.line, spellings)
+            clash = clash_of[row.team]
             if clash:
                 errors.append(RosterError(row.line, clash, "team"))
     for row in rows:
