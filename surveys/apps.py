@@ -8,9 +8,11 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
+        from django.db.models import Field, ForeignObject
         from django.db.models.signals import post_migrate
 
         from surveys import tasks  # noqa: F401
+        from surveys.bulk import AnyOf
         from surveys.database_roles import app_role_grant
         from surveys.tenancy import on_connection_created
 
@@ -21,3 +23,5 @@ class SurveysConfig(AppConfig):
         # `migrate` (as the tables' owner) grants the app's own role its rights; importing
         # database_roles registers the check that warns when that role would bypass the policies.
         post_migrate.connect(app_role_grant, sender=self, dispatch_uid="pulse-app-role-grant")
+        Field.register_lookup(AnyOf)
+        ForeignObject.register_lookup(AnyOf)

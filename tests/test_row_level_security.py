@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from surveys.database_roles import app_role_check, app_role_grant
 from surveys.demo import DEMO_EMPLOYEE, DEMO_PASSWORD
-from surveys.models import ApiKey, Invitation, Organization, Participation, Result, Round, RoundStatus
+from surveys.models import ApiKey, Invitation, Organization, Participation, Result, Round, RoundStatus, Team
 from surveys.services.invitations import invitation_link_issue
 from surveys.services.jobs import rounds_close_due
 from surveys.tenancy import across_organizations, organization_scope
 from tests.support.crawl import crawl
+from tests.support.roster import ACME, leads, people, roster
+from tests.support.roster import apply as roster_apply_file
 
 pytestmark = pytest.mark.usefixtures("postgres")
 
@@ -193,3 +195,16 @@ def test_a_page_hands_its_scope_to_the_session_and_takes_it_back(login, tenant):
     with connection.cursor() as cursor:  # a persistent connection's next request starts with none
         cursor.execute("SELECT current_setting('pulse.organization'), current_setting('pulse.all_organizations')")
         assert cursor.fetchone() == ("", "")
+
+
+def test_a_roster_import_writes_through_the_policies_as_the_app_role(tenant, other_tenant, app_role):
+    """The import's set-based writes (staged in a temporary table, then INSERT … SELECT and
+    UPDATE … FROM) work under the policies, and land in the importing organisation only."""
+    moved = ACME + ("employee@acme.test,Em Ployee,Acme/Sales/North,employee,",)
+    summary = roster_apply_file(tenant, roster(*moved), importer=tenant.hr)
+    assert (summary["people_added"], summary["teams_created"], summary["people_moved"]) == (3, 2, 1)
+    assert people(tenant)["new@acme.test"] == ("New Person", "employee", "Acme/Sales/North", True)
+    assert people(tenant)["employee@acme.test"][2] == "Acme/Sales/North"
+    assert leads(tenant) >= {("lead@acme.test", "Acme/Engineering/Platform")}
+    with organization_scope(other_tenant.org):
+        assert not Team.objects.filter(path__startswith="Acme").exists()

@@ -10,17 +10,20 @@ their home page (`forms.accounts.AccountPasswordResetForm` accepts people withou
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from surveys.bulk import chunks
 from surveys.enqueue import enqueue
 from surveys.models import MANAGER_ROLES, Membership, User
 from surveys.names import one_line
@@ -38,9 +41,24 @@ def needs_account(membership: Membership) -> bool:
     return membership.role in MANAGER_ROLES and not membership.user.has_usable_password()
 
 
+#: `needs_account` as a query (a password Django marks unusable starts with its prefix).
+NEEDS_ACCOUNT = Q(role__in=MANAGER_ROLES, user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+
+
 def account_invitations_queue(memberships: Iterable[Membership]) -> None:
     """After the current transaction commits, e-mail a set-up link to those who need one."""
-    ids = [membership.pk for membership in memberships if needs_account(membership)]
+    _queue([membership.pk for membership in memberships if needs_account(membership)])
+
+
+def account_invitations_queue_ids(membership_ids: Sequence[int]) -> None:
+    """The same for many memberships by id (an import's), asked of the database."""
+    found: list[int] = []
+    for chunk in chunks(membership_ids):
+        found += Membership.objects.filter(NEEDS_ACCOUNT, pk__any_of=chunk).values_list("pk", flat=True)
+    _queue(sorted(found))
+
+
+def _queue(ids: list[int]) -> None:
     if ids:
         enqueue("surveys.tasks.account_invitations_send", ids)
 

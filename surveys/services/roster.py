@@ -27,7 +27,7 @@ import logging
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -36,10 +36,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from surveys.bulk import bulk_insert, bulk_update, chunks
 from surveys.enqueue import enqueue
 from surveys.exceptions import PulseError
 from surveys.models import (
     HR_ROLES,
+    MANAGER_ROLES,
     Invitation,
     Membership,
     Organization,
@@ -54,7 +56,7 @@ from surveys.models import (
     TeamManagement,
     User,
 )
-from surveys.services.accounts import account_invitations_queue
+from surveys.services.accounts import account_invitations_queue_ids
 from surveys.services.history import roster_change_record
 from surveys.services.roster_file import ProgressCallback, RosterError, RosterRow, roster_validate
 from surveys.services.teams import team_repath
@@ -64,8 +66,6 @@ logger = logging.getLogger(__name__)
 
 #: Files with more rows than this are checked and imported by a Celery task, with a progress page.
 BACKGROUND_ROWS = 2_000
-WRITE_BATCH = 2_000
-READ_CHUNK = 5_000  # SQLite caps the parameters of one query
 #: Deactivating more than this share of the active people needs a second confirmation.
 LARGE_DEACTIVATION = 0.10
 #: How many entries of each list the preview keeps (the counts are always complete).
@@ -174,10 +174,10 @@ def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
         )
     }
     users: dict[str, _User] = {}
-    for chunk in _chunks([row.email for row in rows]):
+    for chunk in chunks([row.email for row in rows]):
         users.update(
             (email, _User(pk, email, name))
-            for pk, email, name in User.objects.filter(email__in=chunk).values_list("id", "email", "name")
+            for pk, email, name in User.objects.filter(email__any_of=chunk).values_list("id", "email", "name")
         )
     active_per_team: dict[int, int] = defaultdict(int)
     for member in members.values():
@@ -188,10 +188,10 @@ def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
     # Whose name is not this organisation's to change: asked only about names the file changes.
     renamed = [user.pk for row in rows if (user := users.get(row.email)) is not None and user.name != row.name]
     shared: set[int] = set()
-    for chunk in _chunks(renamed):
+    for chunk in chunks(renamed):
         with across_organizations():
             shared.update(
-                Membership.all_organizations.filter(user_id__in=chunk)
+                Membership.all_organizations.filter(user_id__any_of=chunk)
                 .exclude(organization=organization)
                 .values_list("user_id", flat=True)
             )
@@ -406,7 +406,7 @@ def roster_apply(*, organization: Organization, plan: RosterPlan, actor: Members
         undo: dict[str, list] = defaultdict(list)
         team_ids = _apply_teams(organization, plan, undo)
         user_ids = _apply_users(plan, undo)
-        touched = _apply_memberships(organization, plan, team_ids, user_ids, undo)
+        managers = _apply_memberships(organization, plan, team_ids, user_ids, undo)
         _apply_leads(organization, plan, team_ids, undo)
         summary.update(rows=len(plan.rows), notes=plan.notes, seconds=round(time.monotonic() - started, 2))
         roster_change_record(
@@ -417,7 +417,7 @@ def roster_apply(*, organization: Organization, plan: RosterPlan, actor: Members
             details=dict(undo),
             roster_import=roster_import,
         )
-        account_invitations_queue(Membership.objects.filter(pk__in=touched).select_related("user"))
+        account_invitations_queue_ids(sorted(managers))
     return summary
 
 
@@ -444,70 +444,71 @@ def _apply_teams(organization: Organization, plan: RosterPlan, undo) -> dict[str
         team_repath(team=Team.objects.get(pk=team_id), path=new)
         undo["team_renames"].append([team_id, old, new])
     team_ids = dict(Team.objects.values_list("path", "id"))
-    for path in plan.teams_to_create:  # parents first
-        team = Team.objects.create(
-            organization=organization,
-            name=Team.name_of(path),
-            path=path,
-            parent_id=team_ids.get(Team.parent_path(path)),
+    by_depth: dict[int, list[str]] = defaultdict(list)
+    for path in plan.teams_to_create:
+        by_depth[path.count(Team.SEPARATOR)].append(path)
+    for depth in sorted(by_depth):  # parents first: one insert per level of the tree
+        rows = [(Team.name_of(path), path, team_ids.get(Team.parent_path(path))) for path in by_depth[depth]]
+        created = bulk_insert(
+            Team,
+            ["name", "path", "parent_id"],
+            rows,
+            constants={"organization_id": organization.pk},
+            returning=["path", "id"],
         )
-        team_ids[path] = team.pk
-        undo["teams_created"].append(team.pk)
+        team_ids.update(created)
+        undo["teams_created"] += sorted(team_id for _, team_id in created)
     return team_ids
 
 
 def _apply_users(plan: RosterPlan, undo) -> dict[str, int]:
-    new = [
-        User(email=row.email, name=row.name, password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30))
-        for row in plan.users_to_create
-    ]
-    User.objects.bulk_create(new, batch_size=WRITE_BATCH)
-    if new and not all(user.pk for user in new):
-        emails = [user.email for user in new]
-        found: dict[str, int] = {}
-        for chunk in _chunks(emails):
-            found.update(User.objects.filter(email__in=chunk).values_list("email", "id"))
-        for user in new:
-            user.pk = found[user.email]
-    undo["users_created"] = [user.pk for user in new]
-    renamed = [User(pk=user_id, name=new_name) for user_id, _, _, new_name in plan.user_renames]
-    User.objects.bulk_update(renamed, ["name"], batch_size=WRITE_BATCH)
+    # People imported have no password until they set one (managers are e-mailed a link).
+    rows = [(row.email, row.name, UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)) for row in plan.users_to_create]
+    created = dict(
+        bulk_insert(
+            User,
+            ["email", "name", "password"],
+            rows,
+            constants={"is_superuser": False, "is_staff": False, "is_active": True, "date_joined": timezone.now()},
+            returning=["email", "id"],
+        )
+    )
+    undo["users_created"] = sorted(created.values())
+    bulk_update(User, ["id", "name"], [(user_id, new_name) for user_id, _, _, new_name in plan.user_renames])
     undo["user_names"] = [[user_id, old, new] for user_id, _, old, new in plan.user_renames]
     wanted = {row.email for row in plan.memberships_to_create}
-    user_ids = {user.email: user.pk for user in new}
-    for chunk in _chunks(sorted(wanted - user_ids.keys())):
-        user_ids.update(User.objects.filter(email__in=chunk).values_list("email", "id"))
+    user_ids = dict(created)
+    for chunk in chunks(sorted(wanted - user_ids.keys())):
+        user_ids.update(User.objects.filter(email__any_of=chunk).values_list("email", "id"))
     return user_ids
 
 
 def _apply_memberships(organization, plan: RosterPlan, team_ids, user_ids, undo) -> set[int]:
-    """Create, change, reactivate and deactivate memberships; returns those created or changed."""
-    new = [
-        Membership(organization=organization, user_id=user_ids[row.email], role=row.role, team_id=team_ids[row.team])
-        for row in plan.memberships_to_create
-    ]
-    Membership.objects.bulk_create(new, batch_size=WRITE_BATCH)
-    if new and not all(m.pk for m in new):
-        by_user: dict[int, int] = {}
-        for chunk in _chunks([m.user_id for m in new]):
-            by_user.update(Membership.objects.filter(user_id__in=chunk).values_list("user_id", "id"))
-        for membership in new:
-            membership.pk = by_user[membership.user_id]
-    undo["memberships_created"] = [m.pk for m in new]
+    """Create, change, reactivate and deactivate memberships; returns those created or changed
+    whose role has pages of its own (who may need an account)."""
+    rows = [(user_ids[row.email], row.role, team_ids[row.team]) for row in plan.memberships_to_create]
+    created = bulk_insert(
+        Membership,
+        ["user_id", "role", "team_id"],
+        rows,
+        constants={"organization_id": organization.pk, "is_active": True, "created_at": timezone.now()},
+        returning=["id", "role"],
+    )
+    undo["memberships_created"] = sorted(membership_id for membership_id, _ in created)
     changed = []
     for membership, row, role in plan.membership_changes:
         before = [membership.role, membership.team_id, membership.is_active]
         membership.role, membership.team_id, membership.is_active = role, team_ids[row.team], True
-        changed.append(membership)
+        changed.append((membership.pk, role, membership.team_id, True))
         undo["memberships_changed"].append([membership.pk, before, [role, membership.team_id, True]])
-    Membership.objects.bulk_update(changed, ["role", "team", "is_active"], batch_size=WRITE_BATCH)
+    bulk_update(Membership, ["id", "role", "team_id", "is_active"], changed)
     off = [m.pk for m in plan.deactivations]
-    for chunk in _chunks(off):
-        Membership.objects.filter(pk__in=chunk).update(is_active=False)
+    for chunk in chunks(off):
+        Membership.objects.filter(pk__any_of=chunk).update(is_active=False)
     undo["memberships_changed"].extend(
         [m.pk, [m.role, m.team_id, True], [m.role, m.team_id, False]] for m in plan.deactivations
     )
-    return {m.pk for m in new} | {m.pk for m in changed}
+    return {membership_id for membership_id, role, *_ in [*created, *changed] if role in MANAGER_ROLES}
 
 
 def _apply_leads(organization, plan: RosterPlan, team_ids, undo) -> None:
@@ -518,19 +519,11 @@ def _apply_leads(organization, plan: RosterPlan, team_ids, undo) -> None:
         return
     emails = sorted({email for _, email in plan.leads_to_add})
     membership_of: dict[str, int] = {}
-    for chunk in _chunks(emails):
-        membership_of.update(Membership.objects.filter(user__email__in=chunk).values_list("user__email", "id"))
-    added = [
-        TeamManagement(organization=organization, team_id=team_ids[path], membership_id=membership_of[email])
-        for path, email in sorted(plan.leads_to_add)
-    ]
-    TeamManagement.objects.bulk_create(added, batch_size=WRITE_BATCH)
-    undo["leads_added"] = [[lead.team_id, lead.membership_id] for lead in added]
-
-
-def _chunks(items: Sequence, size: int = READ_CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    for chunk in chunks(emails):
+        membership_of.update(Membership.objects.filter(user__email__any_of=chunk).values_list("user__email", "id"))
+    rows = [(team_ids[path], membership_of[email]) for path, email in sorted(plan.leads_to_add)]
+    bulk_insert(TeamManagement, ["team_id", "membership_id"], rows, constants={"organization_id": organization.pk})
+    undo["leads_added"] = [list(row) for row in rows]
 
 
 # Undo ------------------------------------------------------------------------------------
