@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from surveys.exceptions import PulseError
 from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
+from surveys.selectors import home as home_selectors
 from surveys.selectors import results as results_selectors
 from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
 from surveys.services.teams import team_repath
@@ -143,6 +144,27 @@ def test_hrs_home_page_summarises_and_leaves_the_table_to_the_results_page(login
     assert "team-figures" not in hr and 'href="/o/acme/results/"' in hr
     manager = login(tenant.manager).get("/o/acme/").content.decode()
     assert "team-figures" in manager  # a lead's own teams, each with its figures
+
+
+def test_hrs_home_lists_the_largest_changes_and_leaves_the_rest_to_the_results_page(login, tenant, survey, monkeypatch):
+    monkeypatch.setattr(home_selectors, "SUMMARY_FLAGS", 1)
+    with tenant.scope():
+        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, falling)}
+            published_round(survey, answers, number=number, days_ago=15 - number)
+    client = login(tenant.hr)
+
+    def flags(path: str) -> tuple[int, str]:
+        look = client.get(path).content.decode().split("Where to look first", 1)[1].split("</section>", 1)[0]
+        return look.count("<li>"), look
+
+    everywhere, _ = flags("/o/acme/results/")
+    listed, home = flags("/o/acme/")
+    assert everywhere > 1 and listed == 1
+    more = everywhere - 1
+    assert f"{more} more likely change{'s' if more > 1 else ''} on the results page</a>" in home
+    assert 'href="/o/acme/results/?round=' in home
 
 
 def test_an_organisation_view_keeps_only_flags_that_survive_its_false_discovery_rate(

@@ -86,6 +86,20 @@ class LatestTeamFigures:
     shown: int = 0  # teams of the round with results of their own
     in_round: int = 0  # teams in the round
 
+    @property
+    def first_flags(self) -> tuple[Flag, ...]:
+        """The flags the page lists: all of a lead's, the largest SUMMARY_FLAGS of HR's summary."""
+        return self.look_first[:SUMMARY_FLAGS] if self.summary else self.look_first
+
+    @property
+    def more_flags(self) -> int:
+        """Flags left to the results page."""
+        return len(self.look_first) - len(self.first_flags)
+
+
+#: HR's home page lists this many of the round's likely changes; the results page lists them all.
+SUMMARY_FLAGS = 10
+
 
 def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     """The teams the viewer may see, each with its figures from the latest published round
