@@ -12,12 +12,16 @@ dashboard; each page under 300 KB):
 - the baseline: reading the latest round's Result rows of every team, bare (`values_list`),
   the least any view of the whole organisation's figures must do.
 
+Before each timed request the garbage of the one before is collected, untimed: the every-team
+page leaves megabytes of it, and its collection would otherwise land on whichever page came next.
+
 The first request after publication computes the round's change flags (cached from then on,
 and computed by the worker right after publication in production): it is timed once, apart.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import time
@@ -103,7 +107,9 @@ def _measure(stdout, organization, latest, pages, *, repeat, teams, rounds) -> N
             sizes[name] = get(membership, path)  # warm
         for _ in range(repeat):  # interleaved, so a busy neighbour slows every page alike
             for name, (membership, path) in pages.items():
+                gc.collect()  # not the garbage of the page before (the every-team page leaves 2 MB of it)
                 timings[name].append(_timed(lambda membership=membership, path=path: get(membership, path)))
+            gc.collect()
             timings["baseline: the round's Results, bare"].append(_timed(bare))
     ms = 1000
     sign_in = _p95(timings[SIGN_IN])
