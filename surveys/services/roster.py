@@ -46,6 +46,7 @@ from surveys.models import (
     Membership,
     Organization,
     Response,
+    Role,
     RosterChange,
     RosterChangeKind,
     RosterImport,
@@ -85,12 +86,29 @@ class _User(NamedTuple):
     name: str
 
 
+class _Member(NamedTuple):
+    """A membership as planning reads it: plain values, not three model instances a person."""
+
+    pk: int
+    user_id: int
+    role: str
+    team_id: int | None
+    is_active: bool
+    email: str
+    name: str  # as pages show the person: their name, else their email
+    team_path: str | None
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+
 @dataclass
 class _State:
     """The organisation as it stands, read once."""
 
     teams: dict[str, tuple[int, int | None]]  # path -> (id, parent id)
-    members: dict[int, Membership]  # user id -> membership
+    members: dict[int, _Member]  # user id -> membership
     users: dict[str, _User]  # email -> user, for the emails of the file
     leads: set[tuple[int, int]]  # (team id, membership id)
     active_per_team: dict[int, int]
@@ -113,8 +131,8 @@ class RosterPlan:
     users_to_create: list[RosterRow] = field(default_factory=list)
     user_renames: list[tuple[int, str, str, str]] = field(default_factory=list)  # id, email, old, new
     memberships_to_create: list[RosterRow] = field(default_factory=list)
-    membership_changes: list[tuple[Membership, RosterRow, str]] = field(default_factory=list)  # kept role
-    deactivations: list[Membership] = field(default_factory=list)
+    membership_changes: list[tuple[_Member, RosterRow, str]] = field(default_factory=list)  # kept role
+    deactivations: list[_Member] = field(default_factory=list)
     leads_to_add: set[tuple[str, str]] = field(default_factory=set)  # (team path, email)
     leads_to_remove: set[tuple[int, int]] = field(default_factory=set)  # (team id, membership id)
     teams_emptied: list[str] = field(default_factory=list)
@@ -166,12 +184,13 @@ def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
     teams: dict[str, tuple[int, int | None]] = {
         path: (pk, parent) for pk, path, parent in Team.objects.values_list("id", "path", "parent_id")
     }
-    # Only what planning reads: a roster of 50,000 is 150,000 objects otherwise read in full.
+    # Only what planning reads, as plain values: a roster of 50,000 is 150,000 model instances otherwise.
+    rows_read = Membership.objects.values_list(
+        "pk", "user_id", "role", "team_id", "is_active", "user__email", "user__name", "team__path"
+    )
     members = {
-        m.user_id: m
-        for m in Membership.objects.select_related("user", "team").only(
-            "organization_id", "role", "team_id", "is_active", "user__email", "user__name", "team__path"
-        )
+        user_id: _Member(pk, user_id, role, team_id, active, email, name or email, path)
+        for pk, user_id, role, team_id, active, email, name, path in rows_read
     }
     users: dict[str, _User] = {}
     for chunk in chunks([row.email for row in rows]):
@@ -213,6 +232,10 @@ def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow]) -> d
     parents_now = {parent for _, parent in state.teams.values()}
     renamed: dict[str, int] = {}
     gone = [path for path in state.teams if path not in wanted]
+    active_in: dict[int, set[int]] = defaultdict(set)  # team id -> its active people's memberships
+    for member in state.members.values():
+        if member.is_active and member.team_id:
+            active_in[member.team_id].add(member.pk)
     for new in new_paths:
         if new in parents_in_file:
             continue
@@ -220,7 +243,7 @@ def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow]) -> d
             team_id, _ = state.teams[old]
             if team_id in parents_now or Team.parent_path(old) != Team.parent_path(new):
                 continue
-            people = {m.pk for m in state.members.values() if m.is_active and m.team_id == team_id}
+            people = active_in.get(team_id)
             if people and people == in_file.get(new):
                 renamed[new] = team_id
                 plan.team_renames.append((team_id, old, new))
@@ -272,16 +295,16 @@ def _plan_people(plan, state: _State, rows, importer: Membership | None, renamed
                 f"{'is' if teamless == 1 else 'are'} not in the file: a file cannot name them, so they stay as "
                 "they are."
             )
-    plan.member_emails = {m.pk: (m.user.email, m.user.get_full_name()) for m in state.members.values()}
+    plan.member_emails = {m.pk: (m.email, m.name) for m in state.members.values()}
 
 
-def _role_kept_for_importer(row: RosterRow, membership: Membership, importer: Membership | None, plan) -> str:
+def _role_kept_for_importer(row: RosterRow, membership: _Member, importer: Membership | None, plan) -> str:
     if importer is None or membership.pk != importer.pk:
         return row.role
     if membership.role in HR_ROLES and row.role not in HR_ROLES:
         plan.notes.append(
             f"The file gives you (line {row.line}) the role {row.role}. You keep the role "
-            f"{membership.get_role_display()}: an import never takes HR rights from the person running it."
+            f"{membership.role_label}: an import never takes HR rights from the person running it."
         )
         return membership.role
     return row.role
@@ -352,11 +375,11 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = ()) -> di
         if not membership.is_active:
             reactivated.append([row.email, name, row.team])
             continue
-        before_team = membership.team.path if membership.team else "no team"
+        before_team = membership.team_path or "no team"
         if before_team != row.team:
             moved.append([row.email, name, before_team, row.team])
         if membership.role != role:
-            updated.append([row.email, name, f"role {membership.get_role_display()} → {role}"])
+            updated.append([row.email, name, f"role {membership.role_label} → {role}"])
     for _, email, old, new in plan.user_renames:
         updated.append([email, new, f"name {old} → {new}"])
     lists = {
@@ -364,9 +387,7 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = ()) -> di
         "people_moved": moved,
         "people_updated": updated,
         "people_reactivated": reactivated,
-        "people_deactivated": [
-            [m.user.email, m.user.get_full_name(), m.team.path if m.team else "no team"] for m in plan.deactivations
-        ],
+        "people_deactivated": [[m.email, m.name, m.team_path or "no team"] for m in plan.deactivations],
         "teams_created": [[path] for path in plan.teams_to_create],
         "teams_renamed": [[old, new] for _, old, new in plan.team_renames],
         "teams_emptied": [[path] for path in plan.teams_emptied],
@@ -399,7 +420,7 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = ()) -> di
 def roster_apply(*, organization: Organization, plan: RosterPlan, actor: Membership | None, roster_import=None) -> dict:
     """Write `plan` in one transaction, record it in the history, and return the summary."""
     started = time.monotonic()
-    summary = plan_preview(plan)["counts"]  # before writing: the plan's memberships are updated in place
+    summary = plan_preview(plan)["counts"]
     with transaction.atomic():
         # One import at a time per organisation: a second waits here, then finds its plan stale.
         Organization.objects.select_for_update().filter(pk=organization.pk).first()
@@ -498,9 +519,8 @@ def _apply_memberships(organization, plan: RosterPlan, team_ids, user_ids, undo)
     changed = []
     for membership, row, role in plan.membership_changes:
         before = [membership.role, membership.team_id, membership.is_active]
-        membership.role, membership.team_id, membership.is_active = role, team_ids[row.team], True
-        changed.append((membership.pk, role, membership.team_id, True))
-        undo["memberships_changed"].append([membership.pk, before, [role, membership.team_id, True]])
+        changed.append((membership.pk, role, team_ids[row.team], True))
+        undo["memberships_changed"].append([membership.pk, before, [role, team_ids[row.team], True]])
     bulk_update(Membership, ["id", "role", "team_id", "is_active"], changed)
     off = [m.pk for m in plan.deactivations]
     for chunk in chunks(off):
