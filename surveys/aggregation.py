@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
+from surveys.bulk import bulk_insert
 from surveys.int_tables import fetch_int_tables
 from surveys.models import SCALE_POINTS, Answer, Response, Result, Round, RoundQuestion, RoundTeam
 from surveys.privacy.suppression import Publication, publication_plan
@@ -223,22 +224,9 @@ def results_write(round_: Round, results: ResultTable) -> None:
     """Write the round's Results (it has none: published results are final). Call inside the
     publishing transaction, after the audit."""
     if connection.vendor == "postgresql":
-        columns = "organization_id, round_id, team_id, n, invited, items, comments_released, covered_teams"
-        payload = copy_payload(round_, results)
-        table = Result._meta.db_table
-        # PostgreSQL refuses COPY FROM into a table under row-level security (tenancy layer 3),
-        # so the rows are copied into a temporary table of the same columns, then inserted
-        # from it in one statement, which the policy checks like any other insert.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE pulse_results_in ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
-            )
-            # Django wraps execute() and fetch*() errors, not copy(): wrap them here, so a
-            # dropped connection is the OperationalError the task retries on.
-            with connection.wrap_database_errors, cursor.copy("COPY pulse_results_in FROM STDIN") as copy:
-                copy.write(payload)
-            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM pulse_results_in")
-            cursor.execute("DROP TABLE pulse_results_in")
+        columns = ["team_id", "n", "invited", "items", "comments_released", "covered_teams"]
+        # A dropped connection while copying is the OperationalError the task retries on.
+        bulk_insert(Result, ["organization_id", "round_id", *columns], copy_payload(round_, results), returning=())
     else:
         Result.objects.bulk_create(
             (Result(organization_id=round_.organization_id, round_id=round_.pk, **row) for row in results.rows()),
