@@ -455,6 +455,11 @@ def test_a_drawn_dashboard_is_reused_only_while_what_it_shows_is_unchanged(login
     with tenant.scope():
         team_repath(team=tenant.product, path=tenant.engineering.path + "/Product design")
     assert "Product design" in text(client.get(dashboard_url(tenant.engineering)))
+    chance = re.compile(r"fewer than 1 stable team in (\d+) sees one in a year")
+    before = chance.search(text(client.get(dashboard_url(tenant.engineering)))).group(1)
+    survey.cadence = "weekly" if survey.cadence != "weekly" else "monthly"
+    survey.save(update_fields=["cadence"])
+    assert chance.search(text(client.get(dashboard_url(tenant.engineering)))).group(1) != before
     with tenant.scope():  # a fifth round, published after the page was drawn
         published_round(survey, {tenant.platform: spread(5, [3] * 10), tenant.product: spread(8, [3] * 10)}, number=5)
     column = '<th scope="col" class="num">Round 5</th>'  # the trend table's

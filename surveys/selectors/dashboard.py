@@ -332,8 +332,9 @@ class TeamDashboard:
         """Names everything the figures part of the page is drawn from, so a cached drawing
         is reused exactly while none of it changed: the change rule's version, the team (and
         its name), the round and the published rounds its trend looks back on, the sub-teams
-        shown (and their names), the survey's settings the page quotes, the team above and
-        whether this team has results or is too small to have any. Empty without a round."""
+        shown (and their names), the survey's settings the page quotes (comments, cadence, the
+        team it covers), the team above and whether this team has results or is too small to
+        have any. Empty without a round."""
         round_ = self.choice.round
         if round_ is None:
             return ""
@@ -346,7 +347,7 @@ class TeamDashboard:
             round_.pk,
             [r.pk for r in _trend_rounds(self.choice)],
             [[team.pk, team.path] for team in self.children],
-            [survey.comments_enabled, survey.root_team.path if survey.root_team else None],
+            [survey.comments_enabled, survey.cadence, survey.root_team.path if survey.root_team else None],
             [parent.pk, parent.path] if parent else None,
             [self.published, self.too_small, self.above_survey],
         ]
