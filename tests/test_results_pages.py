@@ -692,3 +692,24 @@ def test_hr_home_counts_the_programme_of_its_own_organisation(login, tenant, oth
     html = re.sub(r"\s+", " ", login(tenant.hr).get("/o/acme/").content.decode())
     assert '<div class="stat">4</div><div class="stat-label">active people</div>' in html
     assert '<div class="stat">1</div><div class="stat-label">rounds open now</div>' in html
+
+
+def test_the_results_pages_work_with_the_cache_down(login, tenant, rounds, settings, caplog):
+    """A cache that cannot be reached is a miss: every results page is drawn afresh, none fails."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": settings.PULSE_CACHE_OPTIONS,  # as production has them
+        }
+    }
+    for who, path in (
+        (tenant.manager, dashboard_url(tenant.engineering)),
+        (tenant.manager, dashboard_url(tenant.engineering)),
+        (tenant.hr, "/o/acme/results/"),
+        (tenant.hr, "/o/acme/"),
+    ):
+        response = login(who).get(path)
+        assert response.status_code == 200, path
+    assert "Over time" in login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
+    assert any("Error" in record.getMessage() or record.exc_info for record in caplog.records if "redis" in record.name)

@@ -222,13 +222,18 @@ CELERY_BEAT_SCHEDULE: dict = {
     "roster-imports-tend": {"task": "surveys.tasks.roster_imports_tend", "schedule": SAFETY_NET_SECONDS},
 }
 
+# What the cache holds can always be worked out again (a view's change flags, a dashboard's
+# drawn figures, a sign-in lockout that django-axes also keeps in the database), so a cache that
+# is down or slow is a miss, logged, never an error page.
+PULSE_CACHE_OPTIONS = {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("CACHE_URL")}
+        {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": env("CACHE_URL"), "OPTIONS": PULSE_CACHE_OPTIONS}
         if env("CACHE_URL", default="")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
