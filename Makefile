@@ -7,10 +7,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # One test worker per CPU (pytest-xdist), a test module's tests on one worker (the demo is
 # seeded once per worker that needs it), and a coverage report. `make test PYTEST_ARGS=` runs
-# everything in one process.
+# in one process. Tests marked slow (the exhaustive privacy enumeration, minutes long) are left
+# to `make test-slow`, which CI runs; `make test PYTEST_MARKS=` runs them too.
 PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term:skip-covered
+PYTEST_MARKS ?= not slow
 
-.PHONY: demo test test-pg test-resilience smoke install install-dev migrate lint typecheck clean
+.PHONY: demo test test-slow test-pg test-resilience smoke install install-dev migrate lint typecheck clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,15 +50,19 @@ demo: migrate
 	echo "Scheduled jobs (open, remind, close, aggregate) run every minute: log in $(VENV)/demo-jobs.log"; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## test: the whole suite (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set).
+## test: the suite but its slow tests (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set).
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS) -m "$(PYTEST_MARKS)"
+
+## test-slow: only the tests marked slow (CI runs them after `make test`).
+test-slow: install-dev
+	$(PY) -m pytest -m slow
 
 ## test-pg: the whole suite on PostgreSQL, the production path. Starts nothing: it uses the
 ## server DATABASE_URL names (and Redis, when CELERY_BROKER_URL is set).
 test-pg: install-dev
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "make test-pg needs DATABASE_URL=postgres://user@host:5432/name"; exit 2;; esac
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS) -m "$(PYTEST_MARKS)"
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -173,6 +173,7 @@ def search() -> dict[str, int]:
     return _search()
 
 
+@pytest.mark.slow
 def test_the_enumeration_covers_every_small_organisation(search):
     every = list(organisations())
     # Every ordered tree of up to five teams with up to nine people, leaves never empty (the
@@ -181,14 +182,17 @@ def test_the_enumeration_covers_every_small_organisation(search):
     assert search["organisations"] == len(every) * len(THRESHOLDS)
 
 
+@pytest.mark.slow
 def test_no_small_organisation_has_a_pinning_pattern(search):
     assert search["pins"] == 0
 
 
+@pytest.mark.slow
 def test_the_auditor_passes_every_publication_of_the_product(search):
     assert search["flagged"] == 0
 
 
+@pytest.mark.slow
 def test_a_leaky_rule_pins_and_never_runs_unnoticed_by_the_auditor(search):
     """The fast check certifies that a publication is what the public rule gives; an algorithm
     all of whose publications pass is the public rule, which pins nothing. Brute force finds the
