@@ -3,7 +3,7 @@ import os
 
 import gunicorn.http.wsgi
 
-# Request lines carry answering links; this logger redacts their tokens (surveys/log_redaction.py).
+# Request lines carry answering links; this logger redacts their tokens (surveys/core/log_redaction.py).
 logger_class = "wellbeing.gunicorn_logging.RedactingLogger"
 
 # No server banner: gunicorn names itself in a Server header on every response, which tells a

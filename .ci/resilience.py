@@ -50,9 +50,9 @@ from stack import (  # noqa: E402
     wait,
 )
 
+from surveys.core.tenancy import organization_scope  # noqa: E402
 from surveys.models import Answer, Participation, Response, Result, Round, RoundStatus  # noqa: E402
 from surveys.services.rounds import round_close  # noqa: E402
-from surveys.tenancy import organization_scope  # noqa: E402
 
 WORK = Path(os.environ["SMOKE_LOG_DIR"])
 OWNER_URL = os.environ["DATABASE_OWNER_URL"].replace("postgres://", "postgresql://", 1)

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from stack import BASE_URL, answer, fail, links, published, pulse_open, results_mails, step, wait  # noqa: E402
 
+from surveys.core.tenancy import organization_scope  # noqa: E402
 from surveys.models import ApiKey, Organization, Result, ResultLines, Round  # noqa: E402
 from surveys.services.rounds import round_close  # noqa: E402
-from surveys.tenancy import organization_scope  # noqa: E402
 
 LOG_DIR = Path(os.environ["SMOKE_LOG_DIR"])
 TEAM_SIZE = 5

@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from django.utils import timezone
 
+from surveys.core.tenancy import across_organizations, organization_scope
 from surveys.models import (
     Membership,
     Organization,
@@ -38,7 +39,6 @@ from surveys.models import (
 )
 from surveys.services.rounds import round_open
 from surveys.services.surveys import SurveyFields, survey_create
-from surveys.tenancy import across_organizations, organization_scope
 
 BASE_URL = os.environ["PULSE_BASE_URL"]
 MAIL_DIR = Path(os.environ["SMOKE_MAIL_DIR"])

@@ -19,7 +19,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import across_organizations
+from surveys.core.tokens import token_hash
 from surveys.models import (
     HR_ROLES,
     ActionPlan,
@@ -35,8 +37,6 @@ from surveys.models import (
     TeamManagement,
     User,
 )
-from surveys.tenancy import across_organizations
-from surveys.tokens import token_hash
 
 
 def access_membership(*, user: User, org_slug: str) -> Membership:

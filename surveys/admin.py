@@ -13,6 +13,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, OuterRef, Subquery
 from rest_framework_api_key.models import APIKey
 
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     ActionPlan,
     Membership,
@@ -24,7 +25,6 @@ from surveys.models import (
     Team,
     User,
 )
-from surveys.tenancy import organization_scope
 
 
 @admin.register(Organization)

@@ -12,12 +12,12 @@ class SurveysConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from surveys import tasks  # noqa: F401
-        from surveys.bulk import AnyOf
-        from surveys.database_roles import app_role_grant
-        from surveys.tenancy import on_connection_created
+        from surveys.core.bulk import AnyOf
+        from surveys.core.database_roles import app_role_grant
+        from surveys.core.tenancy import on_connection_created
 
         # `import tasks` above registers the Celery tasks in every process (web, worker,
-        # commands), so services can queue them by name (surveys.enqueue) without importing them.
+        # commands), so services can queue them by name (surveys.core.enqueue) without importing them.
         # Every new PostgreSQL session learns the organisation in scope (row-level security).
         connection_created.connect(on_connection_created, dispatch_uid="pulse-organization-scope")
         # `migrate` (as the tables' owner) grants the app's own role its rights; importing

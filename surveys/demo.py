@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
+from surveys.core.tenancy import across_organizations, organization_scope
 from surveys.models import (
     Cadence,
     Construct,
@@ -34,7 +35,6 @@ from surveys.services.responses import response_submit
 from surveys.services.results import round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create
-from surveys.tenancy import across_organizations, organization_scope
 
 DEMO_PASSWORD = "pulse-demo"
 

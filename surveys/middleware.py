@@ -3,7 +3,7 @@ limits and headers every request gets.
 
 Layer 1 of tenancy (see docs/architecture.md): the organisation comes from the URL and the
 signed-in user's membership, never from a request body, and the whole request then runs in that
-organisation's scope (`surveys.tenancy`), so every tenant query it makes is confined to it.
+organisation's scope (`surveys.core.tenancy`), so every tenant query it makes is confined to it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from surveys.access import access_membership
-from surveys.tenancy import across_organizations, scope_begin, scope_end
+from surveys.core.tenancy import across_organizations, scope_begin, scope_end
 
 
 class OrganizationMiddleware:

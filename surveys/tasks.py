@@ -7,15 +7,15 @@ import smtplib
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from surveys.enqueue import enqueue
-from surveys.exceptions import PulseError
+from surveys.core.enqueue import enqueue
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import across_organizations, organization_scope, tenant_task
 from surveys.models import Membership, RosterImport, Round, RoundStatus
 from surveys.selectors import exports
 from surveys.selectors.results import heatmap_flags, org_heatmap
 from surveys.services import accounts, invitations, jobs, notices, results
 from surveys.services.roster import roster_import_process
 from surveys.services.roster import roster_imports_tend as roster_imports_tend_service
-from surveys.tenancy import across_organizations, organization_scope, tenant_task
 
 logger = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ organization_patterns = [
     path("teams/<int:team_id>/plans/<int:plan_id>/status/", results.action_plan_status, name="action_plan_status"),
 ]
 
-# The invitation link: no sign-in, the token is the key (surveys.tokens.invitation_path).
+# The invitation link: no sign-in, the token is the key (surveys.core.tokens.invitation_path).
 # The slug is not called `org_slug`, so OrganizationMiddleware leaves these pages to
 # access_invitation instead of asking for a sign-in.
 answer_patterns = [

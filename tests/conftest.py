@@ -14,14 +14,14 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from surveys.core.tenancy import ORGANIZATION_SETTING, organization_scope
 from surveys.models import Membership, Organization, Question, Role, Team
-from surveys.tenancy import ORGANIZATION_SETTING, organization_scope
 from tests.support.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
 
 
 def own_queries(captured: list[dict]) -> list[str]:
     """The statements a page or service ran itself: not those that hand the organisation scope
-    to the PostgreSQL session for row-level security (`tenancy.database_scope_sync`, counted by
+    to the PostgreSQL session for row-level security (`core.tenancy.database_scope_sync`, counted by
     tests/test_row_level_security.py), so query budgets are the same on SQLite and PostgreSQL."""
     return [query["sql"] for query in captured if f"set_config('{ORGANIZATION_SETTING}'" not in query["sql"]]
 
@@ -103,7 +103,7 @@ def demo(_demo_seeded, db) -> str:
 def enqueued(monkeypatch) -> list[tuple[str, tuple]]:
     """Record what services queue (task name, arguments) instead of running or sending it."""
     sent: list[tuple[str, tuple]] = []
-    monkeypatch.setattr("surveys.enqueue._send", lambda task_name, args: sent.append((task_name, args)))
+    monkeypatch.setattr("surveys.core.enqueue._send", lambda task_name, args: sent.append((task_name, args)))
     return sent
 
 

@@ -16,10 +16,10 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Count
 
-from surveys import aggregation
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.phases import phases_recorded
+from surveys.engine import aggregation
 from surveys.models import Answer, Invitation, Organization, Response, Result, Round, RoundStatus, RoundTeam, Team
-from surveys.phases import phases_recorded
 from surveys.privacy.audit import PrivacyAuditError, audit_round
 from surveys.privacy.suppression import Publication
 from surveys.services.results import results_publish
@@ -306,7 +306,7 @@ def test_the_read_of_a_round_with_no_answers_is_empty_not_an_error(tenant):
 
 
 def test_the_binary_readers_refuse_what_they_do_not_understand():
-    from surveys import int_tables
+    from surveys.core import int_tables
 
     with pytest.raises(ValueError):
         int_tables._binary_copy_row(b"not a copy stream\xff\xff", 1)

@@ -6,10 +6,10 @@ import re
 from django.urls import reverse
 from django.utils import timezone
 
+from surveys.core.tenancy import organization_scope
+from surveys.core.tokens import invitation_path, token_hash
 from surveys.models import ActionPlan, RoundStatus
 from surveys.services.results import results_publish
-from surveys.tenancy import organization_scope
-from surveys.tokens import invitation_path, token_hash
 from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, invite
 from tests.support.pulses import form, open_pulse, stored
 from tests.support.survey_data import team_round

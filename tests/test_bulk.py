@@ -1,4 +1,4 @@
-"""Set-based writes and the `any_of` lookup (`surveys.bulk`), on SQLite and on PostgreSQL."""
+"""Set-based writes and the `any_of` lookup (`surveys.core.bulk`), on SQLite and on PostgreSQL."""
 
 import datetime as dt
 
@@ -6,7 +6,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.bulk import IN_LIST, bulk_insert, bulk_update, chunks
+from surveys.core.bulk import IN_LIST, bulk_insert, bulk_update, chunks
 from surveys.models import Membership, Team, User
 
 

@@ -6,10 +6,10 @@ import re
 
 from django.core.management import call_command
 
+from surveys.core.tenancy import organization_scope
 from surveys.demo import DEMO_LOGINS, DEMO_PASSWORD
 from surveys.models import Membership, Organization, Result, Role, Round, RoundStatus, Team
 from surveys.privacy.audit import audit_round
-from surveys.tenancy import organization_scope
 from tests.support.crawl import crawl
 
 

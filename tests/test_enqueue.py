@@ -1,7 +1,7 @@
-"""Services queue tasks through one helper (surveys.enqueue): after commit, by name, and a
+"""Services queue tasks through one helper (surveys.core.enqueue): after commit, by name, and a
 broker that is down never fails or undoes the work that asked for the task."""
 
-from surveys.enqueue import enqueue
+from surveys.core.enqueue import enqueue
 from surveys.models import Round, RoundStatus
 from surveys.services.rounds import round_close
 from tests.support.factories import RoundFactory, SurveyFactory

@@ -17,6 +17,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from surveys import tasks
+from surveys.core.tenancy import OrganizationScopeError, organization_scope
+from surveys.core.tokens import invitation_path, token_hash
 from surveys.models import (
     Invitation,
     Participation,
@@ -31,8 +33,6 @@ from surveys.services import jobs
 from surveys.services import rounds as round_services
 from surveys.services.invitations import round_invitations_send, round_reminders_send
 from surveys.services.organization import organization_update
-from surveys.tenancy import OrganizationScopeError, organization_scope
-from surveys.tokens import invitation_path, token_hash
 from tests.support.concurrency import at_once
 from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, UserFactory, invite, scheduled_round
 from wellbeing.celery import app

@@ -1,34 +1,64 @@
-"""The import structure of `surveys/`, read with the standard library's `ast`: no cycles, and
-lower floors never import higher ones (docs/architecture.md, "Layers")."""
+"""The structure of `surveys/` (docs/architecture.md, "Layers"), read with the standard
+library's `ast`: every module sits on a floor its folder names, the layers table lists every one
+of them, no import runs upwards or in a cycle, and the runtime app never imports the benchmarks."""
 
 import ast
+import functools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "surveys"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "surveys"
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
-#: Module (or package) prefix -> prefixes it must never import, at run time or lazily.
-FORBIDDEN = {
-    "surveys.models": (
-        "surveys.access",
-        "surveys.services",
-        "surveys.selectors",
-        "surveys.views",
-        "surveys.tasks",
-        "surveys.api",
-    ),
-    "surveys.tenancy": ("surveys.models", "surveys.access", "surveys.services", "surveys.views"),
-    "surveys.privacy.rules": ("surveys.models", "surveys.privacy.suppression", "surveys.privacy.audit"),
-    "surveys.access": ("surveys.services", "surveys.selectors", "surveys.views", "surveys.forms", "surveys.tasks"),
-    "surveys.selectors": ("surveys.services", "surveys.views", "surveys.forms", "surveys.tasks", "surveys.api"),
-    "surveys.services": ("surveys.tasks", "surveys.views", "surveys.forms", "surveys.api"),
-    # The auditor checks suppression and aggregation: it must not share their code.
-    "surveys.privacy.audit": ("surveys.privacy.suppression", "surveys.aggregation", "surveys.services"),
+#: The floors, lowest first: each may import its own and those below, never one above.
+FLOOR_NAMES = ("ground", "vocabulary", "gatekeepers", "engine", "reads", "writes", "entry points")
+GROUND, VOCABULARY, GATEKEEPERS, ENGINE, READS, WRITES, ENTRY = range(len(FLOOR_NAMES))
+
+#: Where each module of `surveys/` stands: the longest prefix that names it. A package names its
+#: floor for everything in it; the entry points are where Django and Celery look for them.
+FLOORS = {
+    "surveys.core": GROUND,
+    "surveys.privacy.rules": GROUND,  # imports nothing of the product: the models stand on it
+    "surveys.models": VOCABULARY,
+    "surveys.access": GATEKEEPERS,
+    "surveys.engine": ENGINE,
+    "surveys.privacy": ENGINE,
+    "surveys.selectors": READS,
+    "surveys.services": WRITES,
+    "surveys.admin": ENTRY,
+    "surveys.api": ENTRY,
+    "surveys.apps": ENTRY,
+    "surveys.benchmarks": ENTRY,
+    "surveys.context_processors": ENTRY,
+    "surveys.demo": ENTRY,
+    "surveys.forms": ENTRY,
+    "surveys.management": ENTRY,
+    "surveys.middleware": ENTRY,
+    "surveys.signin": ENTRY,
+    "surveys.tasks": ENTRY,
+    "surveys.templatetags": ENTRY,
+    "surveys.urls": ENTRY,
+    "surveys.views": ENTRY,
 }
 
+#: Module (or package) prefix -> prefixes it must never import, though the floors would allow it.
+FORBIDDEN = {
+    # The auditor checks suppression and aggregation: it must not share their code.
+    "surveys.privacy.audit": ("surveys.privacy.suppression", "surveys.engine.aggregation"),
+    # Services name the tasks they queue (surveys.core.enqueue); the tasks call the services.
+    "surveys.services": ("surveys.tasks",),
+}
 
+#: Benchmarks live outside the runtime app (`benchmarks/`); only the command that runs them
+#: imports them, and lazily.
+BENCHMARK_COMMAND = "surveys.management.commands.benchmark"
+
+
+@functools.cache
 def _modules() -> dict[str, Path]:
     modules = {}
     for path in PACKAGE.rglob("*.py"):
@@ -62,6 +92,7 @@ def _imported(name: str, path: Path) -> Iterator[str]:
         stack.extend(ast.iter_child_nodes(node))
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     modules = _modules()
     graph = {}
@@ -126,14 +157,86 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def _floor(module: str) -> int | None:
+    """The floor of `module`: that of the longest prefix FLOORS names, or None."""
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:end])
+        if prefix in FLOORS:
+            return FLOORS[prefix]
+    return None
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def test_every_module_stands_on_a_floor():
+    unplaced = sorted(name for name in _modules() if name != "surveys" and _floor(name) is None)
+    assert unplaced == [], "place each in a floor's package, or name it in FLOORS and docs/architecture.md"
+
+
+def test_the_floor_finder_takes_the_longest_prefix():
+    assert _floor("surveys.privacy.rules") == GROUND
+    assert _floor("surveys.privacy.audit") == ENGINE
+    assert _floor("surveys.core.tenancy") == GROUND
+    assert _floor("surveys.scoring") is None
+
+
+def test_no_import_runs_to_a_higher_floor():
+    upward = sorted(
+        f"{module} ({FLOOR_NAMES[_floor(module)]}) imports {target} ({FLOOR_NAMES[_floor(target)]})"
+        for module, targets in _graph().items()
+        if module != "surveys"
+        for target in targets
+        if target != "surveys" and _floor(target) > _floor(module)
+    )
+    assert upward == []
+
+
+def test_every_floor_package_holds_modules_of_its_floor_only():
+    """A floor's package is its folder: nothing inside it is placed on another floor, except
+    the privacy rules, which the models (one floor up) stand on."""
+    packages = {
+        prefix: floor for prefix, floor in FLOORS.items() if (PACKAGE.parent / prefix.replace(".", "/")).is_dir()
+    }
+    mixed = sorted(
+        prefix
+        for prefix in FLOORS
+        for package, floor in packages.items()
+        if prefix != package and _within(prefix, package) and FLOORS[prefix] != floor
+    )
+    assert mixed == ["surveys.privacy.rules"]
+
+
+def _layers_table() -> dict[str, set[str]]:
+    """The layers table of docs/architecture.md: floor -> the modules and packages it names
+    (as dotted paths under `surveys`)."""
+    text = ARCHITECTURE.read_text()
+    table = text[text.index("| floor | modules | knows |") :].split("\n\n", 1)[0]
+    named: dict[str, set[str]] = {}
+    for line in table.splitlines()[2:]:
+        floor, modules = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        paths = re.findall(r"`([a-z_/]+(?:\.py|/))`", modules)
+        named[floor] = {"surveys." + path.removesuffix(".py").strip("/").replace("/", ".") for path in paths}
+    return named
+
+
+def test_the_layers_table_places_every_module_where_the_test_does():
+    table = _layers_table()
+    assert list(table) == list(FLOOR_NAMES)
+    assert {floor: table[floor] for floor in FLOOR_NAMES} == {
+        name: {prefix for prefix, floor in FLOORS.items() if floor == number} for number, name in enumerate(FLOOR_NAMES)
+    }
+
+
 @pytest.mark.parametrize("lower", sorted(FORBIDDEN))
-def test_lower_floors_never_import_higher_ones(lower):
-    graph = _graph()
+def test_modules_never_import_what_they_must_not_share(lower):
     offending = {
         (module, target)
-        for module, targets in graph.items()
-        if module == lower or module.startswith(lower + ".")
+        for module, targets in _graph().items()
+        if _within(module, lower)
         for target in targets
-        if any(target == banned or target.startswith(banned + ".") for banned in FORBIDDEN[lower])
+        if any(_within(target, banned) for banned in FORBIDDEN[lower])
     }
     assert offending == set()

@@ -14,10 +14,10 @@ from django.core import mail
 from django.test import Client
 from gunicorn.config import Config
 
-from surveys.log_redaction import REDACTED, RedactTokens, redact_tokens
-from surveys.mail import RedactingConsoleBackend
+from surveys.core.log_redaction import REDACTED, RedactTokens, redact_tokens
+from surveys.core.mail import RedactingConsoleBackend
+from surveys.core.tokens import invitation_path
 from surveys.services.invitations import round_invitations_send
-from surveys.tokens import invitation_path
 from tests.support.pulses import form, open_pulse
 from wellbeing.gunicorn_logging import RedactingLogger
 
@@ -129,4 +129,4 @@ def test_deployments_that_print_mail_use_the_redacting_backend():
         text=True,
         timeout=60,
     )
-    assert result.stdout.strip() == "surveys.mail.RedactingConsoleBackend", result.stderr
+    assert result.stdout.strip() == "surveys.core.mail.RedactingConsoleBackend", result.stderr

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.models import Result, RoundStatus
 from surveys.privacy.audit import PrivacyAuditError, audit_round
 from surveys.privacy.rules import remainder_is_safe
@@ -322,7 +322,7 @@ def test_the_audit_refuses_a_snapshot_that_counts_fewer_people_than_were_invited
 def test_the_audit_refuses_two_results_for_one_team(tenant):
     import dataclasses
 
-    from surveys import aggregation
+    from surveys.engine import aggregation
 
     with tenant.scope():
         survey = SurveyFactory(organization=tenant.org)

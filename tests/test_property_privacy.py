@@ -145,7 +145,7 @@ def test_end_to_end_random_organisations_publish_only_what_the_audit_proves(db, 
     parent, invited, answered, _, k, k_comments = organisation
     rng = random.Random(seed)
     org = OrganizationFactory(k=k, k_comments=k_comments)
-    from surveys.tenancy import organization_scope
+    from surveys.core.tenancy import organization_scope
 
     with organization_scope(org):
         teams = []

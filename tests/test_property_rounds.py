@@ -14,13 +14,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from surveys.core.tenancy import organization_scope
 from surveys.models import Membership, Question, Result, Round, RoundStatus, Team
 from surveys.privacy.audit import audit_round
 from surveys.services.responses import response_submit
 from surveys.services.results import round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create
-from surveys.tenancy import organization_scope
 from tests.support.factories import OrganizationFactory, TeamFactory
 from tests.support.survey_data import staff
 

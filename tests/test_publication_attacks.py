@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.db.models import Q
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     Membership,
     Question,
@@ -26,7 +27,6 @@ from surveys.selectors.results import org_heatmap
 from surveys.services.results import results_publish, round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create, survey_update
-from surveys.tenancy import organization_scope
 from tests.support.factories import OrganizationFactory, TeamFactory
 from tests.support.survey_data import respond, staff
 

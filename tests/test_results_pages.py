@@ -10,7 +10,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
 from surveys.selectors import home as home_selectors
 from surveys.selectors import results as results_selectors

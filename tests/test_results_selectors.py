@@ -2,8 +2,8 @@
 
 import pytest
 
+from surveys.engine.scoring import IMPROVED, NOT_ENOUGH_ROUNDS, item_score
 from surveys.models import Comment, Construct, Result, Team
-from surveys.scoring import IMPROVED, NOT_ENOUGH_ROUNDS, item_score
 from surveys.selectors.results import (
     org_heatmap,
     team_latest_results,

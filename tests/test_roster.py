@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from surveys.benchmarks.roster_import import roster_sample_csv
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     Membership,
     RosterChange,
@@ -38,7 +39,6 @@ from surveys.services.roster import (
     roster_plan,
 )
 from surveys.services.roster_file import roster_validate
-from surveys.tenancy import organization_scope
 from tests.support.roster import ACME, HEADER, apply, counts, leads, people, preview, roster
 
 

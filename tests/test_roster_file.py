@@ -2,7 +2,7 @@
 
 import pytest
 
-from surveys.csv_cells import safe_cell
+from surveys.core.csv_cells import safe_cell
 from surveys.services.roster_file import MAX_BYTES, MAX_ROWS, roster_read, roster_validate
 from tests.support.roster import HEADER, roster
 

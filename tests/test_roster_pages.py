@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from surveys.benchmarks.roster_import import roster_sample_csv
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     Membership,
     RosterChange,
@@ -14,7 +15,6 @@ from surveys.models import (
     Team,
     TeamManagement,
 )
-from surveys.tenancy import organization_scope
 from tests.support.roster import ACME, HEADER, apply, counts, leads, people, roster
 
 

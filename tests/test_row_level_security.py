@@ -1,4 +1,4 @@
-"""Tenancy layer 3: PostgreSQL row-level security (migration 0010, `tenancy.database_scope_sync`).
+"""Tenancy layer 3: PostgreSQL row-level security (migration 0010, `core.tenancy.database_scope_sync`).
 
 The tests run as the database's superuser, whom the policies do not bind, so each test that
 means the app's view switches its session to a role like production's (not the owner, not a
@@ -18,12 +18,12 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from surveys.database_roles import app_role_check, app_role_grant
+from surveys.core.database_roles import app_role_check, app_role_grant
+from surveys.core.tenancy import across_organizations, organization_scope
 from surveys.demo import DEMO_EMPLOYEE, DEMO_PASSWORD
 from surveys.models import ApiKey, Invitation, Organization, Participation, Result, Round, RoundStatus, Team
 from surveys.services.invitations import invitation_link_issue
 from surveys.services.jobs import rounds_close_due
-from surveys.tenancy import across_organizations, organization_scope
 from tests.support.crawl import crawl
 from tests.support.roster import ACME, leads, people, roster
 from tests.support.roster import apply as roster_apply_file

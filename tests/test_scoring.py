@@ -6,7 +6,7 @@ import math
 import pytest
 from scipy import stats
 
-from surveys.scoring import (
+from surveys.engine.scoring import (
     DECLINED,
     IMPROVED,
     NO_CLEAR_CHANGE,

@@ -9,10 +9,10 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from surveys.access import access_invitation
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tokens import token_hash
 from surveys.models import Answer, Comment, Participation, Question, Response, RoundStatus
 from surveys.services.responses import _round_hold_open, response_submit
-from surveys.tokens import token_hash
 from tests.support.factories import MembershipFactory, invite
 from tests.support.pulses import form, open_pulse, stored
 

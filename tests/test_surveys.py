@@ -8,7 +8,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.engine.scheduling import next_window, restarted_window, slot_date, slot_window
 from surveys.models import (
     Cadence,
     Construct,
@@ -20,7 +21,6 @@ from surveys.models import (
     Scale,
     Survey,
 )
-from surveys.scheduling import next_window, restarted_window, slot_date, slot_window
 from surveys.services.surveys import SurveyFields, survey_create, survey_update
 from tests.support.factories import RoundFactory, SurveyFactory, invite
 

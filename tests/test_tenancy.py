@@ -1,14 +1,14 @@
 import pytest
 from django.apps import apps
 
-from surveys.models import Membership, Question, Team
-from surveys.tenancy import (
+from surveys.core.tenancy import (
     OrganizationScopeError,
     TenantManager,
     TenantModel,
     organization_scope,
     tenant_task,
 )
+from surveys.models import Membership, Question, Team
 from tests.support.factories import TeamFactory
 
 TENANT_MODELS = [m for m in apps.get_app_config("surveys").get_models() if issubclass(m, TenantModel)]

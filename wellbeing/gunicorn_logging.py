@@ -1,9 +1,9 @@
 """gunicorn's logger with answering-link tokens redacted from the access and error logs
-(gunicorn.conf.py names it; see surveys.log_redaction)."""
+(gunicorn.conf.py names it; see surveys.core.log_redaction)."""
 
 from gunicorn.glogging import Logger
 
-from surveys.log_redaction import RedactTokens
+from surveys.core.log_redaction import RedactTokens
 
 
 class RedactingLogger(Logger):

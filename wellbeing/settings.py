@@ -179,7 +179,7 @@ _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend" and not DEBUG:
     # Mail printed to a deployment's logs must not carry working answering links.
-    EMAIL_BACKEND = "surveys.mail.RedactingConsoleBackend"
+    EMAIL_BACKEND = "surveys.core.mail.RedactingConsoleBackend"
 for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_FILE_PATH"):
     if _email.get(_key):
         globals()[_key] = _email[_key]
@@ -289,11 +289,11 @@ if not DEBUG and env.bool("DJANGO_HTTPS", default=True):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
-# Every handler redacts answering-link tokens (surveys/log_redaction.py), runserver's too.
+# Every handler redacts answering-link tokens (surveys/core/log_redaction.py), runserver's too.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_tokens": {"()": "surveys.log_redaction.RedactTokens"}},
+    "filters": {"redact_tokens": {"()": "surveys.core.log_redaction.RedactTokens"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "django.server": {

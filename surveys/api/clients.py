@@ -17,8 +17,8 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys.access import visible_teams
+from surveys.core.tenancy import across_organizations, scope_begin
 from surveys.models import HR_ROLES, MANAGER_ROLES, ApiKey, Membership, Organization, Team
-from surveys.tenancy import across_organizations, scope_begin
 
 #: last_used_at is written at most this often per key (not on every request).
 LAST_USED_EVERY = 60

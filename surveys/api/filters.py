@@ -6,8 +6,8 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 from rest_framework import exceptions
 
+from surveys.core.ids import whole_number
 from surveys.forms.base import IdChoiceField
-from surveys.ids import whole_number
 from surveys.models import (
     ActionPlan,
     ActionPlanStatus,

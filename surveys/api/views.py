@@ -18,8 +18,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from surveys.csv_cells import csv_lines
-from surveys.ids import whole_number
+from surveys.core.csv_cells import csv_lines
+from surveys.core.ids import whole_number
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     ActionPlan,
     Construct,
@@ -44,7 +45,6 @@ from surveys.selectors.results import org_heatmap
 from surveys.selectors.roster import roster_export_rows
 from surveys.services.roster import roster_import_cancel, roster_import_confirm, roster_import_start
 from surveys.services.roster_file import MAX_BYTES
-from surveys.tenancy import organization_scope
 
 from . import filters, serializers
 from .clients import ApiKeyAuthentication, ClientRateThrottle, OrganizationClient

@@ -31,13 +31,13 @@ import numpy as np
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from surveys.aggregation import HISTOGRAM_SQL, INPUT_SQL, READ_PLAN
-from surveys.int_tables import fetch_int_tables
+from surveys.core.int_tables import fetch_int_tables
+from surveys.core.phases import phases_recorded
+from surveys.core.tenancy import organization_scope
+from surveys.engine.aggregation import HISTOGRAM_SQL, INPUT_SQL, READ_PLAN
 from surveys.models import Organization, Question, Round, RoundQuestion, RoundStatus, Survey, SurveyQuestion, Team
-from surveys.phases import phases_recorded
 from surveys.services.rounds import round_team_snapshot
 from surveys.services.sealing import round_seal
-from surveys.tenancy import organization_scope
 
 MAX_DEPTH = 5
 TARGET_RATIO = 1.5

@@ -28,8 +28,7 @@ import numpy as np
 from django.core.management.base import CommandError
 from scipy import stats
 
-from surveys.models import BURNOUT_SIGNS, PILLARS
-from surveys.scoring import (
+from surveys.engine.scoring import (
     DECLINED,
     IMPROVED,
     MIN_CHANGE,
@@ -38,6 +37,7 @@ from surveys.scoring import (
     item_score,
     team_changes,
 )
+from surveys.models import BURNOUT_SIGNS, PILLARS
 
 CONSTRUCTS: tuple[str, ...] = (*PILLARS, *BURNOUT_SIGNS)
 ITEMS: dict[str, int] = {construct: 2 if construct in PILLARS else 1 for construct in CONSTRUCTS}

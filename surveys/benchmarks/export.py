@@ -42,6 +42,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from surveys.benchmarks.aggregate import _create_teams, _delete, _tree
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     ApiKey,
     Organization,
@@ -53,7 +54,6 @@ from surveys.models import (
     SurveyQuestion,
 )
 from surveys.selectors.exports import result_lines_prepare
-from surveys.tenancy import organization_scope
 
 TARGET_SHARE = 0.25
 DAY = 86_400

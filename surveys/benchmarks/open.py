@@ -27,10 +27,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys.benchmarks.aggregate import _create_teams, _delete, _timed, _tree
+from surveys.core.tenancy import organization_scope
 from surveys.models import Invitation, Organization, Question, Round, RoundStatus, RoundTeam
 from surveys.services.rounds import round_open
 from surveys.services.surveys import SurveyFields, survey_create
-from surveys.tenancy import organization_scope
 
 TARGET = 1.5
 

@@ -34,8 +34,8 @@ from django.test.utils import override_settings
 
 from surveys.benchmarks.aggregate import _delete
 from surveys.benchmarks.export import _build
+from surveys.core.tenancy import organization_scope
 from surveys.models import Membership, Result, Role, Round, Team, TeamManagement, User
-from surveys.tenancy import organization_scope
 
 
 def add_arguments(parser) -> None:

@@ -23,10 +23,10 @@ import time
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
+from surveys.core.tenancy import organization_scope
 from surveys.models import Organization, RosterImportMode
 from surveys.services.roster import roster_apply, roster_plan
 from surveys.services.roster_file import roster_validate
-from surveys.tenancy import organization_scope
 
 TEAM_SIZE = 50
 TARGET = 1.5

@@ -27,11 +27,11 @@ import numpy as np
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from surveys.aggregation import HISTOGRAM_SQL
 from surveys.benchmarks.aggregate import _build, _delete, _timed
+from surveys.core.tenancy import organization_scope
+from surveys.engine.aggregation import HISTOGRAM_SQL
 from surveys.models import Answer, Result, Round, RoundStatus
 from surveys.services.results import round_publish
-from surveys.tenancy import organization_scope
 
 TARGET_SEAL = 3.0
 TARGET_PUBLISH = 3.0

@@ -43,6 +43,8 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from surveys.core.tenancy import organization_scope
+from surveys.core.tokens import token_hash, token_new
 from surveys.models import (
     Invitation,
     Membership,
@@ -56,8 +58,6 @@ from surveys.models import (
     Team,
     User,
 )
-from surveys.tenancy import organization_scope
-from surveys.tokens import token_hash, token_new
 
 TARGET_RATIO = 2.0
 ROOT = Path(settings.BASE_DIR)

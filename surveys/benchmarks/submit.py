@@ -28,6 +28,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from surveys.core.tokens import invitation_path, token_hash, token_new
 from surveys.models import (
     Answer,
     Comment,
@@ -45,7 +46,6 @@ from surveys.models import (
     Team,
     User,
 )
-from surveys.tokens import invitation_path, token_hash, token_new
 
 WARM_UP = 20
 BATCH = 25

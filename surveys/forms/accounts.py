@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.urls import reverse
 
+from surveys.core.tenancy import across_organizations
 from surveys.models import Membership, User
-from surveys.tenancy import across_organizations
 
 
 class AccountPasswordResetForm(PasswordResetForm):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.http import QueryDict
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.selectors.answering import Item
 
 FIELD = re.compile(r"^q(\d+)$")

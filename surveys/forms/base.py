@@ -1,7 +1,7 @@
 from django import forms
 
-from surveys.exceptions import PulseError
-from surveys.ids import whole_number
+from surveys.core.exceptions import PulseError
+from surveys.core.ids import whole_number
 
 
 class PulseForm(forms.Form):

@@ -1,7 +1,7 @@
 from django import forms
 
+from surveys.core.names import name_check
 from surveys.models import Organization
-from surveys.names import name_check
 from surveys.privacy.rules import MAX_K, MAX_K_COMMENTS, MIN_K, thresholds_check
 from surveys.services.organization import SUPPORT_LINKS_MAX, SUPPORT_TEXT_MAX, support_check
 

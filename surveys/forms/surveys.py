@@ -3,7 +3,7 @@ from typing import cast
 from django import forms
 from django.utils import timezone
 
-from surveys.ids import whole_number
+from surveys.core.ids import whole_number
 from surveys.models import Cadence, Organization, Question, Survey
 from surveys.selectors.surveys import team_choices
 from surveys.services.organization import SUPPORT_LINKS_MAX, SUPPORT_TEXT_MAX, support_check

@@ -2,8 +2,8 @@
 
 Every table with an `organization_id` column gets a policy that shows (and lets the app write)
 only the rows of the organisation the session is scoped to, `pulse.organization`, which
-`surveys.tenancy` sets for every request and task; `pulse.all_organizations = 'on'` is the
-escape hatch for the code that spans tenants on purpose (`tenancy.across_organizations`). A
+`surveys.core.tenancy` sets for every request and task; `pulse.all_organizations = 'on'` is the
+escape hatch for the code that spans tenants on purpose (`core.tenancy.across_organizations`). A
 session that set neither sees no tenant row at all.
 
 Policies bind the role the app connects as, which is neither the tables' owner nor a superuser

@@ -1,7 +1,7 @@
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager, BaseAPIKeyManager
 
-from surveys.tenancy import TenantManager, TenantModel
+from surveys.core.tenancy import TenantManager, TenantModel
 
 from .organization import Membership
 

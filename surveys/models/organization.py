@@ -8,9 +8,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import TenantModel
 from surveys.privacy.rules import DEFAULT_K, DEFAULT_K_COMMENTS, MAX_K, MAX_K_COMMENTS, MIN_K, thresholds_check
-from surveys.tenancy import TenantModel
 
 
 class Organization(models.Model):

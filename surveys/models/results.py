@@ -1,6 +1,6 @@
 from django.db import models
 
-from surveys.tenancy import TenantModel
+from surveys.core.tenancy import TenantModel
 
 from .fields import JSONTextField
 from .organization import Team

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from surveys.tenancy import TenantModel
+from surveys.core.tenancy import TenantModel
 
 from .organization import Membership
 

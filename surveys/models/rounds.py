@@ -8,8 +8,8 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from surveys.core.tenancy import TenantModel
 from surveys.privacy.rules import MIN_K
-from surveys.tenancy import TenantModel
 
 from .organization import Membership, Team
 from .surveys import Question, Survey

@@ -2,7 +2,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from surveys.tenancy import TenantManager, TenantModel, current_organization
+from surveys.core.tenancy import TenantManager, TenantModel, current_organization
 
 from .organization import Membership, Team, parse_support_links
 

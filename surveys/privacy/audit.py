@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Count
 
-from surveys.exceptions import PulseError
-from surveys.int_tables import fetch_int_tables
+from surveys.core.exceptions import PulseError
+from surveys.core.int_tables import fetch_int_tables
 from surveys.models import (
     SCALE_POINTS,
     Answer,

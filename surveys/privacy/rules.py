@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 
 #: The floor no organisation may go below: results are shown for groups of at least MIN_K.
 MIN_K = 3

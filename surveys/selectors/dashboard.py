@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from surveys.access import visible_teams
-from surveys.ids import whole_number
+from surveys.core.ids import whole_number
+from surveys.engine.scheduling import CADENCE_MIN_DAYS
+from surveys.engine.scoring import (
+    CHANGE_RULE_VERSION,
+    DRIFT,
+    MIN_CHANGE,
+    NOT_ENOUGH_ROUNDS,
+    Change,
+    chance_flags_per_year,
+    interval_tone,
+)
 from surveys.models import (
     BURNOUT_SIGNS,
     PILLARS,
@@ -35,16 +45,6 @@ from surveys.models import (
     Team,
 )
 from surveys.privacy.rules import MIN_K
-from surveys.scheduling import CADENCE_MIN_DAYS
-from surveys.scoring import (
-    CHANGE_RULE_VERSION,
-    DRIFT,
-    MIN_CHANGE,
-    NOT_ENOUGH_ROUNDS,
-    Change,
-    chance_flags_per_year,
-    interval_tone,
-)
 from surveys.selectors.results import (
     ConstructResult,
     ConstructTrend,

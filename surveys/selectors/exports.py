@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from django.db.models import OuterRef, QuerySet, Subquery, TextField
 
-from surveys.csv_cells import csv_text
+from surveys.core.csv_cells import csv_text
+from surveys.engine.scoring import Change
 from surveys.models import Result, ResultLines, Round, RoundStatus, RoundTeam, Team
-from surveys.scoring import Change
 from surveys.selectors.results import (
     CHANGE_LOOKBACK,
     SCORED_CONSTRUCTS,

@@ -5,6 +5,7 @@ from django.db.models import Count, Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from surveys.access import visible_teams
+from surveys.core.tenancy import across_organizations
 from surveys.models import (
     Invitation,
     Membership,
@@ -20,7 +21,6 @@ from surveys.models import (
 )
 from surveys.selectors.dashboard import HeatmapLine, heatmap_lines
 from surveys.selectors.results import Flag, cached_flags, heatmap_flags, heatmap_teams, org_heatmap, where_to_look
-from surveys.tenancy import across_organizations
 
 
 def user_memberships(*, user: User) -> list[Membership]:

@@ -15,21 +15,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from surveys.models import (
-    BURNOUT_SIGNS,
-    PILLARS,
-    Construct,
-    Question,
-    Result,
-    Round,
-    RoundQuestion,
-    RoundStatus,
-    RoundTeam,
-    Survey,
-    Team,
-)
-from surveys.privacy.comments import released_comment_texts
-from surveys.scoring import (
+from surveys.engine.scoring import (
     CHANGE_RULE_VERSION,
     HISTORY_WINDOWS,
     NOT_ENOUGH_ROUNDS,
@@ -47,6 +33,20 @@ from surveys.scoring import (
     item_score,
     team_changes,
 )
+from surveys.models import (
+    BURNOUT_SIGNS,
+    PILLARS,
+    Construct,
+    Question,
+    Result,
+    Round,
+    RoundQuestion,
+    RoundStatus,
+    RoundTeam,
+    Survey,
+    Team,
+)
+from surveys.privacy.comments import released_comment_texts
 
 #: Constructs shown with a score, in page order. Organisation questions are shown as items.
 SCORED_CONSTRUCTS = (*PILLARS, *BURNOUT_SIGNS)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from surveys.csv_cells import csv_lines
+from surveys.core.csv_cells import csv_lines
 from surveys.models import (
     ROSTER_COLUMNS,
     Membership,
@@ -114,7 +114,7 @@ def roster_history(*, organization: Organization, limit: int = 100) -> list[Hist
 
 
 def _csv(rows: Iterable[Sequence[object]]) -> str:
-    """Rows as CSV text, every cell safe to open in a spreadsheet (surveys.csv_cells)."""
+    """Rows as CSV text, every cell safe to open in a spreadsheet (surveys.core.csv_cells)."""
     return "".join(csv_lines(rows))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from surveys.engine.scheduling import Window, restarted_window
 from surveys.models import (
     Construct,
     Membership,
@@ -17,7 +18,6 @@ from surveys.models import (
     Survey,
     Team,
 )
-from surveys.scheduling import Window, restarted_window
 
 
 def survey_invitees(*, survey: Survey) -> QuerySet[Membership]:

@@ -23,10 +23,10 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from surveys.bulk import chunks
-from surveys.enqueue import enqueue
+from surveys.core.bulk import chunks
+from surveys.core.enqueue import enqueue
+from surveys.core.names import one_line
 from surveys.models import MANAGER_ROLES, Membership, User
-from surveys.names import one_line
 
 
 def account_setup_link(user: User) -> str:

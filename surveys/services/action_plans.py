@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.models import ActionPlan, ActionPlanStatus, Membership, Round, RoundStatus, Team
 
 TITLE_MAX_LENGTH = 200

@@ -9,9 +9,9 @@ from typing import cast
 
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.names import name_check
 from surveys.models import ApiKey, ApiKeyScope, Membership, Organization
-from surveys.names import name_check
 
 NAME_MAX = ApiKey._meta.get_field("name").max_length or 50
 #: An organisation has at most this many keys that are not revoked.

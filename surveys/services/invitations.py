@@ -21,10 +21,10 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
+from surveys.core.names import one_line
+from surveys.core.tokens import invitation_url, token_hash, token_new
+from surveys.engine.scheduling import Window
 from surveys.models import Invitation, Round, RoundStatus
-from surveys.names import one_line
-from surveys.scheduling import Window
-from surveys.tokens import invitation_url, token_hash, token_new
 
 logger = logging.getLogger(__name__)
 

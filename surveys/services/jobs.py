@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from surveys.enqueue import enqueue
-from surveys.exceptions import PulseError
+from surveys.core.enqueue import enqueue
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import across_organizations, organization_scope
+from surveys.engine.scheduling import Window
 from surveys.models import Invitation, Round, RoundStatus, Survey
-from surveys.scheduling import Window
 from surveys.services.invitations import STILL_HERE
 from surveys.services.rounds import round_close, round_open, round_schedule_next
-from surveys.tenancy import across_organizations, organization_scope
 
 logger = logging.getLogger(__name__)
 

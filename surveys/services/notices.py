@@ -20,9 +20,9 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from surveys.core.names import one_line
+from surveys.engine.scoring import signed_points
 from surveys.models import HR_ROLES, Membership, Result, Round, RoundStatus, RoundTeam, Team, TeamManagement
-from surveys.names import one_line
-from surveys.scoring import signed_points
 from surveys.selectors.results import Flag, heatmap_flags, org_heatmap, where_to_look
 
 

@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.names import name_check
 from surveys.models import Organization, parse_support_links
-from surveys.names import name_check
 from surveys.privacy.rules import thresholds_check
 
 #: Link schemes a support resource may use. Anything else (javascript:, data:) could run script

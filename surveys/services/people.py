@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.names import name_check
+from surveys.core.tenancy import across_organizations
 from surveys.models import HR_ROLES, MANAGER_ROLES, Membership, Organization, Role, RosterChangeKind, Team, User
-from surveys.names import name_check
 from surveys.services.accounts import account_invitations_queue, account_invitations_send
 from surveys.services.history import roster_change_record
-from surveys.tenancy import across_organizations
 
 NAME_MAX = User._meta.get_field("name").max_length or 200
 

@@ -10,8 +10,9 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
-from surveys.ids import whole_number
+from surveys.core.exceptions import PulseError
+from surveys.core.ids import whole_number
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     SCALE_POINTS,
     Answer,
@@ -25,7 +26,6 @@ from surveys.models import (
     Survey,
 )
 from surveys.models.rounds import answering_phase
-from surveys.tenancy import organization_scope
 
 COMMENT_MAX_LENGTH = 2000
 SKIPPED = (None, "", "skip")

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from surveys import aggregation
-from surveys.enqueue import enqueue
-from surveys.exceptions import PulseError
+from surveys.core.enqueue import enqueue
+from surveys.core.exceptions import PulseError
+from surveys.core.phases import phase, phase_started
+from surveys.engine import aggregation
 from surveys.models import Result, ResultLines, Round, RoundStatus
-from surveys.phases import phase, phase_started
 from surveys.privacy.audit import AuditReport, PrivacyAuditError, audit_round
 from surveys.services.sealing import round_seal
 

@@ -36,9 +36,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from surveys.bulk import bulk_insert, bulk_update, chunks
-from surveys.enqueue import enqueue
-from surveys.exceptions import PulseError
+from surveys.core.bulk import bulk_insert, bulk_update, chunks
+from surveys.core.enqueue import enqueue
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import across_organizations
 from surveys.models import (
     HR_ROLES,
     MANAGER_ROLES,
@@ -61,7 +62,6 @@ from surveys.services.accounts import account_invitations_queue_ids
 from surveys.services.history import roster_change_record
 from surveys.services.roster_file import ProgressCallback, RosterError, RosterRow, roster_validate
 from surveys.services.teams import team_repath
-from surveys.tenancy import across_organizations
 
 logger = logging.getLogger(__name__)
 

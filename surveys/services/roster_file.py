@@ -18,9 +18,9 @@ from typing import cast
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from surveys.csv_cells import read_cell
+from surveys.core.csv_cells import read_cell
+from surveys.core.names import name_problem
 from surveys.models import ROSTER_COLUMNS, Role, Team, User
-from surveys.names import name_problem
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000

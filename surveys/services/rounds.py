@@ -14,8 +14,10 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from surveys.enqueue import enqueue
-from surveys.exceptions import PulseError
+from surveys.core.enqueue import enqueue
+from surveys.core.exceptions import PulseError
+from surveys.core.tokens import token_hash, token_new
+from surveys.engine.scheduling import Window, next_window, restarted_window
 from surveys.models import (
     Invitation,
     Organization,
@@ -27,9 +29,7 @@ from surveys.models import (
     SurveyQuestion,
     Team,
 )
-from surveys.scheduling import Window, next_window, restarted_window
 from surveys.selectors.surveys import survey_invitees
-from surveys.tokens import token_hash, token_new
 
 logger = logging.getLogger(__name__)
 

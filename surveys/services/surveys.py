@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.names import name_check
+from surveys.engine.scheduling import longest_open_days
 from surveys.models import (
     Cadence,
     Construct,
@@ -29,8 +31,6 @@ from surveys.models import (
     SurveyQuestion,
     Team,
 )
-from surveys.names import name_check
-from surveys.scheduling import longest_open_days
 from surveys.services.organization import support_check
 from surveys.services.rounds import round_schedule_next
 

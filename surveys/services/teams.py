@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.names import name_check
 from surveys.models import Membership, RosterChangeKind, Team, TeamManagement
-from surveys.names import name_check
 from surveys.services.history import roster_change_record
 
 TEAM_NAME_MAX = Team._meta.get_field("name").max_length or 120

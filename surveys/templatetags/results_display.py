@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django import template
 
-from surveys import scoring
+from surveys.engine import scoring
+from surveys.engine.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone, shown_index
 from surveys.models import SCALE_LABELS, Construct, Scale
-from surveys.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone, shown_index
 from surveys.selectors.results import ConstructTrend, ItemResult
 
 register = template.Library()

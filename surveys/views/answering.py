@@ -11,7 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from surveys.access import access_invitation, access_round_invitation, role_required
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import organization_scope
 from surveys.forms.answering import AnswerForm
 from surveys.models import ALL_ROLES, Invitation
 from surveys.selectors.answering import (
@@ -23,7 +24,6 @@ from surveys.selectors.answering import (
     what_changed,
 )
 from surveys.services.responses import COMMENT_MAX_LENGTH, response_submit
-from surveys.tenancy import organization_scope
 
 #: Errors of `response_submit` that are a state of the pulse, not a mistake in the form.
 STATE_ERRORS = {

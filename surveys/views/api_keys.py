@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from surveys.access import access_api_key, role_required
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.forms.api_keys import ApiKeyForm
 from surveys.models import HR_ROLES, ApiKey
 from surveys.services.api_keys import api_key_create, api_key_revoke

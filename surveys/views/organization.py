@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from surveys.access import role_required
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.forms.organization import OrganizationSettingsForm
 from surveys.models import HR_ROLES
 from surveys.services.organization import organization_update

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from surveys.access import access_action_plan, access_team, role_required
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.ids import whole_number
 from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
-from surveys.ids import whole_number
 from surveys.models import MANAGER_ROLES, ActionPlanStatus
 from surveys.selectors import dashboard as selectors
 from surveys.selectors.results import FLAGS_CACHE_SECONDS

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from surveys.access import access_person, access_roster_change, access_roster_import, access_team, role_required
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.forms.roster import (
     PeopleSearchForm,
     PersonForm,

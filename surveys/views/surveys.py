@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from surveys.access import access_round, access_survey, role_required
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 from surveys.forms.surveys import NEW_QUESTION_FIELDS, SurveyForm
 from surveys.models import HR_ROLES, RoundStatus
 from surveys.selectors.surveys import (

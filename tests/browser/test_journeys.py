@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from surveys.core.tenancy import organization_scope
 from surveys.models import Answer, Invitation, Participation, Response, Result, Round, RoundStatus
 from surveys.services.responses import response_submit
-from surveys.tenancy import organization_scope
 from tests.support.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.usefixtures("question_bank")

@@ -8,6 +8,7 @@ import secrets
 import factory
 from django.utils import timezone
 
+from surveys.core.tenancy import organization_scope
 from surveys.models import (
     Invitation,
     Membership,
@@ -23,7 +24,6 @@ from surveys.models import (
     TeamManagement,
     User,
 )
-from surveys.tenancy import organization_scope
 
 PASSWORD = "correct-horse-battery"
 

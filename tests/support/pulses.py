@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
+from surveys.core.tokens import invitation_path
 from surveys.models import Answer, Comment, Invitation, Participation, Response, Round, RoundQuestion
-from surveys.tokens import invitation_path
 from tests.support.factories import RoundFactory, SurveyFactory, invite
 
 

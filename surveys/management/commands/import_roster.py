@@ -2,11 +2,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import organization_scope
 from surveys.models import Membership, Organization, RosterImportMode, RosterImportStatus
 from surveys.services.roster import roster_import_confirm, roster_import_start
 from surveys.services.roster_file import MAX_BYTES
-from surveys.tenancy import organization_scope
 
 #: What the preview and the report print: (title, ((label, count key), …)).
 COUNT_LINES = (

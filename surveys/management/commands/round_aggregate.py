@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
+from surveys.core.tenancy import across_organizations, organization_scope
 from surveys.models import Round, RoundStatus
 from surveys.privacy.audit import PrivacyAuditError
 from surveys.services.results import round_publish
-from surveys.tenancy import across_organizations, organization_scope
 
 
 class Command(BaseCommand):

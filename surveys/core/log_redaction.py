@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
-#: The token part of an answering link (surveys.tokens.invitation_path): /answer/<slug>/<token>.
+#: The token part of an answering link (surveys.core.tokens.invitation_path): /answer/<slug>/<token>.
 _TOKEN = re.compile(r"(/answer/[A-Za-z0-9_-]+/)[A-Za-z0-9_-]+")
 REDACTED = "[redacted]"
 

@@ -4,7 +4,7 @@ printed e-mails carry working links."""
 
 from django.core.mail.backends.console import EmailBackend
 
-from surveys.log_redaction import redact_tokens
+from surveys.core.log_redaction import redact_tokens
 
 
 class RedactingConsoleBackend(EmailBackend):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from surveys.exceptions import PulseError
+from surveys.core.exceptions import PulseError
 
 #: Line and paragraph separators are not control characters to Unicode, but mail clients break lines on them.
 _BREAKS = {"\u2028", "\u2029", "\u0085"}

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from surveys.bulk import bulk_insert
-from surveys.int_tables import fetch_int_tables
+from surveys.core.bulk import bulk_insert
+from surveys.core.int_tables import fetch_int_tables
 from surveys.models import SCALE_POINTS, Answer, Response, Result, Round, RoundQuestion, RoundTeam
 from surveys.privacy.suppression import Publication, publication_plan
 from surveys.privacy.tables import LeafCounts, ResultTable
