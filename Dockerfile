@@ -7,6 +7,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
+# Everything but what .dockerignore leaves out: the benchmarks (benchmarks/), caches, local data.
 COPY . .
 # Static files are collected at build time and served by WhiteNoise (no CDN, no nginx needed).
 RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput \

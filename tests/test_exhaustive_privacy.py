@@ -207,13 +207,3 @@ def test_the_two_reproductions_of_the_attack_are_in_the_enumeration():
     found = {(tuple(parent), tuple(invited)) for parent, invited in organisations()}
     assert ((-1, 0, 1, 1), (0, 1, 3, 3)) in found  # Company → Engineering (Maria) → 3, 3
     assert ((-1, 0, 0, 0), (0, 6, 3, 4)) in found  # Ops → 6, 3, 4
-
-
-def test_the_publication_benchmark_prints_its_table():
-    import io
-
-    from surveys.benchmarks import publication
-
-    out = io.StringIO()
-    publication.run(stdout=out, organisations=2, k=5, seed=3)
-    assert "public (the product)" in out.getvalue() and "own count (leaks, baseline)" in out.getvalue()

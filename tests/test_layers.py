@@ -32,7 +32,6 @@ FLOORS = {
     "surveys.admin": ENTRY,
     "surveys.api": ENTRY,
     "surveys.apps": ENTRY,
-    "surveys.benchmarks": ENTRY,
     "surveys.context_processors": ENTRY,
     "surveys.demo": ENTRY,
     "surveys.forms": ENTRY,
@@ -228,6 +227,15 @@ def test_the_layers_table_places_every_module_where_the_test_does():
     assert {floor: table[floor] for floor in FLOOR_NAMES} == {
         name: {prefix for prefix, floor in FLOORS.items() if floor == number} for number, name in enumerate(FLOOR_NAMES)
     }
+
+
+def test_only_the_benchmark_command_imports_the_benchmarks():
+    importers = sorted(
+        name
+        for name, path in _modules().items()
+        if any(_within(target, "benchmarks") for target in _imported(name, path))
+    )
+    assert importers == [BENCHMARK_COMMAND]
 
 
 @pytest.mark.parametrize("lower", sorted(FORBIDDEN))

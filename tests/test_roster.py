@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveys.benchmarks.roster_import import roster_sample_csv
+from benchmarks.roster_import import roster_sample_csv
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import organization_scope
 from surveys.models import (

@@ -4,7 +4,7 @@ at a time, the export, the history with undo."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from surveys.benchmarks.roster_import import roster_sample_csv
+from benchmarks.roster_import import roster_sample_csv
 from surveys.core.tenancy import organization_scope
 from surveys.models import (
     Membership,

@@ -27,7 +27,8 @@ import numpy as np
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from surveys.benchmarks.aggregate import _build, _delete, _timed
+from benchmarks.aggregate import _build, _delete, _timed
+from benchmarks.database import bench_database_check
 from surveys.core.tenancy import organization_scope
 from surveys.engine.aggregation import HISTOGRAM_SQL
 from surveys.models import Answer, Result, Round, RoundStatus
@@ -47,8 +48,7 @@ def add_arguments(parser) -> None:
 
 
 def run(*, stdout, respondents: str, teams: int, repeat: int, small_repeat: int, seed: int, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError("benchmark seal needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite is not timed).")
+    bench_database_check("seal")
     sizes = [int(size) for size in respondents.split(",") if size.strip()]
     rng = np.random.default_rng(seed)
     load_before = os.getloadavg()

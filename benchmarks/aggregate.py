@@ -31,6 +31,7 @@ import numpy as np
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
+from benchmarks.database import bench_database_check
 from surveys.core.int_tables import fetch_int_tables
 from surveys.core.phases import phases_recorded
 from surveys.core.tenancy import organization_scope
@@ -50,12 +51,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--skip-rate", type=float, default=0.03, help="Share of items left unanswered.")
     parser.add_argument("--repeat", type=int, default=7, help="Timed runs of each; the best is kept.")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", action="store_true", help="Leave the organisation in the database.")
+    parser.add_argument(
+        "--keep", action="store_true", help="Leave the organisation, and the database made for the run, in place."
+    )
 
 
 def run(*, stdout, respondents, teams, response_rate, skip_rate, repeat, seed, keep, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError("benchmark aggregate needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite is not timed).")
+    bench_database_check("aggregate")
     if respondents < 1 or teams < 1 or not 0 < response_rate <= 1:
         raise CommandError("Use at least one respondent and one team, and a response rate in (0, 1].")
     rng = np.random.default_rng(seed)

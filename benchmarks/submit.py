@@ -28,6 +28,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from benchmarks.database import bench_database_check
 from surveys.core.tokens import invitation_path, token_hash, token_new
 from surveys.models import (
     Answer,
@@ -63,11 +64,7 @@ def add_arguments(parser) -> None:
 
 
 def run(*, stdout, submissions: int = 500, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError(
-            "benchmark submit needs PostgreSQL (set DATABASE_URL=postgres://...): SQLite serialises every write, "
-            "so its figures would say nothing about a real deployment."
-        )
+    bench_database_check("submit")
     if submissions < 1:
         raise CommandError("--submissions must be at least 1.")
     bench = _setup(count=2 * (submissions + WARM_UP) + 1)

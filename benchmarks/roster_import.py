@@ -23,6 +23,7 @@ import time
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
+from benchmarks.database import bench_database_check
 from surveys.core.tenancy import organization_scope
 from surveys.models import Organization, RosterImportMode
 from surveys.services.roster import roster_apply, roster_plan
@@ -62,8 +63,7 @@ class _Rollback(Exception):
 
 
 def run(*, stdout, rows: int, repeat: int, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError("benchmark roster_import needs PostgreSQL: set DATABASE_URL=postgres://….")
+    bench_database_check("roster_import")
     first = roster_sample_csv(rows=rows)
     load_before = os.getloadavg()
     stdout.write(f"{rows:,} rows, {len(first) / 1e6:.1f} MB; first import into an empty organisation:")

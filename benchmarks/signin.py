@@ -40,9 +40,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from benchmarks.database import bench_database_check
 from surveys.core.tenancy import organization_scope
 from surveys.core.tokens import token_hash, token_new
 from surveys.models import (
@@ -70,8 +71,7 @@ def add_arguments(parser) -> None:
 
 
 def run(*, stdout, guessers, seconds, workers, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError("benchmark signin needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite is not timed).")
+    bench_database_check("signin")
     organization, path, emails = _build()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -178,7 +178,7 @@ def _build() -> tuple[Organization, str, list[str]]:
 def _delete(organization: Organization, emails: list[str]) -> None:
     from axes.models import AccessAttempt, AccessFailureLog
 
-    from surveys.benchmarks.aggregate import _delete as delete_organization
+    from benchmarks.aggregate import _delete as delete_organization
 
     delete_organization(organization)
     User.objects.filter(email__in=emails).delete()

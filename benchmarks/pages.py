@@ -28,12 +28,12 @@ import time
 
 import numpy as np
 from django.core.management.base import CommandError
-from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 
-from surveys.benchmarks.aggregate import _delete
-from surveys.benchmarks.export import _build
+from benchmarks.aggregate import _delete
+from benchmarks.database import bench_database_check
+from benchmarks.export import _build
 from surveys.core.tenancy import organization_scope
 from surveys.models import Membership, Result, Role, Round, Team, TeamManagement, User
 
@@ -46,8 +46,7 @@ def add_arguments(parser) -> None:
 
 
 def run(*, stdout, teams, rounds, repeat, seed, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError("benchmark pages needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite is not timed).")
+    bench_database_check("pages")
     organization, _, _ = _build(np.random.default_rng(seed), teams=teams, rounds=rounds, hidden=0.1)
     emails = [f"bench-pages-hr-{organization.pk}@example.test", f"bench-pages-lead-{organization.pk}@example.test"]
     try:

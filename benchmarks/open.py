@@ -26,7 +26,8 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys.benchmarks.aggregate import _create_teams, _delete, _timed, _tree
+from benchmarks.aggregate import _create_teams, _delete, _timed, _tree
+from benchmarks.database import bench_database_check
 from surveys.core.tenancy import organization_scope
 from surveys.models import Invitation, Organization, Question, Round, RoundStatus, RoundTeam
 from surveys.services.rounds import round_open
@@ -43,8 +44,7 @@ def add_arguments(parser) -> None:
 
 
 def run(*, stdout, people: int, teams: int, repeat: int, seed: int, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError("benchmark open needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite is not timed).")
+    bench_database_check("open")
     from wellbeing.celery import app
 
     started = time.perf_counter()

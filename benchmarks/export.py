@@ -41,7 +41,8 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from surveys.benchmarks.aggregate import _create_teams, _delete, _tree
+from benchmarks.aggregate import _create_teams, _delete, _tree
+from benchmarks.database import bench_database_check
 from surveys.core.tenancy import organization_scope
 from surveys.models import (
     ApiKey,
@@ -100,7 +101,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--hidden", type=float, default=0.1, help="Share of team nodes not shown.")
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs of each; best and median are kept.")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", action="store_true", help="Leave the organisation in the database.")
+    parser.add_argument(
+        "--keep", action="store_true", help="Leave the organisation, and the database made for the run, in place."
+    )
 
 
 @dataclass
@@ -111,8 +114,7 @@ class Download:
 
 
 def run(*, stdout, teams, rounds, small_rounds, hidden, repeat, seed, keep, **options) -> None:
-    if connection.vendor != "postgresql":
-        raise CommandError("benchmark export needs PostgreSQL: set DATABASE_URL=postgres://… (SQLite is not timed).")
+    bench_database_check("export")
     if teams < 1 or not 1 <= small_rounds <= rounds:
         raise CommandError("Use at least one team, and 1 ≤ --small-rounds ≤ --rounds.")
     rng = np.random.default_rng(seed)
