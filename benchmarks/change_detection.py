@@ -28,15 +28,8 @@ import numpy as np
 from django.core.management.base import CommandError
 from scipy import stats
 
-from surveys.engine.scoring import (
-    DECLINED,
-    IMPROVED,
-    MIN_CHANGE,
-    RoundPoint,
-    construct_score,
-    item_score,
-    team_changes,
-)
+from surveys.engine.changes import DECLINED, IMPROVED, MIN_CHANGE, RoundPoint, team_changes
+from surveys.engine.scoring import construct_score, item_score
 from surveys.models import BURNOUT_SIGNS, PILLARS
 
 CONSTRUCTS: tuple[str, ...] = (*PILLARS, *BURNOUT_SIGNS)

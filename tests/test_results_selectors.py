@@ -2,7 +2,8 @@
 
 import pytest
 
-from surveys.engine.scoring import IMPROVED, NOT_ENOUGH_ROUNDS, item_score
+from surveys.engine.changes import IMPROVED, NOT_ENOUGH_ROUNDS
+from surveys.engine.scoring import item_score
 from surveys.models import Comment, Construct, Result, Team
 from surveys.selectors.results import (
     org_heatmap,

@@ -22,16 +22,16 @@ from django.db.models import Q, QuerySet
 
 from surveys.access import visible_teams
 from surveys.core.ids import whole_number
-from surveys.engine.scheduling import CADENCE_MIN_DAYS
-from surveys.engine.scoring import (
+from surveys.engine.changes import (
     CHANGE_RULE_VERSION,
     DRIFT,
     MIN_CHANGE,
     NOT_ENOUGH_ROUNDS,
     Change,
     chance_flags_per_year,
-    interval_tone,
 )
+from surveys.engine.scheduling import CADENCE_MIN_DAYS
+from surveys.engine.scoring import interval_tone
 from surveys.models import (
     BURNOUT_SIGNS,
     PILLARS,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db.models import OuterRef, QuerySet, Subquery, TextField
 
 from surveys.core.csv_cells import csv_text
-from surveys.engine.scoring import Change
+from surveys.engine.changes import Change
 from surveys.models import Result, ResultLines, Round, RoundStatus, RoundTeam, Team
 from surveys.selectors.results import (
     CHANGE_LOOKBACK,

@@ -15,23 +15,25 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from surveys.engine.scoring import (
+from surveys.engine.changes import (
     CHANGE_RULE_VERSION,
     HISTORY_WINDOWS,
     NOT_ENOUGH_ROUNDS,
     WINDOW_ROUNDS,
-    BurnoutSignal,
     Change,
-    ConstructScore,
-    ItemScore,
     RoundPoint,
     benjamini_hochberg,
+    evaluation_round,
+    team_changes,
+)
+from surveys.engine.scoring import (
+    BurnoutSignal,
+    ConstructScore,
+    ItemScore,
     burnout_signal,
     construct_score,
-    evaluation_round,
     interval_tone,
     item_score,
-    team_changes,
 )
 from surveys.models import (
     BURNOUT_SIGNS,
