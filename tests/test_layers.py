@@ -28,6 +28,7 @@ FLOORS = {
     "surveys.engine": ENGINE,
     "surveys.privacy": ENGINE,
     "surveys.selectors": READS,
+    "surveys.presentation": READS,  # shapes what the selectors read; the dashboard selector uses it
     "surveys.services": WRITES,
     "surveys.admin": ENTRY,
     "surveys.api": ENTRY,

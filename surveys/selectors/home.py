@@ -19,7 +19,7 @@ from surveys.models import (
     Team,
     User,
 )
-from surveys.selectors.dashboard import HeatmapLine, heatmap_lines
+from surveys.presentation.results import HeatmapLine, heatmap_lines
 from surveys.selectors.results import Flag, cached_flags, heatmap_flags, heatmap_teams, org_heatmap, where_to_look
 
 

@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 
 from surveys.access import role_required
 from surveys.models import ALL_ROLES
-from surveys.selectors.dashboard import PILLAR_LABELS
+from surveys.presentation.results import PILLAR_LABELS
 from surveys.selectors.home import led_team_figures, open_pulses, programme_overview, user_memberships
 
 

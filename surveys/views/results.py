@@ -16,6 +16,7 @@ from surveys.core.exceptions import PulseError
 from surveys.core.ids import whole_number
 from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
 from surveys.models import MANAGER_ROLES, ActionPlanStatus
+from surveys.presentation.results import PILLAR_LABELS
 from surveys.selectors import dashboard as selectors
 from surveys.selectors.results import FLAGS_CACHE_SECONDS
 from surveys.services import action_plans as services
@@ -39,7 +40,7 @@ def team_dashboard(request, org_slug: str, team_id: int):
         messages.warning(request, dashboard.choice.notice)
     context = {
         "dashboard": dashboard,
-        "pillars": selectors.PILLAR_LABELS,
+        "pillars": PILLAR_LABELS,
         "statuses": ActionPlanStatus.choices,
         "today": timezone.localdate(),
         "figures_seconds": FIGURES_CACHE_SECONDS,
@@ -76,7 +77,7 @@ def results_overview(request, org_slug: str):
     )
     if overview.choice.notice:
         messages.warning(request, overview.choice.notice)
-    context = {"overview": overview, "pillars": selectors.PILLAR_LABELS}
+    context = {"overview": overview, "pillars": PILLAR_LABELS}
     return render(request, "surveys/results/overview.html", context)
 
 

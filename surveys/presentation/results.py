@@ -1,0 +1,164 @@
+"""How the figures the selectors read are shown on the results pages: a measure's card (its
+colour, its change in index points and in words), the heatmap's lines and how its tree folds
+(query strings that open a team, so the tree works without script), and the hints and labels
+beside them. No query runs here: everything is shaped from what `surveys.selectors` read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from surveys.engine.changes import DRIFT, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change
+from surveys.engine.scoring import interval_tone
+from surveys.models import PILLARS, Construct, Team
+from surveys.selectors.results import ConstructResult, Heatmap, HeatmapCell, HeatmapRow
+
+#: What each measure is about, as the cards say it.
+CONSTRUCT_HINTS: dict[str, str] = {
+    Construct.AUTONOMY: "A real say in how the work gets done",
+    Construct.COMPETENCE: "What it takes to do good work",
+    Construct.RELATEDNESS: "Support and belonging in the team",
+    Construct.BENEFICENCE: "Seeing the work make a difference",
+    Construct.EXHAUSTION: "Feeling worn out by work",
+    Construct.MENTAL_DISTANCE: "Going through the motions at work",
+}
+
+PILLAR_LABELS = tuple((construct, Construct(construct).label) for construct in PILLARS)
+
+
+# ------------------------------------------------------------------------------------------
+# A measure's card
+
+
+@dataclass(frozen=True)
+class ConstructCard:
+    """One measure's figures for the round, with its change flag as it stood at that round."""
+
+    result: ConstructResult
+    hint: str
+    change: Change | None  # None when this round shows no score for it
+
+    @property
+    def tone(self) -> str:
+        score = self.result.score
+        if score is None:
+            return "none"
+        return interval_tone(
+            score.index, score.index_low, score.index_high, higher_is_worse=self.result.higher_is_worse
+        )
+
+    @property
+    def flagged(self) -> bool:
+        return self.change is not None and self.change.flagged
+
+    @property
+    def delta_points(self) -> float | None:
+        return None if self.change is None or self.change.delta is None else self.change.delta * 25
+
+    @property
+    def comparison(self) -> str:
+        """Which rounds the flag compares, in words."""
+        change = self.change
+        if change is None or change.recent is None or change.earlier is None:
+            return ""
+        words = f"{change.recent.rounds_label} against {change.earlier.rounds_label}"
+        return f"{words}: a change built up over several rounds" if change.kind == DRIFT and self.flagged else words
+
+    @property
+    def detectable_points(self) -> float | None:
+        """The lasting change this team would catch four times in five, in index points, when
+        it is larger than the smallest change ever flagged (that is, when the team is small)."""
+        if self.change is None or self.change.detectable is None or self.flagged:
+            return None
+        if self.change.detectable <= MIN_CHANGE + 1e-9:
+            return None
+        return self.change.detectable * 25
+
+    @property
+    def waiting_for_rounds(self) -> bool:
+        return self.change is not None and self.change.status == NOT_ENOUGH_ROUNDS
+
+
+# ------------------------------------------------------------------------------------------
+# Heatmap lines and the folded tree
+
+
+@dataclass(frozen=True)
+class HeatmapLine:
+    """A heatmap row as the tables show it: the four conditions in order, indented by depth."""
+
+    row: HeatmapRow
+    depth: int  # below the shallowest team shown
+    pillars: tuple[HeatmapCell | None, ...]  # None: the round did not ask about it
+    flags: tuple[tuple[HeatmapCell | None, Change | None], ...] = ()  # each pillar with its change flag
+    below: int = 0  # teams directly below it on the page's tree, shown or folded away
+    open: bool = False  # its teams below are shown
+    toggle: str = ""  # the query string that opens (or folds) it, for a link that needs no script
+
+    @property
+    def team(self) -> Team:
+        return self.row.team
+
+    @property
+    def suppressed(self) -> bool:
+        return self.row.respondents is None
+
+
+def heatmap_lines(heatmap: Heatmap, flags: dict[int, dict[str, Change]] | None = None) -> tuple[HeatmapLine, ...]:
+    """The heatmap's rows as the tables show them, each pillar with its change flag when
+    `flags` (from `heatmap_flags`) are given."""
+    top = min((row.team.depth for row in heatmap.rows), default=0)
+    lines = []
+    for row in heatmap.rows:
+        cells = {cell.construct: cell for cell in row.cells}
+        pillars = tuple(cells.get(c) for c in PILLARS)
+        own = (flags or {}).get(row.team.pk, {})
+        lines.append(
+            HeatmapLine(row, row.team.depth - top, pillars, tuple((cells.get(c), own.get(c)) for c in PILLARS))
+        )
+    return tuple(lines)
+
+
+#: Levels of the heatmap's tree shown before any team is opened.
+OPEN_LEVELS = 2
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A team on the folded heatmap: its depth below the top, the teams directly below it
+    (shown or folded away), whether they are shown, and the query string that opens or folds it."""
+
+    team: Team
+    depth: int
+    below: int
+    open: bool
+    toggle: str
+
+
+def folded_tree(
+    teams: Sequence[Team], *, open_teams: frozenset[int] = frozenset(), expand: bool = False
+) -> tuple[Fold, ...]:
+    """Which of a heatmap's teams (in tree order) the page shows: the top OPEN_LEVELS levels,
+    and the teams directly below any opened team that is shown itself; everything with
+    `expand`. Each knows how many teams sit directly below it and carries the query string
+    that opens or folds it, so the tree works without JavaScript."""
+    top = min((team.depth for team in teams), default=0)
+    ids = {team.pk for team in teams}
+    below: dict[int, int] = defaultdict(int)
+    for team in teams:
+        if team.parent_id in ids:
+            below[team.parent_id] += 1
+    shown: list[Fold] = []
+    visible: set[int] = set()
+    for team in teams:
+        depth = team.depth - top
+        if not (expand or depth < OPEN_LEVELS or (team.parent_id in visible and team.parent_id in open_teams)):
+            continue
+        visible.add(team.pk)
+        is_open = expand or depth < OPEN_LEVELS - 1 or team.pk in open_teams
+        toggled = open_teams - {team.pk} if team.pk in open_teams else open_teams | {team.pk}
+        query = "&".join(f"open={t}" for t in sorted(toggled))
+        shown.append(Fold(team, depth, below[team.pk], is_open, query))
+    return tuple(shown)
