@@ -19,9 +19,18 @@ from surveys.models import SCALE_POINTS
 CONFIDENCE = 0.90
 
 
+#: Index points per step of the answer scale: the index runs 0–100 over the scale's four steps.
+INDEX_PER_STEP = 100 / (SCALE_POINTS - 1)
+
+
+def index_points(difference: float) -> float:
+    """A difference on the 1–5 answer scale (a change, an interval's width) in index points."""
+    return difference * INDEX_PER_STEP
+
+
 def to_index(mean: float) -> float:
     """1–5 scale -> 0–100 index."""
-    return (mean - 1) * 25
+    return index_points(mean - 1)
 
 
 def shown_index(value: float) -> int:

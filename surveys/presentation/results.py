@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from surveys.engine.changes import DRIFT, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change
-from surveys.engine.scoring import interval_tone
+from surveys.engine.scoring import index_points, interval_tone
 from surveys.models import PILLARS, Construct, Team
 from surveys.selectors.results import ConstructResult, Heatmap, HeatmapCell, HeatmapRow
 
@@ -55,7 +55,7 @@ class ConstructCard:
 
     @property
     def delta_points(self) -> float | None:
-        return None if self.change is None or self.change.delta is None else self.change.delta * 25
+        return None if self.change is None or self.change.delta is None else index_points(self.change.delta)
 
     @property
     def comparison(self) -> str:
@@ -74,7 +74,7 @@ class ConstructCard:
             return None
         if self.change.detectable <= MIN_CHANGE + 1e-9:
             return None
-        return self.change.detectable * 25
+        return index_points(self.change.detectable)
 
     @property
     def waiting_for_rounds(self) -> bool:

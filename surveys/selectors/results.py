@@ -32,6 +32,7 @@ from surveys.engine.scoring import (
     ItemScore,
     burnout_signal,
     construct_score,
+    index_points,
     interval_tone,
     item_score,
 )
@@ -278,7 +279,7 @@ class Flag:
 
     @property
     def points(self) -> float:
-        return (self.change.delta or 0.0) * 25
+        return index_points(self.change.delta or 0.0)
 
 
 def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
