@@ -45,10 +45,12 @@ def signed_points(value: float) -> str:
     return f"+{number}" if number > 0 else f"−{-number}" if number < 0 else "0"
 
 
+#: Where the colour bands change, and the provisional burnout zones with them: the answer means
+#: 2.5 and 3.5, round numbers on the 1–5 scale, so a colour means the same in every column.
+BAND_MEANS = (2.5, 3.5)
 #: Colour bands of an index read as "how good" (100 − index where higher is worse), worst
-#: first, each with the index it ends at. The bounds are the answer means 2.5 and 3.5, the same
-#: round numbers as the provisional burnout zones, so a colour means the same in every column.
-TONE_BANDS = (("poor", to_index(2.5)), ("mixed", to_index(3.5)), ("good", math.inf))
+#: first, each with the index it ends at.
+TONE_BANDS = (("poor", to_index(BAND_MEANS[0])), ("mixed", to_index(BAND_MEANS[1])), ("good", math.inf))
 #: The burnout zones in the same colours.
 BURNOUT_TONES = {"few": "good", "some": "mixed", "many": "poor"}
 
@@ -208,10 +210,11 @@ def construct_score(construct: str, items: Sequence[ItemScore]) -> ConstructScor
     )
 
 
-# Provisional burnout-signal zones on the 1–5 frequency scale: upper bounds, label.
+#: Provisional burnout-signal zones on the 1–5 frequency scale, at the colour bands' means:
+#: upper bound, zone, label.
 BURNOUT_ZONES = (
-    (2.5, "few", "Few signs of strain"),
-    (3.5, "some", "Some signs of strain"),
+    (BAND_MEANS[0], "few", "Few signs of strain"),
+    (BAND_MEANS[1], "some", "Some signs of strain"),
     (math.inf, "many", "Many signs of strain"),
 )
 
