@@ -11,7 +11,9 @@ import pytest
 from django.utils import timezone
 
 from surveys.core.exceptions import PulseError
+from surveys.engine.scoring import BURNOUT_TONES, index_tone
 from surveys.models import ActionPlan, ActionPlanStatus, Role, RoundStatus
+from surveys.presentation.results import colour_key
 from surveys.selectors import home as home_selectors
 from surveys.selectors import results as results_selectors
 from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
@@ -385,6 +387,18 @@ def test_hr_sees_every_team_in_tree_order_with_suppressed_rows_marked(login, ten
         row = html[html.index(f">{team}</a>") :].split("</tr>")[0]
         assert "heat-value" not in row, team
     assert "63–100 good" in html and "needs attention" in html
+
+
+def test_the_colour_key_prints_the_ranges_the_figures_are_coloured_by():
+    """The key is worked out from the bands (presentation.colour_key), never typed: every printed
+    figure falls in the range of the colour `index_tone` gives it, and of its burnout zone."""
+    key = colour_key()
+    for figure in range(101):
+        (band,) = [band for band in key["bands"] if band.low <= figure <= band.high]
+        assert band.name == index_tone(figure)
+        (zone,) = [zone for zone in key["zones"].values() if zone.low <= figure <= zone.high]
+        assert BURNOUT_TONES[zone.name] == index_tone(figure, higher_is_worse=True)
+    assert [(band.low, band.high) for band in key["bands"]] == [(63, 100), (38, 62), (0, 37)]
 
 
 def test_a_manager_sees_the_heatmap_of_their_teams_only(login, tenant, survey):

@@ -6,12 +6,13 @@ beside them. No query runs here: everything is shaped from what `surveys.selecto
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from surveys.engine.changes import DRIFT, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change
-from surveys.engine.scoring import index_points, interval_tone
+from surveys.engine.scoring import BURNOUT_ZONES, TONE_BANDS, index_points, interval_tone, to_index
 from surveys.models import PILLARS, Construct, Team
 from surveys.selectors.results import ConstructResult, Heatmap, HeatmapCell, HeatmapRow
 
@@ -26,6 +27,39 @@ CONSTRUCT_HINTS: dict[str, str] = {
 }
 
 PILLAR_LABELS = tuple((construct, Construct(construct).label) for construct in PILLARS)
+
+
+# ------------------------------------------------------------------------------------------
+# The colour key
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """The printed figures (whole numbers, 0–100) a colour band or a burnout zone takes."""
+
+    name: str
+    low: int
+    high: int
+
+
+def _printed_ranges(bounds: Iterable[tuple[str, float]]) -> tuple[KeyRange, ...]:
+    """Consecutive ranges of printed figures from (name, the figure it ends before) pairs, lowest
+    first: a figure is coloured as it is printed (`scoring.shown_index`), so a band ending before
+    37.5 takes 0–37 and the next starts at 38."""
+    ranges, low = [], 0
+    for name, bound in bounds:
+        high = 100 if bound == math.inf else math.ceil(bound) - 1
+        ranges.append(KeyRange(name, low, high))
+        low = high + 1
+    return tuple(ranges)
+
+
+def colour_key() -> dict[str, tuple[KeyRange, ...] | dict[str, KeyRange]]:
+    """What the colour key prints, from the bands and zones themselves (`scoring.TONE_BANDS`,
+    `scoring.BURNOUT_ZONES`): each colour band's range of the index, best first, and each burnout
+    zone's range of the signal, by zone."""
+    zones = _printed_ranges((zone, to_index(bound)) for bound, zone, _ in BURNOUT_ZONES)
+    return {"bands": _printed_ranges(TONE_BANDS)[::-1], "zones": {zone.name: zone for zone in zones}}
 
 
 # ------------------------------------------------------------------------------------------

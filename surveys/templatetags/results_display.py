@@ -10,6 +10,7 @@ from django import template
 from surveys.engine import scoring
 from surveys.engine.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone, shown_index
 from surveys.models import SCALE_LABELS, Construct, Scale
+from surveys.presentation import results as presentation
 from surveys.selectors.results import ConstructTrend, ItemResult
 
 register = template.Library()
@@ -36,6 +37,12 @@ TONE_LABELS = {
 @register.filter
 def tone_label(tone_name: str) -> str:
     return TONE_LABELS.get(tone_name, "")
+
+
+@register.inclusion_tag("surveys/results/_legend.html")
+def colour_key() -> dict:
+    """The key to the colours of the results pages, its ranges worked out from the bands."""
+    return {"key": presentation.colour_key()}
 
 
 @register.filter
