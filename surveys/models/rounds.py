@@ -84,7 +84,7 @@ class Round(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "survey", "number"], name="round_unique_number"),
             models.CheckConstraint(condition=models.Q(closes_at__gt=models.F("opens_at")), name="round_window"),
-            models.CheckConstraint(condition=models.Q(k__isnull=True) | models.Q(k__gte=3), name="round_k_min"),
+            models.CheckConstraint(condition=models.Q(k__isnull=True) | models.Q(k__gte=MIN_K), name="round_k_min"),
         ]
         indexes = [
             models.Index(fields=["organization", "status", "opens_at"], name="round_org_status_opens"),
