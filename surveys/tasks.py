@@ -10,7 +10,7 @@ from django.db import InterfaceError, OperationalError
 from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import across_organizations, organization_scope, tenant_task
-from surveys.models import Membership, RosterImport, Round, RoundStatus
+from surveys.models import AWAITING_PUBLICATION_STATES, Membership, RosterImport, Round
 from surveys.selectors import exports
 from surveys.selectors.results import heatmap_flags, org_heatmap
 from surveys.services import accounts, invitations, jobs, notices, results
@@ -109,7 +109,8 @@ def rounds_aggregate_pending() -> int:
     not published yet (the hand-over from the close may have been lost). Spans tenants on
     purpose: it only reads ids; each aggregation runs in its own round's scope."""
     with across_organizations():
-        pending = list(Round.all_organizations.filter(status=RoundStatus.CLOSED).values_list("pk", flat=True))
+        awaiting = Round.all_organizations.filter(status__in=AWAITING_PUBLICATION_STATES)
+        pending = list(awaiting.values_list("pk", flat=True))
     for round_id in pending:
         enqueue("surveys.tasks.round_aggregate", round_id)
     return len(pending)

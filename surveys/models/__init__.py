@@ -24,6 +24,7 @@ from .roster import (
     RosterImportStatus,
 )
 from .rounds import (
+    AWAITING_PUBLICATION_STATES,
     FINISHED_STATES,
     UNDER_WAY_STATES,
     Answer,
@@ -52,6 +53,7 @@ from .surveys import (
 )
 
 __all__ = [
+    "AWAITING_PUBLICATION_STATES",
     "ApiKey",
     "ApiKeyScope",
     "ALL_ROLES",

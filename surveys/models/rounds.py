@@ -27,6 +27,9 @@ class RoundStatus(models.TextChoices):
 FINISHED_STATES = frozenset({RoundStatus.CLOSED, RoundStatus.PUBLISHED, RoundStatus.FAILED})
 #: Rounds a results page may mention (never show figures for) while their results are not out.
 UNDER_WAY_STATES = frozenset({RoundStatus.OPEN, RoundStatus.CLOSED})
+#: Closed and not published yet: what the safety net (and `round_aggregate --pending`) hands to
+#: aggregation again. A failed round is not among them: it is run again on purpose, by id.
+AWAITING_PUBLICATION_STATES = frozenset({RoundStatus.CLOSED})
 
 
 class AnsweringPhase(StrEnum):

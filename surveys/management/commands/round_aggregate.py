@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import across_organizations, organization_scope
-from surveys.models import Round, RoundStatus
+from surveys.models import AWAITING_PUBLICATION_STATES, Round
 from surveys.privacy.audit import PrivacyAuditError
 from surveys.services.results import round_publish
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         rounds = Round.all_organizations.select_related("organization")
         with across_organizations():
             if pending:
-                chosen = list(rounds.filter(status=RoundStatus.CLOSED).order_by("closes_at"))
+                chosen = list(rounds.filter(status__in=AWAITING_PUBLICATION_STATES).order_by("closes_at"))
             else:
                 chosen = list(rounds.filter(pk__in=round_ids).order_by("pk"))
         if not pending:
