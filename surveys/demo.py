@@ -287,7 +287,7 @@ class _People:
 
 
 def _add_team(spec: DemoTeam, *, parent: Team | None, people: _People) -> Team:
-    path = f"{parent.path}/{spec.name}" if parent else spec.name
+    path = Team.child_path(parent, spec.name)
     team = Team.objects.create(name=spec.name, parent=parent, path=path)
     children = {child.name: _add_team(child, parent=team, people=people) for child in spec.children}
     if spec.lead:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -163,13 +164,33 @@ class Team(TenantModel):
 
     @property
     def depth(self) -> int:
-        return self.path.count(self.SEPARATOR)
+        return self.path_depth(self.path)
+
+    @classmethod
+    def path_names(cls, path: str) -> list[str]:
+        """The names along a path, top first: "A/B/C" -> ["A", "B", "C"]."""
+        return path.split(cls.SEPARATOR)
+
+    @classmethod
+    def path_of(cls, names: Iterable[str]) -> str:
+        """The path through `names`, top first: ["A", "B", "C"] -> "A/B/C"."""
+        return cls.SEPARATOR.join(names)
+
+    @classmethod
+    def child_path(cls, parent: Team | None, name: str) -> str:
+        """The path of a team called `name` directly under `parent` (None: at the top)."""
+        return cls.path_of([parent.path, name]) if parent is not None else name
+
+    @classmethod
+    def path_depth(cls, path: str) -> int:
+        """How many teams lie above the one at `path` (0 at the top)."""
+        return path.count(cls.SEPARATOR)
 
     @classmethod
     def path_prefixes(cls, path: str) -> list[str]:
         """Every team a path passes through, top first: "A/B/C" -> "A", "A/B", "A/B/C"."""
-        names = path.split(cls.SEPARATOR)
-        return [cls.SEPARATOR.join(names[: depth + 1]) for depth in range(len(names))]
+        names = cls.path_names(path)
+        return [cls.path_of(names[: depth + 1]) for depth in range(len(names))]
 
     @classmethod
     def parent_path(cls, path: str) -> str:
@@ -191,9 +212,11 @@ class Team(TenantModel):
 
     def subtree_filter(self, prefix: str = "") -> models.Q:
         """A Q matching this team and every team below it, on `<prefix>path`."""
-        return models.Q(**{f"{prefix}path": self.path}) | models.Q(
-            **{f"{prefix}path__startswith": self.path + self.SEPARATOR}
-        )
+        return models.Q(**{f"{prefix}path": self.path}) | self.below_filter(prefix)
+
+    def below_filter(self, prefix: str = "") -> models.Q:
+        """A Q matching every team below this one (not itself), on `<prefix>path`."""
+        return models.Q(**{f"{prefix}path__startswith": self.path + self.SEPARATOR})
 
 
 class Membership(TenantModel):

@@ -63,7 +63,7 @@ def roster_team_tree(*, organization: Organization) -> list[TeamNode]:
     for node in nodes.values():
         node.leads = by_team.get(node.team.pk, [])
     # Sorting by the list of names keeps each parent right before its children ("A/B" < "A B").
-    return sorted(nodes.values(), key=lambda node: node.team.path.split(Team.SEPARATOR))
+    return sorted(nodes.values(), key=lambda node: Team.path_names(node.team.path))
 
 
 def roster_people(*, organization: Organization, search: str = "", status: str = "") -> QuerySet[Membership]:

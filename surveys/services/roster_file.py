@@ -281,11 +281,12 @@ def _check_manages(raw: str) -> tuple[tuple[str, ...], str | None]:
 @functools.lru_cache(maxsize=4096)  # a file names each team on many rows: checked once
 def _team_path(raw: str) -> tuple[str, str | None]:
     """Normalise "A / B/C" to "A/B/C"; refuse empty names, a name inside itself, overlong names."""
-    names = [name.strip() for name in raw.split("/")]
+    names = [name.strip() for name in Team.path_names(raw)]
     if name_problem(raw):
         return "", "A team name cannot contain a line break or another control character."
     if not all(names):
-        return "", f"“{raw}” has an empty team name: look for “//”, or a “/” at the start or the end."
+        slash = Team.SEPARATOR
+        return "", f"“{raw}” has an empty team name: look for “{slash * 2}”, or a “{slash}” at the start or the end."
     seen: set[str] = set()
     for name in names:
         if name.casefold() in seen:
@@ -293,7 +294,7 @@ def _team_path(raw: str) -> tuple[str, str | None]:
         seen.add(name.casefold())
     if any(len(name) > TEAM_NAME_MAX for name in names):
         return "", f"A team name in “{raw}” is longer than {TEAM_NAME_MAX} characters."
-    path = "/".join(names)
+    path = Team.path_of(names)
     if len(path) > TEAM_PATH_MAX:
         return "", f"The team path “{raw}” is longer than {TEAM_PATH_MAX} characters."
     return path, None

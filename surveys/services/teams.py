@@ -24,7 +24,7 @@ def team_name_check(*, name: str, parent: Team | None, team: Team | None = None)
         raise PulseError(f"A team name cannot contain “{Team.SEPARATOR}”.", code="name")
     if len(name) > TEAM_NAME_MAX:
         raise PulseError(f"Keep the name under {TEAM_NAME_MAX} characters.", code="name")
-    path = f"{parent.path}{Team.SEPARATOR}{name}" if parent else name
+    path = Team.child_path(parent, name)
     clash = Team.objects.filter(path__iexact=path)
     if team is not None:
         clash = clash.exclude(pk=team.pk)
@@ -37,7 +37,7 @@ def team_repath(*, team: Team, path: str) -> None:
     """Give `team` the path `path` (a free one: `team_name_check`) and rewrite the paths of every
     team below it to match. Nothing can clash on the way: every new path starts with `path`."""
     old = team.path
-    below = list(Team.objects.filter(path__startswith=old + Team.SEPARATOR).only("id", "path"))
+    below = list(Team.objects.filter(team.below_filter()).only("id", "path"))
     team.path, team.name = path, Team.name_of(path)
     Team.objects.filter(pk=team.pk).update(path=team.path, name=team.name)
     for member in below:
@@ -52,7 +52,7 @@ def team_rename(*, team: Team, name: str, actor: Membership | None) -> Team:
         old = team.path
         if name == team.name:
             return team
-        team_repath(team=team, path=f"{parent.path}{Team.SEPARATOR}{name}" if parent else name)
+        team_repath(team=team, path=Team.child_path(parent, name))
         roster_change_record(
             organization_id=team.organization_id,
             actor=actor,
@@ -74,7 +74,7 @@ def team_move(*, team: Team, parent: Team | None, actor: Membership | None) -> T
         old = team.path
         Team.objects.filter(pk=team.pk).update(parent=parent)
         team.parent = parent
-        team_repath(team=team, path=f"{parent.path}{Team.SEPARATOR}{team.name}" if parent else team.name)
+        team_repath(team=team, path=Team.child_path(parent, team.name))
         where = f"under {parent.path}" if parent else "to the top of the tree"
         roster_change_record(
             organization_id=team.organization_id,
@@ -100,7 +100,7 @@ def team_merge(*, team: Team, into: Team, actor: Membership | None) -> Team:
         for child in children:
             Team.objects.filter(pk=child.pk).update(parent=into)
             child.parent = into
-            team_repath(team=child, path=f"{into.path}{Team.SEPARATOR}{child.name}")
+            team_repath(team=child, path=Team.child_path(into, child.name))
         led = set(TeamManagement.objects.filter(team=into).values_list("membership_id", flat=True))
         for lead in TeamManagement.objects.filter(team=team):
             if lead.membership_id not in led:

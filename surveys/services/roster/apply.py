@@ -78,7 +78,7 @@ def _apply_teams(organization: Organization, plan: RosterPlan, undo) -> dict[str
     team_ids = dict(Team.objects.values_list("path", "id"))
     by_depth: dict[int, list[str]] = defaultdict(list)
     for path in plan.teams_to_create:
-        by_depth[path.count(Team.SEPARATOR)].append(path)
+        by_depth[Team.path_depth(path)].append(path)
     for depth in sorted(by_depth):  # parents first: one insert per level of the tree
         rows = [(Team.name_of(path), path, team_ids.get(Team.parent_path(path))) for path in by_depth[depth]]
         created = bulk_insert(

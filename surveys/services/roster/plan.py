@@ -170,7 +170,7 @@ def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow]) -> d
     together and alone, in a new team of the same parent (both without teams below them).
     Returns the new path of every renamed team -> its id."""
     wanted = {prefix for row in rows for prefix in Team.path_prefixes(row.team)}
-    new_paths = sorted(wanted - state.teams.keys(), key=lambda path: (path.count(Team.SEPARATOR), path))
+    new_paths = sorted(wanted - state.teams.keys(), key=lambda path: (Team.path_depth(path), path))
     in_file: dict[str, set[int]] = defaultdict(set)
     for row in rows:
         user = state.users.get(row.email)
