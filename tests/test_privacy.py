@@ -273,6 +273,31 @@ def test_the_audit_catches_a_remainder_below_k(tenant):
         assert any("remainder breaks the suppression rule" in p for p in report.problems)
 
 
+def test_the_audit_catches_a_remainder_of_people_who_all_stayed_silent(tenant):
+    """The remainder rule (`rules.remainder_is_safe`) counts "nobody" in invited people: a
+    remainder of two people who did not answer is not empty, since publishing it would tell
+    that neither answered. The weaker rule (no contributors left) would let it through."""
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 2}, answered={tenant.product: 0})
+        results_publish(round_id=round_.pk)
+        assert audit_round(round_).ok
+        engineering = Result.objects.get(round=round_, team=tenant.engineering)
+        # Platform's own row: 6 >= k, and what it leaves under Engineering has no contributor.
+        Result.objects.create(
+            round=round_,
+            team=tenant.platform,
+            n=6,
+            invited=6,
+            items=engineering.items,
+            covered_teams=[tenant.platform.pk],
+        )
+        report = audit_round(round_)
+        assert (
+            f"team {tenant.engineering.pk}, participation: a remainder breaks the suppression rule" in report.problems
+        )
+
+
 def test_the_audit_refuses_anything_published_for_an_open_round(tenant):
     with tenant.scope():
         survey = SurveyFactory(organization=tenant.org)

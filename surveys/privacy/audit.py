@@ -29,7 +29,7 @@ from surveys.models import (
     RoundQuestion,
     RoundTeam,
 )
-from surveys.privacy.rules import publishable, thresholds_check
+from surveys.privacy.rules import publishable, remainder_is_safe, thresholds_check
 from surveys.privacy.tables import LeafCounts, ResultTable, int_rows
 
 logger = logging.getLogger(__name__)
@@ -430,7 +430,7 @@ def _audit_remainders(audit: _Audit) -> None:
 
     atom_c = per_remainder(own_contributors[rows, cols])
     atom_p = per_remainder(own_people[rows, 1])
-    strong = (atom_c >= thresholds) | ((atom_p == 0) & (atom_c == 0))
+    strong = remainder_is_safe(invited=atom_p, contributors=atom_c, threshold=thresholds)
     design = (atom_c >= thresholds) | (atom_c == 0)
     names = [f"question {question_id}" for question_id in questions.tolist()] + ["participation", "comments"]
     for node, measure in np.argwhere(published & ~(strong & design)).tolist():

@@ -36,16 +36,17 @@ def thresholds_check(*, k: int | None, k_comments: int | None) -> tuple[int, int
     return k, k_comments
 
 
-def remainder_is_safe(*, invited: int, contributors: int, threshold: int) -> bool:
+def remainder_is_safe(*, invited, contributors, threshold):
     """May a remainder of `invited` people with `contributors` contributors sit under a
-    published node? Yes if it has at least `threshold` contributors, or nobody at all.
+    published node? Yes if it has at least `threshold` contributors, or nobody at all. Numbers
+    or numpy arrays alike (the auditor checks every remainder of a round at once).
 
     Stops differencing: anyone can subtract the published children from a published parent;
     what is left must never be a group small enough to single someone out. "Nobody" is counted
     in invited people (not contributors) so that the decision never depends on whether one
     particular person answered (see the module docstring: the lone manager).
     """
-    return contributors >= threshold or (invited == 0 and contributors == 0)
+    return (contributors >= threshold) | ((invited == 0) & (contributors == 0))
 
 
 def publishable(*, atom_contributors, atom_bound, atom_invited, node_bound, node_invited, threshold):
