@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 from surveys.core.tenancy import TenantModel
 from surveys.privacy.rules import MIN_K
 
-from .organization import Membership, Team
+from .organization import Membership, Organization, Team
 from .surveys import Question, Survey
 
 
@@ -132,6 +133,19 @@ class Round(TenantModel):
     @property
     def shown_k_comments(self) -> int:
         return max(self.k_comments if self.k_comments is not None else self.organization.k_comments, self.shown_k)
+
+    @classmethod
+    def thresholds_to_come(cls, organization: Organization) -> tuple[int, int]:
+        """`shown_k` and `shown_k_comments` of a round not opened yet: what pages say about the
+        organisation's rounds to come, since opening one now would lock these."""
+        upcoming = cls(organization=organization)
+        return upcoming.shown_k, upcoming.shown_k_comments
+
+    @classmethod
+    def shown_k_of(cls, rounds: Iterable[Round], *, organization: Organization) -> int:
+        """The threshold stated about several rounds at once (a list of pulses): the smallest of
+        their `shown_k`, which holds for each; with none, that of the rounds to come."""
+        return min((round_.shown_k for round_ in rounds), default=cls.thresholds_to_come(organization)[0])
 
 
 class RoundQuestion(TenantModel):

@@ -46,7 +46,6 @@ from surveys.presentation.results import (
     folded_tree,
     heatmap_lines,
 )
-from surveys.privacy.rules import MIN_K
 from surveys.selectors.results import (
     ConstructResult,
     ConstructTrend,
@@ -80,8 +79,9 @@ class RoundChoice:
     notice: str = ""  # why the requested survey or round is not the one shown
 
     @property
-    def k(self) -> int:
-        return self.round.shown_k if self.round else MIN_K
+    def k(self) -> int | None:
+        """The threshold the page states about the round it shows (`Round.shown_k`)."""
+        return self.round.shown_k if self.round else None
 
 
 def surveys_covering(paths: Iterable[str]) -> Q:
@@ -199,7 +199,7 @@ class TeamDashboard:
     above_survey: bool = False  # the survey covers only a team below this one
 
     @property
-    def k(self) -> int:
+    def k(self) -> int | None:
         return self.choice.k
 
     @property
@@ -310,7 +310,7 @@ def team_dashboard(
         plans=plans,
         children=tuple(heatmap_teams(round=choice.round, teams=visible.filter(parent=team))),
         published=published,
-        too_small=not published and _team_size(team) < choice.k,
+        too_small=not published and _team_size(team) < choice.round.shown_k,
         above_survey=_above(team, choice.round.survey),
     )
 

@@ -132,7 +132,7 @@ def _round_context(round_: Round) -> dict:
         "organization": round_.organization,
         "survey": round_.survey,
         "round": round_,
-        "k": round_.k,
+        "k": round_.shown_k,
         "questions": questions,
         "minutes": max(1, math.ceil(questions * SECONDS_PER_QUESTION / 60)),
     }

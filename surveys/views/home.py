@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from surveys.access import role_required
-from surveys.models import ALL_ROLES
+from surveys.models import ALL_ROLES, Round
 from surveys.presentation.results import PILLAR_LABELS
 from surveys.selectors.home import led_team_figures, open_pulses, programme_overview, user_memberships
 
@@ -19,8 +19,10 @@ def landing(request):
 @role_required(*ALL_ROLES)
 def organization_home(request, org_slug: str):
     membership = request.membership
+    pulses = open_pulses(membership=membership)
     context = {
-        "open_pulses": open_pulses(membership=membership),
+        "open_pulses": pulses,
+        "pulses_k": Round.shown_k_of(pulses, organization=request.organization),
         "team_figures": led_team_figures(membership=membership) if membership.is_manager else None,
         "pillars": PILLAR_LABELS,
         "overview": programme_overview(membership=membership) if membership.is_hr else None,
