@@ -11,12 +11,12 @@ import re
 import numpy as np
 import pytest
 
-from surveys.core.exceptions import PulseError
 from surveys.models import Result, RoundStatus
 from surveys.privacy.audit import PrivacyAuditError, audit_round
 from surveys.privacy.rules import remainder_is_safe
 from surveys.privacy.suppression import public_order, public_suppression, publication_plan
 from surveys.services.results import results_publish
+from tests.support.errors import refused
 from tests.support.factories import SurveyFactory, TeamFactory
 from tests.support.privacy_reference import is_valid, public_pattern, subtree_totals
 from tests.support.survey_data import invite_everyone, question_ids, respond, staff, team_round
@@ -158,9 +158,9 @@ def test_comments_need_k_comments_respondents_and_a_safe_remainder_too():
 
 
 def test_thresholds_below_the_floor_are_refused():
-    with pytest.raises(PulseError):
+    with refused("k", match="cannot be below 3"):
         publication_plan(parent=[-1], invited=[9], respondents=[9], contributors=np.zeros((1, 0)), k=2, k_comments=5)
-    with pytest.raises(PulseError):
+    with refused("k_comments"):
         publication_plan(parent=[-1], invited=[9], respondents=[9], contributors=np.zeros((1, 0)), k=5, k_comments=4)
 
 
