@@ -50,9 +50,15 @@ demo: migrate
 	echo "Scheduled jobs (open, remind, close, aggregate) run every minute: log in $(VENV)/demo-jobs.log"; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## test: the suite but its slow tests (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set).
+# After a run with coverage: each file of the privacy engine, tenancy, access and the services
+# stays above its floor (tests/coverage_floors.py).
+COVERAGE_FLOORS = case "$(PYTEST_ARGS)" in *--cov*) $(PY) tests/coverage_floors.py;; esac
+
+## test: the suite but its slow tests (PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are
+## set), then the coverage floors.
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS) -m "$(PYTEST_MARKS)"
+	@$(COVERAGE_FLOORS)
 
 ## test-slow: only the tests marked slow (CI runs them after `make test`).
 test-slow: install-dev
@@ -63,6 +69,7 @@ test-slow: install-dev
 test-pg: install-dev
 	@case "$$DATABASE_URL" in postgres*) ;; *) echo "make test-pg needs DATABASE_URL=postgres://user@host:5432/name"; exit 2;; esac
 	$(PY) -m pytest $(PYTEST_ARGS) -m "$(PYTEST_MARKS)"
+	@$(COVERAGE_FLOORS)
 
 lint: install-dev
 	$(BIN)/ruff check .
