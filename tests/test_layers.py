@@ -1,6 +1,7 @@
 """The structure of `surveys/` (docs/architecture.md, "Layers"), read with the standard
 library's `ast`: every module sits on a floor its folder names, the layers table lists every one
-of them, no import runs upwards or in a cycle, and the runtime app never imports the benchmarks."""
+of them, no import runs upwards or in a cycle, and the runtime app never imports the benchmarks.
+And the rules table of the same page names one module, which exists, as each rule's home."""
 
 import ast
 import functools
@@ -228,6 +229,18 @@ def test_the_layers_table_places_every_module_where_the_test_does():
     assert {floor: table[floor] for floor in FLOOR_NAMES} == {
         name: {prefix for prefix, floor in FLOORS.items() if floor == number} for number, name in enumerate(FLOOR_NAMES)
     }
+
+
+def test_the_rules_table_names_one_existing_module_per_rule():
+    text = ARCHITECTURE.read_text()
+    table = text[text.index("| rule | one home |") :].split("\n\n", 1)[0]
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    assert len(rows) > 20
+    for rule, home in rows:
+        modules = re.findall(r"`([a-z_/]+\.py)`", home)
+        assert len(modules) == 1, f"{rule.strip()}: {modules}"
+        assert home.strip().startswith(f"`{modules[0]}`"), rule
+        assert (PACKAGE / modules[0]).is_file() or (ROOT / modules[0]).is_file(), modules[0]
 
 
 def test_only_the_benchmark_command_imports_the_benchmarks():
