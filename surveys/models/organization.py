@@ -23,7 +23,7 @@ class Organization(models.Model):
         "anonymity threshold",
         default=DEFAULT_K,
         validators=[MinValueValidator(MIN_K), MaxValueValidator(MAX_K)],
-        help_text="Smallest group whose results are ever shown. Never below 3.",
+        help_text=f"Smallest group whose results are ever shown. Never below {MIN_K}.",
     )
     k_comments = models.PositiveSmallIntegerField(
         "comment threshold",
