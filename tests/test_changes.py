@@ -18,9 +18,7 @@ from surveys.engine.changes import (
     team_changes,
 )
 from surveys.engine.scoring import item_score
-
-A = [1, 2, 3, 2, 2]  # ten answers
-B = [0, 0, 2, 4, 4]  # ten answers
+from tests.support.histograms import A, B
 
 
 def points(*rounds, rate=1.0, start=1):

@@ -261,16 +261,16 @@ def test_the_audit_catches_a_remainder_below_k(tenant):
         results_publish(round_id=round_.pk)
         engineering = Result.objects.get(round=round_, team=tenant.engineering)
         # Forge what a naive publisher would add: Platform's own row (5 >= k, but 9 - 5 = 4).
-        Result.objects.create(
-            round=round_,
-            team=tenant.platform,
-            n=5,
-            invited=5,
-            items={q: [0, 0, 0, 5, 0] for q in engineering.items},
-            covered_teams=[tenant.platform.pk],
+        report = _audit_with_a_row_of_its_own(
+            round_, tenant.platform, 5, {q: [0, 0, 0, 5, 0] for q in engineering.items}
         )
-        report = audit_round(round_)
         assert any("remainder breaks the suppression rule" in p for p in report.problems)
+
+
+def _audit_with_a_row_of_its_own(round_, team, people: int, items: dict):
+    """The audit of `round_` once a Result for `team` alone (`people` of them, `items`) is forged in."""
+    Result.objects.create(round=round_, team=team, n=people, invited=people, items=items, covered_teams=[team.pk])
+    return audit_round(round_)
 
 
 def test_the_audit_catches_a_remainder_of_people_who_all_stayed_silent(tenant):
@@ -284,15 +284,7 @@ def test_the_audit_catches_a_remainder_of_people_who_all_stayed_silent(tenant):
         assert audit_round(round_).ok
         engineering = Result.objects.get(round=round_, team=tenant.engineering)
         # Platform's own row: 6 >= k, and what it leaves under Engineering has no contributor.
-        Result.objects.create(
-            round=round_,
-            team=tenant.platform,
-            n=6,
-            invited=6,
-            items=engineering.items,
-            covered_teams=[tenant.platform.pk],
-        )
-        report = audit_round(round_)
+        report = _audit_with_a_row_of_its_own(round_, tenant.platform, 6, engineering.items)
         assert (
             f"team {tenant.engineering.pk}, participation: a remainder breaks the suppression rule" in report.problems
         )

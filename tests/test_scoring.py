@@ -15,9 +15,8 @@ from surveys.engine.scoring import (
     shown_index,
     to_index,
 )
+from tests.support.histograms import A, B
 
-A = [1, 2, 3, 2, 2]  # ten answers
-B = [0, 0, 2, 4, 4]  # ten answers
 T9 = stats.t.ppf(0.95, 9)  # 1.8331
 
 
