@@ -23,10 +23,11 @@ GUARDED = ("surveys/privacy/", "surveys/core/tenancy.py", "surveys/access.py", "
 #: Per cent of statements covered, at least.
 FLOORS: dict[str, int] = {
     # Set 2026-12-07 from `make test` on SQLite and on PostgreSQL (the lower of the two), less 3.
-    "surveys/privacy/audit.py": 91,
+    "surveys/privacy/audit.py": 90,
     "surveys/privacy/comments.py": 97,
     "surveys/privacy/rules.py": 92,
-    "surveys/privacy/suppression.py": 96,
+    "surveys/privacy/publication.py": 97,
+    "surveys/privacy/units.py": 97,
     "surveys/privacy/tables.py": 97,
     "surveys/core/tenancy.py": 86,  # 89% on SQLite; the row-level security paths run on PostgreSQL
     "surveys/access.py": 91,

@@ -1,6 +1,7 @@
 """Publishing a closed round: aggregation end to end, idempotency, concurrency, failure paths,
 e-mails to managers, the command, and the Celery task on a real worker."""
 
+import dataclasses
 import os
 import struct
 import subprocess
@@ -21,7 +22,6 @@ from surveys.core.phases import phases_recorded
 from surveys.engine import aggregation
 from surveys.models import Answer, Invitation, Organization, Response, Result, Round, RoundStatus, RoundTeam, Team
 from surveys.privacy.audit import PrivacyAuditError, audit_round
-from surveys.privacy.suppression import Publication
 from surveys.services.results import results_publish
 from surveys.tasks import round_aggregate
 from tests.support.concurrency import at_once
@@ -64,14 +64,17 @@ def test_publication_rolls_up_the_subtree_and_publishes(tenant, closed_round, dj
     assert outcome.newly_published and outcome.audit.ok
     with tenant.scope():
         results = {r.team.name: r for r in Result.objects.filter(round=closed_round).select_related("team")}
-    # Engineering's manager sits alone at an internal node. Product (the larger team, decided
-    # first) is published; Platform would then leave the manager as a remainder of one.
-    assert set(results) == {"Acme", "Engineering", "Product"}
+    # Engineering's manager sits alone at an internal node: the reporting units count them
+    # with the smaller of the two teams they lead, Platform, so every team is shown on its own.
+    assert set(results) == {"Acme", "Engineering", "Platform", "Product"}
     engineering = results["Engineering"]
     assert (engineering.n, engineering.invited) == (14, 14)
     first = question_ids(closed_round)[0]
     assert engineering.item_counts()[first] == [0, 7, 0, 6, 1]  # 7 × 2, 6 × 4, 1 × 5
     assert results["Product"].item_counts()[first] == [0, 7, 0, 0, 0]
+    assert results["Platform"].item_counts()[first] == [0, 0, 0, 6, 1]
+    assert sorted(results["Platform"].covered_teams) == sorted([tenant.engineering.pk, tenant.platform.pk])
+    assert not any(result.partial for result in results.values())
     assert engineering.comments_released and results["Acme"].comments_released
     assert not results["Product"].comments_released  # 7 < k_comments = 10
     assert sorted(engineering.covered_teams) == sorted([tenant.engineering.pk, tenant.platform.pk, tenant.product.pk])
@@ -93,33 +96,49 @@ def test_a_second_run_gives_identical_rows_and_no_second_email(
 
 
 def test_leads_of_every_team_in_the_round_and_hr_get_one_email_each(
-    tenant, closed_round, django_capture_on_commit_callbacks, settings
+    tenant, django_capture_on_commit_callbacks, settings
 ):
     settings.PULSE_BASE_URL = "https://pulse.example.com"
     with tenant.scope():
+        lone = TeamFactory(parent=tenant.engineering, name="Lone")
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(
+            survey, {tenant.platform: 6, tenant.product: 7, lone: 6}, answered={lone: 2}, value=4, close=False
+        )
         platform_lead = staff(tenant.platform, 1, role="manager")[0]
-        make_manager(platform_lead, tenant.platform)  # Platform is hidden: its lead hears why
+        lone_lead = staff(tenant.product, 1, role="manager")[0]
+        make_manager(platform_lead, tenant.platform)
+        make_manager(lone_lead, lone)  # Lone is hidden: its lead hears why
         make_manager(tenant.manager, tenant.product)
+        close_round(round_)
         with django_capture_on_commit_callbacks(execute=True):
-            results_publish(round_id=closed_round.pk)
+            results_publish(round_id=round_.pk)
     by_person = {message.to[0]: message for message in mail.outbox}
     assert sorted(by_person) == sorted(
-        [tenant.manager.user.email, platform_lead.user.email, tenant.hr.user.email, tenant.admin.user.email]
+        [
+            tenant.manager.user.email,
+            platform_lead.user.email,
+            lone_lead.user.email,
+            tenant.hr.user.email,
+            tenant.admin.user.email,
+        ]
     )
     message = by_person[tenant.manager.user.email]
-    assert message.subject == f"Results are ready: {closed_round.survey.name}, round {closed_round.number}"
+    assert message.subject == f"Results are ready: {round_.survey.name}, round {round_.number}"
     for team in (tenant.engineering, tenant.product):
-        link = f"https://pulse.example.com/o/acme/teams/{team.pk}/?round={closed_round.pk}"
+        link = f"https://pulse.example.com/o/acme/teams/{team.pk}/?round={round_.pk}"
         assert link in message.body
         assert link in message.alternatives[0][0]
     assert message.alternatives[0][1] == "text/html"
-    hidden = by_person[platform_lead.user.email].body
-    assert "- Platform: hidden this round; its answers count in the results of Engineering." in hidden
-    assert "fewer than 5 of its people answered, or when showing it would let someone work out" in hidden
-    overview = by_person[tenant.hr.user.email].body
-    assert (
-        "Across Acme:" in overview and f"https://pulse.example.com/o/acme/results/?round={closed_round.pk}" in overview
+    assert "- Engineering: results of its own (partial: 1 team(s) below are not in it)" in message.body
+    hidden = by_person[lone_lead.user.email].body
+    assert "- Lone: no figures of its own: fewer than 5 of its 6 people answered; its answers are in no figures." in (
+        hidden
     )
+    assert "a team of fewer than 5 people is counted with another" in hidden
+    assert "- Platform: results of its own" in by_person[platform_lead.user.email].body
+    overview = by_person[tenant.hr.user.email].body
+    assert "Across Acme:" in overview and f"https://pulse.example.com/o/acme/results/?round={round_.pk}" in overview
     assert "Your team" not in overview
 
 
@@ -138,10 +157,10 @@ def test_an_open_round_is_refused_and_nothing_is_written(tenant):
 
 
 def test_a_failed_audit_blocks_publication(tenant, closed_round, monkeypatch, caplog):
-    def everything(**kwargs):  # a broken suppression: publishes every node and every item
-        size = len(kwargs["respondents"])
-        questions = np.asarray(kwargs["contributors"]).shape[1]
-        return Publication(np.ones(size, bool), np.ones((size, questions), bool), np.ones(size, bool))
+    real = aggregation.publication_plan
+
+    def everything(**kwargs):  # a broken rule: every node's comments released
+        return dataclasses.replace(real(**kwargs), comments=np.ones(len(kwargs["parent"]), dtype=bool))
 
     with tenant.scope():
         monkeypatch.setattr(aggregation, "publication_plan", everything)
@@ -150,7 +169,7 @@ def test_a_failed_audit_blocks_publication(tenant, closed_round, monkeypatch, ca
         closed_round.refresh_from_db()
         assert closed_round.status == RoundStatus.FAILED
         assert "Privacy audit" in closed_round.failure_reason
-        assert "a remainder breaks the suppression rule" in closed_round.failure_reason
+        assert "comments released below k_comments" in closed_round.failure_reason
         assert not Result.objects.filter(round=closed_round).exists()
     assert any(r.levelname == "ERROR" and "NOT published" in r.getMessage() for r in caplog.records)
     # Once fixed, the round can be published again.
@@ -196,7 +215,7 @@ def test_a_survey_limited_to_a_subtree_publishes_nothing_above_it(tenant):
 
 def test_the_command_publishes_pending_rounds(tenant, closed_round, capsys):
     call_command("round_aggregate", "--pending")
-    assert "results published for 3 team nodes" in capsys.readouterr().out
+    assert "results published for 4 team nodes" in capsys.readouterr().out
     assert Round.all_organizations.get(pk=closed_round.pk).status == RoundStatus.PUBLISHED
     with pytest.raises(CommandError, match="No round with id 999999"):
         call_command("round_aggregate", "999999")
@@ -212,7 +231,7 @@ def test_the_command_reports_a_round_that_is_still_open(tenant):
 
 
 def test_the_task_publishes_through_the_tenant_scope(tenant, closed_round):
-    assert round_aggregate.delay(closed_round.pk).get() == 3
+    assert round_aggregate.delay(closed_round.pk).get() == 4
     assert round_aggregate.delay(987654).get() is None  # a deleted round: nothing to do
 
 
@@ -402,7 +421,7 @@ def test_a_real_worker_publishes_a_round_enqueued_on_redis(postgres, redis_broke
             time.sleep(0.3)
         status = Round.all_organizations.get(pk=closed_round.pk).status
         assert status == RoundStatus.PUBLISHED, _worker_output(worker)
-        assert Result.all_organizations.filter(round=closed_round).count() == 3
+        assert Result.all_organizations.filter(round=closed_round).count() == 4
     finally:
         app.conf.task_always_eager = eager
         worker.terminate()

@@ -67,8 +67,12 @@ def test_without_the_benchmarks_package_the_command_says_so(monkeypatch):
 
 def test_a_benchmark_without_a_database_runs_without_one():
     out = io.StringIO()
-    call_command("benchmark", "publication", "--organisations", "2", "--k", "5", "--seed", "3", stdout=out)
-    assert "public (the product)" in out.getvalue() and "own count (leaks, baseline)" in out.getvalue()
+    call_command(
+        "benchmark", "publication", "--organisations", "2", "--rounds", "50", "--k", "5", "--seed", "3", stdout=out
+    )
+    printed = out.getvalue()
+    assert "units and rests (the product)" in printed and "previous rule (worst case)" in printed
+    assert "own count (leaks" in printed and "teams shown: target" in printed
 
 
 def _bench_databases() -> list[str]:

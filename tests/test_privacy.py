@@ -1,9 +1,9 @@
-"""Hand-built attacks on publication, and the auditor (docs/privacy.md).
+"""Hand-built cases of the publication rule and its attacks, and the auditor (docs/privacy.md).
 
-Each attack is a small team tree where publishing every team with at least k contributors
-would let anyone subtract published figures and isolate fewer than k people (or learn whether
-one person answered). The suppression must stop each one, and the auditor must catch a
-publication that does not.
+Each case is a small team tree: the reporting units it forms, what a round publishes, and what
+an attacker who knows the rule can work out from it (tests/support/brute_force.py, every world
+of the tree). Then the same cases end to end through the database, and the auditor refusing
+each kind of forged publication.
 """
 
 import re
@@ -11,31 +11,35 @@ import re
 import numpy as np
 import pytest
 
-from surveys.models import Result, RoundStatus
+from surveys.models import Result, RoundStatus, RoundTeam
 from surveys.privacy.audit import PrivacyAuditError, audit_round
+from surveys.privacy.publication import publication_plan
 from surveys.privacy.rules import remainder_is_safe
-from surveys.privacy.suppression import public_order, public_suppression, publication_plan
+from surveys.privacy.units import reporting_units
 from surveys.services.results import results_publish
+from tests.support.brute_force import attack_organisation, no_leak
 from tests.support.errors import refused
 from tests.support.factories import SurveyFactory, TeamFactory
-from tests.support.privacy_reference import is_valid, public_pattern, subtree_totals
-from tests.support.survey_data import invite_everyone, question_ids, respond, staff, team_round
+from tests.support.survey_data import close_round, invite_everyone, question_ids, respond, staff, team_round
 
 K = 5
 
 
-def publish(parent, own_invited, own_contributors, k=K):
-    """Participation through the real suppression; returns the published flags as a list."""
-    invited = subtree_totals(parent, own_invited)
-    flags = public_suppression(
+def plan(parent, invited, answered, skipped=None, k=K, k_comments=10):
+    """The rule on one world: each team's own invited people and respondents, and how many of
+    them skipped the round's one item."""
+    skipped = skipped or [0] * len(parent)
+    histogram = np.zeros((len(parent), 1, 5), dtype=np.int64)
+    histogram[:, 0, 3] = np.subtract(answered, skipped)
+    return publication_plan(
         parent=parent,
+        home=reporting_units(parent=parent, invited=invited, k=k),
         invited=invited,
-        contributors=np.array(subtree_totals(parent, own_contributors))[:, None],
-        bounds=np.array(invited)[:, None],
-        thresholds=k,
-        order=public_order(invited=np.array(invited), ids=np.arange(len(parent))),
-    )[:, 0]
-    return flags.tolist()
+        respondents=answered,
+        histogram=histogram,
+        k=k,
+        k_comments=k_comments,
+    )
 
 
 def test_the_rule_counts_nobody_in_invited_people_not_in_contributors():
@@ -46,170 +50,188 @@ def test_the_rule_counts_nobody_in_invited_people_not_in_contributors():
     assert not remainder_is_safe(invited=9, contributors=4, threshold=5)
 
 
-def test_parent_of_nine_with_children_of_five_and_four():
-    # 0: parent (nobody of its own), 1: child of 5, 2: child of 4.
-    parent, invited, answered = [-1, 0, 0], [0, 5, 4], [0, 5, 4]
-    published = publish(parent, invited, answered)
-    # Publishing the parent (9) and the child of 5 would give the child of 4 as 9 - 5.
-    assert published == [True, False, False]
-    assert is_valid(parent, published, invited, answered, K)
+# -- reporting units -------------------------------------------------------------------------
 
 
-def test_a_manager_alone_at_an_internal_node_cannot_be_seen_answering_or_not():
-    # 0: Company (nobody), 1: Engineering (its manager only), 2: Platform 6, 3: Product 5.
-    parent, invited = [-1, 0, 1, 1], [0, 1, 6, 5]
-    answered = publish(parent, invited, [0, 1, 6, 5])
-    silent = publish(parent, invited, [0, 0, 6, 5])
-    # The smallest child is suppressed either way, so the pattern says nothing about the manager.
-    assert answered == silent == [True, True, True, False]
-    # The weaker rule (remainder 0 counted in contributors) would have published every team when the manager was silent
-    # (remainder 0) and suppressed one when they answered (remainder 1): that difference leaks.
-    assert is_valid(parent, [True] * 4, invited, [0, 0, 6, 5], K, strong=False)
-    assert not is_valid(parent, [True] * 4, invited, [0, 1, 6, 5], K, strong=False)
-    assert not is_valid(parent, [True] * 4, invited, [0, 0, 6, 5], K, strong=True)
+def test_a_lead_alone_above_their_teams_is_counted_with_the_smallest_of_them():
+    # 0: Company (nobody), 1: Engineering (its manager alone), 2: Platform 6, 3: Product 5.
+    assert reporting_units(parent=[-1, 0, 1, 1], invited=[0, 1, 6, 5], k=K).tolist() == [-1, 3, 2, 3]
 
 
-def test_a_child_team_of_one_is_never_left_as_a_remainder():
-    # 0: department with no one of its own, 1: team of 5, 2: team of 1.
-    parent, invited, answered = [-1, 0, 0], [0, 5, 1], [0, 5, 1]
-    assert publish(parent, invited, answered) == [True, False, False]
-    # With five people of its own, the department absorbs the lone person safely.
-    assert publish(parent, [5, 5, 1], [5, 5, 1]) == [True, True, False]
+def test_small_teams_are_pooled_where_they_meet_and_a_big_enough_team_stands_alone():
+    # 0: a department (nobody of its own) over A (3), B (2) and C (8): A and B meet at the
+    # department, five people, a unit of their own; C is its own.
+    assert reporting_units(parent=[-1, 0, 0, 0], invited=[0, 3, 2, 8], k=K).tolist() == [-1, 0, 0, 3]
+    # With only four between them, they join the smallest unit below the department: C.
+    assert reporting_units(parent=[-1, 0, 0, 0], invited=[0, 2, 2, 8], k=K).tolist() == [-1, 3, 3, 3]
 
 
-def test_an_empty_grouping_node_is_published_with_its_teams_and_the_last_team_protects_the_root():
-    # 0: root with one person; 1: a grouping node with no one of its own over 2 and 3 (6 each);
-    # 4: a team of 7. Everyone answered.
-    parent = [-1, 0, 1, 1, 0]
-    invited = answered = [1, 0, 6, 6, 7]
-    published = publish(parent, invited, answered)
-    assert is_valid(parent, published, invited, answered, K)
-    # Publishing team 4 too would leave the root's own person as a remainder of one.
-    assert published == [True, True, True, True, False]
-    assert published == public_pattern(parent, invited, subtree_totals(parent, answered), K)
-
-
-# -- the pattern of hidden teams pins nothing (issue: an attacker re-running the algorithm) ----
-
-
-def test_reproduction_a_whether_the_lone_manager_answered_is_not_in_the_pattern():
-    """Company (nobody) → Engineering (its manager Maria, alone) → Platform (3, lower id),
-    Payments (3); k = 3. The worlds the counts allow, Maria answered and Payments 2 of 3, or
-    Maria silent and Payments 3 of 3, must give the same pattern."""
-    parent, invited = [-1, 0, 1, 1], [0, 1, 3, 3]
-    answered = publish(parent, invited, [0, 1, 3, 2], k=3)
-    silent = publish(parent, invited, [0, 0, 3, 3], k=3)
-    assert answered == silent
-    assert answered[:2] == [True, True]  # Company and Engineering: 6 of 7 either way
-
-
-def test_reproduction_b_which_team_did_not_reach_k_is_not_in_the_pattern():
-    """Ops (nobody) → A (6), B (3), C (4); k = 3. Answers 6, 2, 4 and 6, 3, 3 publish the same
-    Ops total and A; they must hide the same teams, so C is not pinned at 4 nor B at 2."""
-    parent, invited = [-1, 0, 0, 0], [0, 6, 3, 4]
-    assert publish(parent, invited, [0, 6, 2, 4], k=3) == publish(parent, invited, [0, 6, 3, 3], k=3)
-
-
-def test_a_node_is_published_once_the_figures_above_it_force_it_to_be_safe():
-    """Dept (nobody) → X (6 invited), Y (5); k = 5. With 10 answering the split may be 6 + 4,
-    so neither team can be shown whatever the truth; with 11 the split is forced, 6 + 5."""
-    parent, invited = [-1, 0, 0], [0, 6, 5]
-    assert publish(parent, invited, [0, 5, 5]) == [True, False, False]
-    assert publish(parent, invited, [0, 6, 4]) == [True, False, False]
-    assert publish(parent, invited, [0, 6, 5]) == [True, True, True]
-
-
-def test_one_item_skipped_by_one_person_suppresses_that_item_where_it_would_leak():
-    # 0: department (nobody), 1: team A, 5 answered but one skipped item 0, 2: team B, 6 answered.
-    parent = [-1, 0, 0]
-    invited = np.array([0, 5, 6])
-    respondents = np.array(subtree_totals(parent, [0, 5, 6]))
-    item0 = subtree_totals(parent, [0, 4, 6])
-    item1 = subtree_totals(parent, [0, 5, 6])
-    plan = publication_plan(
-        parent=parent,
-        invited=subtree_totals(parent, invited),
-        respondents=respondents,
-        contributors=np.column_stack([item0, item1]),
-        k=K,
-        k_comments=10,
-    )
-    assert plan.participation.tolist() == [True, True, True]
-    assert plan.questions[:, 1].tolist() == [True, True, True]
-    # Item 0: A has 4 contributors; department - B would show those 4, so B's item 0 goes too.
-    assert plan.questions[:, 0].tolist() == [True, False, False]
-
-
-def test_comments_need_k_comments_respondents_and_a_safe_remainder_too():
-    # 0: department with 5 people of its own, 1: team of 12, 2: team of 10 (27 in all).
-    parent = [-1, 0, 0]
-    totals = subtree_totals(parent, [5, 12, 10])
-    plan = publication_plan(
-        parent=parent,
-        invited=totals,
-        respondents=totals,
-        contributors=np.zeros((3, 0), dtype=int),
-        k=K,
-        k_comments=10,
-    )
-    assert plan.participation.tolist() == [True, True, True]  # the department's own 5 are >= k
-    # Comment lists: the department's minus both teams' would be its own 5 people's comments.
-    assert plan.comments.tolist() == [True, True, False]
-
-
-def test_thresholds_below_the_floor_are_refused():
-    with refused("k", match="cannot be below 3"):
-        publication_plan(parent=[-1], invited=[9], respondents=[9], contributors=np.zeros((1, 0)), k=2, k_comments=5)
-    with refused("k_comments"):
-        publication_plan(parent=[-1], invited=[9], respondents=[9], contributors=np.zeros((1, 0)), k=5, k_comments=4)
+def test_every_unit_has_k_people_but_a_scope_that_has_fewer():
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        size = int(rng.integers(1, 40))
+        parent = [-1] + [int(rng.integers(0, node)) for node in range(1, size)]
+        invited = rng.integers(0, 7, size=size)
+        for k in (3, 5, 8):
+            home = reporting_units(parent=parent, invited=invited, k=k)
+            assert ((home >= 0) == (invited > 0)).all()
+            people = np.bincount(home[home >= 0], weights=invited[home >= 0], minlength=size)
+            units = np.unique(home[home >= 0])
+            assert len(units) <= 1 or (people[units] >= k).all()
+            assert len(units) <= 1 or invited.sum() >= k
+    # A whole scope of four people is one unit, never shown.
+    assert reporting_units(parent=[-1, 0], invited=[1, 3], k=K).tolist() == [0, 0]
+    assert not plan([-1, 0], [1, 3], [1, 3]).shown.any()
 
 
 def test_nodes_must_come_after_their_parent():
     with pytest.raises(ValueError):
-        public_suppression(parent=[1, -1], invited=[5, 5], contributors=[[5], [5]], bounds=[[5], [5]], thresholds=5)
+        reporting_units(parent=[1, -1], invited=[5, 5], k=K)
+    with pytest.raises(ValueError):
+        publication_plan(parent=[1, -1], home=[0, 1], invited=[5, 5], respondents=[5, 5],
+                         histogram=np.zeros((2, 0, 5)), k=K, k_comments=10)  # fmt: skip
 
 
-# -- the same attacks end to end, through the database -------------------------------------
+def test_thresholds_below_the_floor_are_refused():
+    with refused("k", match="cannot be below 3"):
+        plan([-1], [9], [9], k=2)
+    with refused("k_comments"):
+        plan([-1], [9], [9], k=5, k_comments=4)
+
+
+# -- what a round publishes ---------------------------------------------------------------
+
+
+def test_a_unit_is_shown_on_its_own_count_whatever_its_neighbours_do():
+    # 0: department (nobody), 1: A (8, 7 answered), 2: B (6, 2 answered), 3: C (6, 5 answered).
+    published = plan([-1, 0, 0, 0], [0, 8, 6, 6], [0, 7, 2, 5])
+    assert published.shown.tolist() == [True, True, False, True]
+    # B's two respondents are too few to add: the department's figure holds A and C, and says so.
+    assert published.respondents.tolist() == [12, 7, 0, 5]
+    assert published.partial[published.shown].tolist() == [True, False, False]
+    assert published.included_at.tolist() == [-1, 1, -1, 3]
+
+
+def test_hidden_units_are_added_where_together_they_reach_k():
+    # B and C hidden (2 and 3 of 6): together five, added to the department's figure.
+    published = plan([-1, 0, 0, 0], [0, 8, 6, 6], [0, 7, 2, 3])
+    assert published.shown.tolist() == [True, True, False, False]
+    assert published.respondents[0] == 12 and not published.partial[0]
+    assert published.included_at.tolist() == [-1, 1, 0, 0]
+    # Too few to add anywhere, they pass up to the top and are published nowhere.
+    short = plan([-1, 0, 0, 0], [0, 8, 6, 6], [0, 7, 2, 1])
+    assert short.respondents[0] == 7 and short.partial[0]
+    assert short.included_at.tolist() == [-1, 1, -1, -1]
+
+
+def test_an_item_counts_only_where_k_answered_it_and_is_added_nowhere_else():
+    # A: 5 answered, one skipped the item; B: 6 answered it.
+    published = plan([-1, 0, 0], [0, 5, 6], [0, 5, 6], skipped=[0, 1, 0])
+    assert published.shown.tolist() == [True, True, True]
+    assert published.items[:, 0].tolist() == [True, False, True]
+    # The department's figure of the item is B's alone: subtracting B shows nothing of A's four.
+    assert published.histogram[0, 0].sum() == 6
+
+
+def test_comments_are_released_where_a_release_isolates_no_smaller_group():
+    # 0: a department with 5 people of its own, 1: a team of 12, 2: a team of 10 (27 in all).
+    published = plan([-1, 0, 0], [5, 12, 10], [5, 12, 10])
+    assert published.shown.tolist() == [True, True, True]
+    # The teams' lists are released; the department's would add its own five people's comments.
+    assert published.comments.tolist() == [False, True, True]
+    assert plan([-1, 0, 0], [10, 12, 10], [10, 12, 10]).comments.tolist() == [True, True, True]
+
+
+# -- the attacks: every world of each tree ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parent", "invited", "k"),
+    [
+        # Company (nobody) → Engineering (its manager Maria, alone) → Platform (3), Payments (3):
+        # the earlier rule's reproduction A, where the pattern told whether Maria answered.
+        ([-1, 0, 1, 1], [0, 1, 3, 3], 3),
+        # Ops (nobody) → A (6), B (3), C (4): reproduction B, where the pattern pinned B and C.
+        ([-1, 0, 0, 0], [0, 6, 3, 4], 3),
+        # A parent of nine over children of five and four; a child team of one.
+        ([-1, 0, 0], [0, 5, 4], K),
+        ([-1, 0, 0], [0, 5, 1], K),
+        # A lead alone at the root, a grouping node with nobody of its own, and a team.
+        ([-1, 0, 1, 1, 0], [1, 0, 6, 6, 7], K),
+        # A manager alone above two teams.
+        ([-1, 0, 1, 1], [0, 1, 6, 5], K),
+    ],
+)
+def test_no_world_of_these_trees_isolates_anyone_or_pins_a_participation(parent, invited, k):
+    found = attack_organisation(parent, invited, k)
+    assert found["worlds"] > 50
+    no_leak(found)
+
+
+def test_the_lone_manager_could_have_answered_or_not_in_every_world():
+    """The promise for Maria: whatever was published, both are possible. The attacker's
+    certainty counts would be non-zero otherwise; here, the worlds where she answered and
+    Payments 2 of 3, and where she did not and Payments 3 of 3, even publish the same."""
+    parent, invited = [-1, 0, 1, 1], [0, 1, 3, 3]
+    answered = plan(parent, invited, [0, 1, 3, 2], k=3)
+    silent = plan(parent, invited, [0, 0, 3, 3], k=3)
+    assert answered.shown.tolist() == [True, True, True, False]
+    assert silent.shown.tolist() == [True, True, True, True]
+    # Different figures, but neither pins her: other worlds reproduce each (brute force above).
+    no_leak(attack_organisation(parent, invited, 3))
+
+
+# -- the same, end to end through the database --------------------------------------------
 
 
 def _published_paths(round_):
     return sorted(Result.objects.filter(round=round_).values_list("team__path", flat=True))
 
 
-def test_end_to_end_the_manager_pattern_is_the_same_whether_or_not_they_answered(tenant, other_tenant):
-    patterns = []
-    for manager_answers in (True, False):
-        with tenant.scope():
-            survey = SurveyFactory(organization=tenant.org)
-            round_ = team_round(survey, {tenant.platform: 6, tenant.product: 5}, close=False)
-            manager = staff(tenant.engineering, 1)
-            invite_everyone(round_, manager)
-            if manager_answers:
-                respond(round_, manager[0], 3)
-            from tests.support.survey_data import close_round
+def test_end_to_end_the_manager_is_counted_with_the_smaller_team(tenant, other_tenant):
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 5}, close=False)
+        manager = staff(tenant.engineering, 1)
+        invite_everyone(round_, manager)
+        respond(round_, manager[0], 3)
+        close_round(round_)
+        results_publish(round_id=round_.pk)
+        assert _published_paths(round_) == [
+            "Acme",
+            "Acme/Engineering",
+            "Acme/Engineering/Platform",
+            "Acme/Engineering/Product",
+        ]
+        product = Result.objects.get(round=round_, team=tenant.product)
+        assert (product.n, product.invited) == (6, 6)
+        assert sorted(product.covered_teams) == sorted([tenant.engineering.pk, tenant.product.pk])
+        units = dict(RoundTeam.objects.filter(round=round_).values_list("team_id", "unit_id"))
+        assert units[tenant.engineering.pk] == tenant.product.pk
+        assert audit_round(round_).ok
 
-            close_round(round_)
-            results_publish(round_id=round_.pk)
-            patterns.append(_published_paths(round_))
-    assert patterns[0] == patterns[1] == ["Acme", "Acme/Engineering", "Acme/Engineering/Platform"]
 
-
-def test_end_to_end_parent_of_nine(tenant):
+def test_end_to_end_a_small_team_is_counted_with_its_sibling(tenant):
     with tenant.scope():
         survey = SurveyFactory(organization=tenant.org)
         round_ = team_round(survey, {tenant.platform: 5, tenant.product: 4})
         results_publish(round_id=round_.pk)
-        assert _published_paths(round_) == ["Acme", "Acme/Engineering"]
+        assert _published_paths(round_) == ["Acme", "Acme/Engineering", "Acme/Engineering/Platform"]
+        platform = Result.objects.get(round=round_, team=tenant.platform)
+        assert platform.n == 9 and sorted(platform.covered_teams) == sorted([tenant.platform.pk, tenant.product.pk])
         assert audit_round(round_).ok
 
 
-def test_end_to_end_child_team_of_one(tenant):
+def test_end_to_end_a_hidden_team_leaves_a_partial_figure_above_it(tenant):
     with tenant.scope():
         lone = TeamFactory(parent=tenant.engineering, name="Lone")
         survey = SurveyFactory(organization=tenant.org)
-        round_ = team_round(survey, {tenant.platform: 5, lone: 1})
+        round_ = team_round(survey, {tenant.platform: 6, lone: 6}, answered={tenant.platform: 6, lone: 3})
         results_publish(round_id=round_.pk)
-        assert _published_paths(round_) == ["Acme", "Acme/Engineering"]
+        assert _published_paths(round_) == ["Acme", "Acme/Engineering", "Acme/Engineering/Platform"]
+        engineering = Result.objects.get(round=round_, team=tenant.engineering)
+        assert engineering.partial and engineering.n == 6 and engineering.covered_teams == [tenant.platform.pk]
+        assert audit_round(round_).ok
 
 
 def test_end_to_end_one_skipped_item(tenant):
@@ -221,56 +243,59 @@ def test_end_to_end_one_skipped_item(tenant):
         questions = question_ids(round_)
         for i, person in enumerate(people):
             respond(round_, person, [None if (i == 0 and j == 0) else 4 for j in range(len(questions))])
-        from tests.support.survey_data import close_round
-
         close_round(round_)
         results_publish(round_id=round_.pk)
         results = {r.team.name: r.item_counts() for r in Result.objects.filter(round=round_).select_related("team")}
         assert set(results) == {"Acme", "Engineering", "Platform", "Product"}
         skipped = questions[0]
         assert skipped not in results["Product"]  # 4 answers only
-        assert skipped not in results["Platform"]  # else Engineering - Platform = Product's 4
-        assert results["Engineering"][skipped] == [0, 0, 0, 10, 0]
+        assert results["Platform"][skipped] == [0, 0, 0, 6, 0]
+        # Engineering's figure of the item is Platform's alone: Product's four are added nowhere.
+        assert results["Engineering"][skipped] == [0, 0, 0, 6, 0]
         assert all(q in results["Product"] for q in questions[1:])
 
 
 # -- the auditor ---------------------------------------------------------------------------
 
 
-def test_the_audit_passes_on_a_publication_and_fails_on_a_corrupted_result(tenant):
+@pytest.fixture
+def published(tenant):
+    """Platform 6 and Product 7 all answering, Engineering's manager answering too (counted
+    with Platform, the smaller team)."""
     with tenant.scope():
         survey = SurveyFactory(organization=tenant.org)
-        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7})
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7}, close=False)
+        manager = staff(tenant.engineering, 1)
+        invite_everyone(round_, manager)
+        respond(round_, manager[0], 3)
+        close_round(round_)
         results_publish(round_id=round_.pk)
         assert audit_round(round_).ok
-        result = Result.objects.get(round=round_, team=tenant.platform)
+        return round_
+
+
+def test_the_audit_passes_on_a_publication_and_fails_on_a_corrupted_result(tenant, published):
+    with tenant.scope():
+        result = Result.objects.get(round=published, team=tenant.product)
         question = next(iter(result.items))
-        result.items[question] = [0, 0, 0, 5, 0]  # one answer fewer than the raw rows
+        result.items[question] = [0, 0, 0, 6, 0]  # one answer fewer than the raw rows
         result.save()
-        report = audit_round(round_)
+        report = audit_round(published)
         assert not report.ok
         assert any("differ from the raw answers" in p for p in report.problems)
         # Messages name the team and question by id, and never carry a count.
         assert all(not re.search(r"\d", re.sub(r"(team|question) \d+", "", p)) for p in report.problems)
 
 
-def test_the_audit_catches_a_remainder_below_k(tenant):
+def test_the_audit_catches_a_remainder_of_one(tenant, published):
+    """Platform's figure forged to leave out the manager it is counted with: Engineering minus
+    its two teams would then be the manager alone."""
     with tenant.scope():
-        survey = SurveyFactory(organization=tenant.org)
-        round_ = team_round(survey, {tenant.platform: 5, tenant.product: 4})
-        results_publish(round_id=round_.pk)
-        engineering = Result.objects.get(round=round_, team=tenant.engineering)
-        # Forge what a naive publisher would add: Platform's own row (5 >= k, but 9 - 5 = 4).
-        report = _audit_with_a_row_of_its_own(
-            round_, tenant.platform, 5, {q: [0, 0, 0, 5, 0] for q in engineering.items}
-        )
-        assert any("remainder breaks the suppression rule" in p for p in report.problems)
-
-
-def _audit_with_a_row_of_its_own(round_, team, people: int, items: dict):
-    """The audit of `round_` once a Result for `team` alone (`people` of them, `items`) is forged in."""
-    Result.objects.create(round=round_, team=team, n=people, invited=people, items=items, covered_teams=[team.pk])
-    return audit_round(round_)
+        Result.objects.filter(round=published, team=tenant.platform).update(covered_teams=[tenant.platform.pk])
+        Result.objects.filter(round=published, team=tenant.platform).update(n=6, invited=6)
+        report = audit_round(published)
+    assert f"team {tenant.engineering.pk}, participation: a remainder breaks the publication rule" in report.problems
+    assert f"team {tenant.platform.pk}: covers other teams than the rule gives" in report.problems
 
 
 def test_the_audit_catches_a_remainder_of_people_who_all_stayed_silent(tenant):
@@ -279,15 +304,47 @@ def test_the_audit_catches_a_remainder_of_people_who_all_stayed_silent(tenant):
     that neither answered. The weaker rule (no contributors left) would let it through."""
     with tenant.scope():
         survey = SurveyFactory(organization=tenant.org)
-        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 2}, answered={tenant.product: 0})
+        round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7}, close=False)
+        invite_everyone(round_, staff(tenant.engineering, 2))  # they never answer
+        close_round(round_)
         results_publish(round_id=round_.pk)
         assert audit_round(round_).ok
-        engineering = Result.objects.get(round=round_, team=tenant.engineering)
-        # Platform's own row: 6 >= k, and what it leaves under Engineering has no contributor.
-        report = _audit_with_a_row_of_its_own(round_, tenant.platform, 6, engineering.items)
-        assert (
-            f"team {tenant.engineering.pk}, participation: a remainder breaks the suppression rule" in report.problems
+        # Platform's row forged to its own six, leaving Engineering's two silent people over.
+        Result.objects.filter(round=round_, team=tenant.platform).update(
+            covered_teams=[tenant.platform.pk], n=6, invited=6
         )
+        report = audit_round(round_)
+    assert f"team {tenant.engineering.pk}, participation: a remainder breaks the publication rule" in report.problems
+
+
+def test_the_audit_refuses_a_unit_of_fewer_than_k(tenant, published):
+    with tenant.scope():
+        RoundTeam.objects.filter(round=published, team=tenant.engineering).update(unit=tenant.engineering)
+        report = audit_round(published)
+    assert f"the reporting unit of team {tenant.engineering.pk} has fewer than k invited people" in report.problems
+
+
+def test_the_audit_refuses_a_figure_the_rule_does_not_give(tenant):
+    """A hidden team's own figure forged in (4 of 6 answered): the rule gives it none."""
+    with tenant.scope():
+        lone = TeamFactory(parent=tenant.engineering, name="Lone")
+        survey = SurveyFactory(organization=tenant.org)
+        round_ = team_round(survey, {tenant.platform: 6, lone: 6}, answered={tenant.platform: 6, lone: 4})
+        results_publish(round_id=round_.pk)
+        Result.objects.create(round=round_, team=lone, n=4, invited=6, covered_teams=[lone.pk])
+        report = audit_round(round_)
+    assert f"team {lone.pk}: published without figures under the rule" in report.problems
+    assert f"team {lone.pk}: published with fewer than k respondents" in report.problems
+
+
+def test_the_audit_refuses_comments_and_partial_marks_against_the_rule(tenant, published):
+    with tenant.scope():
+        Result.objects.filter(round=published, team=tenant.product).update(comments_released=True)
+        Result.objects.filter(round=published, team=tenant.root).update(partial=True)
+        report = audit_round(published)
+    assert f"team {tenant.product.pk}: comments released below k_comments" in report.problems
+    assert f"team {tenant.product.pk}: comments released or withheld against the rule" in report.problems
+    assert f"team {tenant.root.pk}: marked partial or whole against the rule" in report.problems
 
 
 def test_the_audit_refuses_anything_published_for_an_open_round(tenant):
@@ -324,8 +381,6 @@ def test_an_answer_whose_copied_team_drifted_blocks_publication(tenant, caplog):
 def test_the_audit_refuses_a_snapshot_that_counts_fewer_people_than_were_invited(tenant):
     """Too few invited people is the dangerous direction: a remainder holding someone who did
     not answer could pass for "nobody at all"."""
-    from surveys.models import RoundTeam
-
     with tenant.scope():
         survey = SurveyFactory(organization=tenant.org)
         round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7})
@@ -357,25 +412,29 @@ def test_the_audit_refuses_two_results_for_one_team(tenant):
             item_counts=np.concatenate([table.item_counts, table.item_counts[:1]]),
             covered_offsets=np.concatenate([table.covered_offsets, table.covered_offsets[-1:] + first_covers]),
             covered_teams=np.concatenate([table.covered_teams, table.covered_teams[:first_covers]]),
+            partial=np.concatenate([table.partial, table.partial[:1]]),
         )
         assert audit_round(round_, leaf_counts=computed.leaf, results=table).ok
         report = audit_round(round_, leaf_counts=computed.leaf, results=twice)
     assert f"team {table.team_ids[0]}: more than one result" in report.problems
 
 
-def test_the_audit_refuses_a_frozen_team_list_that_is_not_the_subtree(tenant):
+def test_the_audit_refuses_a_frozen_team_list_the_rule_does_not_give(tenant):
     with tenant.scope():
         survey = SurveyFactory(organization=tenant.org)
         round_ = team_round(survey, {tenant.platform: 6, tenant.product: 7})
         results_publish(round_id=round_.pk)
         engineering = Result.objects.get(round=round_, team=tenant.engineering)
-        engineering.covered_teams = [tenant.engineering.pk, tenant.platform.pk]  # Product left out
+        engineering.covered_teams = [tenant.platform.pk]  # Product left out
         engineering.save()
         root = Result.objects.get(round=round_, team=tenant.root)
         root.covered_teams = list(reversed(root.covered_teams))  # order does not matter
         root.save()
         report = audit_round(round_)
-    assert report.problems == [f"team {tenant.engineering.pk}: covered teams differ from the subtree"]
+    assert f"team {tenant.engineering.pk}: covers other teams than the rule gives" in report.problems
+    assert f"team {tenant.engineering.pk}: respondents or invited differ from the raw rows" in report.problems
+    assert f"team {tenant.product.pk}: covers teams its nearest published ancestor does not" in report.problems
+    assert not any(f"team {tenant.root.pk}" in problem for problem in report.problems)
 
 
 def test_the_audit_reports_stored_items_that_are_not_items_of_the_round(tenant):

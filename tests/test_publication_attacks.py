@@ -27,6 +27,7 @@ from surveys.selectors.results import org_heatmap
 from surveys.services.results import results_publish, round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create, survey_update
+from tests.support.brute_force import attack_organisation, no_leak
 from tests.support.factories import OrganizationFactory, TeamFactory
 from tests.support.survey_data import respond, staff
 
@@ -126,11 +127,12 @@ def test_reproduction_1_re_publication_after_a_scope_change_reveals_nothing(org,
         assert not second.invitations.filter(membership=maria).exists()
 
 
-def test_reproduction_a_the_pattern_is_the_same_whether_the_lone_manager_answered(other_tenant):
+def test_reproduction_a_the_lone_manager_is_counted_with_a_team_and_never_pinned(other_tenant):
     """Company (nobody) → Engineering (Maria alone) → Platform (3, lower id), Payments (3);
-    k = 3. Maria answers and Payments has 2 of 3, or Maria is silent and Payments has 3 of 3:
-    the same published counts, so they must publish the same teams."""
-    patterns = []
+    k = 3. The earlier rule's pattern told whether Maria answered. Now she is counted with
+    Platform (the smaller team, first on a tie), through the real services, and an attacker
+    who re-runs the rule on every world finds no world in which anyone's participation is
+    certain, whether she answered or not."""
     for maria_answers in (True, False):
         org = OrganizationFactory(k=3, k_comments=3)
         with organization_scope(org):
@@ -144,10 +146,11 @@ def test_reproduction_a_the_pattern_is_the_same_whether_the_lone_manager_answere
             answers.update(dict.fromkeys(payments_people[: 2 if maria_answers else 3], 3))
             round_ = _round(_survey(org, root=None), answers)
             assert audit_round(round_).ok
-            patterns.append(sorted(path.split("/")[-1] for path in _published_teams(round_)))
-            counts = sorted(Result.objects.filter(round=round_).values_list("team__name", "n"))
-            patterns[-1].append(counts)
-    assert patterns[0] == patterns[1]
+            units = dict(RoundTeam.objects.filter(round=round_).values_list("team_id", "unit_id"))
+            assert units[engineering.pk] == units[platform.pk] == platform.pk
+            frozen = sorted(RoundTeam.objects.filter(round=round_).values_list("team_id", "parent_id", "invited"))
+    ids = [team for team, _, _ in frozen]
+    no_leak(attack_organisation([ids.index(up) if up else -1 for _, up, _ in frozen], [n for *_, n in frozen], 3))
 
 
 def test_a_team_moved_while_a_round_is_open_changes_nothing_that_round_publishes(org, other_tenant):

@@ -224,8 +224,9 @@ def test_a_team_smaller_than_k_explains_why_and_shows_no_number(login, tenant, s
         published_round(survey, {tenant.platform: spread(3, 4), tenant.product: spread(7, 3)}, number=1)
     response = login(tenant.manager).get(dashboard_url(tenant.platform))
     page = text(response)
-    assert "This team is smaller than 5, so its answers count only in the larger groups above it." in page
-    assert "See Engineering" in page
+    assert "Platform's 3 people are counted with Product." in page
+    assert "its answers are in Product's figures whenever those are shown" in page
+    assert "See Product" in page
     html = response.content.decode()
     assert "score-value" not in html and "out of 100" not in page and "answered" not in page.split("Action plans")[0]
     assert 'role="img"' not in html  # no empty trend charts either
@@ -237,9 +238,13 @@ def test_a_large_team_with_too_few_answers_says_not_enough_responses(login, tena
             survey, {tenant.platform: spread(5, 4), tenant.product: spread(4, 3)}, number=1, silent={tenant.product: 4}
         )
     page = text(login(tenant.manager).get(dashboard_url(tenant.product)))
-    assert "Not enough responses to show for round 1." in page
-    assert "Results appear only for groups of at least 5 people." in page
+    assert "Product has no figures of its own in round 1: fewer than 5 of its 8 people answered." in page
+    assert "It is shown whenever at least 5 of them answer (63% or more)." in page
+    assert "Its answers are in no figures this round" in page
     assert "out of 100" not in page
+    # Engineering's figures are Platform's alone, and say so.
+    page = text(login(tenant.manager).get(dashboard_url(tenant.engineering)))
+    assert "Partial figures. They leave out Product: fewer than 5 of their people answered" in page
 
 
 def test_a_team_above_a_surveys_root_says_the_survey_covers_a_team_below(login, tenant):
@@ -368,7 +373,7 @@ def test_the_heatmap_shows_two_levels_and_opens_a_team_without_script(login, ten
     assert rows("?expand=all")[1] == names
 
 
-def test_hr_sees_every_team_in_tree_order_with_suppressed_rows_marked(login, tenant, survey):
+def test_hr_sees_every_team_in_tree_order_with_hidden_rows_marked(login, tenant, survey):
     sales = TeamFactory(parent=tenant.root, name="Sales")
     field = TeamFactory(parent=sales, name="Field")
     with tenant.scope():
@@ -382,10 +387,11 @@ def test_hr_sees_every_team_in_tree_order_with_suppressed_rows_marked(login, ten
     names = re.findall(r'<th scope="row" class="tree-name"><a [^>]*>([^<]+)</a>', html)
     assert names == ["Acme", "Engineering", "Platform", "Product", "Sales", "Field"]
     assert "85%" in html  # Engineering: 11 of 13
-    # Engineering's 11 could be Platform 7 and Product 4, so neither team is shown on its own.
-    for team in ("Platform", "Product", "Field"):
+    # Platform (5 of 7) and Product (6 of 6) are shown on their own counts; Field, three
+    # people, is counted with Sales and has no figure of its own.
+    for team, shown in (("Platform", True), ("Product", True), ("Field", False)):
         row = html[html.index(f">{team}</a>") :].split("</tr>")[0]
-        assert "heat-value" not in row, team
+        assert ("heat-value" in row) == shown, team
     assert "63–100 good" in html and "needs attention" in html
 
 
@@ -443,9 +449,11 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
     with tenant.scope():
         history(tenant, survey, rounds=4)
     client = login(tenant.manager)
-    with django_assert_num_queries(21):  # drawn: the figures are read
+    # Every visit reads what the figures cover (the frozen tree and units, the Results' team
+    # lists: two queries); drawn, the figures too.
+    with django_assert_num_queries(22):  # drawn: the figures are read
         client.get(dashboard_url(tenant.engineering))
-    with django_assert_num_queries(12):  # drawn before: no result is read
+    with django_assert_num_queries(13):  # drawn before: no result is read
         client.get(dashboard_url(tenant.engineering))
     # More rounds, sub-teams and plans: the same number.
     TeamFactory(parent=tenant.engineering, name="Data")
@@ -453,9 +461,9 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
         history(tenant, SurveyFactory(organization=tenant.org, name="Second"), rounds=6)
         for n in range(3):
             ActionPlan.objects.create(team=tenant.engineering, title=f"Plan {n}")
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(22):
         client.get(dashboard_url(tenant.engineering))
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         client.get(dashboard_url(tenant.engineering))
 
 
@@ -535,8 +543,10 @@ def test_the_folded_heatmap_scores_only_the_teams_it_draws(login, tenant, survey
 def test_the_home_page_links_each_team_to_its_dashboard_with_its_latest_indexes(login, tenant, rounds):
     html = login(tenant.manager).get("/o/acme/").content.decode()
     assert "Teams you lead" in html and "Latest results: Team pulse, round 4" in html
+    latest = rounds[-1]
     for team in (tenant.engineering, tenant.platform, tenant.product):
-        assert f'href="/o/acme/teams/{team.pk}/"' in html
+        # The link opens the round the table describes, even once a later round is published.
+        assert f'href="/o/acme/teams/{team.pk}/?round={latest.pk}"' in html
     assert html.count('class="heat tone-') == 15  # three teams × (four conditions + burnout signal)
     assert 'href="/o/acme/results/"' in html
 

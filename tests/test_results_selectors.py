@@ -47,9 +47,10 @@ def test_team_round_results_scores_items_and_constructs(tenant, published, djang
     item = competence.items[0]
     assert item.counts == (0, 7, 0, 0, 0)
     assert item.score == item_score([0, 7, 0, 0, 0])
-    # The first item is hidden here too although 7 answered it: Engineering minus Product
-    # would otherwise show Platform's four answers to it.
-    assert figures.items[0].suppressed and figures.construct(Construct.AUTONOMY).suppressed
+    # Product's own seven answers to the first item are shown; Platform's four are not added
+    # anywhere (Engineering's figure of that item is Product's alone), so no difference of
+    # figures shows them.
+    assert figures.items[0].counts == (0, 7, 0, 0, 0) and not figures.construct(Construct.AUTONOMY).suppressed
     exhaustion = figures.construct(Construct.EXHAUSTION)
     assert exhaustion.higher_is_worse and exhaustion.score.shares.favourable == 1.0  # "rarely"
     assert figures.burnout.mean == 2.0 and figures.burnout.zone == "few"
@@ -142,7 +143,7 @@ def test_heatmap_marks_suppressed_cells(tenant, published, django_assert_num_que
     assert [c for c, _ in heatmap.constructs][:4] == ["autonomy", "competence", "relatedness", "beneficence"]
     product = {cell.construct: cell for cell in rows["Product"].cells}
     assert product["competence"].index == 25.0 and product["competence"].n == 7
-    assert product["autonomy"].suppressed
+    assert not product["autonomy"].suppressed
     platform = {cell.construct: cell for cell in rows["Platform"].cells}
     assert platform["autonomy"].suppressed and not platform["competence"].suppressed
     # A manager's view: only the teams they may see.

@@ -151,6 +151,8 @@ class BurnoutSerializer(serializers.Serializer):
                 "respondents": 8,
                 "invited": 9,
                 "response_rate": 0.8889,
+                "is_partial": False,
+                "covered_teams": [12],
                 "burnout": {"index": 41.2, "zone": "some"},
                 "measures": [
                     {
@@ -182,6 +184,8 @@ class BurnoutSerializer(serializers.Serializer):
                 "respondents": None,
                 "invited": None,
                 "response_rate": None,
+                "is_partial": False,
+                "covered_teams": [],
                 "burnout": None,
                 "measures": [],
             },
@@ -197,6 +201,12 @@ class NodeResultSerializer(serializers.Serializer):
     respondents = serializers.IntegerField(allow_null=True)
     invited = serializers.IntegerField(allow_null=True)
     response_rate = serializers.FloatField(allow_null=True)
+    is_partial = serializers.BooleanField(
+        help_text="The figures leave out teams below whose answers were too few to add here (see covered_teams)."
+    )
+    covered_teams = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the teams whose people's answers the figures hold."
+    )
     burnout = BurnoutSerializer(allow_null=True)
     measures = MeasureSerializer(many=True, help_text="Empty when the group is not shown.")
 
@@ -305,6 +315,8 @@ def node_json(node: NodeResults, *, constructs: set[str] | None = None) -> dict:
         "respondents": figures.respondents,
         "invited": figures.invited,
         "response_rate": rounded(figures.response_rate, 4),
+        "is_partial": figures.partial,
+        "covered_teams": list(figures.covered_teams),
         "burnout": {"index": rounded(burnout.index, 1), "zone": burnout.zone} if burnout else None,
         "measures": measures,
     }

@@ -1,5 +1,5 @@
-"""Aggregation of a closed round: one GROUP BY over its answers, a roll-up through the team
-tree in memory, suppression (surveys.privacy), and the Result rows to write.
+"""Aggregation of a closed round: one GROUP BY over its answers, each team's own counts in the
+frozen tree, the publication rule (surveys.privacy.publication), and the Result rows to write.
 
 Cost: one statement, one round trip, one pass over each table it reads (the round's answers and
 responses, each a partition of their own on PostgreSQL, the invitation snapshot, the team tree,
@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from surveys.core.bulk import bulk_insert
 from surveys.core.int_tables import fetch_int_tables
 from surveys.models import SCALE_POINTS, Answer, Response, Result, Round, RoundQuestion, RoundTeam
-from surveys.privacy.suppression import Publication, publication_plan
+from surveys.privacy.publication import Publication, publication_plan
 from surveys.privacy.tables import LeafCounts, ResultTable
 
 #: The query any aggregation must at least run (the benchmark times it bare).
@@ -34,6 +34,8 @@ INPUT_SQL = {
     "invited": (f"SELECT team_id, invited FROM {RoundTeam._meta.db_table} {_OF_ROUND}", 2),
     # The round's own tree, frozen when it opened (RoundTeam), never the current one.
     "teams": (f"SELECT team_id, COALESCE(parent_id, 0) FROM {RoundTeam._meta.db_table} {_OF_ROUND}", 2),
+    # The reporting unit of each team's invitees, frozen with the tree (0: none frozen).
+    "units": (f"SELECT team_id, COALESCE(unit_id, 0) FROM {RoundTeam._meta.db_table} {_OF_ROUND}", 2),
     "questions": (f"SELECT question_id, position FROM {RoundQuestion._meta.db_table} {_OF_ROUND}", 2),
 }
 
@@ -49,6 +51,7 @@ READ_PLAN = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
 class RoundInputs:
     leaf: LeafCounts
     teams: np.ndarray  # (T, 2): id, parent id (0 for a root)
+    units: np.ndarray  # (T, 2): id, the home team of its reporting unit (0: none frozen)
     question_ids: list[int]  # in the round's order
 
 
@@ -67,6 +70,7 @@ def round_inputs(round_: Round) -> RoundInputs:
     return RoundInputs(
         leaf=LeafCounts(histogram=tables["histogram"], respondents=tables["respondents"], invited=tables["invited"]),
         teams=tables["teams"],
+        units=tables["units"],
         question_ids=questions[order, 0].tolist(),
     )
 
@@ -117,18 +121,18 @@ def team_forest(teams: np.ndarray) -> TeamForest:
 
 
 @dataclass(frozen=True)
-class SubtreeTotals:
-    """Per node (forest order): answer counts per question and option, respondents, invited."""
+class OwnCounts:
+    """Per team (forest order), its own people only (not its subtree): answer counts per
+    question and option, respondents, invited."""
 
     histogram: np.ndarray  # (N, Q, 5)
     respondents: np.ndarray  # (N,)
     invited: np.ndarray  # (N,)
 
 
-def roll_up(forest: TeamForest, leaf: LeafCounts, question_ids: list[int]) -> SubtreeTotals:
-    """Sum each node's whole subtree: a prefix sum over the preorder, two subtractions per node.
-    Rows of teams outside the forest or questions outside the round are left out (the auditor
-    reports the former)."""
+def own_counts(forest: TeamForest, leaf: LeafCounts, question_ids: list[int]) -> OwnCounts:
+    """Each team's own counts in forest order, in one bincount. Rows of teams outside the
+    forest or questions outside the round are left out (the auditor reports the former)."""
     size, n_questions = len(forest.ids), len(question_ids)
     width = n_questions * SCALE_POINTS + 2
     positions = _positions(forest.ids)
@@ -144,14 +148,22 @@ def roll_up(forest: TeamForest, leaf: LeafCounts, question_ids: list[int]) -> Su
         weights.append(rows[node >= 0, 1])
     own = np.bincount(np.concatenate(flat), weights=np.concatenate(weights), minlength=size * width)
     own = np.rint(own).astype(np.int64).reshape(size, width)
-    prefix = np.vstack([np.zeros((1, width), dtype=np.int64), np.cumsum(own, axis=0)])
-    start = np.arange(size)
-    total = prefix[start + forest.size] - prefix[start]
-    return SubtreeTotals(
-        histogram=total[:, :-2].reshape(size, n_questions, SCALE_POINTS),
-        respondents=total[:, -2],
-        invited=total[:, -1],
+    return OwnCounts(
+        histogram=own[:, :-2].reshape(size, n_questions, SCALE_POINTS), respondents=own[:, -2], invited=own[:, -1]
     )
+
+
+def unit_homes(forest: TeamForest, units: np.ndarray, invited: np.ndarray) -> np.ndarray:
+    """Each team's reporting unit (frozen when the round opened) as the forest position of its
+    home; -1 for a team with nobody invited."""
+    positions = _positions(forest.ids)
+    home = np.full(len(forest.ids), -1, dtype=np.int64)
+    if len(units):
+        team, unit = positions(units[:, 0]), positions(units[:, 1])
+        home[team[team >= 0]] = unit[team >= 0]
+    if np.any((invited > 0) & (home < 0)):
+        raise ValueError("The round's reporting units were never frozen (round_units_freeze).")
+    return np.where(invited > 0, home, -1)
 
 
 def _positions(ids: np.ndarray):
@@ -173,7 +185,8 @@ class RoundAggregate:
     leaf: LeafCounts
     forest: TeamForest
     question_ids: list[int]
-    totals: SubtreeTotals
+    own: OwnCounts
+    home: np.ndarray  # each team's unit home (forest positions)
     plan: Publication
     results: ResultTable
 
@@ -182,41 +195,48 @@ def round_aggregate_rows(round_: Round, *, inputs: RoundInputs | None = None) ->
     """Everything a round publishes, computed but not written."""
     inputs = inputs or round_inputs(round_)
     forest = team_forest(inputs.teams)
-    totals = roll_up(forest, inputs.leaf, inputs.question_ids)
+    own = own_counts(forest, inputs.leaf, inputs.question_ids)
+    home = unit_homes(forest, inputs.units, own.invited)
     plan = publication_plan(
         parent=forest.parent,
-        invited=totals.invited,
-        respondents=totals.respondents,
-        contributors=totals.histogram.sum(axis=2),
+        home=home,
+        invited=own.invited,
+        respondents=own.respondents,
+        histogram=own.histogram,
         k=round_.k,
         k_comments=round_.k_comments,
-        ids=forest.ids,
     )
-    results = _result_table(forest, inputs.question_ids, totals, plan)
-    return RoundAggregate(inputs.leaf, forest, inputs.question_ids, totals, plan, results)
+    results = _result_table(forest, inputs.question_ids, plan)
+    return RoundAggregate(inputs.leaf, forest, inputs.question_ids, own, home, plan, results)
 
 
-def _result_table(forest: TeamForest, question_ids: list[int], totals: SubtreeTotals, plan: Publication):
-    """One row per node whose participation row is published, in forest order; its items are
-    the questions published at that node, its covered teams its whole subtree (ascending)."""
-    nodes = np.flatnonzero(plan.participation)
-    items = plan.questions[nodes]
-    lengths = forest.size[nodes]
-    starts = np.repeat(nodes, lengths)
+def _result_table(forest: TeamForest, question_ids: list[int], plan: Publication) -> ResultTable:
+    """One row per node with figures, in forest order. Its covered teams (ascending) are those
+    whose people's answers enter a figure inside its subtree: a contiguous run of the teams
+    sorted by where they enter, since a subtree is a contiguous run of the forest."""
+    nodes = np.flatnonzero(plan.shown)
+    entering = np.flatnonzero(plan.included_at >= 0)
+    entering = entering[np.argsort(plan.included_at[entering], kind="stable")]
+    entries = plan.included_at[entering]
+    starts = np.searchsorted(entries, nodes)
+    ends = np.searchsorted(entries, nodes + forest.size[nodes])
+    lengths = ends - starts
     within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    covered = forest.ids[starts + within]
+    covered = forest.ids[entering[np.repeat(starts, lengths) + within]]
     row_of = np.repeat(np.arange(len(nodes)), lengths)
     covered = covered[np.lexsort((covered, row_of))]
+    items = plan.items[nodes]
     return ResultTable(
         team_ids=forest.ids[nodes],
-        respondents=totals.respondents[nodes],
-        invited=totals.invited[nodes],
+        respondents=plan.respondents[nodes],
+        invited=plan.invited[nodes],
         comments_released=plan.comments[nodes].astype(bool),
         question_ids=np.asarray(question_ids, dtype=np.int64),
         item_published=items,
-        item_counts=np.where(items[:, :, None], totals.histogram[nodes], 0),
+        item_counts=np.where(items[:, :, None], plan.histogram[nodes], 0),
         covered_offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         covered_teams=covered,
+        partial=plan.partial[nodes].astype(bool),
     )
 
 
@@ -224,7 +244,7 @@ def results_write(round_: Round, results: ResultTable) -> None:
     """Write the round's Results (it has none: published results are final). Call inside the
     publishing transaction, after the audit."""
     if connection.vendor == "postgresql":
-        columns = ["team_id", "n", "invited", "items", "comments_released", "covered_teams"]
+        columns = ["team_id", "n", "invited", "items", "comments_released", "covered_teams", "partial"]
         # A dropped connection while copying is the OperationalError the task retries on.
         bulk_insert(Result, ["organization_id", "round_id", *columns], copy_payload(round_, results), returning=())
     else:
@@ -242,8 +262,9 @@ def copy_payload(round_: Round, results: ResultTable) -> str:
     published = results.item_published
     per_row = published.sum(axis=1)
     covered = np.diff(results.covered_offsets)
-    # A row: team, n, invited, six integers per item (question id, five counts), released, teams.
-    lengths = 3 + 6 * per_row + 1 + covered
+    # A row: team, n, invited, six integers per item (question id, five counts), released,
+    # teams, partial.
+    lengths = 3 + 6 * per_row + 1 + covered + 1
     starts = np.cumsum(lengths) - lengths
     flat = np.empty(int(lengths.sum()), dtype=np.int64)
     flat[starts] = results.team_ids
@@ -257,10 +278,11 @@ def copy_payload(round_: Round, results: ResultTable) -> str:
     flat[starts + 3 + 6 * per_row] = results.comments_released
     within = np.arange(len(results.covered_teams)) - np.repeat(results.covered_offsets[:-1], covered)
     flat[np.repeat(starts + 4 + 6 * per_row, covered) + within] = results.covered_teams
+    flat[starts + lengths - 1] = results.partial
     head = f"{round_.organization_id}\t{round_.pk}\t%d\t%d\t%d\t{{"
     item = '"%d":[' + ",".join(["%d"] * SCALE_POINTS) + "]"
     template = "".join(
-        head + ",".join([item] * k) + "}\t%d\t[" + ",".join(["%d"] * m) + "]\n"
+        head + ",".join([item] * k) + "}\t%d\t[" + ",".join(["%d"] * m) + "]\t%d\n"
         for k, m in zip(per_row.tolist(), covered.tolist(), strict=True)
     )
     return template % tuple(flat.tolist())

@@ -8,16 +8,17 @@ from .rounds import Round
 
 
 class Result(TenantModel):
-    """A team node's published figures for one round, over the node's whole subtree.
+    """A team node's published figures for one round.
 
-    A row exists only where the node passed suppression (docs/privacy.md); every figure shown
-    anywhere is derived from these rows. `n` is how many people of the subtree answered the
-    round and `invited` how many were invited. `items` holds, for every item that passed
-    suppression at this node, its option counts (option 1 first) keyed by question id; an item
-    asked in the round but missing here is suppressed ("not enough responses to show").
-    `comments_released` says whether the node's comments may be shown, and `covered_teams`
-    freezes which teams the figures (and comments) include, so a later edit of the team tree
-    cannot change a released comment list.
+    A row exists only where the node has figures under the publication rule (docs/privacy.md,
+    "Publication"); every figure shown anywhere is derived from these rows. `covered_teams`
+    freezes which teams' people the figures (and comments) hold: the node's whole subtree, or
+    less when a group too small to add passed up (`partial`), and, for a team whose reporting
+    unit pools a lead or a small team from around it, those people too. `n` is how many of them
+    answered the round and `invited` how many were invited. `items` holds, for every item with
+    a figure at this node, its option counts (option 1 first) keyed by question id; an item
+    asked in the round but missing here had too few answers to show. `comments_released` says
+    whether the node's comments may be shown.
 
     One row per node, JSON kept as text, only the indexes its reads use, and foreign keys that
     are not database constraints (derived data with one writer, checked by the audit, still
@@ -38,7 +39,12 @@ class Result(TenantModel):
     invited = models.PositiveIntegerField(default=0, help_text="People of the subtree invited.")
     items = JSONTextField(default=dict, help_text="Published items: question id -> answers per option.")
     comments_released = models.BooleanField(default=False)
-    covered_teams = JSONTextField(default=list, help_text="Ids of the teams of the subtree at publication.")
+    covered_teams = JSONTextField(default=list, help_text="Ids of the teams whose people's answers the figures hold.")
+    partial = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Some answers of the subtree are not in these figures yet: a group too small to add passed up.",
+    )
 
     class Meta:
         constraints = [

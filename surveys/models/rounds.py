@@ -33,6 +33,14 @@ UNDER_WAY_STATES = frozenset({RoundStatus.OPEN, RoundStatus.CLOSED})
 AWAITING_PUBLICATION_STATES = frozenset({RoundStatus.CLOSED})
 
 
+class PublicationRule(models.IntegerChoices):
+    """Which publication rule a round's figures follow (docs/privacy.md, "Publication").
+    Published results are final, so a round keeps the rule it was published under."""
+
+    WORST_CASE = 1, "Each team decided on the worst case around it (until December 2026)"
+    UNITS = 2, "Reporting units shown on their own count, rests passed up"
+
+
 class AnsweringPhase(StrEnum):
     """Where a round stands for someone holding an invitation to it."""
 
@@ -81,6 +89,12 @@ class Round(TenantModel):
     failure_reason = models.TextField(blank=True)
     teams_published = models.PositiveIntegerField(
         default=0, help_text="Team nodes with results of their own, set at publication (0: nothing to show)."
+    )
+    publication_rule = models.PositiveSmallIntegerField(
+        choices=PublicationRule.choices,
+        default=PublicationRule.UNITS,
+        db_default=PublicationRule.UNITS,
+        help_text="The rule the round's results were (or will be) published under.",
     )
 
     class Meta:
@@ -203,6 +217,11 @@ class RoundTeam(TenantModel):
     the team has a parent outside the scope. The counts are the organisation's own structure at
     the opening (who was asked where), never who answered; they stay right when a person is
     later removed (their invitation goes, the fact that they were invited does not).
+
+    `unit` is the reporting unit this team's invitees are counted in (the unit's home team),
+    worked out from this frozen tree and its counts alone when the round opens
+    (`privacy.units.reporting_units`): every unit has at least `k` invited people. Empty for a
+    team with nobody invited, and for rounds published before units existed.
     """
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="team_snapshot")
@@ -210,6 +229,7 @@ class RoundTeam(TenantModel):
     team = models.ForeignKey(Team, on_delete=models.RESTRICT, related_name="+")
     parent = models.ForeignKey(Team, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     invited = models.PositiveIntegerField()
+    unit = models.ForeignKey(Team, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
 
     class Meta:
         constraints = [

@@ -52,6 +52,7 @@ class ResultTable:
     item_counts: np.ndarray  # (M, Q, SCALE_POINTS), option 1 first; zero where not published
     covered_offsets: np.ndarray  # (M + 1,)
     covered_teams: np.ndarray  # row r covers covered_teams[covered_offsets[r] : covered_offsets[r + 1]]
+    partial: np.ndarray  # (M,) bool: answers of hidden units below the node passed above it
 
     def __len__(self) -> int:
         return len(self.team_ids)
@@ -73,13 +74,15 @@ class ResultTable:
                 "items": {key: c for key, flag, c in zip(question_keys, published[r], counts[r], strict=True) if flag},
                 "comments_released": released,
                 "covered_teams": covered[offsets[r] : offsets[r + 1]],
+                "partial": partial,
             }
-            for r, (team_id, n, invited, released) in enumerate(
+            for r, (team_id, n, invited, released, partial) in enumerate(
                 zip(
                     self.team_ids.tolist(),
                     self.respondents.tolist(),
                     self.invited.tolist(),
                     self.comments_released.tolist(),
+                    self.partial.tolist(),
                     strict=True,
                 )
             )

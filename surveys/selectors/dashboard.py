@@ -46,6 +46,7 @@ from surveys.presentation.results import (
     folded_tree,
     heatmap_lines,
 )
+from surveys.selectors.coverage import Coverage, team_coverage
 from surveys.selectors.results import (
     ConstructResult,
     ConstructTrend,
@@ -56,7 +57,6 @@ from surveys.selectors.results import (
     heatmap_flags,
     heatmap_teams,
     org_heatmap,
-    published_result_exists,
     team_round_comments,
     team_round_results,
     team_trend,
@@ -194,9 +194,14 @@ class TeamDashboard:
     choice: RoundChoice
     plans: tuple[ActionPlan, ...]
     children: tuple[Team, ...] = ()  # the sub-teams of the round's scope the viewer may see, by path
-    published: bool = False  # the round has results for this team
-    too_small: bool = False  # fewer people than k in the team: it never has results of its own
+    coverage: Coverage | None = None  # what the round's figures hold for this team, or why it has none
     above_survey: bool = False  # the survey covers only a team below this one
+    may_open: frozenset[int] = frozenset()  # of the teams the coverage names, those the viewer may open
+
+    @property
+    def published(self) -> bool:
+        """The round has figures for this team."""
+        return self.coverage is not None and self.coverage.shown
 
     @property
     def k(self) -> int | None:
@@ -229,8 +234,9 @@ class TeamDashboard:
         is reused exactly while none of it changed: the change rule's version, the team (and
         its name), the round and the published rounds its trend looks back on, the sub-teams
         shown (and their names), the survey's settings the page quotes (comments, cadence, the
-        team it covers), the team above and whether this team has results or is too small to
-        have any. Empty without a round."""
+        team it covers), the team above and whether this team has results. What the page says
+        about the figures' coverage (other teams' names) is drawn on every visit, outside it.
+        Empty without a round."""
         round_ = self.choice.round
         if round_ is None:
             return ""
@@ -245,7 +251,7 @@ class TeamDashboard:
             [[team.pk, team.path] for team in self.children],
             [survey.comments_enabled, survey.cadence, survey.root_team.path if survey.root_team else None],
             [parent.pk, parent.path] if parent else None,
-            [self.published, self.too_small, self.above_survey],
+            [self.published, self.above_survey],
         ]
         digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
         return f"{round_.organization_id}:{self.team.pk}:{round_.pk}:{digest}"
@@ -302,16 +308,15 @@ def team_dashboard(
     plans = tuple(ActionPlan.objects.filter(team=team).select_related("round__survey"))
     if choice.round is None:
         return TeamDashboard(team, crumbs, choice, plans)
-    published = published_result_exists(team=team, round=choice.round)
     return TeamDashboard(
         team=team,
         crumbs=crumbs,
         choice=choice,
         plans=plans,
         children=tuple(heatmap_teams(round=choice.round, teams=visible.filter(parent=team))),
-        published=published,
-        too_small=not published and _team_size(team) < choice.round.shown_k,
+        coverage=(coverage := team_coverage(team=team, round=choice.round)),
         above_survey=_above(team, choice.round.survey),
+        may_open=frozenset(visible.filter(pk__in=coverage.links).values_list("pk", flat=True)),
     )
 
 
@@ -355,12 +360,6 @@ def _crumbs(visible: QuerySet[Team], team: Team) -> tuple[tuple[str, Team | None
     paths = Team.path_prefixes(team.path)[:-1]
     found = {t.path: t for t in visible.filter(path__in=paths)} if paths else {}
     return tuple((Team.name_of(path), found.get(path)) for path in paths)
-
-
-def _team_size(team: Team) -> int:
-    """People on the roster in the team's subtree (the organisation's structure, not who
-    answered): only to say why a team never has results of its own."""
-    return Membership.objects.filter(team__in=Team.objects.filter(team.subtree_filter()), is_active=True).count()
 
 
 # ------------------------------------------------------------------------------------------

@@ -43,10 +43,10 @@ HIDDEN_QUESTION = "question_hidden"
 HIDDEN_MEASURE = "measure_incomplete"
 REASONS = {
     HIDDEN_GROUP: (
-        "Not shown: fewer than k people of this group answered, or showing it would let someone "
-        "work out a smaller group's answers."
+        "Not shown: this team has no figures of its own this round (fewer than k of its people "
+        "answered, or its people are counted with another team's); its page says which."
     ),
-    HIDDEN_QUESTION: "Not shown: not enough people of this group answered this question.",
+    HIDDEN_QUESTION: "Not shown: fewer than k people of this group answered this question.",
     HIDDEN_MEASURE: "Not shown: a question of this measure is not shown for this group.",
 }
 
@@ -99,8 +99,7 @@ def node_results(nodes: Sequence[RoundTeam]) -> list[NodeResults]:
     round_ids = {round_.pk for window in windows.values() for round_ in window}
     teams = {node.team_id for node in nodes}
     rows = {
-        (row.team_id, row.round_id): row
-        for row in Result.objects.filter(team_id__in=teams, round_id__in=round_ids).defer("covered_teams")
+        (row.team_id, row.round_id): row for row in Result.objects.filter(team_id__in=teams, round_id__in=round_ids)
     }
     questions = round_questions(round_ids)
     out = []

@@ -87,6 +87,13 @@ class LatestTeamFigures:
     in_round: int = 0  # teams in the round
 
     @property
+    def with_figures(self) -> int:
+        """How many of the teams this view is about have figures in the round."""
+        if self.summary:
+            return self.shown
+        return sum(1 for entry in self.teams if entry.line is not None and not entry.line.suppressed)
+
+    @property
     def first_flags(self) -> tuple[Flag, ...]:
         """The flags the page lists: all of a lead's, the largest SUMMARY_FLAGS of HR's summary."""
         return self.look_first[:SUMMARY_FLAGS] if self.summary else self.look_first

@@ -93,6 +93,8 @@ class TeamRoundResults:
     constructs: tuple[ConstructResult, ...] = ()
     burnout: BurnoutSignal | None = None
     comments_released: bool = False
+    covered_teams: tuple[int, ...] = ()  # the teams whose people's answers the figures hold
+    partial: bool = False  # some answers of teams below passed above these figures
 
     def construct(self, construct: str) -> ConstructResult | None:
         return next((c for c in self.constructs if c.construct == construct), None)
@@ -408,6 +410,8 @@ def team_round_figures(
         constructs=constructs,
         burnout=burnout_signal(signs.get(Construct.EXHAUSTION), signs.get(Construct.MENTAL_DISTANCE)),
         comments_released=result.comments_released,
+        covered_teams=tuple(sorted(result.covered_teams)),
+        partial=result.partial,
     )
 
 

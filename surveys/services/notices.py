@@ -1,12 +1,11 @@
 """The e-mail that follows a publication: to every active lead of a team in the round's frozen
 tree, and to HR and admins.
 
-A lead reads, for each team they lead, whether it has results of its own this round; for a
-hidden team, the nearest group above it that has results (where its answers count) and the one
-reason Pulse ever gives: fewer than k people answered, or showing it would let someone work out
-a smaller group's answers (the two are never told apart: which one applies could say who
-answered). Each shown team carries its likely changes, the headline; HR and admins read how
-many teams have results and where to look first, with a link to the overview. A round
+A lead reads, for each team they lead, what the pages say of it (`selectors.coverage`): its
+figures, partial or whole, with its likely changes; or why it has none (fewer than k of its
+people answered, or it is counted with another team) and which figures hold its answers. All
+of that is public under the publication rule, so it may be said precisely. HR and admins read
+how many teams have results and where to look first, with a link to the overview. A round
 that published nothing announces nothing as ready: HR and admins hear why instead, leads hear
 nothing.
 """
@@ -22,7 +21,8 @@ from django.urls import reverse
 
 from surveys.core.names import one_line
 from surveys.engine.scoring import signed_points
-from surveys.models import HR_ROLES, Membership, Result, Round, RoundStatus, RoundTeam, Team, TeamManagement
+from surveys.models import HR_ROLES, Membership, Result, Round, RoundStatus, RoundTeam, TeamManagement
+from surveys.selectors.coverage import Coverage, Reason, round_coverage
 from surveys.selectors.results import Flag, heatmap_flags, org_heatmap, where_to_look
 
 
@@ -31,9 +31,29 @@ class TeamNotice:
     team_id: int
     name: str
     url: str
-    shown: bool
-    nearest: str | None = None  # hidden: the nearest group above with results, if any
+    coverage: Coverage
     changes: list[str] = field(default_factory=list)  # shown: its likely changes, in words
+
+    @property
+    def shown(self) -> bool:
+        return self.coverage.shown
+
+    @property
+    def line(self) -> str:
+        """What the e-mail says of the team after its name (text; the HTML escapes it)."""
+        c = self.coverage
+        if c.shown:
+            partial = f" (partial: {len(c.missing) + c.missing_more} team(s) below are not in it)" if c.partial else ""
+            changes = f". Likely changes: {'; '.join(self.changes)}" if self.changes else ", no likely change flagged"
+            return f"results of its own{partial}{changes}."
+        where = f"its answers are in the figures of {c.entered.name}" if c.entered else "its answers are in no figures"
+        if c.reason == Reason.TOO_FEW:
+            return f"no figures of its own: fewer than {c.k} of its {c.unit_people} people answered; {where}."
+        if c.reason == Reason.COUNTED_WITH and c.counted_with is not None:
+            return f"its people are counted with {c.counted_with.name}, whose figures hold their answers."
+        if c.reason == Reason.NOBODY:
+            return "nobody in the team itself was invited; the teams below it are listed on its page."
+        return f"hidden this round; {where}."
 
 
 @dataclass
@@ -57,7 +77,7 @@ def round_results_notify(*, round_id: int) -> int:
         heatmap = org_heatmap(round=round_)
         flags = heatmap_flags(heatmap)
         look_first = where_to_look({row.team.pk: row.team for row in heatmap.rows}, flags)
-        for membership, notice in _lead_notices(round_, shown):
+        for membership, notice in _lead_notices(round_):
             notice.changes = [_headline(f) for f in look_first if f.team.pk == notice.team_id]
             recipients.setdefault(membership.pk, Recipient(membership)).teams.append(notice)
     for membership in Membership.objects.filter(role__in=HR_ROLES, is_active=True, user__is_active=True).select_related(
@@ -82,28 +102,20 @@ def _headline(flag: Flag) -> str:
     return f"{flag.label} {flag.change.label.lower()} ({signed_points(flag.points)} points)"
 
 
-def _lead_notices(round_: Round, shown: set[int]):
+def _lead_notices(round_: Round):
     """(lead, notice) for every active lead of a team in the round's frozen tree."""
-    parent_of = dict(RoundTeam.objects.filter(round=round_).values_list("team_id", "parent_id"))
-    names = dict(Team.objects.filter(pk__in=list(parent_of)).values_list("id", "name"))
-    links = (
+    in_round = RoundTeam.objects.filter(round=round_).values("team_id")
+    links = list(
         TeamManagement.objects.filter(
-            team_id__in=list(parent_of), membership__is_active=True, membership__user__is_active=True
+            team_id__in=in_round, membership__is_active=True, membership__user__is_active=True
         )
         .select_related("team", "membership__user")
         .order_by("membership_id", "team__path")
     )
+    coverage = round_coverage(round=round_, team_ids=sorted({link.team_id for link in links}))
     for link in links:
         team_id = link.team_id
-        notice = TeamNotice(
-            team_id=team_id, name=link.team.name, url=_dashboard_url(round_, team_id), shown=team_id in shown
-        )
-        if not notice.shown:
-            above = parent_of.get(team_id)
-            while above is not None and above not in shown:
-                above = parent_of.get(above)
-            notice.nearest = names.get(above) if above is not None else None
-        yield link.membership, notice
+        yield link.membership, TeamNotice(team_id, link.team.name, _dashboard_url(round_, team_id), coverage[team_id])
 
 
 def _dashboard_url(round_: Round, team_id: int) -> str:

@@ -15,8 +15,9 @@ from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
 from surveys.core.phases import phase, phase_started
 from surveys.engine import aggregation
-from surveys.models import Result, ResultLines, Round, RoundStatus
+from surveys.models import Result, ResultLines, Round, RoundStatus, RoundTeam
 from surveys.privacy.audit import AuditReport, PrivacyAuditError, audit_round
+from surveys.services.rounds import round_units_freeze
 from surveys.services.sealing import round_seal
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ def results_publish(*, round_id: int) -> PublishOutcome:
                     code="round_not_closed",
                     status=409,
                 )
+            if RoundTeam.objects.filter(round=round_, invited__gt=0, unit__isnull=True).exists():
+                # Opened before reporting units existed: they come from the frozen tree alone.
+                round_units_freeze(round_=round_)
             computed, report = _aggregate_audit_write(round_)
             round_.status = RoundStatus.PUBLISHED
             round_.published_at = timezone.now()
@@ -112,7 +116,7 @@ def _aggregate_audit_write(round_: Round) -> tuple[aggregation.RoundAggregate, A
     with _collector_paused():
         with phase("read (one statement)"):
             inputs = aggregation.round_inputs(round_)
-        with phase("compute (forest, roll-up, suppression, rows)"):
+        with phase("compute (forest, own counts, publication rule, rows)"):
             computed = aggregation.round_aggregate_rows(round_, inputs=inputs)
         with phase("audit"):
             report = audit_round(round_, leaf_counts=computed.leaf, results=computed.results)

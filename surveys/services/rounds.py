@@ -10,13 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import numpy as np
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from surveys.core.bulk import bulk_update
 from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
 from surveys.core.tokens import token_hash, token_new
+from surveys.engine.aggregation import team_forest
 from surveys.engine.scheduling import Window, next_window, restarted_window
 from surveys.models import (
     Invitation,
@@ -29,6 +32,8 @@ from surveys.models import (
     SurveyQuestion,
     Team,
 )
+from surveys.privacy.rules import thresholds_check
+from surveys.privacy.units import reporting_units
 from surveys.selectors.surveys import survey_invitees
 
 logger = logging.getLogger(__name__)
@@ -70,7 +75,8 @@ def round_open(*, round_: Round, now: dt.datetime | None = None) -> Round:
 
     In one transaction: freeze the questions, lock `k` and `k_comments` from the organisation,
     freeze the scope (the survey's root team and the parent of every team in it), snapshot who
-    is invited and the team each person counts for, schedule the next round. Everything the
+    is invited and the team each person counts for, group them into reporting units, schedule
+    the next round. Everything the
     round will publish depends only on what is frozen here (docs/privacy.md, "Frozen at open").
     Invitations are e-mailed after commit by the `round_invitations_send` task. A round that
     is no longer scheduled is returned unchanged (someone else opened it first).
@@ -90,6 +96,7 @@ def round_open(*, round_: Round, now: dt.datetime | None = None) -> Round:
         round_.scope_root = survey.root_team
         round_.invited_count = _snapshot_invitations(round_)
         round_.k, round_.k_comments = organization.k, organization.k_comments
+        round_units_freeze(round_=round_)
         round_.opens_at, round_.closes_at = window.opens_at, window.closes_at
         round_.status, round_.opened_at = RoundStatus.OPEN, now
         round_.save()
@@ -203,3 +210,20 @@ def round_team_snapshot(*, round_: Round) -> None:
             "WHERE organization_id = %s AND round_id = %s GROUP BY team_id) counted ON counted.team_id = scope.id",
             [round_.organization_id, round_.pk, round_.scope_root_id, *teams_params, round_.organization_id, round_.pk],
         )
+
+
+def round_units_freeze(*, round_: Round) -> None:
+    """Group the round's invitees into reporting units (`privacy.units.reporting_units`) from
+    its frozen tree and counts and the `k` it locked, and store each team's unit with the tree
+    (`RoundTeam.unit`). Part of opening a round: from here on its units never change."""
+    rows = list(RoundTeam.objects.filter(round=round_).values_list("id", "team_id", "parent_id", "invited"))
+    if not rows:
+        return
+    forest = team_forest(np.array([(team, parent or 0) for _, team, parent, _ in rows], dtype=np.int64))
+    invited = {team: people for _, team, _, people in rows}
+    people = np.array([invited[team] for team in forest.ids.tolist()], dtype=np.int64)
+    k, _ = thresholds_check(k=round_.k, k_comments=round_.k_comments)
+    home = reporting_units(parent=forest.parent, invited=people, k=k)
+    teams = forest.ids.tolist()
+    unit_of = {team: (teams[h] if h >= 0 else None) for team, h in zip(teams, home.tolist(), strict=True)}
+    bulk_update(RoundTeam, ["id", "unit_id"], [(row_id, unit_of.get(team)) for row_id, team, _, _ in rows])

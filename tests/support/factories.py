@@ -168,7 +168,9 @@ def invite(round_: Round, membership: Membership, team: Team | None = None) -> t
 def snapshot_invited(round_: Round) -> None:
     """What `round_open` writes beside the invitations it creates: invited people per team.
     Tests that add invitations by hand call this, so the snapshot stays the round's truth."""
-    from surveys.services.rounds import round_team_snapshot
+    from surveys.services.rounds import round_team_snapshot, round_units_freeze
 
     with organization_scope(round_.organization):
         round_team_snapshot(round_=round_)
+        if round_.k is not None:
+            round_units_freeze(round_=round_)

@@ -1,37 +1,16 @@
-"""Which team nodes a round may publish, per measure, so that neither the published figures nor
-the pattern of what is hidden single anyone out (docs/privacy.md, "Publication").
+"""The publication rule before units and rests (until December 2026), kept only so that
+`benchmark publication` can print what it showed beside what the product shows now.
 
-Vocabulary. Results are published for team *nodes*; a node's figures cover its whole subtree.
-For one *measure* (one question, the participation count, or comment release) the published
-nodes form a laminar family. The *remainder* (or atom) of a published node is its subtree minus
-the subtrees of its nearest published descendants: subtracting published figures isolates
-exactly these remainders, nothing finer, so the rule `rules.remainder_is_safe` is stated on them.
-
-The pattern of hidden nodes is itself published: anyone can re-run this algorithm on every
-world consistent with what they see and keep the worlds that reproduce it. So every decision
-here is a function of what is public when it is taken:
-
-- a root is published when its own count reaches the threshold (hiding it tells only that it
-  did not: fewer than k of the whole tree);
-- every other node is decided in a fixed public order (top-down by depth; within a depth,
-  teams with more invited people first, then by team id)
-  from the figures already published above it and the invitation snapshot alone: it is
-  published only if, in *every* world consistent with them, it has at least the threshold
-  and leaves its nearest published ancestor's remainder safe (`rules.publishable`).
-
-Then any world that reproduces the published figures reproduces every decision too: the
-pattern adds nothing to what the figures say. Once a node is published its own count is public
-and the next decisions use it.
+It decided every node below a root on the worst case of all non-respondents around it, in a
+public order, which kept every count a sub-k group could pin unknown, and hid nearly every
+ordinary team (docs/privacy.md, "What it costs").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-
-from surveys.privacy.rules import publishable, thresholds_check
 
 
 def public_suppression(
@@ -149,7 +128,7 @@ class _Decisions:
     def _decide_step(self, nodes: np.ndarray, measures: np.ndarray, above: np.ndarray) -> None:
         """One candidate of each group: publish it if, whatever the unpublished figures are,
         it reaches the threshold and its nearest published ancestor's remainder stays safe."""
-        go = publishable(
+        go = _publishable(
             atom_contributors=self.atom_c[above, measures],
             atom_bound=self.atom_b[above, measures],
             atom_invited=self.atom_i[above, measures],
@@ -175,56 +154,31 @@ class _Decisions:
         self.atom_i[nodes, measures] = self.invited[nodes]
 
 
-@dataclass(frozen=True)
-class Publication:
-    """What may be published for one round, per node (arrays indexed like the nodes)."""
+def _publishable(*, atom_contributors, atom_bound, atom_invited, node_bound, node_invited, threshold):
+    """The previous rule's test: in every world consistent with what was published so far,
+    the node reaches the threshold and leaves its nearest published ancestor's remainder safe."""
+    fewest = np.maximum(0, atom_contributors - (atom_bound - node_bound))
+    most = np.minimum(node_bound, atom_contributors)
+    return (fewest >= threshold) & ((atom_invited == node_invited) | (atom_contributors - most >= threshold))
 
-    participation: np.ndarray  # (N,) bool: the node's participation row
-    questions: np.ndarray  # (N, Q) bool: the node's row for each question
-    comments: np.ndarray  # (N,) bool: the node's comments may be shown
 
-
-def publication_plan(
-    *,
-    parent: Sequence[int] | np.ndarray,
-    invited: Sequence[int] | np.ndarray,
-    respondents: Sequence[int] | np.ndarray,
-    contributors: np.ndarray,
-    k: int | None,
-    k_comments: int | None,
-    ids: Sequence[int] | np.ndarray | None = None,
-) -> Publication:
-    """Everything that may be published for a round, from subtree totals.
-
-    Participation rows first (respondents, threshold k, bounded by invited people). Items and
-    comment release are then decided only among nodes whose participation row is published,
-    so a page never shows an item without its respondents beside it, and with the published
-    respondents as the public bound of their contributors. Comments use `k_comments` over
-    respondents with the same remainder rule: set differences of comment lists isolate
-    remainders exactly like differences of counts do. `ids` are the team ids (the last key of
-    the public order); by default the node indexes.
-    """
-    k, k_comments = thresholds_check(k=k, k_comments=k_comments)
-    invited = np.asarray(invited, dtype=np.int64)
-    respondents = np.asarray(respondents, dtype=np.int64)
-    contributors = np.asarray(contributors, dtype=np.int64).reshape(len(respondents), -1)
-    n_questions = contributors.shape[1]
-    order = public_order(invited=invited, ids=np.arange(len(invited)) if ids is None else np.asarray(ids))
-    participation = public_suppression(
+def previous_rule_shown(parent, invited, answered, k):
+    """Which nodes the previous rule showed (participation), and the share of respondents
+    the top node's figure covered (all of them, or none)."""
+    people, respondents = _subtree(parent, invited), _subtree(parent, answered)
+    shown = public_suppression(
         parent=parent,
-        invited=invited,
+        invited=people,
         contributors=respondents[:, None],
-        bounds=invited[:, None],
+        bounds=people[:, None],
         thresholds=k,
-        order=order,
+        order=public_order(invited=people, ids=np.arange(len(parent))),
     )[:, 0]
-    rest = public_suppression(
-        parent=parent,
-        invited=invited,
-        contributors=np.column_stack([contributors, respondents]),
-        bounds=respondents[:, None],
-        thresholds=[k] * n_questions + [k_comments],
-        eligible=participation[:, None],
-        order=order,
-    )
-    return Publication(participation=participation, questions=rest[:, :n_questions], comments=rest[:, n_questions])
+    return shown, float(shown[0])
+
+
+def _subtree(parent, own):
+    totals = np.asarray(own, dtype=np.int64).copy()
+    for node in range(len(parent) - 1, 0, -1):
+        totals[parent[node]] += totals[node]
+    return totals
