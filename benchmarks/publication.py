@@ -75,7 +75,7 @@ def own_count_shown(parent, invited, answered, k) -> tuple[np.ndarray, float]:
 RULES: dict[str, Callable] = {
     "units and rests (the product)": product_shown,
     "previous rule (worst case)": previous_rule_shown,
-    "own count (leaks; the ceiling)": own_count_shown,
+    "own count (leaks)": own_count_shown,
 }
 
 
