@@ -7,6 +7,7 @@ who may see which team (`surveys.access`); these functions decide what there is 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,6 +51,7 @@ from surveys.models import (
     Team,
 )
 from surveys.privacy.comments import released_comment_texts
+from surveys.selectors.coverage import Coverage, round_coverage
 
 #: Constructs shown with a score, in page order. Organisation questions are shown as items.
 SCORED_CONSTRUCTS = (*PILLARS, *BURNOUT_SIGNS)
@@ -222,6 +224,8 @@ class HeatmapRow:
     burnout: BurnoutSignal | None
     invited: int | None = None
     response_rate: float | None = None  # published nodes only
+    partial: bool = False  # the figures leave out teams below whose answers were too few to add
+    hidden: Coverage | None = None  # no figures: why (selectors.coverage)
 
 
 @dataclass(frozen=True)
@@ -242,8 +246,9 @@ def heatmap_teams(*, round: Round, teams: QuerySet[Team] | None = None) -> Query
 
 def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None, rows_of: Iterable[Team] | None = None) -> Heatmap:
     """Team nodes × constructs for one round: index and n per cell, suppressed cells marked,
-    for the `heatmap_teams` (or only the teams `rows_of`, in their order: a page drawing some
-    of them). Three queries, two with `rows_of`."""
+    partial figures marked and, for a team without figures, why (`round_coverage`), for the
+    `heatmap_teams` (or only the teams `rows_of`, in their order: a page drawing some of them).
+    Three queries (two with `rows_of`), and three more when a row has no figures."""
     team_list = list(rows_of if rows_of is not None else heatmap_teams(round=round, teams=teams))
     results = _published(Result.objects.filter(round=round))
     if rows_of is not None or teams is not None:  # some teams: only their results are read
@@ -264,8 +269,22 @@ def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None, rows_of: I
             for c in figures.constructs
         )
         rows.append(
-            HeatmapRow(team, figures.respondents, cells, figures.burnout, figures.invited, figures.response_rate)
+            HeatmapRow(
+                team,
+                figures.respondents,
+                cells,
+                figures.burnout,
+                figures.invited,
+                figures.response_rate,
+                partial=figures.partial,
+            )
         )
+    hidden = [row.team.pk for row in rows if row.respondents is None]
+    if hidden and round.status == RoundStatus.PUBLISHED:
+        why = round_coverage(round=round, team_ids=hidden)
+        rows = [
+            dataclasses.replace(row, hidden=why.get(row.team.pk)) if row.respondents is None else row for row in rows
+        ]
     labels = tuple((c.construct, c.label) for c in _constructs(questions, {}))
     return Heatmap(round=round, constructs=labels, rows=tuple(rows))
 
