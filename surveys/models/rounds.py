@@ -12,6 +12,7 @@ from django.utils import timezone
 from surveys.core.tenancy import TenantModel
 from surveys.privacy.rules import MIN_K
 
+from .fields import JSONTextField
 from .organization import Membership, Organization, Team
 from .surveys import Question, Survey
 
@@ -234,6 +235,32 @@ class RoundTeam(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "round", "team"], name="roundteam_unique"),
+        ]
+
+
+class ParticipationSnapshot(TenantModel):
+    """HR's view of an open round's participation: estimates taken at fixed times, each count
+    with random noise added, never a true count (docs/privacy.md, "While a round is open").
+
+    One row per round and estimate period (`period_start`, on the clock every
+    `privacy.live.LIVE_HOURS` hours): pages read the latest, so refreshing shows the same figures
+    until the next period. `groups` maps a team id (the round's scope root, and teams of at
+    least `LIVE_MIN_PEOPLE` invited people) to [estimated respondents, invited];
+    `units_shown` estimates how many reporting units would be shown if the round closed now.
+    """
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="participation_snapshots")
+    period_start = models.DateTimeField()
+    taken_at = models.DateTimeField(default=timezone.now)
+    groups = JSONTextField(default=dict)
+    units_shown = models.IntegerField(help_text="An estimate, with noise: units that would be shown if closed now.")
+    units = models.PositiveIntegerField(help_text="Reporting units in the round.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "round", "period_start"], name="participationsnapshot_unique_period"
+            ),
         ]
 
 
