@@ -13,7 +13,7 @@ from surveys.core.tenancy import across_organizations, organization_scope, tenan
 from surveys.models import AWAITING_PUBLICATION_STATES, Membership, RosterImport, Round
 from surveys.selectors import exports
 from surveys.selectors.results import heatmap_flags, org_heatmap
-from surveys.services import accounts, invitations, jobs, notices, results
+from surveys.services import accounts, invitations, jobs, notices, participation, results
 from surveys.services.roster import roster_import_process
 from surveys.services.roster import roster_imports_tend as roster_imports_tend_service
 
@@ -45,6 +45,11 @@ def rounds_close_due() -> str:
 @shared_task(name="surveys.tasks.reminders_send")
 def reminders_send() -> str:
     return str(jobs.reminders_send())
+
+
+@shared_task(name="surveys.tasks.participation_snapshots_take")
+def participation_snapshots_take() -> str:
+    return f"{participation.participation_snapshots_take()} estimates taken"
 
 
 @shared_task(name="surveys.tasks.round_invitations_send", **_MAIL_RETRY)

@@ -472,9 +472,14 @@ def test_each_job_is_a_management_command_for_cron(tenant, capsys, commit):
     assert "nothing due" in capsys.readouterr().out
 
 
-def test_the_beat_schedule_runs_the_three_jobs_and_the_safety_nets():
+def test_the_beat_schedule_runs_the_jobs_and_the_safety_nets():
     schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    jobs = {"surveys.tasks.rounds_open_due", "surveys.tasks.rounds_close_due", "surveys.tasks.reminders_send"}
+    jobs = {
+        "surveys.tasks.rounds_open_due",
+        "surveys.tasks.rounds_close_due",
+        "surveys.tasks.reminders_send",
+        "surveys.tasks.participation_snapshots_take",
+    }
     nets = {"surveys.tasks.rounds_aggregate_pending", "surveys.tasks.roster_imports_tend"}
     assert set(schedule) == jobs | nets
     assert set(schedule) <= set(app.tasks)
@@ -486,6 +491,7 @@ def test_the_job_tasks_run(tenant):
     assert tasks.rounds_open_due.delay().get() == "1 opened"
     assert tasks.reminders_send.delay().get() == "nothing due"
     assert tasks.rounds_close_due.delay().get() == "nothing due"
+    assert tasks.participation_snapshots_take.delay().get() == "1 estimates taken"
 
 
 # --- PostgreSQL: two workers at once ---------------------------------------------------------

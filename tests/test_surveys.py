@@ -346,15 +346,18 @@ def test_the_survey_page_shows_invited_counts_and_nothing_that_moves_when_someon
         invite(open_round, membership)
     client = login(tenant.hr)
     detail = url(tenant, f"surveys/{survey.pk}/")
-    with django_assert_num_queries(7):
+    # The survey, its questions and rounds, the people taking part, the plan (teams, people per
+    # team) and the latest participation estimate.
+    with django_assert_num_queries(10):
         before = without_csrf(client.get(detail))
     with tenant.scope():
         Participation.objects.create(round=open_round, membership=tenant.employee)
         Response.objects.create(round=open_round, team=tenant.platform)
     text = without_csrf(client.get(detail))
     assert before == text
-    assert "Response rates appear after the round closes" in text
-    assert "Results ready" in text and "Close round 2 now" in text
+    assert "Exact response rates appear after the round closes" in text
+    assert "The first estimate of participation is taken at" in text
+    assert "Nothing to show" in text and "Close round 2 now" in text
     assert "response rate" not in text.lower().replace("response rates appear", "")
 
 

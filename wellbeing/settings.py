@@ -216,6 +216,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "rounds-close-due": {"task": "surveys.tasks.rounds_close_due", "schedule": 5 * 60},
     "rounds-open-due": {"task": "surveys.tasks.rounds_open_due", "schedule": 5 * 60},
     "reminders-send": {"task": "surveys.tasks.reminders_send", "schedule": 15 * 60},
+    # HR's estimates of open rounds' participation: one per round every LIVE_HOURS, on the clock.
+    "participation-snapshots-take": {"task": "surveys.tasks.participation_snapshots_take", "schedule": 5 * 60},
     # Safety net: closed rounds whose hand-over to aggregation was lost.
     "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": SAFETY_NET_SECONDS},
     # Safety net: roster imports whose task was lost, previews nobody confirmed.

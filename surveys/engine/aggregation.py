@@ -87,6 +87,12 @@ class TeamForest:
     def subtree(self, node: int) -> np.ndarray:
         return self.ids[node : node + self.size[node]]
 
+    def subtree_sums(self, own: np.ndarray) -> np.ndarray:
+        """Each node's subtree total of `own` (node order): a prefix sum, two lookups a node."""
+        prefix = np.concatenate([[0], np.cumsum(own)])
+        start = np.arange(len(self.ids))
+        return prefix[start + self.size] - prefix[start]
+
 
 def team_forest(teams: np.ndarray) -> TeamForest:
     """The team forest from (id, parent id) rows, 0 or an unknown parent making a root (several

@@ -61,6 +61,15 @@ def percent(share: float | None) -> str:
 
 
 @register.filter
+def chance_words(chance: float) -> str:
+    """A chance (0–1) in words, with its percentage: the survey plan's cells."""
+    word = (
+        "almost sure" if chance >= 0.95 else "likely" if chance >= 0.7 else "perhaps" if chance >= 0.3 else "unlikely"
+    )
+    return f"{word} ({round(chance * 100)}%)"
+
+
+@register.filter
 def points(value: float | None) -> str:
     """An index or a change in index points, as a whole number (with its sign for changes)."""
     return "" if value is None else f"{shown_index(value):d}"

@@ -8,12 +8,15 @@ from surveys.access import access_round, access_survey, role_required
 from surveys.core.exceptions import PulseError
 from surveys.forms.surveys import NEW_QUESTION_FIELDS, SurveyForm
 from surveys.models import HR_ROLES, RoundStatus
+from surveys.privacy.live import LIVE_MIN_PEOPLE
 from surveys.selectors.surveys import (
     question_groups,
+    round_live,
     round_window_if_opened_now,
     survey_invitees,
     survey_list,
     survey_overview,
+    survey_plan,
 )
 from surveys.services import rounds as round_services
 from surveys.services import surveys as survey_services
@@ -70,7 +73,14 @@ def _form_page(request, form: SurveyForm, *, survey):
 @role_required(*HR_ROLES)
 def survey_detail(request, org_slug: str, survey_id: int):
     survey = access_survey(membership=request.membership, survey_id=survey_id)
-    return render(request, "surveys/survey_detail.html", {"overview": survey_overview(survey=survey)})
+    overview = survey_overview(survey=survey)
+    context = {
+        "overview": overview,
+        "plan": survey_plan(survey=survey, organization=request.organization),
+        "live": round_live(round_=overview.open_round) if overview.open_round else None,
+        "live_min_people": LIVE_MIN_PEOPLE,
+    }
+    return render(request, "surveys/survey_detail.html", context)
 
 
 @role_required(*HR_ROLES)
@@ -96,6 +106,7 @@ def round_open_now(request, org_slug: str, survey_id: int, round_id: int):
         "round": round_,
         "people": survey_invitees(survey=survey).count(),
         "window": round_window_if_opened_now(round_=round_),
+        "plan": survey_plan(survey=survey, organization=request.organization),
     }
     return render(request, "surveys/round_open_confirm.html", context)
 
@@ -109,10 +120,17 @@ def round_close_now(request, org_slug: str, survey_id: int, round_id: int):
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     if request.method == "POST":
         round_ = round_services.round_close(round_=round_)
-        round_.refresh_from_db(fields=["status"])  # aggregation may already have run (eager Celery)
-        ready = (
-            "Its results are ready." if round_.status == RoundStatus.PUBLISHED else "Its results are being prepared."
-        )
-        messages.success(request, f"Round {round_.number} is closed. {ready}")
+        round_.refresh_from_db(fields=["status", "teams_published"])  # aggregation may have run (eager Celery)
+        messages.success(request, f"Round {round_.number} is closed. {_after_close(round_)}")
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
-    return render(request, "surveys/round_close_confirm.html", {"survey": survey, "round": round_})
+    context = {"survey": survey, "round": round_, "live": round_live(round_=round_)}
+    return render(request, "surveys/round_close_confirm.html", context)
+
+
+def _after_close(round_) -> str:
+    if round_.status != RoundStatus.PUBLISHED:
+        return "Its results are being prepared."
+    if not round_.teams_published:
+        return f"It has nothing to show: fewer than {round_.shown_k} people answered in every group."
+    teams = round_.teams_published
+    return f"Its results are ready: {teams} team{'s' if teams != 1 else ''} with figures."
