@@ -4,6 +4,9 @@ are re-parented) and published rounds aggregated again, k from 3 to 10.
 
 After every round, and again at the end: the standalone audit of every published round passes
 on its frozen tree, and no published round's Results have changed since they were published.
+And each round, on the tree and units it froze, is attacked by brute force (every world of its
+respondents and item answers, tests/support/brute_force.py): no isolation, no certain
+participation, whatever the roster did between rounds.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from surveys.services.responses import response_submit
 from surveys.services.results import round_publish
 from surveys.services.rounds import round_close, round_open
 from surveys.services.surveys import SurveyFields, survey_create
+from tests.support.brute_force import attack_round, no_leak
 from tests.support.factories import OrganizationFactory, TeamFactory
 from tests.support.survey_data import staff
 
@@ -113,6 +117,9 @@ def test_every_round_stays_safe_and_final_while_the_organisation_changes(db, his
                 assert round_.status == RoundStatus.PUBLISHED, round_.failure_reason
                 report = audit_round(round_)
                 assert report.ok, report.summary()
+                found = attack_round(round_)
+                if found is not None:
+                    no_leak(found)
                 published[round_.pk] = _rows(round_)
                 assert not round_publish(round_id=round_.pk).newly_published  # a redelivered task
                 _change_the_organisation(rng, teams)

@@ -289,6 +289,28 @@ def attack_organisation(parent, invited, k: int, *, units=reporting_units, plan=
     return attack(tuple(parent), tuple(home.tolist()), people, respondents, contributors, k, k + 1, plan)
 
 
+#: The frozen trees of real rounds are attacked only up to this many worlds.
+MOST_WORLDS = 2_000_000
+
+
+def attack_round(round_) -> dict[str, int] | None:
+    """Every world of a published round's frozen tree (its own `k`), or None when it has too
+    many worlds to search; checks too that the units frozen at open are the rule's."""
+    from surveys.engine.aggregation import team_forest
+    from surveys.models import RoundTeam
+
+    rows = list(RoundTeam.objects.filter(round=round_).values_list("team_id", "parent_id", "invited", "unit_id"))
+    forest = team_forest(np.array([(team, parent or 0) for team, parent, _, _ in rows], dtype=np.int64))
+    by_team = {team: (invited, unit) for team, _, invited, unit in rows}
+    ids = forest.ids.tolist()
+    invited = tuple(by_team[team][0] for team in ids)
+    frozen = [ids.index(by_team[team][1]) if by_team[team][1] else -1 for team in ids]
+    assert frozen == reporting_units(parent=forest.parent, invited=invited, k=round_.k).tolist()
+    if np.prod([(n + 1) * (n + 2) // 2 for n in invited], dtype=float) > MOST_WORLDS:
+        return None
+    return attack_organisation(tuple(forest.parent.tolist()), invited, round_.k)
+
+
 def no_leak(found: dict[str, int]) -> None:
     assert found["isolations"] == 0
     assert found["certain non-participation"] == 0
