@@ -7,6 +7,7 @@ class SurveysConfig(AppConfig):
     verbose_name = "Pulse"
 
     def ready(self) -> None:
+        from django.conf import settings
         from django.db.backends.signals import connection_created
         from django.db.models import Field, ForeignObject
         from django.db.models.signals import post_migrate
@@ -14,6 +15,7 @@ class SurveysConfig(AppConfig):
         from surveys import tasks  # noqa: F401
         from surveys.core.bulk import AnyOf
         from surveys.core.database_roles import app_role_grant
+        from surveys.core.telemetry import error_reporting_start, telemetry_start
         from surveys.core.tenancy import on_connection_created
 
         # `import tasks` above registers the Celery tasks in every process (web, worker,
@@ -25,3 +27,6 @@ class SurveysConfig(AppConfig):
         post_migrate.connect(app_role_grant, sender=self, dispatch_uid="pulse-app-role-grant")
         Field.register_lookup(AnyOf)
         ForeignObject.register_lookup(AnyOf)
+        # Traces, metrics and error reports that never see an answer (docs/operations.md).
+        telemetry_start(otlp_endpoint=settings.OTEL_EXPORTER_OTLP_ENDPOINT)
+        error_reporting_start(dsn=settings.SENTRY_DSN, environment=settings.SENTRY_ENVIRONMENT)

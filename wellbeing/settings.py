@@ -315,6 +315,18 @@ LOGGING = {
     },
 }
 
+# Monitoring (surveys/core/telemetry.py, docs/operations.md): OpenTelemetry traces and metrics
+# leave the process only when an OTLP endpoint is set (OTEL_* variables, read by the exporter
+# too); /metrics serves the metrics in process, only with this bearer token when it is set.
+# Errors go to Sentry when a DSN is set. Answering routes are never traced, and nothing that
+# leaves carries a token, an e-mail address or an answer.
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+PULSE_METRICS_TOKEN = env("PULSE_METRICS_TOKEN", default="")
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="")
+# Probes and scrapers inside the cluster speak plain HTTP to the process.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^healthz/$", r"^metrics$"]
+
 # Headers every page gets. Templates have no inline script or style (a test checks), so the
 # policy allows only Pulse's own files; Swagger UI's are served from our static files too.
 CONTENT_SECURITY_POLICY = {
