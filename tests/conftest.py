@@ -159,10 +159,11 @@ def question_bank(db):
 
 
 def _question_bank_restore() -> None:
-    """The bank as the migrations leave it: version 1 written, then version 2 applied."""
+    """The bank as the migrations leave it: version 1 written, then versions 2 and 3 applied."""
     if not Question.all_organizations.filter(organization=None).exists():
         importlib.import_module("surveys.migrations.0002_question_bank").add_bank(apps, None)
         importlib.import_module("surveys.migrations.0009_question_bank_v2").bank_v2(apps, None)
+        importlib.import_module("surveys.migrations.0014_question_bank_v3").bank_v3(apps, None)
 
 
 @pytest.fixture(autouse=True)

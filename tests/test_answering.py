@@ -27,15 +27,15 @@ def test_the_page_opens_without_signing_in_and_asks_every_item_as_a_labelled_gro
     assert page.status_code == 200
     html = page.content.decode()
     fieldsets = re.findall(r"<fieldset.*?</fieldset>", html, re.S)
-    assert len(fieldsets) == 10
+    assert len(fieldsets) == 12 and "12 short questions, about 3 minutes." in html  # 12 seconds each
     for fieldset in fieldsets:
-        assert re.search(r"<legend>.*Question \d+ of 10.*</legend>", fieldset, re.S)
+        assert re.search(r"<legend>.*Question \d+ of 12.*</legend>", fieldset, re.S)
         assert fieldset.count('type="radio"') == 6
         assert fieldset.count("<label") == 6  # every radio sits inside its own label
         assert re.search(r'value="skip" checked><span>Prefer not to say', fieldset)
     assert "Strongly disagree" in fieldsets[0] and "Strongly agree" in fieldsets[0]
     assert "I have a real say in how I organise my own work." in html
-    assert html.count("Since the last pulse, how often…") == 2  # exhaustion and mental distance
+    assert html.count("Since the last pulse, how often…") == 4  # two items of exhaustion, two of mental distance
     assert "Never" in html and "Always" in html
     assert page["Cache-Control"].startswith("max-age=0")
     assert '<meta name="robots" content="noindex, nofollow">' in html
@@ -211,7 +211,7 @@ def test_the_signed_in_route_shows_the_members_own_pulse_and_thanks(login, tenan
     client = login(tenant.employee)
     url = f"/o/acme/pulses/{pulse.round.pk}/"
     page = client.get(url)
-    assert page.status_code == 200 and page.content.count(b"<fieldset") == 10
+    assert page.status_code == 200 and page.content.count(b"<fieldset") == 12
     response = client.post(url, form(pulse, [3, 3, 3]))
     assert response.status_code == 302 and response["Location"] == url + "thanks/"
     assert b"<h1>Thank you</h1>" in client.get(url + "thanks/").content

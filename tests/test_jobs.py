@@ -165,7 +165,7 @@ def test_opening_locks_k_and_freezes_the_questions(tenant, run):
         round_.refresh_from_db()
         frozen = list(RoundQuestion.objects.filter(round=round_).values_list("question__code", flat=True))
     assert (round_.k, round_.k_comments) == (6, 12)
-    assert len(frozen) == 10 and frozen[:2] == ["aut-1", "aut-2"]
+    assert len(frozen) == 12 and frozen[:2] == ["aut-1", "aut-2"]
 
 
 def test_invitation_emails_carry_a_link_whose_hash_is_stored_and_are_sent_once(tenant, run):
@@ -184,7 +184,7 @@ def test_invitation_emails_carry_a_link_whose_hash_is_stored_and_are_sent_once(t
         invitation = invitations[message.to[0]]
         assert invitation.token_hash == token_hash(match["token"])
         assert invitation.sent_at is not None
-        assert "Team pulse" in message.body and "about 2 minutes" in message.body
+        assert "Team pulse" in message.body and "12 short questions, about 3 minutes" in message.body
         assert "at least 5 people" in message.body and "only after the round closes" in message.body
         assert "not linked to you" in message.body and "no list of who answered" in message.body
         assert timezone.localtime(round_.closes_at).strftime("%H:%M") in message.body

@@ -81,8 +81,8 @@ def test_the_results_email_leads_with_what_changed(tenant, commit):
         make_manager(tenant.manager, tenant.platform)
         survey = SurveyFactory(organization=tenant.org)
         for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
-            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2]
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
+            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
             answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, steady)}
             mail.outbox.clear()
             with commit():

@@ -110,7 +110,7 @@ def test_the_dashboard_shows_the_latest_round_with_its_figures_and_change_flags(
 def test_a_drop_held_over_two_rounds_is_flagged_as_likely_declined(login, tenant, survey):
     with tenant.scope():
         for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            centres = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            centres = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
             answers = {tenant.platform: spread(6, centres), tenant.product: spread(6, centres)}
             published_round(survey, answers, number=number, days_ago=15 - number)
     html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
@@ -122,8 +122,8 @@ def test_a_drop_held_over_two_rounds_is_flagged_as_likely_declined(login, tenant
 def test_hr_and_managers_see_where_to_look_first(login, tenant, survey):
     with tenant.scope():
         for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
-            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2]
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
+            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
             answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, steady)}
             published_round(survey, answers, number=number, days_ago=15 - number)
     for who, path in ((tenant.hr, "/o/acme/results/"), (tenant.manager, "/o/acme/")):
@@ -152,7 +152,7 @@ def test_hrs_home_lists_the_largest_changes_and_leaves_the_rest_to_the_results_p
     monkeypatch.setattr(home_selectors, "SUMMARY_FLAGS", 1)
     with tenant.scope():
         for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
             answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, falling)}
             published_round(survey, answers, number=number, days_ago=15 - number)
     client = login(tenant.hr)
@@ -178,7 +178,7 @@ def test_an_organisation_view_keeps_only_flags_that_survive_its_false_discovery_
 
     with tenant.scope():
         for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2]
+            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
             last = published_round(
                 survey, {tenant.platform: spread(6, falling), tenant.product: spread(6, falling)}, number=number
             )
@@ -484,7 +484,7 @@ def test_a_drawn_dashboard_is_reused_only_while_what_it_shows_is_unchanged(login
     survey.save(update_fields=["cadence"])
     assert chance.search(text(client.get(dashboard_url(tenant.engineering)))).group(1) != before
     with tenant.scope():  # a fifth round, published after the page was drawn
-        published_round(survey, {tenant.platform: spread(5, [3] * 10), tenant.product: spread(8, [3] * 10)}, number=5)
+        published_round(survey, {tenant.platform: spread(5, 3), tenant.product: spread(8, 3)}, number=5)
     column = '<th scope="col" class="num">Round 5</th>'  # the trend table's
     page = client.get(dashboard_url(tenant.engineering, f"?round={rounds[-1].pk}")).content.decode()
     assert "up to round 4" in page and column not in page

@@ -27,10 +27,10 @@ def test_a_submission_writes_one_participation_and_one_anonymous_response_with_t
     tenant.employee.team = tenant.product  # moved after the round opened: still counts for Platform
     tenant.employee.save()
     response = client.post(
-        pulse.url, form(pulse, [5, 4, None, 2, 1, None, 3, 3, 1, 5], comment="  More quiet time.\r\n ")
+        pulse.url, form(pulse, [5, 4, None, 2, 1, None, 3, 3, 1, 2, 5, 4], comment="  More quiet time.\r\n ")
     )
     assert response.status_code == 302 and response["Location"] == pulse.thanks_url
-    assert stored() == {"Participation": 1, "Response": 1, "Answer": 8, "Comment": 1}
+    assert stored() == {"Participation": 1, "Response": 1, "Answer": 10, "Comment": 1}
     participation = Participation.all_organizations.get()
     assert (participation.round, participation.membership) == (pulse.round, tenant.employee)
     said = Response.all_organizations.get()
@@ -39,7 +39,7 @@ def test_a_submission_writes_one_participation_and_one_anonymous_response_with_t
     assert {(a.round_id, a.team_id, a.organization_id) for a in answers} == {
         (pulse.round.pk, tenant.platform.pk, tenant.org.pk)
     }
-    chosen = zip(pulse.question_ids, [5, 4, None, 2, 1, None, 3, 3, 1, 5], strict=True)
+    chosen = zip(pulse.question_ids, [5, 4, None, 2, 1, None, 3, 3, 1, 2, 5, 4], strict=True)
     assert {a.question_id: a.value for a in answers} == {qid: value for qid, value in chosen if value}
     comment = Comment.all_organizations.get()
     assert (comment.round, comment.team, comment.text) == (pulse.round, tenant.platform, "More quiet time.")

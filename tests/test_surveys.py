@@ -26,7 +26,8 @@ from tests.support.errors import refused
 from tests.support.factories import RoundFactory, SurveyFactory, invite
 
 TODAY = timezone.localdate
-CORE_CODES = ["aut-1", "aut-2", "com-1", "com-2", "rel-1", "rel-2", "ben-1", "ben-2", "exh-1", "dis-1"]
+CORE_CODES = ["aut-1", "aut-2", "com-1", "com-2", "rel-1", "rel-2", "ben-1", "ben-2"]
+CORE_CODES += ["exh-1", "exh-4", "dis-1", "dis-4"]  # two items for each burnout sign (bank v3)
 
 
 def bank(*codes):
@@ -247,7 +248,7 @@ def test_the_survey_list_shows_each_survey_in_a_fixed_number_of_queries(
     assert "Round 1 open" in text
 
 
-def test_the_create_form_preselects_the_ten_core_items_and_offers_the_rest_grouped(login, tenant):
+def test_the_create_form_preselects_the_core_items_and_offers_the_rest_grouped(login, tenant):
     text = login(tenant.hr).get(url(tenant, "surveys/new/")).content.decode()
     checked = set(re.findall(r'name="questions" value="(\d+)" id="question-\d+" checked', text))
     assert checked == {str(q.pk) for q in bank(*CORE_CODES)}
@@ -257,7 +258,7 @@ def test_the_create_form_preselects_the_ten_core_items_and_offers_the_rest_group
     assert "I can choose the order in which I tackle my tasks." not in text  # bank version 1: retired
     assert "<legend>Working conditions (not scored)</legend>" in text
     active = Question.all_organizations.filter(organization=None, is_active=True).count()
-    assert text.count('name="questions"') == active == 30
+    assert text.count('name="questions"') == active == 32
 
 
 def test_creating_a_survey_through_the_page(login, tenant):
@@ -277,7 +278,7 @@ def test_creating_a_survey_through_the_page(login, tenant):
     assert response.status_code == 302 and response["Location"] == url(tenant, f"surveys/{survey.pk}/")
     assert survey.root_team == tenant.engineering and survey.comments_enabled is False
     assert survey.created_by == tenant.hr
-    assert len(codes) == 12 and codes[-1].startswith("own-") and "aut-3" in codes
+    assert len(codes) == 14 and codes[-1].startswith("own-") and "aut-3" in codes
     detail = client.get(response["Location"]).content.decode()
     assert "is ready" in detail and "Scheduled" in detail and "I know what is expected of me this month." in detail
 

@@ -248,10 +248,11 @@ def burnout_signal(exhaustion: ConstructScore | None, mental_distance: Construct
     the mean of the two SEs (an upper bound, as for a construct), its n and degrees of freedom
     the smaller of the two.
 
-    The zones are PROVISIONAL: round numbers on the answer scale ("sometimes" and above), not
-    validated cut-offs. They describe how often the team reports two early signs of burnout;
-    they are never a diagnosis or a clinical label, and never about one person. A zone is
-    claimed only when the whole 90% interval lies in it.
+    The zones are PROVISIONAL: round numbers on the answer scale (from halfway between "rarely"
+    and "sometimes", and from halfway between "sometimes" and "often"), not validated cut-offs.
+    They describe how often the team reports two early signs of burnout; they are never a
+    diagnosis or a clinical label, and never about one person. A zone is claimed only when the
+    whole 90% interval lies in it.
     """
     if exhaustion is None or mental_distance is None:
         return None

@@ -52,6 +52,7 @@ from .surveys import (
     Scale,
     Survey,
     SurveyQuestion,
+    pulse_minutes,
 )
 
 __all__ = [
@@ -105,4 +106,5 @@ __all__ = [
     "TeamManagement",
     "User",
     "parse_support_links",
+    "pulse_minutes",
 ]

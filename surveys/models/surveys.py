@@ -1,3 +1,5 @@
+import math
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -34,6 +36,13 @@ SCALE_LABELS: dict[str, tuple[str, ...]] = {
     Scale.FREQUENCY: ("Never", "Rarely", "Sometimes", "Often", "Always"),
 }
 SCALE_POINTS = 5
+#: About how long one item takes to answer (the core twelve: about three minutes).
+SECONDS_PER_QUESTION = 12
+
+
+def pulse_minutes(questions: int) -> int:
+    """How long a pulse of `questions` items takes, as the invitation and the answering page say."""
+    return max(1, math.ceil(questions * SECONDS_PER_QUESTION / 60))
 
 
 class QuestionManager(TenantManager):
@@ -56,7 +65,7 @@ class Question(models.Model):
     construct = models.CharField(max_length=20, choices=Construct.choices)
     scale = models.CharField(max_length=20, choices=Scale.choices, default=Scale.AGREE)
     text = models.CharField(max_length=300)
-    is_core = models.BooleanField(default=False, help_text="Part of the default 10-item pulse.")
+    is_core = models.BooleanField(default=False, help_text="Part of the default pulse (12 items since bank v3).")
     position = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,14 +23,12 @@ from django.utils import dateformat, timezone
 from surveys.core.names import one_line
 from surveys.core.tokens import invitation_url, token_hash, token_new
 from surveys.engine.scheduling import Window
-from surveys.models import Invitation, Round, RoundStatus
+from surveys.models import Invitation, Round, RoundStatus, pulse_minutes
 
 logger = logging.getLogger(__name__)
 
 #: People who left (or were deactivated) after the round opened get no more e-mail about it.
 STILL_HERE = {"membership__is_active": True, "membership__user__is_active": True}
-#: About how long one item takes to answer; ten items make the promised two minutes.
-SECONDS_PER_QUESTION = 12
 
 
 @dataclass(frozen=True)
@@ -134,7 +131,7 @@ def _round_context(round_: Round) -> dict:
         "round": round_,
         "k": round_.shown_k,
         "questions": questions,
-        "minutes": max(1, math.ceil(questions * SECONDS_PER_QUESTION / 60)),
+        "minutes": pulse_minutes(questions),
     }
 
 

@@ -14,7 +14,7 @@ from surveys.access import access_invitation, access_round_invitation, role_requ
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import organization_scope
 from surveys.forms.answering import AnswerForm
-from surveys.models import ALL_ROLES, Invitation
+from surveys.models import ALL_ROLES, Invitation, pulse_minutes
 from surveys.selectors.answering import (
     AnswerState,
     answering_items,
@@ -93,9 +93,11 @@ def _answering(request, invitation: Invitation, *, thanks_url: str) -> HttpRespo
         state = invitation_state(invitation=invitation)
         if state != AnswerState.OPEN:
             return _state_page(request, invitation, state)
+    items = form.shown_items(answering_items(round_id=invitation.round_id))
     context = {
         **_common(invitation),
-        "items": form.shown_items(answering_items(round_id=invitation.round_id)),
+        "items": items,
+        "minutes": pulse_minutes(len(items)),
         "comment": form.comment(),
         "comment_max": COMMENT_MAX_LENGTH,
         "comment_limit": f"{COMMENT_MAX_LENGTH:,}",

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("question_bank")
 
 
 def _group(page, number: int):
-    return page.get_by_role("group", name=re.compile(rf"^Question {number} of 10\b"))
+    return page.get_by_role("group", name=re.compile(rf"^Question {number} of 12\b"))
 
 
 def test_answer_on_a_phone_by_touch_then_the_link_says_already_answered(phone, shot, tenant):
@@ -89,7 +89,7 @@ def test_answer_by_keyboard_alone_with_a_visible_focus(page, shot, tenant):
     page.keyboard.press("Tab")
     page.keyboard.press("ArrowDown")  # from "Prefer not to say", the list wraps round to the first choice
     assert page.evaluate("document.activeElement.value") == "1"
-    for _ in range(8):
+    for _ in range(10):  # through questions 3 to 12, one stop each
         page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "comment"

@@ -36,7 +36,7 @@ def test_new_hr_imports_a_roster_opens_a_round_and_an_employee_answers_from_the_
     expect(page.get_by_role("status").filter(has_text="The roster is imported.")).to_be_visible()
     shot(page, "journey-1-roster-imported")
 
-    # HR: a survey with the defaults (the ten core items), then its first round, now.
+    # HR: a survey with the defaults (the twelve core items), then its first round, now.
     page.get_by_role("link", name="Surveys").click()
     page.get_by_role("link", name="Create your first survey").click()
     page.get_by_label("Name", exact=True).fill("Team pulse")
@@ -56,8 +56,8 @@ def test_new_hr_imports_a_roster_opens_a_round_and_an_employee_answers_from_the_
     # The employee answers on a phone, then the link says they already did.
     phone.goto(path)
     expect(phone.get_by_role("heading", name="Your answers are anonymous")).to_be_visible()
-    phone.get_by_role("group", name=re.compile(r"^Question 1 of 10\b")).get_by_text("Agree", exact=True).tap()
-    phone.get_by_role("group", name=re.compile(r"^Question 10 of 10\b")).get_by_text("Rarely").tap()
+    phone.get_by_role("group", name=re.compile(r"^Question 1 of 12\b")).get_by_text("Agree", exact=True).tap()
+    phone.get_by_role("group", name=re.compile(r"^Question 12 of 12\b")).get_by_text("Rarely").tap()
     phone.get_by_role("button", name="Send my answers").tap()
     expect(phone.get_by_role("heading", name="Thank you")).to_be_visible()
     shot(phone, "journey-3-answered-on-a-phone")

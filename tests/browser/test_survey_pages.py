@@ -30,7 +30,7 @@ def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign
     sign_in(page, tenant.hr)
     page.goto("/o/acme/surveys/new/")
     assert unlabelled_controls(page) == []
-    assert page.locator('input[name="questions"]:checked').count() == 10
+    assert page.locator('input[name="questions"]:checked').count() == 12
     shot(page, "survey-form")
 
     page.get_by_label("Name", exact=True).fill("Team pulse")

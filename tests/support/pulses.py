@@ -24,7 +24,8 @@ class Pulse:
 
 
 def open_pulse(tenant, membership=None, **survey_fields) -> Pulse:
-    """An open round of a new 10-item survey of `tenant`, with `membership` (the employee) invited."""
+    """An open round of a new survey of `tenant` (the twelve core items), with `membership` (the
+    employee) invited."""
     round_ = RoundFactory(survey=SurveyFactory(organization=tenant.org, **survey_fields))
     invitation, token = invite(round_, membership or tenant.employee)
     question_ids = list(

@@ -17,7 +17,11 @@ from tests.support.survey_data import close_round, invite_everyone, question_ids
 _OFFSETS = (0, 1, -1, 0, 1, 0, -1, 0, 1, -1, 0)
 
 
-def spread(count: int, centres: Sequence[int] | int, *, items: int = 10) -> list[list[int]]:
+#: The core items of the bank (version 3: two per condition and two per burnout sign), in order.
+CORE_ITEMS = 12
+
+
+def spread(count: int, centres: Sequence[int] | int, *, items: int = CORE_ITEMS) -> list[list[int]]:
     """`count` people's answers to `items` items, scattered around `centres` (one per item)."""
     if isinstance(centres, int):
         centres = [centres] * items
@@ -67,7 +71,7 @@ def history(
     made = []
     for number in range(1, rounds + 1):
         autonomy = 2 if number <= rounds // 2 else 4
-        centres = [autonomy, autonomy, 4, 3, 4, 4, 4, 3, 3, 2]
+        centres = [autonomy, autonomy, 4, 3, 4, 4, 4, 3, 3, 3, 2, 2]
         texts = {
             tenant.platform: [f"Platform round {number}: the new deploy pipeline saves us hours."],
             tenant.product: [f"Product round {number}: too many meetings on Fridays.", "Planning felt calmer."],
