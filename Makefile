@@ -12,7 +12,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term:skip-covered
 PYTEST_MARKS ?= not slow
 
-.PHONY: demo test test-slow test-pg test-resilience smoke install install-dev migrate lint typecheck clean
+.PHONY: demo test test-slow test-pg test-resilience test-security smoke install install-dev migrate lint typecheck clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,12 @@ typecheck: install-dev
 ## restarted broker; prints its figures. Needs the local PostgreSQL and redis-server.
 test-resilience: install
 	PY=$(PY) bash .ci/resilience
+
+## test-security: the production stack (gunicorn, a worker, PostgreSQL as the app's roles, Redis)
+## attacked from outside: credentials in logs, links used twice; prints what it checked. Needs the
+## local PostgreSQL and Redis.
+test-security: install
+	PY=$(PY) bash .ci/security
 
 ## smoke: the production install alone (requirements.txt) serving web, worker and beat through one journey.
 smoke:

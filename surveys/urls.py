@@ -8,17 +8,16 @@ account_patterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path(
-        "password/reset/<uidb64>/<token>/",
-        accounts.PasswordResetConfirmView.as_view(),
-        name="password_reset_confirm",
-    ),
+    # An e-mailed link is opened once, then the password is chosen at an address without its token.
+    path("password/reset/new/", accounts.AccountPasswordView.as_view(), name="password_reset_form"),
     path(
         "password/reset/done/",
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    path("activate/<uidb64>/<token>/", accounts.AccountActivateView.as_view(), name="account_activate"),
+    path("password/reset/<uidb64>/<token>/", accounts.AccountLinkOpenView.as_view(), name="password_reset_confirm"),
+    path("activate/new/", accounts.AccountActivateView.as_view(), name="account_activate_form"),
+    path("activate/<uidb64>/<token>/", accounts.AccountSetupOpenView.as_view(), name="account_activate"),
 ]
 
 # Every URL of an organisation lives under /o/<org_slug>/: OrganizationMiddleware resolves the

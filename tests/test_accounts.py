@@ -92,7 +92,7 @@ def test_a_set_up_link_works_once(tenant, client, mailoutbox, run_hooks):
 
 def test_a_set_up_link_expires(tenant, client, mailoutbox, run_hooks, settings):
     import_acme(tenant, run_hooks)
-    settings.PASSWORD_RESET_TIMEOUT = -1  # every link made is already too old
+    settings.PULSE_SETUP_LINK_HOURS = -1  # every link made is already too old
     page = activate(client, link_in(mailoutbox[0]))
     assert "This link has expired or was used" in page.content.decode()
     assert not User.objects.get(email="lead@acme.test").has_usable_password()

@@ -139,6 +139,14 @@ AXES_VERBOSE = False
 PULSE_SIGNIN_TARPIT_SECONDS = env.float("PULSE_SIGNIN_TARPIT_SECONDS", default=1.0)
 PULSE_SIGNIN_TARPIT_SLOTS = env.int("PULSE_SIGNIN_TARPIT_SLOTS", default=3)
 
+# E-mailed account links (surveys.services.accounts): a set-up link lasts PULSE_SETUP_LINK_HOURS,
+# a password link PULSE_RESET_LINK_MINUTES; either works once, and its first visit leaves the
+# account in that browser's session for PULSE_ACCOUNT_LINK_MINUTES to choose the password.
+PULSE_SETUP_LINK_HOURS = env.int("PULSE_SETUP_LINK_HOURS", default=72)
+PULSE_RESET_LINK_MINUTES = env.int("PULSE_RESET_LINK_MINUTES", default=60)
+PULSE_ACCOUNT_LINK_MINUTES = env.int("PULSE_ACCOUNT_LINK_MINUTES", default=20)
+PASSWORD_RESET_TIMEOUT = max(PULSE_SETUP_LINK_HOURS * 3600, PULSE_RESET_LINK_MINUTES * 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

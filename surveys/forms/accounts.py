@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from surveys.core.tenancy import across_organizations
 from surveys.models import Membership, User
+from surveys.services.accounts import RESET_TOKENS, lifetime_words
 
 
 class AccountPasswordResetForm(PasswordResetForm):
@@ -33,7 +34,7 @@ class AccountPasswordResetForm(PasswordResetForm):
         context = {
             **context,
             "link": settings.PULSE_BASE_URL + path,
-            "days": round(settings.PASSWORD_RESET_TIMEOUT / 86400),
+            "lifetime": lifetime_words(RESET_TOKENS),
         }
         super().send_mail(
             subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name

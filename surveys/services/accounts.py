@@ -2,26 +2,35 @@
 
 People imported from a roster have no password. Managers, HR and admins need one to see their
 pages, so whatever creates or promotes one (an import, the People page) e-mails them a link to
-set it up, and HR can send it again. The link carries Django's password-reset token: it works
-once (it is bound to the password it replaces) and expires after PASSWORD_RESET_TIMEOUT (three
-days). Employees need no account to answer; they may set one up from the sign-in page to see
-their home page (`forms.accounts.AccountPasswordResetForm` accepts people without a password).
+set it up, and HR can send it again. Employees need no account to answer; they may set one up
+from the sign-in page to see their home page (`forms.accounts.AccountPasswordResetForm` accepts
+people without a password).
+
+A set-up or password link is a key to an account, so it is short-lived and single-use: its token
+(Django's password-reset token, bound to the password it replaces) expires after
+PULSE_SETUP_LINK_HOURS (set-up) or PULSE_RESET_LINK_MINUTES (password), and the first visit
+spends it (`account_link_open`), exchanging it for a few minutes in that browser's session, so
+the address that carried it (in a request log, a proxy's, a browser's history) opens nothing
+afterwards (docs/privacy.md, "Side channels").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
 from surveys.core.bulk import chunks
 from surveys.core.enqueue import enqueue
@@ -29,11 +38,75 @@ from surveys.core.names import one_line
 from surveys.models import MANAGER_ROLES, Membership, User
 
 
+class AccountLinkTokens(PasswordResetTokenGenerator):
+    """Django's password-reset token (an HMAC of the account's id, its password hash, its last
+    sign-in and the time it was made) with a salt of its own per kind of link, so a password
+    link cannot stand in for a set-up link, and a lifetime of its own."""
+
+    def __init__(self, kind: str, lifetime: Callable[[], int]) -> None:
+        super().__init__()
+        self.key_salt = f"pulse.account-link.{kind}"
+        self.lifetime = lifetime
+
+    def check_token(self, user, token) -> bool:
+        if not (user and token):
+            return False
+        try:
+            made = base36_to_int(token.split("-")[0])
+        except ValueError:
+            return False
+        secrets = [self.secret, *self.secret_fallbacks]
+        if not any(constant_time_compare(self._make_token_with_timestamp(user, made, s), token) for s in secrets):
+            return False
+        return 0 <= self._num_seconds(self._now()) - made <= self.lifetime()
+
+
+#: The two kinds of link: the set-up link of an account invitation, and the password link.
+SETUP_TOKENS = AccountLinkTokens("setup", lambda: settings.PULSE_SETUP_LINK_HOURS * 3600)
+RESET_TOKENS = AccountLinkTokens("reset", lambda: settings.PULSE_RESET_LINK_MINUTES * 60)
+LINK_TOKENS = {"setup": SETUP_TOKENS, "reset": RESET_TOKENS}
+
+
+def lifetime_words(tokens: AccountLinkTokens) -> str:
+    """How long a link lasts, as the e-mail says it: "3 days", "1 hour", "30 minutes"."""
+    seconds = tokens.lifetime()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
 def account_setup_link(user: User) -> str:
     """A one-time link for `user` to set their password (the account activation page)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = SETUP_TOKENS.make_token(user)
     return settings.PULSE_BASE_URL + reverse("account_activate", kwargs={"uidb64": uid, "token": token})
+
+
+def account_link_open(*, uidb64: str, token: str, kind: str) -> User | None:
+    """The account a set-up (`kind` "setup") or password ("reset") link opens, spending the link;
+    None for a link that is malformed, for another account, expired or already opened.
+
+    Spent twice over: the link's token is remembered as spent for its lifetime (in the cache,
+    shared by every web process when CACHE_URL is set, `add` being atomic, so of two visits at
+    once only one opens it); and a set-up link, made for an account without a password, also
+    stops matching at once in the database, because opening it replaces the unusable password
+    its token is bound to."""
+    tokens = LINK_TOKENS[kind]
+    try:
+        user = User._default_manager.filter(pk=int(force_str(urlsafe_base64_decode(uidb64)))).first()
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if user is None or not user.is_active or not tokens.check_token(user, token):
+        return None
+    spent = f"pulse:account-link-spent:{hashlib.sha256(token.encode()).hexdigest()}"
+    if not cache.add(spent, True, timeout=tokens.lifetime()):
+        return None
+    if kind == "setup" and not user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
 
 
 def needs_account(membership: Membership) -> bool:
@@ -90,7 +163,7 @@ def _invitation(membership: Membership, connection) -> EmailMultiAlternatives:
         "role": membership.get_role_display(),
         "link": account_setup_link(membership.user),
         "email": membership.user.email,
-        "days": round(settings.PASSWORD_RESET_TIMEOUT / 86400),
+        "lifetime": lifetime_words(SETUP_TOKENS),
         "sign_in": settings.PULSE_BASE_URL + reverse("login"),
     }
     message = EmailMultiAlternatives(

@@ -1,10 +1,28 @@
-"""Signing in, passwords, and opening an account from the e-mailed set-up link."""
+"""Signing in, passwords, and opening an account from the e-mailed set-up link.
+
+A set-up or password link is opened once (`services.accounts.account_link_open` spends it) and
+exchanged for a short stay in the browser's session; the page that sets the password has no
+token in its address, so nothing a log, a proxy or the browser's history keeps opens anything."""
+
+import time
 
 from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.urls import reverse_lazy
+from django.contrib.auth.forms import SetPasswordForm
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse, reverse_lazy
+from django.views import View
+from django.views.generic import FormView
 
 from surveys.forms.accounts import AccountPasswordResetForm
+from surveys.models import User
+from surveys.services.accounts import RESET_TOKENS, account_link_open
+
+#: Where the session keeps an opened link: the account, the kind of link, until when.
+LINK_SESSION_KEY = "pulse_account_link"
 
 
 class _PlainLabels:
@@ -20,29 +38,78 @@ class LoginView(_PlainLabels, auth_views.LoginView):
 
 class PasswordResetView(_PlainLabels, auth_views.PasswordResetView):
     form_class = AccountPasswordResetForm
+    token_generator = RESET_TOKENS
     email_template_name = "registration/password_reset_email.txt"
     html_email_template_name = "registration/password_reset_email.html"
 
 
-class _UnlocksSignIn:
-    """Setting a password through an e-mailed link proves the account's owner: their sign-in
-    lockout (django-axes) ends at once, for the account (not for the address)."""
+class AccountLinkOpenView(View):
+    """The e-mailed link itself: spend it, keep the account in the session for
+    PULSE_ACCOUNT_LINK_MINUTES, and send the browser on to the password form's own address."""
+
+    kind = "reset"
+    template_name = "registration/password_reset_confirm.html"
+    form_route = "password_reset_form"
+
+    def get(self, request, uidb64: str, token: str):
+        user = account_link_open(uidb64=uidb64, token=token, kind=self.kind)
+        if user is None:
+            return render(request, self.template_name, {"validlink": False})
+        request.session[LINK_SESSION_KEY] = {
+            "user": user.pk,
+            "kind": self.kind,
+            "until": time.time() + settings.PULSE_ACCOUNT_LINK_MINUTES * 60,
+        }
+        return HttpResponseRedirect(reverse(self.form_route))
+
+
+class AccountSetupOpenView(AccountLinkOpenView):
+    kind = "setup"
+    template_name = "registration/account_activate.html"
+    form_route = "account_activate_form"
+
+
+class AccountPasswordView(_PlainLabels, FormView):
+    """Choose the password for the account an opened link left in the session. Setting it ends
+    the stay, and ends the account's sign-in lockout (the owner has proved themselves)."""
+
+    kind = "reset"
+    form_class = SetPasswordForm
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+    sign_in = False
+
+    def dispatch(self, request, *args, **kwargs):
+        self.user = self._opened_user()
+        if self.user is None:
+            return render(request, self.template_name, {"validlink": False})
+        return super().dispatch(request, *args, **kwargs)
+
+    def _opened_user(self) -> User | None:
+        held = self.request.session.get(LINK_SESSION_KEY)
+        if not isinstance(held, dict) or held.get("kind") != self.kind or held.get("until", 0) < time.time():
+            return None
+        return User._default_manager.filter(pk=int(held["user"]), is_active=True).first()
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.user}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(validlink=True, **kwargs)
 
     def form_valid(self, form):
-        response = super().form_valid(form)  # type: ignore[misc]
-        axes_reset(username=form.user.get_username())
-        return response
+        user = form.save()
+        self.request.session.pop(LINK_SESSION_KEY, None)
+        axes_reset(username=user.get_username())
+        if self.sign_in:
+            login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return super().form_valid(form)
 
 
-class PasswordResetConfirmView(_UnlocksSignIn, _PlainLabels, auth_views.PasswordResetConfirmView):
-    pass
+class AccountActivateView(AccountPasswordView):
+    """The set-up link of the account invitation: choose a password, and you are signed in."""
 
-
-class AccountActivateView(_UnlocksSignIn, _PlainLabels, auth_views.PasswordResetConfirmView):
-    """The set-up link of the account invitation: choose a password, and you are signed in.
-    The token is Django's password-reset token, so the link works once and expires."""
-
+    kind = "setup"
     template_name = "registration/account_activate.html"
-    post_reset_login = True
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("landing")
+    sign_in = True

@@ -1,0 +1,235 @@
+"""Security checks on the production-like stack (`make test-security`, run by .ci/run through
+.ci/security): gunicorn with two workers and a Celery worker, PostgreSQL as the app's own
+roles, Redis as broker and cache; everything is done from outside, over HTTP, as a browser or
+an attacker would.
+
+1. Credentials never in a log. People set up their accounts from the e-mailed link, reset a
+   password, answer a pulse, and use an API key; afterwards every credential handed out
+   (set-up and password tokens, answering tokens, the API key, session cookies, passwords) is
+   looked for in every log the stack wrote, and every address in gunicorn's access log is
+   requested again by a fresh client: none may open an account or a pulse.
+2. A link works once: the set-up and password links, opened a second time by another client
+   after their owner opened them, open nothing.
+
+Prints what it checked; exits non-zero on the first thing that does not hold.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wellbeing.settings")
+django.setup()
+sys.path.insert(0, str(Path(__file__).parent))
+
+from stack import BASE_URL, answer, fail, links, messages, pulse_open, step, text, wait  # noqa: E402
+
+from surveys.core.tenancy import organization_scope  # noqa: E402
+from surveys.models import ApiKey, Membership, Role, Team, User  # noqa: E402
+from surveys.services.accounts import account_invitations_queue  # noqa: E402
+
+WORK = Path(os.environ["SMOKE_LOG_DIR"])
+PORT = int(BASE_URL.rsplit(":", 1)[1])
+BIN = Path(sys.executable).parent
+WEB_URL = os.environ["DATABASE_WEB_URL"]
+PASSWORD = "a long and unusual passphrase 42"
+
+
+@dataclass
+class Credentials:
+    """Everything handed out during the journeys that opens something."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    def add(self, what: str, value: str) -> None:
+        self.secrets[f"{what} #{len(self.secrets)}"] = value
+
+
+class Browser:
+    """A client with its own cookies, following redirects, as a browser would."""
+
+    def __init__(self, *, forwarded_for: str | None = None) -> None:
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        """Status, final address and page."""
+        url = path if path.startswith("http") else BASE_URL + path
+        try:
+            with self.opener.open(urllib.request.Request(url, headers=self.headers), timeout=30) as response:
+                return response.status, response.url, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, url, error.read().decode(errors="replace")
+        except urllib.error.URLError:  # not listening (yet)
+            return 0, url, ""
+
+    def post(self, path: str, form: dict[str, str]) -> tuple[int, str, str]:
+        """Fetch the form's page for its CSRF token, then post it."""
+        status, url, page = self.get(path)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if token is None:
+            return status, url, page
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": token[1], **form}).encode()
+        request = urllib.request.Request(url, data=body, headers={"Referer": url, **self.headers})
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, response.url, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, url, error.read().decode(errors="replace")
+
+    def cookies(self) -> list[str]:
+        return [cookie.value for cookie in self.jar if cookie.value]
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> None:
+        log = open(WORK / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        environment = {**os.environ, **(env or {})}
+        self.processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment))
+
+    def up(self) -> None:
+        web = {"DATABASE_URL": WEB_URL}
+        self.start(
+            "gunicorn",
+            str(BIN / "gunicorn"),
+            "wellbeing.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            str(WORK / "gunicorn-access.log"),
+            "--error-logfile",
+            str(WORK / "gunicorn-error.log"),
+            env=web,
+        )
+        self.start("worker", str(BIN / "celery"), "-A", "wellbeing", "worker", "--loglevel", "info", "-c", "2")
+        wait("gunicorn answers", lambda: Browser().get("/accounts/login/")[0] == 200, timeout=60)
+        wait("the worker is ready", lambda: "ready." in (WORK / "worker.log").read_text(errors="replace"))
+
+    def down(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def mail_links(address: str, pattern: str) -> list[str]:
+    found = []
+    for message in messages():
+        if address in str(message["To"]):
+            found += re.findall(re.escape(BASE_URL) + pattern, text(message))
+    return found
+
+
+def account_journeys(credentials: Credentials) -> None:
+    """A roster-imported manager sets up their account; an HR person resets their password."""
+    pulse = pulse_open(team_sizes=[5], name="Security Ltd")
+    organization = pulse.organization
+    with organization_scope(organization):
+        team = Team.objects.get(path="Crew")
+        hr_user = User.objects.create_user(f"hr@{organization.slug}.example", PASSWORD, name="Hana HR")
+        Membership.objects.create(user=hr_user, role=Role.HR, team=team)
+        account_invitations_queue(Membership.objects.filter(role=Role.MANAGER).select_related("user"))
+    lead = pulse.lead_emails[0]
+    setup = wait("the worker e-mails the set-up link", lambda: mail_links(lead, r"/accounts/activate/\S+/"))[0]
+    credentials.add("set-up token", setup.rstrip("/").rsplit("/", 1)[1])
+    owner = Browser()
+    status, url, page = owner.get(setup)
+    if not url.endswith("/accounts/activate/new/") or "Set up your account" not in page:
+        fail(f"the set-up link did not open the form: {status} {url}")
+    if "was used" not in Browser().get(setup)[2]:
+        fail("a set-up link opened by its owner opened again for another client")
+    status, url, page = owner.post("/accounts/activate/new/", {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    if url.rstrip("/") != BASE_URL and "/o/" not in url:
+        fail(f"setting the password did not sign the manager in: {status} {url}")
+    credentials.secrets.update({f"session cookie of the manager #{i}": c for i, c in enumerate(owner.cookies())})
+    step("a roster-imported manager set up their account from the e-mailed link; the link then opened nothing")
+
+    hr = Browser()
+    hr.post("/accounts/password/reset/", {"email": hr_user.email})
+    reset = wait("the password e-mail", lambda: mail_links(hr_user.email, r"/accounts/password/reset/[\w-]+/[\w-]+/"))
+    credentials.add("password token", reset[0].rstrip("/").rsplit("/", 1)[1])
+    status, url, page = hr.get(reset[0])
+    if not url.endswith("/accounts/password/reset/new/"):
+        fail(f"the password link did not open the form: {status} {url}")
+    if "was used" not in Browser().get(reset[0])[2]:
+        fail("a password link opened by its owner opened again for another client")
+    new = PASSWORD + " renewed"
+    hr.post("/accounts/password/reset/new/", {"new_password1": new, "new_password2": new})
+    signed_in = Browser()
+    status, url, _ = signed_in.post("/accounts/login/", {"username": hr_user.email, "password": new})
+    if "/accounts/login/" in url:
+        fail("the HR person could not sign in with the password they chose")
+    credentials.secrets.update({f"session cookie of HR #{i}": c for i, c in enumerate(signed_in.cookies())})
+    credentials.add("a password chosen", new)
+    step("an HR person chose a new password from the e-mailed link; the link then opened nothing")
+
+    sent = wait("the invitations", lambda: links(organization.slug, 5))
+    for link in sent:
+        credentials.add("answering token", link.rstrip("/").rsplit("/", 1)[1])
+    for link in sent[:2]:
+        answer(link)
+    with organization_scope(organization):
+        _, key = ApiKey.objects.create_key(organization=organization, name="security")
+    credentials.add("API key", key)
+    request = urllib.request.Request(f"{BASE_URL}/api/v1/", headers={"Authorization": f"Api-Key {key}"})
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+    step("two people answered from their links; an API key was used")
+
+
+def no_credential_in_any_log(credentials: Credentials) -> None:
+    logs = {path.name: path.read_text(errors="replace") for path in WORK.glob("*.log")}
+    for what, secret in credentials.secrets.items():
+        for name, content in logs.items():
+            if secret in content:
+                fail(f"a {what} is in {name}")
+    access = logs.get("gunicorn-access.log", "")
+    if access.count("[redacted]") < 4:
+        fail("gunicorn's access log has too few redacted requests: did the journeys reach it?")
+    paths = sorted(set(re.findall(r'"(?:GET|POST|HEAD) (/\S*) HTTP', access)))
+    for path in paths:
+        status, url, page = Browser().get(path)
+        if 'name="new_password1"' in page or re.search(r'name="q\d+"', page):
+            fail(f"an address in gunicorn's access log still opens something: {path}")
+    step(
+        f"none of {len(credentials.secrets)} credentials is in {', '.join(sorted(logs))}; "
+        f"none of the {len(paths)} addresses in the access log opens anything"
+    )
+
+
+def main() -> None:
+    started = time.monotonic()
+    stack = Stack()
+    try:
+        stack.up()
+        credentials = Credentials()
+        account_journeys(credentials)
+        no_credential_in_any_log(credentials)
+    finally:
+        stack.down()
+    step(f"done in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
