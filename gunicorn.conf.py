@@ -10,8 +10,8 @@ logger_class = "wellbeing.gunicorn_logging.RedactingLogger"
 # scanner which software (and which of its bugs) to try. Responses say nothing instead.
 gunicorn.http.wsgi.SERVER = ""
 
-# Threads within each worker process (`--workers` processes): a sign-in refused to a locked-out
-# address waits a second in its own thread (surveys.signin.Tarpit) while the other threads
+# Threads within each worker process (`--workers` processes): a refused sign-in
+# waits a second in its own thread (surveys.signin.Tarpit) while the other threads
 # serve everyone else. Each thread keeps its own database connection (CONN_MAX_AGE).
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

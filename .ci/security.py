@@ -10,6 +10,14 @@ an attacker would.
    requested again by a fresh client: none may open an account or a pulse.
 2. A link works once: the set-up and password links, opened a second time by another client
    after their owner opened them, open nothing.
+3. Nobody can be locked out (gunicorn behind one trusted proxy hop, as the README recommends):
+   outsiders at five addresses guess an HR person's password forty times, some writing the
+   owner's address into X-Forwarded-For; the owner then signs in at once from their own
+   address, and so does a browser that signed in before from a guesser's address; the guessers
+   are refused without a password check, told how long to wait.
+4. Spraying is bounded: one guess per account, from a dozen addresses, past the site's budget;
+   then an address that already failed is refused on any account, while a person signing in
+   from their own address gets in.
 
 Prints what it checked; exits non-zero on the first thing that does not hold.
 """
@@ -60,7 +68,7 @@ class Credentials:
 class Browser:
     """A client with its own cookies, following redirects, as a browser would."""
 
-    def __init__(self, *, forwarded_for: str | None = None) -> None:
+    def __init__(self, forwarded_for: str | None = None) -> None:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
@@ -218,6 +226,66 @@ def no_credential_in_any_log(credentials: Credentials) -> None:
     )
 
 
+def sign_in(browser: Browser, email: str, password: str) -> tuple[int, str, str, float]:
+    started = time.perf_counter()
+    status, url, page = browser.post("/accounts/login/", {"username": email, "password": password})
+    return status, url, page, time.perf_counter() - started
+
+
+def signed_in(result: tuple[int, str, str, float]) -> bool:
+    return result[0] == 200 and "/accounts/login/" not in result[1]
+
+
+def nobody_locked_out(credentials: Credentials) -> None:
+    pulse = pulse_open(team_sizes=[3], name="Lockout Ltd")
+    with organization_scope(pulse.organization):
+        team = Team.objects.get(path="Crew")
+        owner = User.objects.create_user(f"hr@{pulse.organization.slug}.example", PASSWORD, name="Olu Owner")
+        Membership.objects.create(user=owner, role=Role.HR, team=team)
+    credentials.add("a password", PASSWORD)
+    known = Browser("203.0.113.1")  # the owner's laptop, later on a network the guessers share
+    if not signed_in(sign_in(known, owner.email, PASSWORD)):
+        fail("the owner could not sign in to begin with")
+    known.get("/accounts/logout/")
+    known.post("/accounts/logout/", {})
+    refusals = 0
+    for guess in range(40):
+        guesser = Browser(f"198.51.100.9, 203.0.113.{guess % 5 + 1}")  # the owner's address written first
+        status, _, page, _ = sign_in(guesser, owner.email, f"Guess-{guess}!")
+        refusals += status == 429 and "Try again in" in page
+    if refusals < 10:
+        fail(f"only {refusals} of 40 guesses from five addresses were refused before a password check")
+    result = sign_in(Browser("198.51.100.9"), owner.email, PASSWORD)
+    if not signed_in(result) or result[3] > 3:
+        fail(f"after forty guesses the owner, from their own address, got {result[0]} {result[1]} in {result[3]:.1f} s")
+    if not signed_in(sign_in(known, owner.email, PASSWORD)):
+        fail("a browser that signed in before was held back on a guessers' network")
+    status, _, page, _ = sign_in(Browser("203.0.113.1"), owner.email, PASSWORD)
+    if status != 429:
+        fail(f"a guessing address was checked again at once: {status}")
+    step(
+        f"forty guesses from five addresses: {refusals} refused unchecked, with how long to wait; the owner "
+        f"signed in at once ({result[3]:.2f} s) from their own address, and from a guesser's in a browser they had used"
+    )
+
+
+def spraying_bounded() -> None:
+    pulse = pulse_open(team_sizes=[3], name="Spray Ltd")
+    with organization_scope(pulse.organization):
+        team = Team.objects.get(path="Crew")
+        person = User.objects.create_user(f"pat@{pulse.organization.slug}.example", PASSWORD, name="Pat")
+        Membership.objects.create(user=person, role=Role.MANAGER, team=team)
+    budget = int(os.environ["PULSE_SIGNIN_SITE_FAILURES"])
+    for number in range(budget + 5):
+        sign_in(Browser(f"192.0.2.{number % 12 + 1}"), f"user{number}@{pulse.organization.slug}.example", "Winter2026!")
+    status, _, page, _ = sign_in(Browser("192.0.2.1"), person.email, "Spring2026!")
+    if status != 429:
+        fail(f"after {budget + 5} sprayed guesses, an address that had failed was checked again: {status}")
+    if not signed_in(sign_in(Browser("198.51.100.77"), person.email, PASSWORD)):
+        fail("during spraying, a person signing in from their own address was refused")
+    step(f"{budget + 5} sprayed guesses passed the site's budget: sprayers refused, a person signed in")
+
+
 def main() -> None:
     started = time.monotonic()
     stack = Stack()
@@ -225,6 +293,8 @@ def main() -> None:
         stack.up()
         credentials = Credentials()
         account_journeys(credentials)
+        nobody_locked_out(credentials)
+        spraying_bounded()
         no_credential_in_any_log(credentials)
     finally:
         stack.down()

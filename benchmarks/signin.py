@@ -13,11 +13,11 @@ with an open round and one invitation of its own, then measures the answering pa
   machine), which attackers on machines of their own would not; the second figure is the
   closer one to production, the first the worst case.
 
-Each guess that reaches the password check costs a full password hash; django-axes refuses a
-locked-out account or address before hashing, and its refusal waits a second in a thread of
+Each guess that reaches the password check costs a full password hash; the sign-in rules
+(`surveys/signin.py`) refuse an address past its budget before hashing, and the refusal waits a second in a thread of
 its own (`surveys.signin.Tarpit`), so a client that waits for each answer slows down. Prints
 median and 95th percentile of both, their ratio (target: median at most 2× the baseline),
-guesses per second and how many were refused as locked out. Then stops the server and deletes
+guesses per second and how many were refused before a password check. Then stops the server and deletes
 its data.
 """
 
@@ -136,7 +136,7 @@ def _report(stdout, baseline, attacks, *, seconds, workers) -> None:
     for label, _, tally in attacks:
         stdout.write(
             f"{label}: {tally['guesses']:,} guesses ({tally['guesses'] / seconds:,.0f}/s), {tally['locked']:,} refused "
-            f"as locked out before any password check, {tally['errors']} failed to connect"
+            f"before any password check, {tally['errors']} failed to connect"
         )
 
 
@@ -176,15 +176,10 @@ def _build() -> tuple[Organization, str, list[str]]:
 
 
 def _delete(organization: Organization, emails: list[str]) -> None:
-    from axes.models import AccessAttempt, AccessFailureLog
-
     from benchmarks.aggregate import _delete as delete_organization
 
     delete_organization(organization)
     User.objects.filter(email__in=emails).delete()
-    AccessAttempt.objects.filter(username__in=emails).delete()
-    AccessAttempt.objects.filter(ip_address="127.0.0.1", username__in=[*emails, ""]).delete()
-    AccessFailureLog.objects.filter(username__in=emails).delete()
 
 
 def _free_port() -> int:

@@ -14,6 +14,7 @@ from django.db.models import Count, OuterRef, Subquery
 from rest_framework_api_key.models import APIKey
 
 from surveys.core.tenancy import organization_scope
+from surveys.forms.accounts import AdminSignInForm
 from surveys.models import (
     ActionPlan,
     Membership,
@@ -143,3 +144,6 @@ class ActionPlanAdmin(TenantReadOnlyAdmin):
 # would only mislead.
 if admin.site.is_registered(APIKey):
     admin.site.unregister(APIKey)
+
+# The admin's sign-in says why an attempt was paused, as the site's does (surveys/signin.py).
+admin.site.login_form = AdminSignInForm

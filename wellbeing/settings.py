@@ -5,7 +5,6 @@ process, e-mails printed to the console. `DATABASE_URL` and `CELERY_BROKER_URL` 
 PostgreSQL and Redis; `DJANGO_DEBUG=0` turns on the production hardening below.
 """
 
-import datetime as dt
 from pathlib import Path
 
 import environ
@@ -48,7 +47,6 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, never a CDN
-    "axes",  # sign-in lockout per account and per address
     "csp",
     "health_check",
     "surveys",
@@ -56,7 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "surveys.middleware.BodyLimitMiddleware",  # before anything reads the body
-    "surveys.signin.LockedAddressMiddleware",  # a locked-out address's guesses cost nothing
+    "surveys.signin.GuessingAddressMiddleware",  # an address over its sign-in budget costs nothing
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -70,8 +68,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "surveys.middleware.OrganizationMiddleware",
     "surveys.middleware.StaffAcrossOrganizationsMiddleware",
-    # Last: turns a locked-out sign-in into the "too many attempts" page.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "wellbeing.urls"
@@ -120,20 +116,23 @@ DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "surveys.User"
-# django-axes first: it refuses a locked-out account or address before any password is hashed.
-AUTHENTICATION_BACKENDS = ["surveys.signin.SignInBackend", "django.contrib.auth.backends.ModelBackend"]
-
-# Sign-in protection (site and admin): after AXES_FAILURE_LIMIT wrong passwords for one account,
-# or from one address, sign-in is refused for AXES_COOLOFF_TIME; resetting the password unlocks
-# the account at once (surveys.views.accounts).
-AXES_FAILURE_LIMIT = env.int("PULSE_SIGNIN_FAILURES", default=5)
-AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("PULSE_SIGNIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, per address
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_USERNAME_FORM_FIELD = "username"
-AXES_VERBOSE = False
-# A locked-out address's refusals wait this long, in at most this many threads per web process
+# Django's password check, with the sign-in rules around it (surveys/signin.py): nobody is ever
+# locked out; an address that keeps failing on an account waits longer each time, and an address
+# over its budget of failures is refused before anything else runs.
+AUTHENTICATION_BACKENDS = ["surveys.signin.SignInBackend"]
+# Proxies in front of Pulse that append to X-Forwarded-For (a TLS proxy: 1); the client's address
+# is the one the nearest of them saw. 0: the connection's own address (nothing in front).
+PULSE_TRUSTED_PROXY_HOPS = env.int("PULSE_TRUSTED_PROXY_HOPS", default=0)
+# Wrong passwords an address may make on one account before each next attempt waits (1 s, 2 s,
+# 4 s, … up to the maximum); wrong passwords one address may make in an hour across accounts,
+# and the tighter budget while the whole site has more than PULSE_SIGNIN_SITE_FAILURES in ten
+# minutes (password spraying).
+PULSE_SIGNIN_FREE_FAILURES = env.int("PULSE_SIGNIN_FREE_FAILURES", default=3)
+PULSE_SIGNIN_MAX_DELAY_SECONDS = env.int("PULSE_SIGNIN_MAX_DELAY_SECONDS", default=900)
+PULSE_SIGNIN_ADDRESS_FAILURES = env.int("PULSE_SIGNIN_ADDRESS_FAILURES", default=30)
+PULSE_SIGNIN_SITE_FAILURES = env.int("PULSE_SIGNIN_SITE_FAILURES", default=100)
+PULSE_SIGNIN_SPRAYING_ADDRESS_FAILURES = env.int("PULSE_SIGNIN_SPRAYING_ADDRESS_FAILURES", default=3)
+# A refused sign-in waits this long, in at most this many threads per web process
 # (surveys.signin.Tarpit): a script guessing one password after another slows to about one a
 # second, and uses no CPU while it waits.
 PULSE_SIGNIN_TARPIT_SECONDS = env.float("PULSE_SIGNIN_TARPIT_SECONDS", default=1.0)
@@ -255,6 +254,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "surveys.api.schema.PulseAutoSchema",
     # Requests per API key (or signed-in person): surveys.api.clients.ClientRateThrottle.
     "DEFAULT_THROTTLE_RATES": {"api": env("PULSE_API_RATE", default="1200/minute")},
+    "NUM_PROXIES": PULSE_TRUSTED_PROXY_HOPS,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -7,12 +7,36 @@ import unicodedata
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from surveys.core.tenancy import across_organizations
 from surveys.models import Membership, User
 from surveys.services.accounts import RESET_TOKENS, lifetime_words
+
+
+class _SaysWhyPaused:
+    """A sign-in the rules did not check (surveys/signin.py) says why and for how long, instead
+    of "wrong password"; what was typed stays in the form."""
+
+    def clean(self):
+        try:
+            return super().clean()  # type: ignore[misc]
+        except ValidationError:
+            refusal = getattr(self.request, "signin_refusal", None)  # type: ignore[attr-defined]
+            if refusal is not None:
+                raise ValidationError(refusal.message, code="signin_paused") from None
+            raise
+
+
+class SignInForm(_SaysWhyPaused, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(_SaysWhyPaused, AdminAuthenticationForm):
+    pass
 
 
 class AccountPasswordResetForm(PasswordResetForm):

@@ -6,7 +6,6 @@ token in its address, so nothing a log, a proxy or the browser's history keeps o
 
 import time
 
-from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -17,9 +16,10 @@ from django.urls import reverse, reverse_lazy
 from django.views import View
 from django.views.generic import FormView
 
-from surveys.forms.accounts import AccountPasswordResetForm
+from surveys.forms.accounts import AccountPasswordResetForm, SignInForm
 from surveys.models import User
 from surveys.services.accounts import RESET_TOKENS, account_link_open
+from surveys.signin import account_forgive
 
 #: Where the session keeps an opened link: the account, the kind of link, until when.
 LINK_SESSION_KEY = "pulse_account_link"
@@ -33,7 +33,14 @@ class _PlainLabels:
 
 
 class LoginView(_PlainLabels, auth_views.LoginView):
+    form_class = SignInForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if getattr(self.request, "signin_refusal", None) is not None:
+            response.status_code = 429
+        return response
 
 
 class PasswordResetView(_PlainLabels, auth_views.PasswordResetView):
@@ -71,7 +78,8 @@ class AccountSetupOpenView(AccountLinkOpenView):
 
 class AccountPasswordView(_PlainLabels, FormView):
     """Choose the password for the account an opened link left in the session. Setting it ends
-    the stay, and ends the account's sign-in lockout (the owner has proved themselves)."""
+    the stay, and forgives every address's wrong passwords on the account (the owner has proved
+    themselves: surveys/signin.py)."""
 
     kind = "reset"
     form_class = SetPasswordForm
@@ -100,9 +108,9 @@ class AccountPasswordView(_PlainLabels, FormView):
     def form_valid(self, form):
         user = form.save()
         self.request.session.pop(LINK_SESSION_KEY, None)
-        axes_reset(username=user.get_username())
+        account_forgive(user.get_username())
         if self.sign_in:
-            login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(self.request, user, backend="surveys.signin.SignInBackend")
         return super().form_valid(form)
 
 
