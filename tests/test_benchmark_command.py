@@ -76,8 +76,9 @@ def test_a_benchmark_without_a_database_runs_without_one():
 
 
 def _bench_databases() -> list[str]:
+    # Only the open benchmark's: another worker may be running another benchmark meanwhile.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'pulse\\_bench\\_%%'")
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'pulse\\_bench\\_open\\_%%'")
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -75,7 +75,7 @@ def test_new_hr_imports_a_roster_opens_a_round_and_an_employee_answers_from_the_
     page.reload()
     page.get_by_role("link", name="Close round 1 now").click()
     page.get_by_role("button", name="Close round 1 now").click()
-    expect(page.get_by_text("Round 1 is closed. Its results are ready.")).to_be_visible()
+    expect(page.get_by_text("Round 1 is closed. Its results are ready: 2 teams with figures.")).to_be_visible()
     expect(page.locator("table").first.get_by_text("Results ready")).to_be_visible()
     shot(page, "journey-5-round-closed-and-published")
     with organization_scope(organization):

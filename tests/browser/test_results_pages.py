@@ -77,7 +77,7 @@ def test_heatmap(page, shot, sign_in, tenant, survey_history):
     expect(table.get_by_role("row", name="Field")).to_be_visible()
     assert page.get_by_text("63–100 good").is_visible()
     field = table.get_by_role("row", name="Field")
-    assert "Hidden: fewer than 5 people answered" in field.text_content()
+    assert "Counted with Sales: 3 people, fewer than 5." in field.text_content()
     assert unlabelled_controls(page) == []
     shot(page, "results-heatmap")
     table.get_by_role("link", name="Product").click()
