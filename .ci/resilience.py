@@ -226,7 +226,7 @@ def duplicates_under_load(stack: Stack) -> dict:
             f"duplicates: {len(accepted)} accepted, {len(refused)} refused of {len(targets)} "
             f"(statuses {sorted({r.status for r in results})})"
         )
-    if counts != (pulse.people, pulse.people, pulse.people * 10):
+    if counts != (pulse.people, pulse.people, pulse.people * pulse.items):
         fail(f"duplicates: stored participations, responses, answers = {counts}")
     latencies = [r.seconds for r in results if r.seconds]
     step(
@@ -258,7 +258,7 @@ def close_during_submissions() -> None:
     results, _ = _submit_all(sent, during=close_midway)
     after = _counts(pulse)
     accepted = sum(_accepted(r) for r in results)
-    if after != at_close["counts"] or after[0] != accepted or after[2] != after[0] * 10:
+    if after != at_close["counts"] or after[0] != accepted or after[2] != after[0] * pulse.items:
         fail(f"close during submissions: at close {at_close['counts']}, after {after}, {accepted} accepted")
     wait("the round closed mid-load is published", lambda: published(pulse.round_id), timeout=60, every=0.2)
     _published_once(pulse)

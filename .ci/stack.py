@@ -32,6 +32,7 @@ from surveys.models import (
     Question,
     Role,
     Round,
+    RoundQuestion,
     RoundStatus,
     Team,
     TeamManagement,
@@ -57,6 +58,7 @@ class Pulse:
     round_id: int
     lead_emails: list[str]
     people: int
+    items: int  # questions the round asks: each full submission stores this many answers
 
 
 def pulse_open(*, team_sizes: list[int], name: str = "Smoke Test Ltd", k: int = 3) -> Pulse:
@@ -90,7 +92,8 @@ def pulse_open(*, team_sizes: list[int], name: str = "Smoke Test Ltd", k: int = 
             ),
         )
         round_ = round_open(round_=Round.objects.get(survey=survey, status=RoundStatus.SCHEDULED))
-    return Pulse(organization, round_.pk, leads, sum(team_sizes))
+        items = RoundQuestion.objects.filter(round=round_).count()
+    return Pulse(organization, round_.pk, leads, sum(team_sizes), items)
 
 
 def messages() -> list[email.message.EmailMessage]:
