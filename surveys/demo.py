@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
@@ -144,8 +145,8 @@ NORTHWIND_TREE = DemoTeam(
             lead_sits="parent",
             children=[
                 DemoTeam("Platform", employees=8, lead="platform.lead", named=("employee",)),
-                DemoTeam("Payments", employees=9, lead="payments.lead"),
-                DemoTeam("Mobile", employees=6, lead="mobile.lead"),
+                DemoTeam("Payments", employees=11, lead="payments.lead"),
+                DemoTeam("Mobile", employees=11, lead="mobile.lead"),
             ],
         ),
         DemoTeam(
@@ -160,8 +161,8 @@ NORTHWIND_TREE = DemoTeam(
                     lead="support.lead",
                     lead_sits="Support EMEA",
                     children=[
-                        DemoTeam("Support EMEA", employees=8, lead="emea.lead"),
-                        DemoTeam("Support Americas", employees=7, lead="americas.lead"),
+                        DemoTeam("Support EMEA", employees=10, lead="emea.lead"),
+                        DemoTeam("Support Americas", employees=11, lead="americas.lead"),
                     ],
                 ),
                 DemoTeam("Logistics", employees=7, lead="logistics.lead"),
@@ -173,7 +174,7 @@ NORTHWIND_TREE = DemoTeam(
             lead="sales.head",
             lead_sits="parent",
             children=[
-                DemoTeam("Field Sales", employees=8, lead="field.lead"),
+                DemoTeam("Field Sales", employees=11, lead="field.lead"),
                 DemoTeam("Inside Sales", employees=5, lead="inside.lead"),
             ],
         ),
@@ -207,14 +208,20 @@ BASELINE: dict[str, float] = {
     Construct.EXHAUSTION: 2.3,
     Construct.MENTAL_DISTANCE: 1.9,
 }
-#: What happens in some teams over the demo's rounds: construct -> (first round, latest round).
+#: What happens in some teams over the demo's rounds: construct -> (before, after), 1.5 points
+#: (about 37 index points) each, the change made mostly a month or so ago and held since
+#: (`_story_progress`). The seven planted trends; in these teams of twelve people answering
+#: 60–85% of the time, the change rule flags each of them (docs/measurement.md; tests/test_demo.py).
 TEAM_STORIES: dict[str, dict[str, tuple[float, float]]] = {
-    "Payments": {Construct.AUTONOMY: (3.9, 2.6), Construct.EXHAUSTION: (2.2, 3.3)},
-    "Support EMEA": {Construct.EXHAUSTION: (2.4, 3.7), Construct.MENTAL_DISTANCE: (1.9, 3.0)},
-    "Support Americas": {Construct.EXHAUSTION: (2.3, 3.1)},
-    "Field Sales": {Construct.RELATEDNESS: (3.0, 4.2)},
-    "Mobile": {Construct.COMPETENCE: (3.2, 4.0)},
+    "Payments": {Construct.AUTONOMY: (3.9, 2.4), Construct.EXHAUSTION: (2.1, 3.6)},
+    "Support EMEA": {Construct.EXHAUSTION: (2.3, 3.8), Construct.MENTAL_DISTANCE: (1.8, 3.3)},
+    "Support Americas": {Construct.EXHAUSTION: (2.2, 3.7)},
+    "Field Sales": {Construct.RELATEDNESS: (2.8, 4.3)},
+    "Mobile": {Construct.COMPETENCE: (2.8, 4.3)},
 }
+#: The share of a team's people who answer a closed round: each team and round, a share drawn in
+#: this range (as real organisations see, by team and from round to round).
+RESPONSE = (0.60, 0.85)
 COMMENTS = {
     Construct.AUTONOMY: (
         "Decisions about our roadmap keep arriving from above without a chance to weigh in.",
@@ -317,6 +324,7 @@ class _History:
         survey = survey_create(
             organization=self.organization,
             created_by=hr,
+            launch=True,
             fields=SurveyFields(
                 name="Fortnightly pulse",
                 questions=list(Question.objects.filter(organization=None, is_core=True)),
@@ -327,7 +335,7 @@ class _History:
         )
         for number in range(1, rounds + 2):
             round_ = round_open(round_=Round.objects.get(survey=survey, status=RoundStatus.SCHEDULED))
-            self._answer(round_, progress=(number - 1) / max(rounds - 1, 1), current=number > rounds)
+            self._answer(round_, progress=_story_progress(number, rounds), current=number > rounds)
             if number <= rounds:
                 round_close(round_=round_)
                 # Queued on the close, and run at once in the demo; calling it again is harmless
@@ -338,18 +346,30 @@ class _History:
     def _answer(self, round_: Round, *, progress: float, current: bool) -> None:
         questions = list(RoundQuestion.objects.filter(round=round_).select_related("question"))
         invitations = Invitation.objects.filter(round=round_).select_related("membership__user", "team")
-        for invitation in invitations.order_by("pk"):
-            local = invitation.membership.user.email.split("@")[0]
-            if local in DEMO_NOT_ANSWERED and current:
-                continue
-            if self.rng.random() > (0.45 if current else 0.94):
-                continue
+        for invitation in self._answering(list(invitations.order_by("pk")), current=current):
             answers = {
                 rq.question_id: self._value(invitation, rq.question.construct, progress)
                 for rq in questions
                 if self.rng.random() > 0.03
             }
             response_submit(invitation=invitation, answers=answers, comment=self._comment(invitation.team.name))
+
+    def _answering(self, invitations: list[Invitation], *, current: bool) -> list[Invitation]:
+        """Who answers a round. A closed round: in each team, a number of its people whose share
+        lies in RESPONSE, drawn afresh each round. The open round: about half so far, and none of
+        the demo logins, so that they can try it."""
+        if current:
+            waiting = [i for i in invitations if i.membership.user.email.split("@")[0] not in DEMO_NOT_ANSWERED]
+            return [i for i in waiting if self.rng.random() <= 0.45]
+        teams: dict[int, list[Invitation]] = defaultdict(list)
+        for invitation in invitations:
+            teams[invitation.team_id].append(invitation)
+        answering: list[Invitation] = []
+        for people in teams.values():
+            shares = [n for n in range(len(people) + 1) if RESPONSE[0] <= n / len(people) <= RESPONSE[1]]
+            count = self.rng.choice(shares) if shares else round(len(people) * sum(RESPONSE) / 2)
+            answering += self.rng.sample(people, count)
+        return sorted(answering, key=lambda invitation: invitation.pk)
 
     def _value(self, invitation: Invitation, construct: str, progress: float) -> int:
         """An answer as docs/measurement.md models them: the team's level this round, the
@@ -382,6 +402,13 @@ class _History:
             reminders_sent_at=opens + dt.timedelta(days=2, hours=12),
             published_at=closes + dt.timedelta(minutes=5),
         )
+
+
+def _story_progress(number: int, rounds: int) -> float:
+    """How far a team's story has gone by round `number` of `rounds` closed ones: flat at first,
+    most of the change in the two rounds before the latest three, then held (0, 0, .25, .75, 1, 1
+    for six rounds): "things changed about a month ago and stayed that way"."""
+    return min(max((number - (rounds - 3.5)) / 2, 0.0), 1.0)
 
 
 def demo_employee_link() -> tuple[str | None, str]:

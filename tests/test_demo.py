@@ -3,13 +3,27 @@ tests on one worker, so this module seeds it once), and a crawl of every link ea
 is shown."""
 
 import re
+from html import escape
 
 from django.core.management import call_command
 
 from surveys.core.tenancy import organization_scope
-from surveys.demo import DEMO_LOGINS, DEMO_PASSWORD
-from surveys.models import Membership, Organization, Result, Role, Round, RoundStatus, Team
+from surveys.demo import DEMO_LOGINS, DEMO_PASSWORD, TEAM_STORIES
+from surveys.engine.changes import CHANGE_LABELS
+from surveys.models import (
+    HIGHER_IS_WORSE,
+    PILLARS,
+    Construct,
+    Membership,
+    Organization,
+    Result,
+    Role,
+    Round,
+    RoundStatus,
+    Team,
+)
 from surveys.privacy.audit import audit_round
+from surveys.selectors.results import team_round_results
 from tests.support.crawl import crawl
 
 
@@ -70,6 +84,88 @@ def test_the_demos_stories_are_flagged_where_people_look_first_and_steady_teams_
         assert steady not in hr
     manager = look_first("manager@northwind.example", "/o/northwind/")
     assert re.search(r"Payments :? ?Autonomy likely worsened", manager) and "Platform" not in manager
+
+
+#: Department cells that hold a planted story one level up (README, "Try it"): flagged or not, in
+#: the story's direction they are the story seen from above, not a new one.
+STORY_SEEN_ABOVE = {
+    "Engineering": {"autonomy", "exhaustion", "competence"},
+    "Operations": {"exhaustion", "mental_distance"},
+    "Support": {"exhaustion", "mental_distance"},
+    "Sales": {"relatedness"},
+    "Northwind": {"autonomy", "competence", "relatedness", "exhaustion", "mental_distance"},
+}
+
+
+def _planted(team: str, construct: str) -> str | None:
+    """ "improved" or "declined" where a story (or a department holding one) would be flagged."""
+    stories = {team: TEAM_STORIES[team]} if team in TEAM_STORIES else {}
+    if construct in STORY_SEEN_ABOVE.get(team, ()):
+        stories = {name: told for name, told in TEAM_STORIES.items() if construct in told}
+    directions = set()
+    for told in stories.values():
+        if construct in told:
+            start, end = told[construct]
+            directions.add("improved" if (end > start) != (construct in HIGHER_IS_WORSE) else "declined")
+    return directions.pop() if len(directions) == 1 else None
+
+
+def test_every_planted_trend_is_flagged_on_its_team_and_on_the_heatmap_and_nothing_else_is(demo, client):
+    northwind = Organization.objects.get(slug="northwind")
+    with organization_scope(northwind):
+        latest = Round.objects.filter(status=RoundStatus.PUBLISHED).order_by("-number").first()
+        teams = {team.name: team for team in Team.objects.all()}
+    client.login(username="hr@northwind.example", password=DEMO_PASSWORD)
+    heatmap = client.get("/o/northwind/results/?expand=all").content.decode().split("Teams at a glance", 1)[1]
+    labels = {label: construct for construct, label in Construct.choices}
+
+    def heat_row(name: str) -> dict[str, str]:
+        row = heatmap.split(f">{escape(name)}</a>", 1)[1].split("</tr>", 1)[0]
+        cells = re.findall(r'<td class="heat [^"]*" data-label="([^"]+)">(.*?)</td>', row)
+        return {labels[label]: cell for label, cell in cells}
+
+    for team, stories in TEAM_STORIES.items():
+        page = client.get(f"/o/northwind/teams/{teams[team].pk}/").content.decode()
+        assert f"round {latest.number}" in page
+        row = heat_row(team)
+        for construct in stories:
+            status = _planted(team, construct)
+            card = re.search(rf'aria-labelledby="card-{construct}".*?</article>', page, re.S)[0]
+            assert CHANGE_LABELS[status] in card, (team, construct)
+            assert f"heat-flag-{status} heat-flag-page" in row[construct], (team, construct)  # page-wide too
+    # Nothing unplanted: every flag on the heatmap is a story, or a department holding one.
+    for name in teams:
+        for construct, cell in heat_row(name).items():
+            found = re.search(r"heat-flag-(improved|declined)", cell)
+            if found:
+                assert found[1] == _planted(name, construct), (name, construct)
+
+
+def test_the_demo_answers_like_a_real_organisation_and_shows_its_storied_teams(demo, client):
+    northwind = Organization.objects.get(slug="northwind")
+    with organization_scope(northwind):
+        closed = list(Round.objects.filter(status=RoundStatus.PUBLISHED).order_by("number"))
+        results = list(Result.objects.filter(round__in=closed).select_related("team", "round"))
+        # Every team with figures, every closed round: 60–85% of its people answered.
+        rates = {(r.team.name, r.round.number): r.n / r.invited for r in results}
+        assert all(0.60 <= rate <= 0.85 for rate in rates.values()), rates
+        assert len({round(rates["Payments", r.number], 2) for r in closed}) > 1  # it varies by round
+        latest = closed[-1]
+        shown = {r.team.name: r for r in results if r.round == latest}
+        # Every storied team is shown in the latest round, with every item of its stories.
+        for team, stories in TEAM_STORIES.items():
+            figures = team_round_results(team=shown[team].team, round=latest)
+            for construct in stories:
+                assert not figures.construct(construct).suppressed, (team, construct)
+        # Field Sales shows its four conditions and every question whenever it has figures.
+        for result in (r for r in results if r.team.name == "Field Sales"):
+            figures = team_round_results(team=result.team, round=result.round)
+            assert all(not figures.construct(c).suppressed for c in PILLARS) and figures.items
+            assert all(not item.suppressed for item in figures.items), result.round.number
+    client.login(username="hr@northwind.example", password=DEMO_PASSWORD)
+    page = client.get(f"/o/northwind/teams/{shown['Field Sales'].team.pk}/").content.decode()
+    assert all(f'aria-labelledby="card-{construct}"' in page for construct in PILLARS)
+    assert "Hidden here" not in page
 
 
 def test_the_demo_prints_and_links_the_address_it_serves(demo, capsys, settings):

@@ -19,7 +19,7 @@ from surveys.selectors import results as results_selectors
 from surveys.services.action_plans import ActionPlanFields, action_plan_create, action_plan_update
 from surveys.services.teams import team_repath
 from tests.support.factories import MembershipFactory, RoundFactory, SurveyFactory, TeamFactory
-from tests.support.results_data import history, published_round, spread
+from tests.support.results_data import FALLING, centres, history, published_round, spread
 from tests.support.survey_data import invite_everyone, question_ids, respond, staff
 
 
@@ -94,7 +94,7 @@ def test_the_dashboard_shows_the_latest_round_with_its_figures_and_change_flags(
     assert "Team pulse · round 4" in page
     assert "13 of 14 invited answered" in page and "93% response rate" in page
     autonomy = card(html, "autonomy")
-    assert "Likely improved" in autonomy and "+50 points" in autonomy
+    assert "Likely improved" in autonomy and "+33 points, comparing rounds 2–4 against round 1" in autonomy
     competence = card(html, "competence")
     assert "No clear change" in competence
     assert re.search(r"a lasting change of about \d+ points would be spotted four times in five", competence)
@@ -107,35 +107,54 @@ def test_the_dashboard_shows_the_latest_round_with_its_figures_and_change_flags(
     assert f'href="/o/acme/teams/{tenant.platform.pk}/?round={rounds[-1].pk}"' in html
 
 
-def test_a_drop_held_over_two_rounds_is_flagged_as_likely_declined(login, tenant, survey):
+def test_a_drop_held_over_three_rounds_is_flagged_as_likely_declined(login, tenant, survey):
     with tenant.scope():
-        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            centres = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
-            answers = {tenant.platform: spread(6, centres), tenant.product: spread(6, centres)}
+        for number, autonomy in enumerate(FALLING, start=1):
+            answers = {tenant.platform: spread(6, centres(autonomy)), tenant.product: spread(6, centres(autonomy))}
             published_round(survey, answers, number=number, days_ago=15 - number)
     html = login(tenant.manager).get(dashboard_url(tenant.engineering)).content.decode()
     autonomy = card(html, "autonomy")
-    assert "Likely worsened" in autonomy and "−50 points, comparing rounds 3–4 against rounds 1–2" in autonomy
+    assert "Likely worsened" in autonomy and "−50 points, comparing rounds 4–6 against rounds 1–3" in autonomy
     assert "No clear change" in card(html, "relatedness")
 
 
 def test_hr_and_managers_see_where_to_look_first(login, tenant, survey):
     with tenant.scope():
-        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
-            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
+        for number, autonomy in enumerate(FALLING, start=1):
+            falling = centres(autonomy)
+            steady = centres()
             answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, steady)}
             published_round(survey, answers, number=number, days_ago=15 - number)
     for who, path in ((tenant.hr, "/o/acme/results/"), (tenant.manager, "/o/acme/")):
         page = text(login(who).get(path))
         look = page.split("Where to look first", 1)[1]
-        assert re.search(r"Platform\s*:\s*Autonomy likely worsened −50 points", look)
+        page_wide = "unlikely to be chance even among every team on this page"
+        assert re.search(rf"Platform\s*:\s*Autonomy likely worsened \* , {page_wide} −50 points", look)
+        assert re.search(r"counting all \d+ comparisons of the \d+ teams with figures here", look)
         assert "Product" not in look.split("Teams", 1)[0]
     html = login(tenant.hr).get("/o/acme/results/?expand=all").content.decode().split("Teams at a glance", 1)[1]
     platform_row = html.split(">Platform</a>", 1)[1].split("</tr>", 1)[0]
     assert "heat-flag-declined" in platform_row and "likely worsened" in platform_row
     product_row = html.split(">Product</a>", 1)[1].split("</tr>", 1)[0]
     assert "heat-flag" not in product_row
+
+
+def test_no_flag_is_no_all_clear_where_a_drop_would_likely_be_missed(login, tenant, survey):
+    def look() -> str:
+        page = text(login(tenant.hr).get("/o/acme/results/"))
+        return page.split("Where to look first", 1)[1].split("Teams at a glance", 1)[0]
+
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(6, 4), tenant.product: spread(6, 3)}, number=1)
+    first = look()
+    assert "No likely change flagged in round 1 among the teams with figures. Changes are checked every round." in first
+    # One round: nothing is compared yet, so a drop would go unseen in every team.
+    assert "That is not an all-clear: for 4 of these teams, a lasting drop of 13 points could go unseen" in first
+    with tenant.scope():
+        for number in range(2, 7):
+            published_round(survey, {tenant.platform: spread(30, 4), tenant.product: spread(30, 3)}, number=number)
+    # Six rounds of large, steady teams: a drop of 13 points would be caught; no warning.
+    assert "No likely change flagged in round 6" in look() and "not an all-clear" not in look()
 
 
 def test_hrs_home_page_summarises_and_leaves_the_table_to_the_results_page(login, tenant, survey):
@@ -151,8 +170,8 @@ def test_hrs_home_page_summarises_and_leaves_the_table_to_the_results_page(login
 def test_hrs_home_lists_the_largest_changes_and_leaves_the_rest_to_the_results_page(login, tenant, survey, monkeypatch):
     monkeypatch.setattr(home_selectors, "SUMMARY_FLAGS", 1)
     with tenant.scope():
-        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
+        for number, autonomy in enumerate(FALLING, start=1):
+            falling = centres(autonomy)
             answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, falling)}
             published_round(survey, answers, number=number, days_ago=15 - number)
     client = login(tenant.hr)
@@ -169,7 +188,7 @@ def test_hrs_home_lists_the_largest_changes_and_leaves_the_rest_to_the_results_p
     assert 'href="/o/acme/results/?round=' in home
 
 
-def test_an_organisation_view_keeps_only_flags_that_survive_its_false_discovery_rate(
+def test_an_organisation_view_keeps_every_flag_and_words_only_those_that_survive_its_false_discovery_rate(
     tenant, survey, monkeypatch, django_assert_num_queries
 ):
     from django.core.cache import cache
@@ -177,19 +196,24 @@ def test_an_organisation_view_keeps_only_flags_that_survive_its_false_discovery_
     from surveys.selectors import results as selectors
 
     with tenant.scope():
-        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
+        for number, autonomy in enumerate(FALLING, start=1):
+            falling = centres(autonomy)
             last = published_round(
                 survey, {tenant.platform: spread(6, falling), tenant.product: spread(6, falling)}, number=number
             )
         heatmap = selectors.org_heatmap(round=last)
         flags = selectors.heatmap_flags(heatmap)
-        assert {tenant.platform.pk, tenant.product.pk} <= set(flags)
-        monkeypatch.setattr(selectors, "benjamini_hochberg", lambda p_values: [False] * len(p_values))
-        with django_assert_num_queries(1):  # published flags cannot change: read from the cache
+        assert {tenant.platform.pk, tenant.product.pk} <= set(flags.changes)
+        assert (tenant.platform.pk, "autonomy") in flags.page_wide
+        # Every shown cell has a comparison: six constructs of the four teams.
+        assert flags.comparisons == 6 * flags.teams and flags.teams == 4
+        monkeypatch.setattr(selectors, "page_flags", lambda changes: [False] * len(changes))
+        with django_assert_num_queries(2):  # published flags cannot change: read from the cache
             assert selectors.heatmap_flags(heatmap) == flags
         cache.clear()
-        assert selectors.heatmap_flags(heatmap) == {}
+        # Flags that do not hold page-wide keep their cells; they only lose the page-wide words.
+        fewer = selectors.heatmap_flags(heatmap)
+        assert fewer.changes == flags.changes and fewer.page_wide == frozenset()
 
 
 def test_an_earlier_round_shows_the_change_flags_as_they_stood_then(login, tenant, rounds):
@@ -337,17 +361,29 @@ def test_sub_teams_show_their_indexes_and_mark_hidden_ones(login, tenant, survey
     }
     assert list(rows) == ["Field", "Platform", "Product"]
     assert "Counted with Engineering: 3 people, fewer than 5." in rows["Field"]
-    assert "100%" in rows["Platform"] and "27 (between two bands)" in rows["Product"]  # six people: a wide interval
+    # Six people: a wide interval, drawn in the colour of the score shown, lighter.
+    wide = "27 (needs attention, though its interval reaches the next band)"
+    assert "100%" in rows["Platform"] and wide in rows["Product"]
 
 
-def test_a_colour_is_claimed_only_when_the_interval_lies_in_one_band(login, tenant, survey):
+def test_the_heatmap_colours_every_score_and_draws_a_wide_interval_lighter(login, tenant, survey):
     with tenant.scope():
         published_round(survey, {tenant.platform: spread(40, 2), tenant.product: spread(6, 2)}, number=1)
     html = login(tenant.hr).get("/o/acme/results/?expand=all").content.decode().split("Teams at a glance", 1)[1]
-    platform = html.split(">Platform</a>", 1)[1].split("</tr>", 1)[0]
-    product = html.split(">Product</a>", 1)[1].split("</tr>", 1)[0]
-    assert "tone-poor" in platform and "(needs attention)" in platform  # forty people: a narrow interval
-    assert "tone-unsure" in product and "(between two bands)" in product
+    cells = {
+        team: re.findall(r'<td class="heat ([^"]*)" data-label="([^"]+)">(.*?)</td>', html.split(f">{team}</a>", 1)[1])
+        for team in ("Platform", "Product")
+    }
+    cells = {team: {label: (classes, cell) for classes, label, cell in found[:6]} for team, found in cells.items()}
+    # Forty people: a narrow interval, the colour of the score.
+    assert cells["Platform"]["Autonomy"][0] == "tone-poor" and "(needs attention)" in cells["Platform"]["Autonomy"][1]
+    # Six people: the interval reaches the next band; the colour is still the score's, lighter.
+    classes, cell = cells["Product"]["Autonomy"]
+    assert classes == "tone-poor heat-uncertain"
+    assert "(needs attention, though its interval reaches the next band)" in cell
+    # A column per burnout sign, coloured the other way round (low exhaustion is good).
+    assert cells["Platform"]["Exhaustion"][0] == "tone-good" and "Mental distance" in cells["Platform"]
+    assert "lighter, striped: the interval reaches the next band" in html
 
 
 # ------------------------------------------------------------------------------------------
@@ -450,10 +486,10 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
         history(tenant, survey, rounds=4)
     client = login(tenant.manager)
     # Every visit reads what the figures cover (the frozen tree and units, the Results' team
-    # lists: two queries); drawn, the figures too.
-    with django_assert_num_queries(22):  # drawn: the figures are read
+    # lists: two queries) and which stability estimate the flags use (one); drawn, the figures too.
+    with django_assert_num_queries(23):  # drawn: the figures are read
         client.get(dashboard_url(tenant.engineering))
-    with django_assert_num_queries(13):  # drawn before: no result is read
+    with django_assert_num_queries(14):  # drawn before: no result is read
         client.get(dashboard_url(tenant.engineering))
     # More rounds, sub-teams and plans: the same number.
     TeamFactory(parent=tenant.engineering, name="Data")
@@ -462,9 +498,9 @@ def test_the_dashboard_runs_a_fixed_number_of_queries(login, tenant, survey, dja
         for n in range(3):
             ActionPlan.objects.create(team=tenant.engineering, title=f"Plan {n}")
     # Data, new, has no figures: its row says why (three queries, however many such rows).
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(26):
         client.get(dashboard_url(tenant.engineering))
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         client.get(dashboard_url(tenant.engineering))
 
 
@@ -478,11 +514,11 @@ def test_a_drawn_dashboard_is_reused_only_while_what_it_shows_is_unchanged(login
     with tenant.scope():
         team_repath(team=tenant.product, path=tenant.engineering.path + "/Product design")
     assert "Product design" in text(client.get(dashboard_url(tenant.engineering)))
-    chance = re.compile(r"fewer than 1 stable team in (\d+) sees one in a year")
-    before = chance.search(text(client.get(dashboard_url(tenant.engineering)))).group(1)
+    compared = re.compile(r"the same way for every measure: the last (\d+) rounds")
+    before = compared.search(text(client.get(dashboard_url(tenant.engineering)))).group(1)
     survey.cadence = "weekly" if survey.cadence != "weekly" else "monthly"
     survey.save(update_fields=["cadence"])
-    assert chance.search(text(client.get(dashboard_url(tenant.engineering)))).group(1) != before
+    assert compared.search(text(client.get(dashboard_url(tenant.engineering)))).group(1) != before
     with tenant.scope():  # a fifth round, published after the page was drawn
         published_round(survey, {tenant.platform: spread(5, 3), tenant.product: spread(8, 3)}, number=5)
     column = '<th scope="col" class="num">Round 5</th>'  # the trend table's
@@ -495,28 +531,28 @@ def test_a_drawn_dashboard_is_reused_only_while_what_it_shows_is_unchanged(login
 def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, django_assert_num_queries):
     """The same whatever the number of teams. The first time a view is seen its change flags
     are computed, with every team's figures (the rounds they look back on, those rounds'
-    Results and questions); after that they come from the cache and only the teams drawn are
-    scored."""
+    Results and questions, the stability estimate); after that they come from the cache and only
+    the teams drawn are scored."""
     with tenant.scope():
         history(tenant, survey, rounds=2)
     hr = login(tenant.hr)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         hr.get("/o/acme/results/")
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         hr.get("/o/acme/results/")
     squads = {TeamFactory(parent=tenant.platform, name=f"Squad {n}"): spread(5, 3) for n in range(4)}
     with tenant.scope():
         published_round(survey, squads, number=3)
     # Teams of round 3 with nobody invited have no figures: the first time, every team is scored
     # and those rows say why (three queries, however many such rows); the folded page draws none.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         hr.get("/o/acme/results/")
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         hr.get("/o/acme/results/")
     manager = login(tenant.manager)
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(19):
         manager.get("/o/acme/results/")
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         manager.get("/o/acme/results/")
 
 
@@ -550,7 +586,7 @@ def test_the_home_page_links_each_team_to_its_dashboard_with_its_latest_indexes(
     for team in (tenant.engineering, tenant.platform, tenant.product):
         # The link opens the round the table describes, even once a later round is published.
         assert f'href="/o/acme/teams/{team.pk}/?round={latest.pk}"' in html
-    assert html.count('class="heat tone-') == 15  # three teams × (four conditions + burnout signal)
+    assert html.count('class="heat tone-') == 18  # three teams × (four conditions + two burnout signs)
     assert 'href="/o/acme/results/"' in html
 
 

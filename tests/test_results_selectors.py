@@ -103,16 +103,17 @@ def test_trend_skips_a_round_the_team_had_too_few_responses_in(tenant, django_as
             answered = {tenant.platform: 4 if number == 4 else 6}
             round_ = team_round(survey, {tenant.platform: 6}, answered=answered, value=value, number=number)
             results_publish(round_id=round_.pk)
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):  # rounds, results, questions, the stability estimate
             trend = team_trend(team=tenant.platform, survey=survey)
     assert [r.number for r in trend.rounds] == [1, 2, 3, 4, 5]
     autonomy = next(c for c in trend.constructs if c.construct == Construct.AUTONOMY)
     assert [p.score.mean if p.score else None for p in autonomy.points] == [2.0, 2.0, 4.0, None, 4.0]
-    # Shown at round 5, evaluated at round 4 (the grid): round 4 had 4 respondents, so it is
-    # skipped: rounds 3 and 2 (mean 3.0) against round 1 (2.0).
-    assert autonomy.change.evaluated_at == 4
-    assert (autonomy.change.recent.rounds_label, autonomy.change.earlier.rounds_label) == ("rounds 2–3", "round 1")
-    assert autonomy.change.delta == pytest.approx(1.0)
+    # At round 5 (fortnightly) the last three rounds are compared with the rounds before: round
+    # 4 had 4 respondents, so it is left out, and no older round takes its place: rounds 3 and 5
+    # (mean 4.0) against rounds 1–2 (2.0).
+    assert autonomy.change.evaluated_at == 5
+    assert autonomy.change.comparison == "rounds 3 and 5 against rounds 1–2"
+    assert autonomy.change.delta == pytest.approx(2.0)
     assert autonomy.change.status == IMPROVED
     exhaustion = next(c for c in trend.constructs if c.construct == Construct.EXHAUSTION)
     assert exhaustion.change.status == "declined"  # more exhaustion is worse
@@ -126,7 +127,7 @@ def test_latest_results_for_the_thanks_page_climb_to_a_team_that_has_some(tenant
         for number, value in ((1, 3), (2, 4)):
             round_ = team_round(survey, {tenant.platform: 3, tenant.product: 6}, value=value, number=number)
             results_publish(round_id=round_.pk)
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):
             latest = team_latest_results(team=tenant.platform, survey=survey)
     # Platform (3 people) never has results: the thanks page shows Engineering's.
     assert latest.team == tenant.engineering
@@ -183,4 +184,5 @@ def test_a_new_bank_version_keeps_past_wording_and_trends_carry_on_by_construct(
         trend = team_trend(team=tenant.platform, survey=survey)
     autonomy = next(c for c in trend.constructs if c.construct == Construct.AUTONOMY)
     assert all(point.score is not None for point in autonomy.points)
-    assert autonomy.change.status == "declined"  # rounds 3–4 compared with 1–2, across the two wordings
+    # Rounds 2–4 compared with round 1, across the two wordings: aut-2-v1 and aut-2 are one item.
+    assert autonomy.change.status == "declined" and autonomy.change.comparison == "rounds 2–4 against round 1"

@@ -93,3 +93,46 @@ class ResultLines(TenantModel):
 
     def __str__(self) -> str:
         return f"Lines of {self.team_id} in {self.round_id}"
+
+
+class ChangeStability(TenantModel):
+    """How stable a survey's answers are between rounds, estimated from the organisation's own
+    published rounds up to `round` (`engine.changes.estimate_stability`, docs/measurement.md,
+    "Stability"): per construct and number of items compared, the test–retest correlation and
+    the SD of team-wide swings the change flags' standard error uses.
+
+    Written once per published round by the worker after publication (`services.results.
+    round_stability_estimate`), never computed in a request. The flags shown at a round use the
+    row of the latest round of the survey up to it, so a page reads the same whenever it is
+    drawn; `version` is the change rule's (`CHANGE_RULE_VERSION`) it was estimated for. Only
+    published option counts go in: nothing here can see more than the results pages.
+    """
+
+    organization = models.ForeignKey(
+        "surveys.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
+    )
+    survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    number = models.PositiveIntegerField(
+        help_text="The round's number, so that the latest up to a round is one lookup."
+    )
+    version = models.PositiveSmallIntegerField()
+    estimates = JSONTextField(
+        default=dict, help_text='"construct/items" -> [retest correlation, swing SD, comparisons, retest SD].'
+    )
+    teams = models.PositiveIntegerField(default=0, help_text="Leaf teams whose published rounds it rests on.")
+    computed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "round"], name="changestability_unique_round"),
+        ]
+        indexes = [models.Index(fields=["organization", "survey", "-number"], name="changestability_latest")]
+
+    def __str__(self) -> str:
+        return f"Stability as of {self.round_id}"

@@ -11,10 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from surveys.engine.changes import DRIFT, MIN_CHANGE, NOT_ENOUGH_ROUNDS, Change
+from surveys.engine.changes import NOT_ENOUGH_ROUNDS, RECENT_WORDS, Change, comparison_words
 from surveys.engine.scoring import BURNOUT_ZONES, TONE_BANDS, index_points, interval_tone, to_index
-from surveys.models import PILLARS, Construct, Team
-from surveys.selectors.results import ConstructResult, Heatmap, HeatmapCell, HeatmapRow
+from surveys.models import BURNOUT_SIGNS, PILLARS, Construct, Team
+from surveys.selectors.results import ConstructResult, Heatmap, HeatmapCell, HeatmapRow, ViewFlags
 
 #: What each measure is about, as the cards say it.
 CONSTRUCT_HINTS: dict[str, str] = {
@@ -26,7 +26,8 @@ CONSTRUCT_HINTS: dict[str, str] = {
     Construct.MENTAL_DISTANCE: "Going through the motions at work",
 }
 
-PILLAR_LABELS = tuple((construct, Construct(construct).label) for construct in PILLARS)
+#: The heatmap's columns: the four conditions, then each burnout sign in a column of its own.
+HEATMAP_COLUMNS = tuple((construct, Construct(construct).label) for construct in (*PILLARS, *BURNOUT_SIGNS))
 
 
 # ------------------------------------------------------------------------------------------
@@ -93,22 +94,26 @@ class ConstructCard:
 
     @property
     def comparison(self) -> str:
-        """Which rounds the flag compares, in words."""
-        change = self.change
-        if change is None or change.recent is None or change.earlier is None:
-            return ""
-        words = f"{change.recent.rounds_label} against {change.earlier.rounds_label}"
-        return f"{words}: a change built up over several rounds" if change.kind == DRIFT and self.flagged else words
+        """Which rounds the flag compares, said the same way on every card."""
+        return self.change.comparison if self.change is not None else ""
 
     @property
     def detectable_points(self) -> float | None:
-        """The lasting change this team would catch four times in five, in index points, when
-        it is larger than the smallest change ever flagged (that is, when the team is small)."""
-        if self.change is None or self.change.detectable is None or self.flagged:
+        """The lasting change this team would spot four times in five within the recent
+        window's time, in index points, beside a card that shows no flag; None when only very
+        large changes could be told from chance (`Change.shown_detectable`)."""
+        if self.change is None or self.flagged or self.change.shown_detectable is None:
             return None
-        if self.change.detectable <= MIN_CHANGE + 1e-9:
-            return None
-        return index_points(self.change.detectable)
+        return index_points(self.change.shown_detectable)
+
+    @property
+    def within(self) -> str:
+        """The recent window's time ("six weeks"), in which the stated change would be spotted."""
+        return RECENT_WORDS[self.change.cadence] if self.change is not None else ""
+
+    @property
+    def comparison_words(self) -> str:
+        return comparison_words(self.change.cadence) if self.change is not None else ""
 
     @property
     def waiting_for_rounds(self) -> bool:
@@ -120,13 +125,24 @@ class ConstructCard:
 
 
 @dataclass(frozen=True)
+class FlaggedCell:
+    """A heatmap cell as drawn: its figures (None: the round did not ask about it), its change
+    flag when it has one (the team's own, as its page shows it), and whether that flag also
+    holds among every comparison on the page (`ViewFlags.page_wide`)."""
+
+    cell: HeatmapCell | None
+    change: Change | None = None
+    page_wide: bool = False
+
+
+@dataclass(frozen=True)
 class HeatmapLine:
-    """A heatmap row as the tables show it: the four conditions in order, indented by depth."""
+    """A heatmap row as the tables show it: a cell per column (`HEATMAP_COLUMNS`), indented by
+    depth."""
 
     row: HeatmapRow
     depth: int  # below the shallowest team shown
-    pillars: tuple[HeatmapCell | None, ...]  # None: the round did not ask about it
-    flags: tuple[tuple[HeatmapCell | None, Change | None], ...] = ()  # each pillar with its change flag
+    cells: tuple[FlaggedCell, ...] = ()
     below: int = 0  # teams directly below it on the page's tree, shown or folded away
     open: bool = False  # its teams below are shown
     toggle: str = ""  # the query string that opens (or folds) it, for a link that needs no script
@@ -140,18 +156,19 @@ class HeatmapLine:
         return self.row.respondents is None
 
 
-def heatmap_lines(heatmap: Heatmap, flags: dict[int, dict[str, Change]] | None = None) -> tuple[HeatmapLine, ...]:
-    """The heatmap's rows as the tables show them, each pillar with its change flag when
-    `flags` (from `heatmap_flags`) are given."""
+def heatmap_lines(heatmap: Heatmap, flags: ViewFlags | None = None) -> tuple[HeatmapLine, ...]:
+    """The heatmap's rows as the tables show them, each cell with its change flag when `flags`
+    (from `heatmap_flags`) are given."""
     top = min((row.team.depth for row in heatmap.rows), default=0)
+    flags = flags or ViewFlags()
     lines = []
     for row in heatmap.rows:
         cells = {cell.construct: cell for cell in row.cells}
-        pillars = tuple(cells.get(c) for c in PILLARS)
-        own = (flags or {}).get(row.team.pk, {})
-        lines.append(
-            HeatmapLine(row, row.team.depth - top, pillars, tuple((cells.get(c), own.get(c)) for c in PILLARS))
+        own = flags.of(row.team.pk)
+        shown = tuple(
+            FlaggedCell(cells.get(c), own.get(c), (row.team.pk, c) in flags.page_wide) for c, _ in HEATMAP_COLUMNS
         )
+        lines.append(HeatmapLine(row, row.team.depth - top, shown))
     return tuple(lines)
 
 

@@ -14,7 +14,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,10 +23,10 @@ from surveys.access import visible_teams
 from surveys.core.ids import whole_number
 from surveys.engine.changes import (
     CHANGE_RULE_VERSION,
+    LOOKBACK,
     Change,
-    chance_flags_per_year,
+    comparison_words,
 )
-from surveys.engine.scheduling import CADENCE_MIN_DAYS
 from surveys.models import (
     BURNOUT_SIGNS,
     PILLARS,
@@ -48,15 +47,19 @@ from surveys.presentation.results import (
 )
 from surveys.selectors.coverage import Coverage, team_coverage
 from surveys.selectors.results import (
+    CHANCE_ONE_IN,
     ConstructResult,
     ConstructTrend,
     Flag,
+    StabilityInUse,
     TeamRoundResults,
     TeamTrend,
+    ViewFlags,
     cached_flags,
     heatmap_flags,
     heatmap_teams,
     org_heatmap,
+    stability_as_of,
     team_round_comments,
     team_round_results,
     team_trend,
@@ -197,6 +200,7 @@ class TeamDashboard:
     coverage: Coverage | None = None  # what the round's figures hold for this team, or why it has none
     above_survey: bool = False  # the survey covers only a team below this one
     may_open: frozenset[int] = frozenset()  # of the teams the coverage names, those the viewer may open
+    stability: StabilityInUse = StabilityInUse()  # the estimate the round's change flags use
 
     @property
     def published(self) -> bool:
@@ -214,11 +218,14 @@ class TeamDashboard:
 
     @property
     def chance_one_in(self) -> int:
-        """A stable team sees a flag by chance in a year about once in this many teams (an
-        upper bound: docs/measurement.md), at the survey's cadence."""
+        """A stable team sees a flag by chance in a year in fewer than one in this many teams."""
+        return CHANCE_ONE_IN
+
+    @property
+    def comparison_words(self) -> str:
+        """The one comparison every card makes, in words, at the survey's cadence."""
         survey = self.choice.survey
-        rounds_per_year = 365 / CADENCE_MIN_DAYS[survey.cadence if survey else "biweekly"]
-        return max(1, math.floor(1 / chance_flags_per_year(rounds_per_year)))
+        return comparison_words(survey.cadence) if survey else ""
 
     @functools.cached_property
     def figures(self) -> DashboardFigures | None:
@@ -226,13 +233,14 @@ class TeamDashboard:
         below) reads no result at all. None without a published round."""
         if self.choice.round is None:
             return None
-        return _figures(self.team, self.choice.round, self.children)
+        return _figures(self.team, self.choice.round, self.children, self.stability)
 
     @property
     def figures_key(self) -> str:
         """Names everything the figures part of the page is drawn from, so a cached drawing
-        is reused exactly while none of it changed: the change rule's version, the team (and
-        its name), the round and the published rounds its trend looks back on, the sub-teams
+        is reused exactly while none of it changed: the change rule's version and the stability
+        estimate its flags use, the team (and its name), the round and the published rounds its
+        trend and flags look back on, the sub-teams
         shown (and their names), the survey's settings the page quotes (comments, cadence, the
         team it covers), the team above and whether this team has results. What the page says
         about the figures' coverage (other teams' names) is drawn on every visit, outside it.
@@ -244,6 +252,7 @@ class TeamDashboard:
         parent = self.parent
         identity = [
             CHANGE_RULE_VERSION,
+            self.stability.token,
             self.team.pk,
             self.team.path,
             round_.pk,
@@ -252,6 +261,7 @@ class TeamDashboard:
             [survey.comments_enabled, survey.cadence, survey.root_team.path if survey.root_team else None],
             [parent.pk, parent.path] if parent else None,
             [self.published, self.above_survey],
+            round_.answers_purged_at is not None,  # its comments deleted under retention
         ]
         digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
         return f"{round_.organization_id}:{self.team.pk}:{round_.pk}:{digest}"
@@ -305,7 +315,7 @@ def team_dashboard(
     )
     visible = visible_teams(membership)
     crumbs = _crumbs(visible, team)
-    plans = tuple(ActionPlan.objects.filter(team=team).select_related("round__survey"))
+    plans = tuple(ActionPlan.objects.filter(team=team).select_related("round__survey", "owner__user"))
     if choice.round is None:
         return TeamDashboard(team, crumbs, choice, plans)
     return TeamDashboard(
@@ -317,19 +327,22 @@ def team_dashboard(
         coverage=(coverage := team_coverage(team=team, round=choice.round)),
         above_survey=_above(team, choice.round.survey),
         may_open=frozenset(visible.filter(pk__in=coverage.links).values_list("pk", flat=True)),
+        stability=stability_as_of(round=choice.round),
     )
 
 
 def _trend_rounds(choice: RoundChoice) -> list[Round]:
-    """The published rounds the trend shows: the last TREND_ROUNDS up to the round shown."""
+    """The published rounds the trend shows and its flags compare: the last TREND_ROUNDS (or
+    the cadence's look-back, if longer) up to the round shown."""
     assert choice.round is not None
     listed = dict(choice.published).get(choice.round.survey, ())
-    return [r for r in listed if r.number <= choice.round.number][:TREND_ROUNDS]
+    count = max(TREND_ROUNDS, LOOKBACK[choice.round.survey.cadence])
+    return [r for r in listed if r.number <= choice.round.number][:count]
 
 
-def _figures(team: Team, round_: Round, children: Sequence[Team]) -> DashboardFigures:
+def _figures(team: Team, round_: Round, children: Sequence[Team], stability: StabilityInUse) -> DashboardFigures:
     results = team_round_results(team=team, round=round_)
-    trend = team_trend(team=team, survey=round_.survey, rounds=TREND_ROUNDS, until=round_)
+    trend = team_trend(team=team, survey=round_.survey, rounds=TREND_ROUNDS, until=round_, stability=stability)
     changes = {c.construct: c.change for c in trend.constructs}
     cards = {
         c.construct: ConstructCard(c, CONSTRUCT_HINTS.get(c.construct, ""), _shown_change(c, changes))
@@ -374,6 +387,7 @@ class ResultsOverview:
     expanded: bool = False  # every team shown
     whole_organisation: bool = False
     look_first: tuple[Flag, ...] = ()  # likely changes, largest first
+    flags: ViewFlags = ViewFlags()  # the view's flags: how many comparisons, which teams could miss a drop
 
 
 def results_overview(
@@ -398,10 +412,11 @@ def results_overview(
         return ResultsOverview(choice, whole_organisation=membership.is_hr)
     scope = list(heatmap_teams(round=choice.round, teams=None if membership.is_hr else teams))
     folds = folded_tree(scope, open_teams=open_teams, expand=expand)
-    flags = cached_flags(round=choice.round, team_ids=[team.pk for team in scope])
+    stability = stability_as_of(round=choice.round)
+    flags = cached_flags(round=choice.round, team_ids=[team.pk for team in scope], stability=stability)
     if flags is None:  # the view's first time: every team scored, once
         heatmap = org_heatmap(round=choice.round, rows_of=scope)
-        flags = heatmap_flags(heatmap)
+        flags = heatmap_flags(heatmap, stability=stability)
         wanted = {fold.team.pk for fold in folds}
         shown = dataclasses.replace(heatmap, rows=tuple(row for row in heatmap.rows if row.team.pk in wanted))
     else:
@@ -417,6 +432,7 @@ def results_overview(
         expanded=expand,
         whole_organisation=membership.is_hr,
         look_first=where_to_look({team.pk: team for team in scope}, flags),
+        flags=flags,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,29 +18,38 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from surveys.engine.changes import (
+    CHANGE_LOOKBACK,
     CHANGE_RULE_VERSION,
-    HISTORY_WINDOWS,
+    LOOKBACK,
+    MISSED_CHANGE,
     NOT_ENOUGH_ROUNDS,
-    WINDOW_ROUNDS,
+    ROUNDS_PER_YEAR,
     Change,
     RoundPoint,
-    benjamini_hochberg,
-    evaluation_round,
+    Stability,
+    StabilityKey,
+    chance_flags_per_year,
+    page_flags,
+    stability_of_record,
     team_changes,
 )
 from surveys.engine.scoring import (
+    UNSURE,
     BurnoutSignal,
     ConstructScore,
     ItemScore,
     burnout_signal,
     construct_score,
     index_points,
+    index_tone,
     interval_tone,
     item_score,
+    shown_index,
 )
 from surveys.models import (
     BURNOUT_SIGNS,
     PILLARS,
+    ChangeStability,
     Construct,
     Question,
     Result,
@@ -149,19 +159,32 @@ class TeamTrend:
     participation: tuple[tuple[Round, int | None], ...] = field(default=())  # respondents per round
 
 
-def team_trend(*, team: Team, survey: Survey, rounds: int = 12, until: Round | None = None) -> TeamTrend:
+def team_trend(
+    *,
+    team: Team,
+    survey: Survey,
+    rounds: int = 12,
+    until: Round | None = None,
+    stability: StabilityInUse | None = None,
+) -> TeamTrend:
     """A node's constructs across the last `rounds` published rounds of a survey (up to `until`,
     when given: the trend and change flags as they stood at that round), each with its change
     flag. Only rounds published for this node count (docs/privacy.md): a round where it had too
-    few responses is a gap, never a zero, and never enters a change window. Three queries."""
+    few responses is a gap, never a zero, and never enters a change window. Three queries, and
+    one more when `stability` (`stability_as_of` the last round) is not given."""
     published = Round.objects.filter(survey=survey, status=RoundStatus.PUBLISHED)
     if until is not None:
         published = published.filter(number__lte=until.number)
-    recent = list(published.order_by("-number")[:rounds])[::-1]
+    recent = list(published.order_by("-number")[: max(rounds, LOOKBACK[survey.cadence])])[::-1]
     by_round = {r.round_id: r for r in Result.objects.filter(team=team, round_id__in=[r.pk for r in recent])}
     questions = round_questions([r.pk for r in recent])
+    changes = {}
+    if recent:
+        estimates = (stability or stability_as_of(round=recent[-1])).estimates
+        history = [(r, by_round.get(r.pk)) for r in recent]
+        changes = node_changes(history, questions, at=recent[-1], cadence=survey.cadence, stability=estimates)
+    recent = recent[-rounds:]
     per_round = [team_round_figures(team, r, by_round.get(r.pk), questions.get(r.pk, [])) for r in recent]
-    changes = node_changes([(r, by_round.get(r.pk)) for r in recent], questions, at=recent[-1]) if recent else {}
     constructs = tuple(_construct_trend(construct, per_round, changes) for construct in SCORED_CONSTRUCTS)
     participation = tuple((r.round, r.respondents) for r in per_round)
     return TeamTrend(team, survey, tuple(recent), tuple(c for c in constructs if c is not None), participation)
@@ -180,7 +203,7 @@ class LatestResults:
 
 def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     """The latest published round of `survey` with results for `team` or, failing that, for
-    its nearest ancestor that has some; None when there is nothing yet. Three queries."""
+    its nearest ancestor that has some; None when there is nothing yet. Four queries."""
     trail = _ancestors_or_self(team)  # nearest first
     results = list(_published(Result.objects.filter(team__in=trail, round__survey=survey)).select_related("round"))
     if not results:
@@ -191,7 +214,11 @@ def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     own = sorted((r for r in results if r.team_id == node.pk), key=lambda r: r.round.number)
     questions = round_questions([r.round_id for r in own])
     per_round = [team_round_figures(node, r.round, r, questions.get(r.round_id, [])) for r in own]
-    changes = node_changes([(r.round, r) for r in own], questions, at=own[-1].round)
+    latest = own[-1].round
+    estimates = stability_as_of(round=latest).estimates
+    changes = node_changes(
+        [(r.round, r) for r in own], questions, at=latest, cadence=survey.cadence, stability=estimates
+    )
     previous = per_round[-2] if len(per_round) > 1 else None
     return LatestResults(team=node, results=per_round[-1], previous=previous, changes=changes)
 
@@ -203,13 +230,23 @@ class HeatmapCell:
     n: float | None
     low: float | None = None  # the 90% interval of the index
     high: float | None = None
+    higher_is_worse: bool = False
 
     @property
     def tone(self) -> str:
-        """Its colour band when the interval lies in one, else "unsure" (pillars: higher is better)."""
+        """Its colour band, from the score shown (docs/measurement.md): a heatmap is read for
+        its colours, so they are never withheld; `uncertain` says when the interval reaches
+        another band."""
+        return "none" if self.index is None else index_tone(self.index, higher_is_worse=self.higher_is_worse)
+
+    @property
+    def uncertain(self) -> bool:
+        """Its 90% interval reaches another colour band: drawn lighter, with a key."""
         if self.index is None:
-            return "none"
-        return interval_tone(self.index, self.low if self.low is not None else self.index, self.high or self.index)
+            return False
+        low = self.low if self.low is not None else self.index
+        high = self.high if self.high is not None else self.index
+        return interval_tone(self.index, low, high, higher_is_worse=self.higher_is_worse) == UNSURE
 
     @property
     def suppressed(self) -> bool:
@@ -265,6 +302,7 @@ def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None, rows_of: I
                 None if c.score is None else c.score.n,
                 None if c.score is None else c.score.index_low,
                 None if c.score is None else c.score.index_high,
+                c.higher_is_worse,
             )
             for c in figures.constructs
         )
@@ -291,23 +329,59 @@ def org_heatmap(*, round: Round, teams: QuerySet[Team] | None = None, rows_of: I
 
 @dataclass(frozen=True)
 class Flag:
-    """A likely change an organisation view shows: where to look first."""
+    """A likely change an organisation view shows: where to look first. `page_wide`: it also
+    holds among every comparison the view shows (`ViewFlags`)."""
 
     team: Team
     construct: str
     label: str
     change: Change
+    page_wide: bool = False
 
     @property
     def points(self) -> float:
         return index_points(self.change.delta or 0.0)
 
 
-def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
-    """The change flags a view of many teams shows at once, by team id and construct: each
-    shown node's own flags (`node_changes`), kept only where they also survive
-    Benjamini–Hochberg at ORG_FDR over every comparison on the view, so a big organisation's
-    page is not dotted with chance flags. One query when cached, three when not."""
+@dataclass(frozen=True)
+class ViewFlags:
+    """The change flags a view of many teams shows (docs/measurement.md, "Pages of many
+    teams"): every shown cell's own flag, by team id and construct, as its team's page shows it;
+    which of them also survive Benjamini–Hochberg at ORG_FDR over every comparison the view
+    shows (`engine.changes.page_flags`), the only ones that may read "unlikely to be chance even
+    among every team on this page"; how many comparisons that was; and the teams shown where a
+    lasting drop of MISSED_CHANGE could go unseen more often than not (`Change.would_miss`), for
+    whom "no likely change" is no all-clear."""
+
+    changes: Mapping[int, Mapping[str, Change]] = field(default_factory=dict)
+    page_wide: frozenset[tuple[int, str]] = frozenset()
+    comparisons: int = 0
+    teams: int = 0  # teams of the view with figures
+    missable: frozenset[int] = frozenset()
+
+    def of(self, team_id: int) -> Mapping[str, Change]:
+        return self.changes.get(team_id, {})
+
+    @property
+    def missed_points(self) -> int:
+        return MISSED_POINTS
+
+    @property
+    def chance_one_in(self) -> int:
+        return CHANCE_ONE_IN
+
+
+#: MISSED_CHANGE as the words about it print it, in index points.
+MISSED_POINTS = shown_index(index_points(MISSED_CHANGE))
+#: "Fewer than 1 stable team in this many sees a chance flag in a year" (an upper bound at any
+#: cadence: docs/measurement.md).
+CHANCE_ONE_IN = max(1, math.floor(1 / chance_flags_per_year()))
+
+
+def heatmap_flags(heatmap: Heatmap, *, stability: StabilityInUse | None = None) -> ViewFlags:
+    """The change flags a view of many teams shows at once (`ViewFlags`): each shown node's own
+    flags (`node_changes`), and which of them hold page-wide. One query when cached, four when
+    not (three with `stability`, `stability_as_of` the heatmap's round)."""
     round_ = heatmap.round
     shown = {
         row.team.pk: {cell.construct for cell in row.cells if not cell.suppressed}
@@ -315,28 +389,38 @@ def heatmap_flags(heatmap: Heatmap) -> dict[int, dict[str, Change]]:
         if row.respondents is not None
     }
     if not shown:
-        return {}
+        return ViewFlags()
     rounds = _looked_back_on(round_)
-    # Published results never change, so neither do these flags for the same rounds and teams
-    # (which of a team's figures are shown follows from them): they are computed once (after
-    # publication, see tasks.round_results_prepare) and cached.
-    key = _flags_key(round_, rounds, [row.team.pk for row in heatmap.rows])
+    stability = stability or stability_as_of(round=round_)
+    # Published results never change, so neither do these flags for the same rounds, estimate
+    # and teams (which of a team's figures are shown follows from them): they are computed once
+    # (after publication, see tasks.round_results_prepare) and cached.
+    key = _flags_key(round_, rounds, stability, [row.team.pk for row in heatmap.rows])
     cached = cache.get(key)
     if cached is not None:
         return cached
     rows = {(r.team_id, r.round_id): r for r in Result.objects.filter(round__in=rounds, team_id__in=list(shown))}
     questions = round_questions([r.pk for r in rounds])
-    entries = []
+    cadence = round_.survey.cadence
+    entries: list[tuple[int, str, Change]] = []
     for team_id, constructs in shown.items():
-        changes = node_changes([(r, rows.get((team_id, r.pk))) for r in rounds], questions, at=round_)
-        entries += [(team_id, c, change) for c, change in changes.items() if c in constructs and change.p is not None]
-    kept = benjamini_hochberg([change.p for _, _, change in entries if change.p is not None])
+        history = [(r, rows.get((team_id, r.pk))) for r in rounds]
+        changes = node_changes(history, questions, at=round_, cadence=cadence, stability=stability.estimates)
+        entries += [(team_id, c, change) for c, change in changes.items() if c in constructs]
+    wide = page_flags([change for _, _, change in entries])
     flags: dict[int, dict[str, Change]] = defaultdict(dict)
-    for (team_id, construct, change), keep in zip(entries, kept, strict=True):
-        if keep and change.flagged:
+    for team_id, construct, change in entries:
+        if change.flagged:
             flags[team_id][construct] = change
-    cache.set(key, dict(flags), timeout=FLAGS_CACHE_SECONDS)
-    return dict(flags)
+    view = ViewFlags(
+        changes=dict(flags),
+        page_wide=frozenset((team_id, c) for (team_id, c, _), keep in zip(entries, wide, strict=True) if keep),
+        comparisons=sum(1 for _, _, change in entries if change.p is not None),
+        teams=len(shown),
+        missable=frozenset(team_id for team_id, _, change in entries if change.would_miss()),
+    )
+    cache.set(key, view, timeout=FLAGS_CACHE_SECONDS)
+    return view
 
 
 #: How long a view's flags stay cached (they cannot change; this only bounds the cache's size).
@@ -344,15 +428,17 @@ FLAGS_CACHE_SECONDS = 30 * 24 * 3600
 
 
 def cached_flags(
-    *, round: Round, team_ids: Iterable[int], published: bool = False
-) -> dict[int, dict[str, Change]] | None:
+    *, round: Round, team_ids: Iterable[int], published: bool = False, stability: StabilityInUse | None = None
+) -> ViewFlags | None:
     """The flags `heatmap_flags` gave the view of `round` with these teams, if cached (after
     publication the worker computes HR's; a view computes its own once), else None: a page
     that shows a few teams of a big view need not score every team to know where to look.
-    Two queries; one when the caller knows the round has published results."""
+    Three queries: one less when the caller knows the round has published results, and one
+    less with `stability` (`stability_as_of` the round)."""
     if not published and not Result.objects.filter(round=round, round__status=RoundStatus.PUBLISHED).exists():
-        return {}
-    return cache.get(_flags_key(round, _looked_back_on(round), team_ids))
+        return ViewFlags()
+    stability = stability or stability_as_of(round=round)
+    return cache.get(_flags_key(round, _looked_back_on(round), stability, team_ids))
 
 
 def _looked_back_on(round_: Round) -> list[Round]:
@@ -363,23 +449,111 @@ def _looked_back_on(round_: Round) -> list[Round]:
     return list(published.order_by("-number")[:CHANGE_LOOKBACK])[::-1]
 
 
-def _flags_key(round_: Round, rounds: Sequence[Round], teams: Iterable[int]) -> str:
+def _flags_key(round_: Round, rounds: Sequence[Round], stability: StabilityInUse, teams: Iterable[int]) -> str:
     """The cache key of one view's flags: the change rule's version, the rounds they look back
-    on (a round published late changes them) and the teams on the view."""
+    on (a round published late changes them), the stability estimate they use and the teams on
+    the view."""
     digest = hashlib.sha256(",".join(map(str, sorted(teams))).encode()).hexdigest()[:32]
     history = "-".join(str(r.pk) for r in rounds)
-    return f"pulse:flags:v{CHANGE_RULE_VERSION}:{round_.organization_id}:{round_.pk}:{history}:{digest}"
+    return (
+        f"pulse:flags:v{CHANGE_RULE_VERSION}:{round_.organization_id}:{round_.pk}:{history}:{stability.token}:{digest}"
+    )
 
 
-def where_to_look(teams: Mapping[int, Team], flags: dict[int, dict[str, Change]]) -> tuple[Flag, ...]:
+def cached_views_forget(*, organization_id: int) -> None:
+    """Forget what the cache holds of an organisation's results: its views' change flags (their
+    keys name it, `_flags_key`) and the team dashboards' drawings (the template's `{% cache %}`
+    hashes their keys, so every organisation's go, each drawn again on its next visit). Without
+    Redis (one process's memory: the demo, the tests) the whole cache goes."""
+    delete_pattern = getattr(cache, "delete_pattern", None)
+    if delete_pattern is None:
+        cache.clear()
+        return
+    delete_pattern(f"pulse:flags:v*:{organization_id}:*")
+    delete_pattern(f"template.cache.{FIGURES_FRAGMENT}.*")
+
+
+#: The name the team dashboard's template caches its drawn figures under.
+FIGURES_FRAGMENT = "team-dashboard-figures"
+
+
+def where_to_look(teams: Mapping[int, Team], flags: ViewFlags) -> tuple[Flag, ...]:
     """The flagged changes of a view, largest first (`teams`: the view's teams by id)."""
     labels = dict(Construct.choices)
     out = [
-        Flag(teams[team_id], construct, labels[construct], change)
-        for team_id, changes in flags.items()
+        Flag(teams[team_id], construct, labels[construct], change, (team_id, construct) in flags.page_wide)
+        for team_id, changes in flags.changes.items()
         for construct, change in changes.items()
     ]
     return tuple(sorted(out, key=lambda flag: (-abs(flag.points), flag.team.path)))
+
+
+# Stability --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StabilityInUse:
+    """The stability estimate a round's change flags use (docs/measurement.md, "Stability"):
+    the one stored for the latest round of the survey up to it (`ChangeStability`), or, before
+    any, the prior (`estimates` empty). `token` names it in cache keys."""
+
+    round_id: int | None = None
+    estimates: Mapping[StabilityKey, Stability] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str:
+        return f"s{self.round_id}" if self.round_id else "prior"
+
+
+def _stability_in_use(row: ChangeStability | None) -> StabilityInUse:
+    return StabilityInUse(row.round_id, stability_of_record(row.estimates)) if row else StabilityInUse()
+
+
+def stability_as_of(*, round: Round) -> StabilityInUse:
+    """The estimate the flags shown at `round` use: stored for the latest round of its survey
+    up to it, for this version of the rule. One query."""
+    stored = ChangeStability.objects.filter(
+        survey_id=round.survey_id, number__lte=round.number, version=CHANGE_RULE_VERSION
+    )
+    return _stability_in_use(stored.order_by("-number").first())
+
+
+def stabilities_as_of(rounds: Iterable[Round]) -> dict[int, StabilityInUse]:
+    """`stability_as_of` each of `rounds` (of any surveys), by round id. One query."""
+    rounds = list(rounds)
+    stored: dict[int, list[ChangeStability]] = defaultdict(list)
+    rows = ChangeStability.objects.filter(
+        survey_id__in={r.survey_id for r in rounds}, version=CHANGE_RULE_VERSION
+    ).order_by("-number")
+    for row in rows:
+        stored[row.survey_id].append(row)
+    return {
+        r.pk: _stability_in_use(next((row for row in stored[r.survey_id] if row.number <= r.number), None))
+        for r in rounds
+    }
+
+
+def stability_histories(*, round: Round) -> list[dict[str, list[RoundPoint]]]:
+    """What the stability estimate as of a published round rests on (`engine.changes.
+    estimate_stability`): one history per leaf team of the round's frozen tree (their people
+    are disjoint, so their comparisons are independent), over the survey's published rounds of
+    the year up to it, shaped as `node_changes` reads them. Four queries."""
+    cadence = round.survey.cadence
+    published = Round.objects.filter(survey_id=round.survey_id, status=RoundStatus.PUBLISHED, number__lte=round.number)
+    rounds = list(published.order_by("-number")[: ROUNDS_PER_YEAR[cadence]])[::-1]
+    frozen = list(RoundTeam.objects.filter(round=round).values_list("team_id", "parent_id"))
+    parents = {parent for _, parent in frozen}
+    leaves = [team for team, _ in frozen if team not in parents]
+    rows = Result.objects.filter(round__in=rounds, team_id__in=leaves)
+    by_team: dict[int, dict[int, Result]] = defaultdict(dict)
+    for row in rows:
+        by_team[row.team_id][row.round_id] = row
+    questions = round_questions([r.pk for r in rounds])
+    first = rounds[0].number - 1 if rounds else 0
+    return [
+        dict(_node_history([(r, own.get(r.pk)) for r in rounds], questions, since=first, at=round.number))
+        for own in by_team.values()
+    ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -468,39 +642,57 @@ def _construct_trend(
     return ConstructTrend(construct, latest.label, latest.higher_is_worse, tuple(points), change)
 
 
-#: Published rounds a change flag can look back on, counted back from the round shown.
-CHANGE_LOOKBACK = WINDOW_ROUNDS * (HISTORY_WINDOWS + 1)
-
-
 def node_changes(
     rounds: Sequence[tuple[Round, Result | None]],
     questions: dict[int, list[Question]],
     *,
     at: Round,
+    cadence: str,
+    stability: Mapping[StabilityKey, Stability] | None = None,
 ) -> dict[str, Change]:
     """The change flags of one node as they stand at round `at` (docs/measurement.md): every
     reader of a change (dashboard, thanks page, API, heatmap, e-mails) comes through here.
     `rounds` are published rounds of the survey with the node's Result row in each (None where
-    the node was hidden; rounds outside the look-back are ignored), `questions` each round's
-    questions by round id. A round enters a construct's history only with every item of the
-    construct published; a construct's items may differ from round to round (a new bank
-    version): its rounds are compared by construct, not by item."""
-    first = evaluation_round(at.number) - WINDOW_ROUNDS * HISTORY_WINDOWS
+    the node was hidden; rounds outside the look-back of the survey's `cadence` are ignored),
+    `questions` each round's questions by round id, `stability` the estimate as of `at`
+    (`stability_as_of`; the prior when None)."""
+    history = _node_history(rounds, questions, since=at.number - LOOKBACK[cadence], at=at.number)
+    asked = _construct_items(questions.get(at.pk, []))
+    worse = {construct: members[0].higher_is_worse for construct, members in asked.items()}
+    return team_changes(
+        {construct: history.get(construct, []) for construct in asked},
+        at=at.number,
+        higher_is_worse=worse,
+        cadence=cadence,
+        stability=stability,
+        k_min=at.shown_k,
+    )
+
+
+def _node_history(
+    rounds: Sequence[tuple[Round, Result | None]], questions: dict[int, list[Question]], *, since: int, at: int
+) -> dict[str, list[RoundPoint]]:
+    """A node's published rounds numbered in (since, at], by construct, as the change rule reads
+    them: a round enters a construct's history only with every item of the construct published
+    there, each item named by its key (`Question.item_key`), so a comparison uses the items its
+    rounds share when the bank version changed between them."""
     history: dict[str, list[RoundPoint]] = defaultdict(list)
     for round_, row in rounds:
-        if row is None or not first < round_.number <= at.number:
+        if row is None or not since < round_.number <= at:
             continue
         counts = row.item_counts()
         for construct, members in _construct_items(questions.get(round_.pk, [])).items():
             if all(q.pk in counts for q in members):
                 history[construct].append(
-                    RoundPoint(round_.number, tuple(counts[q.pk] for q in members), row.n / max(row.invited, 1))
+                    RoundPoint(
+                        round_.number,
+                        tuple(counts[q.pk] for q in members),
+                        row.n / max(row.invited, 1),
+                        keys=tuple(q.item_key for q in members),
+                        invited=row.invited,
+                    )
                 )
-    asked = _construct_items(questions.get(at.pk, []))
-    worse = {construct: members[0].higher_is_worse for construct, members in asked.items()}
-    return team_changes(
-        {construct: history.get(construct, []) for construct in asked}, at=at.number, higher_is_worse=worse
-    )
+    return history
 
 
 def _construct_items(questions: Sequence[Question]) -> dict[str, list[Question]]:

@@ -15,8 +15,10 @@ from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
 from surveys.core.phases import phase, phase_started
 from surveys.engine import aggregation
-from surveys.models import Result, ResultLines, Round, RoundStatus, RoundTeam
+from surveys.engine.changes import CHANGE_RULE_VERSION, estimate_stability, stability_record
+from surveys.models import ChangeStability, Result, ResultLines, Round, RoundStatus, RoundTeam
 from surveys.privacy.audit import AuditReport, PrivacyAuditError, audit_round
+from surveys.selectors.results import stability_histories
 from surveys.services.rounds import round_units_freeze
 from surveys.services.sealing import round_seal
 
@@ -91,14 +93,57 @@ def results_publish(*, round_id: int) -> PublishOutcome:
             # Change flags of the survey's later rounds (if any were published first) look back on
             # this one now: their stored CSV lines are computed again when next read.
             ResultLines.objects.filter(round__survey=round_.survey, round__number__gt=round_.number).delete()
-            enqueue("surveys.tasks.round_results_notify", round_id)
-            enqueue("surveys.tasks.round_results_prepare", round_id)
+            # The stability estimate first: the e-mails and the prepared flags use it.
+            enqueue("surveys.tasks.round_stability_estimate", round_id)
     except PrivacyAuditError as error:
         _round_fail(round_id=round_id, reason=str(error))
         raise
     items = computed.results.items_published
     logger.info("Round %s published: %s team nodes, %s item results.", round_id, len(computed.results), items)
     return PublishOutcome(round_id, len(computed.results), items, True, report)
+
+
+def round_stability_estimate(*, round_id: int) -> ChangeStability | None:
+    """After a publication: estimate how stable the organisation's answers are between rounds
+    as of this round, from the leaf teams' published rounds of the year up to it, and store it
+    for the change flags of this round and later ones (docs/measurement.md, "Stability"); then
+    queue the results e-mails and what the pages read again and again, which use it.
+
+    Once per round and rule version (a redelivered task finds it stored). The estimate's cost
+    grows with the leaf teams (about a second per hundred), so it runs in the worker, never in
+    a request. If it fails, the flags use the previous estimate (or the prior) and the e-mails
+    still go."""
+    round_ = Round.objects.select_related("survey").get(pk=round_id)
+    stored = None
+    if round_.is_published:
+        stored = ChangeStability.objects.filter(round=round_, version=CHANGE_RULE_VERSION).first()
+        if stored is None:
+            try:
+                stored = _stability_store(round_)
+            except Exception:
+                logger.exception("Round %s: the stability estimate failed; its flags use the one before.", round_id)
+    enqueue("surveys.tasks.round_results_notify", round_id)
+    enqueue("surveys.tasks.round_results_prepare", round_id)
+    return stored
+
+
+def _stability_store(round_: Round) -> ChangeStability:
+    nodes = stability_histories(round=round_)
+    estimates = estimate_stability(nodes, cadence=round_.survey.cadence)
+    with transaction.atomic():
+        stored, _ = ChangeStability.objects.update_or_create(
+            round=round_,
+            defaults={
+                "survey": round_.survey,
+                "number": round_.number,
+                "version": CHANGE_RULE_VERSION,
+                "estimates": stability_record(estimates),
+                "teams": len(nodes),
+            },
+        )
+        # The stored CSV lines of this round and later ones may have been computed before it.
+        ResultLines.objects.filter(round__survey=round_.survey, round__number__gte=round_.number).delete()
+    return stored
 
 
 def _already_published(round_: Round) -> PublishOutcome:

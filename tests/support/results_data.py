@@ -21,6 +21,16 @@ _OFFSETS = (0, 1, -1, 0, 1, 0, -1, 0, 1, -1, 0)
 CORE_ITEMS = 12
 
 
+#: Autonomy's centre round by round in the examples of a lasting drop: steady for three rounds,
+#: then down for three, so that the comparison at round 6 (rounds 4–6 against 1–3) holds it all.
+FALLING = (4, 4, 4, 2, 2, 2)
+
+
+def centres(autonomy: int = 4) -> list[int]:
+    """Centres of the core items: autonomy's as given, the other conditions at 4, the signs at 2."""
+    return [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
+
+
 def spread(count: int, centres: Sequence[int] | int, *, items: int = CORE_ITEMS) -> list[list[int]]:
     """`count` people's answers to `items` items, scattered around `centres` (one per item)."""
     if isinstance(centres, int):
