@@ -21,7 +21,7 @@ from surveys.models import (
     Scale,
     Survey,
 )
-from surveys.services.surveys import SurveyFields, survey_create, survey_update
+from surveys.services.surveys import SurveyFields, survey_create, survey_launch, survey_update
 from tests.support.errors import refused
 from tests.support.factories import RoundFactory, SurveyFactory, invite
 
@@ -128,9 +128,11 @@ def fields(**overrides):
     return SurveyFields(**values)
 
 
-def test_creating_a_survey_schedules_its_first_round(tenant):
+def test_a_survey_is_created_as_a_draft_and_launching_schedules_its_first_round(tenant):
     with tenant.scope():
         survey = survey_create(organization=tenant.org, created_by=tenant.hr, fields=fields())
+        assert survey.is_draft and not Round.objects.filter(survey=survey).exists()
+        survey_launch(survey=survey)
         rounds = list(Round.objects.filter(survey=survey))
         assert list(survey.survey_questions.values_list("question__code", flat=True)) == CORE_CODES
     assert [r.number for r in rounds] == [1] and rounds[0].status == RoundStatus.SCHEDULED
@@ -197,7 +199,7 @@ def test_custom_questions_are_the_organizations_and_reused_by_text(tenant, other
 
 def test_editing_plans_the_scheduled_round_again_and_leaves_the_open_round_alone(tenant):
     with tenant.scope():
-        survey = survey_create(organization=tenant.org, created_by=None, fields=fields())
+        survey = survey_create(organization=tenant.org, created_by=None, fields=fields(), launch=True)
         scheduled = Round.objects.get(survey=survey)
         now = timezone.now()
         scheduled.status = RoundStatus.OPEN
@@ -217,7 +219,7 @@ def test_editing_plans_the_scheduled_round_again_and_leaves_the_open_round_alone
 
 def test_pausing_a_survey_removes_its_scheduled_round(tenant):
     with tenant.scope():
-        survey = survey_create(organization=tenant.org, created_by=None, fields=fields())
+        survey = survey_create(organization=tenant.org, created_by=None, fields=fields(), launch=True)
         survey_update(survey=survey, fields=fields(is_active=False))
         assert not Round.objects.filter(survey=survey).exists()
         survey_update(survey=survey, fields=fields(is_active=True))
@@ -280,7 +282,7 @@ def test_creating_a_survey_through_the_page(login, tenant):
     assert survey.created_by == tenant.hr
     assert len(codes) == 14 and codes[-1].startswith("own-") and "aut-3" in codes
     detail = client.get(response["Location"]).content.decode()
-    assert "is ready" in detail and "Scheduled" in detail and "I know what is expected of me this month." in detail
+    assert "is saved as a draft" in detail and "I know what is expected of me this month." in detail
 
 
 def test_a_bad_survey_form_explains_each_problem_and_keeps_what_was_typed(login, tenant):
@@ -326,6 +328,8 @@ def test_editing_a_survey_through_the_page(login, tenant):
     client.post(url(tenant, "surveys/new/"), form_data())
     with tenant.scope():
         survey = Survey.objects.get()
+        assert "is_active" not in client.get(url(tenant, f"surveys/{survey.pk}/edit/")).content.decode()  # a draft
+        survey_launch(survey=survey)
     edit_url = url(tenant, f"surveys/{survey.pk}/edit/")
     form = client.get(edit_url).content.decode()
     assert 'value="Team pulse"' in form and 'name="is_active"' in form
@@ -367,6 +371,7 @@ def test_open_now_asks_first_then_opens_and_sends_the_invitations(login, tenant,
     client.post(url(tenant, "surveys/new/"), form_data())
     with tenant.scope():
         survey = Survey.objects.get()
+        survey_launch(survey=survey)
         round_ = Round.objects.get(survey=survey)
     open_url = url(tenant, f"surveys/{survey.pk}/rounds/{round_.pk}/open/")
     confirm = client.get(open_url).content.decode()

@@ -9,7 +9,9 @@ from surveys.selectors.surveys import team_choices
 from surveys.services.organization import SUPPORT_LINKS_MAX, SUPPORT_TEXT_MAX, support_check
 from surveys.services.surveys import (
     CUSTOM_QUESTION_MAX_LENGTH,
+    MESSAGE_TEXT_MAX_LENGTH,
     SurveyFields,
+    survey_message_text_check,
     survey_name_check,
     survey_new_questions_check,
     survey_questions_check,
@@ -25,6 +27,9 @@ NEW_QUESTION_FIELDS = ("new_question_1", "new_question_2", "new_question_3")
 class TeamChoiceField(IdChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.path
+
+
+MESSAGE_TEXT_TOO_LONG = f"Keep it to {MESSAGE_TEXT_MAX_LENGTH:,} characters (%(show_value)s now)."
 
 
 class SurveyForm(PulseForm):
@@ -71,6 +76,25 @@ class SurveyForm(PulseForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, as “Label | https://address”.",
     )
+    invitation_text = forms.CharField(
+        label="Your opening words in the invitation",
+        required=False,
+        max_length=MESSAGE_TEXT_MAX_LENGTH,
+        error_messages={"max_length": MESSAGE_TEXT_TOO_LONG},
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=(
+            "Optional: replaces Pulse's first paragraph. The link, the closing date and the privacy promise "
+            "always follow."
+        ),
+    )
+    reminder_text = forms.CharField(
+        label="Your opening words in the reminder",
+        required=False,
+        max_length=MESSAGE_TEXT_MAX_LENGTH,
+        error_messages={"max_length": MESSAGE_TEXT_TOO_LONG},
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: replaces Pulse's first paragraph of the one reminder sent half-way to everyone invited.",
+    )
     is_active = forms.BooleanField(
         label="Running",
         required=False,
@@ -98,8 +122,8 @@ class SurveyForm(PulseForm):
         questions = cast(forms.ModelMultipleChoiceField, self.fields["questions"])
         questions.queryset = Question.objects.filter(is_active=True)
         cast(TeamChoiceField, self.fields["root_team"]).queryset = team_choices()
-        if survey is None:
-            del self.fields["is_active"]
+        if survey is None or survey.is_draft:
+            del self.fields["is_active"]  # a draft is launched, not switched on
 
     def selected_question_ids(self) -> set[int]:
         """What the checkboxes show: what was posted (even if invalid), else the initial choice."""
@@ -113,6 +137,14 @@ class SurveyForm(PulseForm):
         starts_on = self.cleaned_data["starts_on"]
         self.check("starts_on", survey_start_check, starts_on=starts_on, survey=self.survey)
         return starts_on
+
+    def clean_invitation_text(self) -> str:
+        text = self.cleaned_data["invitation_text"]
+        return self.check("invitation_text", survey_message_text_check, text=text, code="invitation_text") or ""
+
+    def clean_reminder_text(self) -> str:
+        text = self.cleaned_data["reminder_text"]
+        return self.check("reminder_text", survey_message_text_check, text=text, code="reminder_text") or ""
 
     def clean_support_links(self) -> str:
         links = self.cleaned_data["support_links"]
@@ -150,6 +182,8 @@ class SurveyForm(PulseForm):
             support_text=data["support_text"],
             support_links=data["support_links"],
             is_active=data.get("is_active", True) if self.survey is not None else True,
+            invitation_text=data.get("invitation_text", ""),
+            reminder_text=data.get("reminder_text", ""),
         )
 
 
@@ -165,4 +199,6 @@ def _initial(survey: Survey) -> dict:
         "support_text": survey.support_text,
         "support_links": survey.support_links,
         "is_active": survey.is_active,
+        "invitation_text": survey.invitation_text,
+        "reminder_text": survey.reminder_text,
     }

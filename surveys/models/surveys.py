@@ -1,4 +1,5 @@
 import math
+import re
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -43,6 +44,10 @@ SECONDS_PER_QUESTION = 12
 def pulse_minutes(questions: int) -> int:
     """How long a pulse of `questions` items takes, as the invitation and the answering page say."""
     return max(1, math.ceil(questions * SECONDS_PER_QUESTION / 60))
+
+
+#: The suffix a retired wording of a bank item takes (`exh-1-v1`).
+RETIRED_WORDING = re.compile(r"-v\d+$")
 
 
 class QuestionManager(TenantManager):
@@ -96,6 +101,13 @@ class Question(models.Model):
     def higher_is_worse(self) -> bool:
         return self.construct in HIGHER_IS_WORSE
 
+    @property
+    def item_key(self) -> str:
+        """The item this question asks, across rewordings: its code without the `-vN` suffix a
+        retired wording takes (migration 0009), so a change compares a reworded item with
+        its earlier wording (docs/measurement.md, "Item bank versions")."""
+        return RETIRED_WORDING.sub("", self.code)
+
 
 class Cadence(models.TextChoices):
     WEEKLY = "weekly", "Every week"
@@ -104,7 +116,10 @@ class Cadence(models.TextChoices):
 
 
 class Survey(TenantModel):
-    """A programme: which questions, how often, for which part of the team tree."""
+    """A programme: which questions, how often, for which part of the team tree.
+
+    A new survey is a draft: HR previews it as an employee would, sends themselves a test, and
+    launches it; only a launched, running survey has rounds planned (`is_planning`)."""
 
     name = models.CharField(max_length=200)
     cadence = models.CharField(max_length=20, choices=Cadence.choices, default=Cadence.BIWEEKLY)
@@ -126,7 +141,16 @@ class Survey(TenantModel):
     comments_enabled = models.BooleanField(default=True)
     support_text = models.TextField(blank=True)
     support_links = models.TextField(blank=True, help_text="One per line, as “Label | https://address”.")
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, help_text="Running (rounds are planned); off: paused.")
+    launched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When HR launched it; empty: a draft, which invites nobody."
+    )
+    invitation_text = models.TextField(
+        blank=True, help_text="HR's own opening of the invitation e-mail (empty: Pulse's standard words)."
+    )
+    reminder_text = models.TextField(
+        blank=True, help_text="HR's own opening of the reminder e-mail (empty: Pulse's standard words)."
+    )
     created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -138,6 +162,15 @@ class Survey(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_draft(self) -> bool:
+        return self.launched_at is None
+
+    @property
+    def is_planning(self) -> bool:
+        """Launched and running: its next round is planned and opens when due."""
+        return self.launched_at is not None and self.is_active
 
     def support_link_list(self) -> list[dict[str, str]]:
         return parse_support_links(self.support_links)

@@ -14,6 +14,7 @@ from surveys.models import (
     SCALE_LABELS,
     ActionPlan,
     AnsweringPhase,
+    Construct,
     Invitation,
     Organization,
     Participation,
@@ -22,6 +23,7 @@ from surveys.models import (
     RoundStatus,
     Scale,
     Survey,
+    SurveyQuestion,
 )
 from surveys.selectors.results import team_latest_results
 
@@ -64,6 +66,7 @@ class Item:
     prompt: str
     text: str
     options: tuple[tuple[str, str], ...]  # (posted value, label)
+    construct: str = ""
 
     @property
     def field_name(self) -> str:
@@ -75,8 +78,22 @@ def answering_items(*, round_id: int) -> list[Item]:
     rows = (
         RoundQuestion.objects.filter(round_id=round_id)
         .order_by("position", "pk")
-        .values_list("question_id", "question__text", "question__scale")
+        .values_list("question_id", "question__text", "question__scale", "question__construct")
     )
+    return _items(rows)
+
+
+def survey_preview_items(*, survey: Survey) -> list[Item]:
+    """The survey's questions as its next round would ask them: what HR's preview shows."""
+    rows = (
+        SurveyQuestion.objects.filter(survey=survey, question__is_active=True)
+        .order_by("position", "pk")
+        .values_list("question_id", "question__text", "question__scale", "question__construct")
+    )
+    return _items(rows)
+
+
+def _items(rows) -> list[Item]:
     return [
         Item(
             question_id=question_id,
@@ -84,8 +101,48 @@ def answering_items(*, round_id: int) -> list[Item]:
             prompt=FREQUENCY_PROMPT if scale == Scale.FREQUENCY else AGREE_PROMPT,
             text=text,
             options=tuple((str(value), label) for value, label in enumerate(SCALE_LABELS[scale], start=1)),
+            construct=construct,
         )
-        for position, (question_id, text, scale) in enumerate(rows, start=1)
+        for position, (question_id, text, scale, construct) in enumerate(rows, start=1)
+    ]
+
+
+#: What each part of the answering page is called: plain words, never the construct's name.
+STEP_TITLES: dict[str, str] = {
+    Construct.AUTONOMY: "Your say in your work",
+    Construct.COMPETENCE: "Doing your work well",
+    Construct.RELATEDNESS: "The people you work with",
+    Construct.BENEFICENCE: "What your work does for others",
+    Construct.EXHAUSTION: "Your energy",
+    Construct.MENTAL_DISTANCE: "How you feel about your work",
+    Construct.CONTEXT: "Working conditions",
+    Construct.CUSTOM: "A few more questions",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One screen of the answering page: the questions of one construct (consecutive)."""
+
+    number: int
+    title: str
+    items: tuple  # ShownItem (forms.answering) or Item
+
+
+def answering_steps(items: list) -> list[Step]:
+    """Consecutive questions of the same construct as one screen each, in order. `items` are
+    Items or anything with an `.item` Item (the form's ShownItems)."""
+    steps: list[list] = []
+    last = None
+    for shown in items:
+        construct = getattr(shown, "item", shown).construct
+        if not steps or construct != last:
+            steps.append([])
+        steps[-1].append(shown)
+        last = construct
+    return [
+        Step(number, STEP_TITLES.get(getattr(group[0], "item", group[0]).construct, "Questions"), tuple(group))
+        for number, group in enumerate(steps, start=1)
     ]
 
 

@@ -13,7 +13,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from surveys.engine.aggregation import team_forest
-from surveys.engine.scheduling import Window, restarted_window
+from surveys.engine.scheduling import Window, next_window, restarted_window
 from surveys.models import (
     Construct,
     Membership,
@@ -112,6 +112,14 @@ def round_window_if_opened_now(*, round_: Round) -> Window:
     """The window a scheduled round would get if HR opened it now (what `round_open` will do)."""
     planned = Window(round_.opens_at, round_.closes_at)
     return restarted_window(window=planned, open_days=round_.survey.open_days, now=timezone.now())
+
+
+def round_window_if_launched_now(*, survey: Survey) -> Window:
+    """The window the first round of a draft would get if HR launched it now."""
+    now = timezone.now()
+    return next_window(
+        cadence=survey.cadence, starts_on=survey.starts_on, open_days=survey.open_days, not_before=None, now=now
+    )
 
 
 def team_choices() -> QuerySet[Team]:

@@ -22,8 +22,8 @@ from django.utils import dateformat, timezone
 
 from surveys.core.names import one_line
 from surveys.core.tokens import invitation_url, token_hash, token_new
-from surveys.engine.scheduling import Window
-from surveys.models import Invitation, Round, RoundStatus, pulse_minutes
+from surveys.engine.scheduling import Window, next_window
+from surveys.models import Invitation, Membership, Round, RoundStatus, Survey, pulse_minutes
 
 logger = logging.getLogger(__name__)
 
@@ -136,15 +136,21 @@ def _round_context(round_: Round) -> dict:
 
 
 def _message(invitation: Invitation, *, token: str, kind: _Kind, context: dict, connection) -> EmailMultiAlternatives:
-    user = invitation.membership.user
+    link = invitation_url(org_slug=context["organization"].slug, token=token)
+    return _compose(invitation.membership.user, kind=kind, context=context, link=link, connection=connection)
+
+
+def _compose(
+    user, *, kind: _Kind, context: dict, link: str, connection, subject_prefix: str = ""
+) -> EmailMultiAlternatives:
+    """One invitation or reminder e-mail: the one home of its subject and body, for real sends,
+    previews and tests alike."""
     organization = context["organization"]
-    personal = {
-        **context,
-        "name": user.get_short_name(),
-        "link": invitation_url(org_slug=organization.slug, token=token),
-    }
+    personal = {**context, "name": user.get_short_name(), "link": link}
     closes = dateformat.format(timezone.localtime(context["round"].closes_at), "l j F")
-    subject = one_line(kind.subject.format(organization=organization.name, minutes=context["minutes"], closes=closes))
+    subject = one_line(
+        subject_prefix + kind.subject.format(organization=organization.name, minutes=context["minutes"], closes=closes)
+    )
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"emails/{kind.template}.txt", personal),
@@ -153,6 +159,56 @@ def _message(invitation: Invitation, *, token: str, kind: _Kind, context: dict, 
     )
     message.attach_alternative(render_to_string(f"emails/{kind.template}.html", personal), "text/html")
     return message
+
+
+def survey_messages_preview(
+    *, survey: Survey, user, link: str, saved: Survey | None = None
+) -> dict[str, EmailMultiAlternatives]:
+    """The invitation and the reminder a round of `survey` would send to `user` (the dates of
+    the saved survey's next round, or those a launch now would give), carrying `link` instead
+    of a personal link: what the survey form previews. `survey` may be unsaved (the form's
+    texts); `saved` is the survey it edits, for its rounds and questions. Nothing is stored."""
+    context = _survey_context(saved or survey, shown=survey)
+    return {
+        kind.template: _compose(user, kind=kind, context=context, link=link, connection=None)
+        for kind in (INVITATION, REMINDER)
+    }
+
+
+def survey_test_send(*, survey: Survey, membership: Membership, link: str) -> None:
+    """E-mail HR themselves both messages of `survey`, marked as a test, carrying `link` (the
+    survey's preview page) instead of a personal link. No invitation is made."""
+    context = _survey_context(survey)
+    with get_connection() as connection:
+        for kind in (INVITATION, REMINDER):
+            message = _compose(membership.user, kind=kind, context=context, link=link, connection=connection,
+                               subject_prefix="Test: ")  # fmt: skip
+            connection.send_messages([message])
+
+
+def _survey_context(survey: Survey, *, shown: Survey | None = None) -> dict:
+    """`_round_context` for a survey's next round, whether or not it exists yet (`shown`: the
+    survey as the form has it, unsaved, whose name and texts the e-mails quote)."""
+    round_ = None
+    if survey.pk is not None:
+        round_ = Round.objects.filter(survey=survey, status=RoundStatus.SCHEDULED).order_by("opens_at").first()
+    if round_ is None:
+        window = next_window(
+            cadence=survey.cadence, starts_on=survey.starts_on, open_days=survey.open_days, not_before=None,
+            now=timezone.now(),
+        )  # fmt: skip
+        round_ = Round(
+            organization=survey.organization, survey=survey, opens_at=window.opens_at, closes_at=window.closes_at
+        )
+    questions = survey.survey_questions.count() if survey.pk is not None else 10
+    return {
+        "organization": survey.organization,
+        "survey": shown or survey,
+        "round": round_,
+        "k": round_.shown_k,
+        "questions": questions,
+        "minutes": pulse_minutes(questions),
+    }
 
 
 def invitation_link_issue(*, invitation: Invitation) -> str:

@@ -55,6 +55,12 @@ class SurveyFields:
     support_text: str = ""
     support_links: str = ""
     is_active: bool = True
+    invitation_text: str = ""
+    reminder_text: str = ""
+
+
+#: HR's own opening of the invitation or reminder e-mail stays a paragraph or two.
+MESSAGE_TEXT_MAX_LENGTH = 1200
 
 
 def survey_name_check(*, name: str, survey: Survey | None = None) -> str:
@@ -103,6 +109,17 @@ def survey_new_questions_check(*, texts: Sequence[str]) -> list[str]:
     return cleaned
 
 
+def survey_message_text_check(*, text: str, code: str) -> str:
+    """HR's own words for an e-mail: plain text, trimmed, at most MESSAGE_TEXT_MAX_LENGTH
+    characters, no control characters but line breaks (they reach every invitee's inbox)."""
+    text = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    if len(text) > MESSAGE_TEXT_MAX_LENGTH:
+        raise PulseError(f"Keep it to {MESSAGE_TEXT_MAX_LENGTH:,} characters ({len(text):,} now).", code=code)
+    if any(ord(character) < 32 and character != "\n" for character in text):
+        raise PulseError("Use plain text: no tabs or control characters.", code=code)
+    return text
+
+
 def survey_questions_check(*, organization: Organization, questions: Sequence[Question], new_count: int) -> None:
     if any(q.organization_id not in (None, organization.pk) or not q.is_active for q in questions):
         raise PulseError("One of the chosen questions is not available.", code="questions")
@@ -115,13 +132,51 @@ def survey_questions_check(*, organization: Organization, questions: Sequence[Qu
         )
 
 
-def survey_create(*, organization: Organization, created_by: Membership | None, fields: SurveyFields) -> Survey:
-    """Create a survey and schedule its first round, so HR sees at once when it opens."""
+def survey_create(
+    *, organization: Organization, created_by: Membership | None, fields: SurveyFields, launch: bool = False
+) -> Survey:
+    """Create a survey as a draft: nobody is invited until HR launches it (`survey_launch`),
+    after a preview and a test e-mail if they like. `launch` creates it launched at once (the
+    demo, the API's callers that ask for it)."""
     name = _check(organization=organization, fields=fields, survey=None)
     with transaction.atomic():
         survey = Survey.objects.create(organization=organization, created_by=created_by, **_plain(fields, name))
         _set_questions(survey=survey, fields=fields)
-        if survey.is_active:
+        if launch:
+            survey_launch(survey=survey)
+    return survey
+
+
+def survey_launch(*, survey: Survey, now: dt.datetime | None = None) -> Round | None:
+    """Launch a draft: from now on its rounds are planned, the first one at once (HR saw its
+    date and scope on the confirmation). Returns the scheduled round (None while paused)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        if not survey.is_draft:
+            raise PulseError("This survey is already launched.", code="already_launched", status=409)
+        survey.launched_at = now
+        survey.save(update_fields=["launched_at"])
+        return round_schedule_next(survey=survey, now=now)
+
+
+def survey_pause(*, survey: Survey) -> Survey:
+    """Stop planning rounds: the scheduled one goes; a round already open runs to its close."""
+    return _set_running(survey=survey, running=False)
+
+
+def survey_resume(*, survey: Survey) -> Survey:
+    """Plan rounds again, the next one from today."""
+    return _set_running(survey=survey, running=True)
+
+
+def _set_running(*, survey: Survey, running: bool) -> Survey:
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().get(pk=survey.pk)
+        survey.is_active = running
+        survey.save(update_fields=["is_active"])
+        Round.objects.filter(survey=survey, status=RoundStatus.SCHEDULED).delete()
+        if survey.is_planning:
             round_schedule_next(survey=survey)
     return survey
 
@@ -137,7 +192,7 @@ def survey_update(*, survey: Survey, fields: SurveyFields) -> Survey:
         survey.save()
         _set_questions(survey=survey, fields=fields)
         Round.objects.filter(survey=survey, status=RoundStatus.SCHEDULED).delete()
-        if survey.is_active:
+        if survey.is_planning:
             round_schedule_next(survey=survey)
     return survey
 
@@ -151,6 +206,8 @@ def _check(*, organization: Organization, fields: SurveyFields, survey: Survey |
     if fields.root_team is not None and fields.root_team.organization_id != organization.pk:
         raise PulseError("Choose one of your organisation's teams.", code="root_team")
     support_check(text=fields.support_text, links=fields.support_links)
+    survey_message_text_check(text=fields.invitation_text, code="invitation_text")
+    survey_message_text_check(text=fields.reminder_text, code="reminder_text")
     return name
 
 
@@ -165,6 +222,8 @@ def _plain(fields: SurveyFields, name: str) -> dict:
         "support_text": fields.support_text.strip(),
         "support_links": fields.support_links.strip(),
         "is_active": fields.is_active,
+        "invitation_text": survey_message_text_check(text=fields.invitation_text, code="invitation_text"),
+        "reminder_text": survey_message_text_check(text=fields.reminder_text, code="reminder_text"),
     }
 
 

@@ -18,6 +18,7 @@ from surveys.models import ALL_ROLES, Invitation, pulse_minutes
 from surveys.selectors.answering import (
     AnswerState,
     answering_items,
+    answering_steps,
     invitation_state,
     invitation_with_round,
     support_resources,
@@ -97,6 +98,7 @@ def _answering(request, invitation: Invitation, *, thanks_url: str) -> HttpRespo
     context = {
         **_common(invitation),
         "items": items,
+        "steps": answering_steps(items),
         "minutes": pulse_minutes(len(items)),
         "comment": form.comment(),
         "comment_max": COMMENT_MAX_LENGTH,

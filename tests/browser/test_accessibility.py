@@ -63,7 +63,8 @@ def _crawl(page, start: list[str], limit: int = 60) -> list[str]:
         if path in seen:
             continue
         seen[path] = page.url
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+        # A link marked download (a CSV, a person's data as JSON) is a file, not a page.
+        for href in page.eval_on_selector_all("a[href]:not([download])", "links => links.map(a => a.href)"):
             href = urldefrag(href)[0]
             parsed = urlparse(href)
             if (origin and parsed.netloc != origin) or any(part in href for part in SKIP):

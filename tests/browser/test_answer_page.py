@@ -21,7 +21,22 @@ pytestmark = pytest.mark.usefixtures("question_bank")
 
 
 def _group(page, number: int):
+    """Question `number`, if it is on screen: role locators leave hidden parts out."""
     return page.get_by_role("group", name=re.compile(rf"^Question {number} of 12\b"))
+
+
+def _next(page, times: int = 1) -> None:
+    """On to the next part of the form, by its Next link (only the part on screen has one)."""
+    for _ in range(times):
+        page.get_by_role("link", name="Next", exact=True).click()
+
+
+def _tab_to(page, text: str) -> None:
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == text:
+            return
+    raise AssertionError(f"no {text!r} within twelve Tab presses")
 
 
 def test_answer_on_a_phone_by_touch_then_the_link_says_already_answered(phone, shot, tenant):
@@ -41,7 +56,9 @@ def test_answer_on_a_phone_by_touch_then_the_link_says_already_answered(phone, s
         with tenant.scope():
             results_publish(round_id=earlier.pk)
     phone.goto(pulse.url)
-    expect(phone.get_by_role("heading", name="Your answers are anonymous")).to_be_visible()
+    expect(phone.get_by_text("Your answers are anonymous: here is how")).to_be_visible()
+    expect(phone.get_by_text("Part 1 of 7")).to_be_visible()
+    assert _group(phone, 3).count() == 0  # one part on screen at a time
     assert unlabelled_controls(phone) == []
     assert_fits_screen(phone)
     shot(phone, "answer-phone")
@@ -49,8 +66,12 @@ def test_answer_on_a_phone_by_touch_then_the_link_says_already_answered(phone, s
     assert box["height"] >= 44 and box["width"] >= 300, box  # a thumb-sized target
     _group(phone, 1).get_by_text("Agree", exact=True).tap()
     _group(phone, 2).get_by_text("Strongly agree").tap()
-    _group(phone, 9).get_by_text("Sometimes").tap()
     _group(phone, 2).get_by_text("Prefer not to say").tap()  # changed my mind: skip it after all
+    _next(phone, 4)
+    expect(phone.get_by_text("Part 5 of 7")).to_be_visible()
+    _group(phone, 9).get_by_text("Sometimes").tap()
+    shot(phone, "answer-phone-part-5")
+    _next(phone, 2)
     phone.get_by_label("Anything else you would like to say? (optional)").fill("More focus time, please.")
     assert phone.locator("#comment-count").inner_text() == "1,976 left."
     phone.get_by_role("button", name="Send my answers").tap()
@@ -89,8 +110,11 @@ def test_answer_by_keyboard_alone_with_a_visible_focus(page, shot, tenant):
     page.keyboard.press("Tab")
     page.keyboard.press("ArrowDown")  # from "Prefer not to say", the list wraps round to the first choice
     assert page.evaluate("document.activeElement.value") == "1"
-    for _ in range(10):  # through questions 3 to 12, one stop each
-        page.keyboard.press("Tab")
+    for part in range(2, 8):  # Next, then the focus is on the new part's heading
+        _tab_to(page, "Next")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text(f"Part {part} of 7")).to_be_visible()
+        expect(page.locator(f"#step-{part} .step-title")).to_be_focused()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "comment"
     page.keyboard.type("Typed with the keyboard.")
@@ -111,8 +135,9 @@ def test_a_refused_submission_keeps_every_choice_and_says_why(device, request, l
     browser_page = request.getfixturevalue(device)
     pulse = open_pulse(tenant)
     browser_page.goto(pulse.url)
+    _next(browser_page, 6)
     browser_page.get_by_role("button", name="Send my answers").click()
-    alert = browser_page.get_by_role("alert")
+    alert = browser_page.get_by_role("alert")  # the whole form comes back, every part on screen
     expect(alert).to_contain_text("at least one question")
     assert browser_page.evaluate("document.activeElement.id") == "answer-error"
     shot(browser_page, f"answer-error-empty-{device}")
@@ -166,7 +191,9 @@ def test_a_signed_in_employee_answers_from_the_home_page(page, shot, sign_in, te
     page.get_by_role("link", name=f"Answer now for {pulse.round.survey.name}").click()
     expect(page.get_by_role("heading", name=pulse.round.survey.name)).to_be_visible()
     assert unlabelled_controls(page) == []
+    _next(page)
     _group(page, 3).get_by_text("Neither agree nor disagree").click()
+    _next(page, 5)
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     assert page.url.endswith(f"/o/acme/pulses/{pulse.round.pk}/thanks/")

@@ -39,7 +39,7 @@ def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign
     page.get_by_label("How I plan my working day is largely up to me.").check()
     page.get_by_label("New question 1").fill("I know what is expected of me this month.")
     page.get_by_label("First opening date").fill(timezone.localdate().isoformat())
-    page.get_by_role("button", name="Create survey").click()
+    page.get_by_role("button", name="Save as a draft").click()
 
     assert page.get_by_role("alert").is_visible()
     assert page.get_by_text("between 1 and 6 days").is_visible()
@@ -48,8 +48,15 @@ def test_create_a_survey_fix_a_mistake_and_open_its_first_round(page, shot, sign
     shot(page, "survey-form-errors")
 
     page.get_by_label("Days each round stays open").fill("4")
-    page.get_by_role("button", name="Create survey").click()
-    expect(page.get_by_role("heading", name="Team pulse")).to_be_visible()
+    page.get_by_role("button", name="Save as a draft").click()
+    expect(page.get_by_role("heading", name="A draft: nobody is invited yet")).to_be_visible()
+    assert len(mail.outbox) == 0
+    shot(page, "survey-draft")
+    page.get_by_role("link", name="Launch…").click()
+    expect(page.get_by_role("heading", name="Launch “Team pulse”?")).to_be_visible()
+    shot(page, "survey-launch-confirm")
+    page.get_by_role("button", name="Launch the survey").click()
+    expect(page.get_by_text("“Team pulse” is launched.")).to_be_visible()
     assert page.get_by_text("Scheduled").first.is_visible()
 
     page.get_by_role("link", name="Open round 1 now").click()

@@ -95,6 +95,7 @@ class SurveyFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Pulse {n}")
+    launched_at = factory.LazyFunction(timezone.now)  # running; pass launched_at=None for a draft
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
