@@ -31,10 +31,10 @@ from surveys.services.roster import (
     PREVIEW_LIFETIME,
     STRANDED_AFTER,
     roster_apply,
+    roster_change_undo,
     roster_import_cancel,
     roster_import_confirm,
     roster_import_start,
-    roster_import_undo,
     roster_imports_tend,
     roster_plan,
 )
@@ -352,17 +352,29 @@ def test_a_file_with_any_bad_row_fails_whole_and_is_not_kept(tenant, other_tenan
     assert counts() == before
 
 
-def test_the_example_file_is_built_on_the_real_tree_and_changes_nothing_until_confirmed(tenant):
+def test_the_example_file_is_the_organisations_own_roster_and_changes_nothing_in_either_mode(tenant):
     with tenant.scope():
         example = roster_example_csv(organization=tenant.org)
-    teams = {line.split(",")[2] for line in example.splitlines()[1:]}
-    assert teams <= {"Acme", "Acme/Engineering", "Acme/Engineering/Platform", "Acme/Engineering/Product"}
-    before = state(tenant)
-    started = start(tenant, example.encode())
-    assert started.status == RosterImportStatus.PREVIEW
-    assert started.plan["counts"]["teams_created"] == 0  # its paths are the organisation's own
-    assert started.plan["large_deactivation"] is True  # it names none of the real people
-    assert state(tenant) == before
+        assert example == roster_export_csv(organization=tenant.org)
+    assert "employee@acme.test" in example and "example.com" not in example
+    for mode in (RosterImportMode.ADD, RosterImportMode.SYNC):
+        started = start(tenant, example.encode(), mode=mode)
+        assert started.status == RosterImportStatus.PREVIEW and started.plan["changes_nothing"] is True, mode
+
+
+def test_an_organisation_of_one_gets_their_row_and_a_sketch_on_its_own_tree(db):
+    from tests.support.factories import MembershipFactory, OrganizationFactory, TeamFactory
+
+    org = OrganizationFactory(name="Northwind Health", slug="northwind")
+    root = TeamFactory(organization=org, name="Northwind")
+    TeamFactory(parent=TeamFactory(parent=root, name="Care"), name="Ward 7")
+    MembershipFactory(organization=org, role="hr", team=root, user__email="hr@northwind.test")
+    with organization_scope(org):
+        example = roster_example_csv(organization=org)
+        check = roster_validate(content=example.encode())
+    assert check.ok, check.errors
+    assert check.rows[0].email == "hr@northwind.test"
+    assert {row.team for row in check.rows[1:]} == {"Northwind/Care/Ward 7"}  # the real root, not the name
 
 
 def test_an_organisation_without_teams_gets_an_example_that_imports(db):
@@ -372,7 +384,7 @@ def test_an_organisation_without_teams_gets_an_example_that_imports(db):
     with organization_scope(org):
         check = roster_validate(content=roster_example_csv(organization=org).encode())
     assert check.ok, check.errors
-    assert check.rows[0].team == "Fresh-Co"
+    assert check.rows[0].team == "Fresh-Co/Engineering/Platform"
 
 
 # Export: the roster in the import format, round-tripping with no change ---------------------------
@@ -407,7 +419,7 @@ def test_the_last_import_can_be_undone(tenant):
     confirm(tenant, started, large_deactivation_ok=True)
     change = RosterChange.all_organizations.get(kind=RosterChangeKind.IMPORT)
     with tenant.scope():
-        roster_import_undo(change=change, actor=tenant.hr)
+        roster_change_undo(change=change, actor=tenant.hr)
     assert (people(tenant), leads(tenant)) == before
     assert set(Team.all_organizations.values_list("path", flat=True)) == teams_before
     assert not User.objects.filter(email="new@acme.test").exists()
@@ -415,19 +427,19 @@ def test_the_last_import_can_be_undone(tenant):
     assert change.undone_at is not None
     undo = RosterChange.all_organizations.get(kind=RosterChangeKind.UNDO)
     assert undo.summary.startswith("Undid: Imported roster.csv")
-    with tenant.scope(), pytest.raises(PulseError, match="Only the latest change"):
-        roster_import_undo(change=change, actor=tenant.hr)  # not twice
+    with tenant.scope(), refused("undo", match="This change is undone already."):
+        roster_change_undo(change=change, actor=tenant.hr)  # not twice
 
 
-def test_an_import_cannot_be_undone_once_something_changed_after_it(tenant):
+def test_an_import_cannot_be_undone_once_a_later_change_wrote_the_same_people(tenant):
     from surveys.services.people import person_deactivate
 
     confirm(tenant, start(tenant, roster(*ACME)), large_deactivation_ok=True)
     change = RosterChange.all_organizations.get(kind=RosterChangeKind.IMPORT)
     with tenant.scope():
         person_deactivate(membership=Membership.objects.get(user__email="dev@acme.test"), actor=tenant.hr)
-        with pytest.raises(PulseError, match="something changed since"):
-            roster_import_undo(change=change, actor=tenant.hr)
+        with refused("undo", match="A later change .*Deactivated Dev One.* Undo that one first"):
+            roster_change_undo(change=change, actor=tenant.hr)
     assert people(tenant)["new@acme.test"][3] is True
 
 
@@ -438,7 +450,7 @@ def test_undo_keeps_people_a_round_already_counted(tenant):
     with tenant.scope():
         round_ = RoundFactory(survey=SurveyFactory(organization=tenant.org))
         invite(round_, Membership.objects.get(user__email="new@acme.test"))
-        roster_import_undo(change=RosterChange.objects.get(kind=RosterChangeKind.IMPORT), actor=tenant.hr)
+        roster_change_undo(change=RosterChange.objects.get(kind=RosterChangeKind.IMPORT), actor=tenant.hr)
     assert people(tenant)["new@acme.test"][3] is False  # kept, inactive: the round counts them
     assert people(tenant)["employee@acme.test"][3] is True
 
@@ -568,26 +580,37 @@ def test_the_command_previews_and_writes_only_with_yes(tenant, tmp_path, capsys)
     path = tmp_path / "roster.csv"
     path.write_bytes(roster(*ACME))
     before = state(tenant)
-    call_command("import_roster", str(path), "--org", "acme", "--as", "HR@acme.test")
+    call_command("import_roster", str(path), "--org", "acme", "--mode", "sync", "--as", "HR@acme.test")
     out = capsys.readouterr().out
     assert "People: 3 added, 0 moved, 0 updated, 0 reactivated, 2 deactivated, 2 unchanged." in out
     assert "Teams: 2 created, 0 renamed, 0 left without people." in out
     assert "Nothing was written. Run again with --yes to import." in out
     assert state(tenant) == before
     with pytest.raises(CommandError, match="Tick the box|--deactivate-many"):
-        call_command("import_roster", str(path), "--org", "acme", "--as", "hr@acme.test", "--yes")
+        call_command("import_roster", str(path), "--org", "acme", "--mode", "sync", "--as", "hr@acme.test", "--yes")
     assert state(tenant) == before
-    call_command("import_roster", str(path), "--org", "acme", "--as", "hr@acme.test", "--yes", "--deactivate-many")
+    call_command(
+        "import_roster",
+        str(path),
+        "--org",
+        "acme",
+        "--mode",
+        "sync",
+        "--as",
+        "hr@acme.test",
+        "--yes",
+        "--deactivate-many",
+    )
     assert "Imported 5 people into Acme." in capsys.readouterr().out
     assert RosterImport.all_organizations.filter(status=RosterImportStatus.DONE).get().uploaded_by == tenant.hr
-    call_command("import_roster", str(path), "--org", "acme", "--as", "hr@acme.test")
+    call_command("import_roster", str(path), "--org", "acme", "--mode", "sync", "--as", "hr@acme.test")
     assert "People: 0 added, 0 moved, 0 updated, 0 reactivated, 0 deactivated, 5 unchanged." in capsys.readouterr().out
 
 
-def test_the_command_adds_without_deactivating_in_add_mode(tenant, tmp_path, capsys):
+def test_the_command_adds_and_updates_by_default_and_deactivates_no_one(tenant, tmp_path, capsys):
     path = tmp_path / "roster.csv"
     path.write_bytes(roster("new@acme.test,New Person,Acme/Sales,employee,"))
-    call_command("import_roster", str(path), "--org", "acme", "--mode", "add", "--yes")
+    call_command("import_roster", str(path), "--org", "acme", "--yes")
     assert people(tenant)["new@acme.test"][3] is True and people(tenant)["employee@acme.test"][3] is True
 
 
@@ -607,7 +630,18 @@ def test_the_command_prints_every_problem_and_fails(tenant, tmp_path, capsys):
 def test_the_command_protects_the_person_it_runs_as(tenant, tmp_path, capsys):
     path = tmp_path / "roster.csv"
     path.write_bytes(roster(*[line for line in ACME if not line.startswith("hr@")]))
-    call_command("import_roster", str(path), "--org", "acme", "--as", "hr@acme.test", "--yes", "--deactivate-many")
+    call_command(
+        "import_roster",
+        str(path),
+        "--org",
+        "acme",
+        "--mode",
+        "sync",
+        "--as",
+        "hr@acme.test",
+        "--yes",
+        "--deactivate-many",
+    )
     assert "an import never deactivates the person running it" in capsys.readouterr().out
     assert people(tenant)["hr@acme.test"][3] is True
 

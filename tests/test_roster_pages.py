@@ -1,6 +1,9 @@
 """HR's roster pages: the upload and its preview, confirmation and report, people and teams one
 at a time, the export, the history with undo."""
 
+import html
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -20,6 +23,23 @@ from tests.support.roster import ACME, HEADER, apply, counts, leads, people, ros
 
 def upload(client, content: bytes, name: str = "roster.csv", mode: str = "sync"):
     return client.post("/o/acme/people/import/", {"file": SimpleUploadedFile(name, content, "text/csv"), "mode": mode})
+
+
+CONFIRM = re.compile(r'name="confirm" value="([0-9a-f]+)"')
+
+
+def words(page: str) -> str:
+    """A page's text as a reader gets it: no tags, one space between words."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split()).replace(" .", ".")
+
+
+def confirmed(client, url: str, data: dict | None = None):
+    """POST `data` to `url`; when the answer is a preview to confirm, confirm exactly it."""
+    data = data or {}
+    response = client.post(url, data)
+    if response.status_code == 200 and CONFIRM.search(response.content.decode()):
+        response = client.post(url, {**data, "confirm": CONFIRM.search(response.content.decode())[1]})
+    return response
 
 
 # Upload, preview, confirm ------------------------------------------------------------------------
@@ -56,9 +76,12 @@ def test_a_file_that_changes_nothing_says_so_and_offers_no_confirmation(tenant, 
     assert "This file changes nothing." in page and "Confirm and import" not in page
 
 
-def test_add_and_update_mode_is_offered_and_deactivates_no_one(tenant, login):
+def test_add_and_update_is_the_mode_chosen_unless_hr_chooses_a_full_sync(tenant, login):
     client = login(tenant.hr)
-    assert "Add and update only" in client.get("/o/acme/people/import/").content.decode()
+    page = client.get("/o/acme/people/import/").content.decode()
+    assert re.search(r'<input type="radio" name="mode" value="add"[^>]* checked', page)
+    assert not re.search(r'<input type="radio" name="mode" value="sync"[^>]* checked', page)
+    assert page.index("Add and update: people not in the file stay as they are") < page.index("Full sync")
     response = upload(client, roster("new@acme.test,New Person,Acme/Sales,employee,"), mode="add")
     client.post(response["Location"], {})
     assert people(tenant)["new@acme.test"][3] is True and people(tenant)["employee@acme.test"][3] is True
@@ -145,11 +168,37 @@ def test_a_big_upload_goes_to_the_task_and_the_page_shows_its_progress(
     assert "Nothing has changed yet." in client.get(detail).content.decode()
 
 
-def test_the_example_csv_downloads_built_on_the_real_tree(tenant, login):
-    response = login(tenant.hr).get("/o/acme/people/import/example.csv")
-    assert response["Content-Disposition"] == 'attachment; filename="pulse-roster-example.csv"'
-    lines = response.content.decode().splitlines()
-    assert lines[0] == HEADER and lines[1].split(",")[2] == "Acme"
+def test_the_file_to_start_from_is_the_organisations_own_roster_and_the_help_quotes_its_tree(tenant, login):
+    client = login(tenant.hr)
+    page = client.get("/o/acme/people/import/").content.decode()
+    assert "Download your current roster (CSV)" in page and "<code>Acme/Engineering/Platform</code>" in page
+    response = client.get("/o/acme/people/import/example.csv")
+    assert response["Content-Disposition"] == 'attachment; filename="acme-roster.csv"'
+    assert response.content == client.get("/o/acme/people/export.csv").content
+    assert response.content.decode().splitlines()[0] == HEADER
+
+
+def test_the_help_names_the_real_root_when_it_is_not_the_organisations_name(db, login):
+    from tests.support.factories import MembershipFactory, OrganizationFactory, TeamFactory
+
+    org = OrganizationFactory(slug="northwind", name="Northwind Health")
+    root = TeamFactory(organization=org, name="Northwind")
+    TeamFactory(parent=TeamFactory(parent=root, name="Care"), name="Ward 7")
+    hr = MembershipFactory(organization=org, role="hr", team=root)
+    page = login(hr).get("/o/northwind/people/import/").content.decode()
+    assert "<code>Northwind/Care/Ward 7</code>" in page and "the top of Northwind Health's tree is" in page
+    assert "Northwind Health/" not in page
+    assert "Download an example CSV" in page  # nobody to export but HR: a sketch on the real tree
+    example = login(hr).get("/o/northwind/people/import/example.csv").content.decode()
+    assert "Northwind/Care/Ward 7" in example and "Northwind Health/" not in example
+
+
+def test_a_file_separated_by_semicolons_is_read_and_the_preview_says_so(tenant, login):
+    client = login(tenant.hr)
+    content = roster(*(line.replace(",", ";") for line in ACME[:2]), header=HEADER.replace(",", ";"))
+    response = upload(client, content, mode="add")
+    page = client.get(response["Location"]).content.decode()
+    assert "Nothing has changed yet." in page and "separated by semicolons: it was read that way" in page
 
 
 # Export and history ------------------------------------------------------------------------------
@@ -165,19 +214,42 @@ def test_export_then_reimport_through_the_pages_changes_nothing(tenant, login):
     assert (people(tenant), leads(tenant)) == before
 
 
-def test_the_history_lists_changes_and_undoes_the_last_import(tenant, login):
+def test_the_history_lists_changes_and_undoes_an_import_after_a_preview(tenant, login):
     client = login(tenant.hr)
     before = people(tenant)
     response = upload(client, roster(*ACME))
     client.post(response["Location"], {"large_deactivation_ok": "on"})
     page = client.get("/o/acme/people/history/").content.decode()
-    assert "Imported roster.csv: 3 added" in page and "Undo this import" in page
     change = RosterChange.all_organizations.get(kind=RosterChangeKind.IMPORT)
-    undone = client.post(f"/o/acme/people/history/{change.pk}/undo/", follow=True).content.decode()
-    assert "The import is undone" in undone and "Undid: Imported roster.csv" in undone
+    assert "Imported roster.csv: 3 added" in page and f"/o/acme/people/history/{change.pk}/undo/" in page
+    url = f"/o/acme/people/history/{change.pk}/undo/"
+    preview = client.get(url).content.decode()
+    said = words(preview)
+    assert "Nothing has changed yet." in said and "Undid: Imported roster.csv" in said
+    assert "Active again: may sign in and is invited to the next pulses." in said  # the deactivated
+    assert "Would see the results of Acme/Engineering (and the 2 teams below it)" in said  # the manager back
+    assert people(tenant) != before  # a preview changes nothing
+    undone = client.post(url, {"confirm": CONFIRM.search(preview)[1]}, follow=True).content.decode()
+    assert "Undone: the roster is as it was before that change." in undone
     assert people(tenant) == before
-    again = client.post(f"/o/acme/people/history/{change.pk}/undo/", follow=True).content.decode()
-    assert "Only the latest change can be undone" in again
+    again = client.get(url).content.decode()
+    assert "This change cannot be undone now" in again and "This change is undone already." in again
+
+
+def test_an_undo_that_a_later_change_stands_in_the_way_of_says_which_and_changes_nothing(tenant, login):
+    client = login(tenant.hr)
+    url = f"/o/acme/people/{tenant.employee.pk}/"
+    name = tenant.employee.user.name
+    confirmed(client, url, {"name": name, "team": tenant.product.pk, "role": "employee"})
+    confirmed(client, url, {"name": name, "team": tenant.engineering.pk, "role": "employee"})
+    first, second = RosterChange.all_organizations.order_by("pk")
+    page = client.get(f"/o/acme/people/history/{first.pk}/undo/").content.decode()
+    assert "cannot be undone now" in page and "A later change" in page and "Undo that one first" in page
+    assert client.post(f"/o/acme/people/history/{first.pk}/undo/", {"confirm": "x"}).status_code == 200
+    assert people(tenant)["employee@acme.test"][2] == "Acme/Engineering"
+    assert confirmed(client, f"/o/acme/people/history/{second.pk}/undo/").status_code == 302
+    assert confirmed(client, f"/o/acme/people/history/{first.pk}/undo/").status_code == 302
+    assert people(tenant)["employee@acme.test"][2] == "Acme/Engineering/Platform"
 
 
 def test_an_empty_history_explains_itself(tenant, login):
@@ -226,14 +298,26 @@ def test_hr_moves_promotes_deactivates_and_reactivates_a_person(
     name = tenant.employee.user.name
     tenant.employee.user.set_unusable_password()
     tenant.employee.user.save()
+    promotion = {"name": name, "team": tenant.product.pk, "role": "manager", "leads": [tenant.product.pk]}
+    preview = client.post(url, promotion)
+    page = preview.content.decode()
+    assert preview.status_code == 200 and "Nothing has changed yet." in page
+    assert "Role: Employee → Manager. Would see the results of Acme/Engineering/Product." in words(page)
+    assert people(tenant)["employee@acme.test"][1] == "employee" and mailoutbox == []
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"name": name, "team": tenant.product.pk, "role": "manager"})
+        response = client.post(url, {**promotion, "confirm": CONFIRM.search(page)[1]})
     assert response.status_code == 302
     assert people(tenant)["employee@acme.test"] == (name, "manager", "Acme/Engineering/Product", True)
     assert [message.to for message in mailoutbox] == [["employee@acme.test"]]  # promoted: a set-up link
-    client.post(url + "active/", {"active": "0"})
+    page = client.get(url + "active/").content.decode()
+    assert "Deactivated: can no longer sign in to Acme and gets no more pulses." in words(page)
+    assert "Would no longer see the results of Acme/Engineering/Product." in words(page)
+    assert people(tenant)["employee@acme.test"][3] is True  # the preview changed nothing
+    assert client.post(url + "active/", {"active": "0"}).status_code == 200  # not confirmed: the preview again
+    assert people(tenant)["employee@acme.test"][3] is True
+    client.post(url + "active/", {"confirm": CONFIRM.search(page)[1]})
     assert people(tenant)["employee@acme.test"][3] is False
-    client.post(url + "active/", {"active": "1"})
+    assert confirmed(client, url + "active/").status_code == 302
     assert people(tenant)["employee@acme.test"][3] is True
     summaries = list(RosterChange.all_organizations.order_by("pk").values_list("summary", flat=True))
     assert summaries[0].startswith(f"Changed {name} <employee@acme.test>: team Acme/Engineering/Platform →")
@@ -273,12 +357,16 @@ def test_hr_renames_moves_and_merges_teams_and_a_round_keeps_its_tree(tenant, lo
         frozen = set(round_.team_snapshot.values_list("team_id", "parent_id"))
     client = login(tenant.hr)
     url = f"/o/acme/people/teams/{tenant.product.pk}/"
-    response = client.post(url, {"name": "Products", "parent": tenant.root.pk})
+    page = words(client.post(url, {"name": "Products", "parent": tenant.root.pk}).content.decode())
+    assert "Move Acme/Engineering/Product?" in page
+    assert "Would no longer see the results of Acme/Engineering/Product." in page  # Engineering's lead
+    response = confirmed(client, url, {"name": "Products", "parent": tenant.root.pk})
     assert response.status_code == 302
     product = Team.all_organizations.get(pk=tenant.product.pk)
     assert (product.path, product.parent_id) == ("Acme/Products", tenant.root.pk)
-    client.post(f"/o/acme/people/teams/{tenant.platform.pk}/merge/", {"into": product.pk})
-    assert people(tenant)["employee@acme.test"][2] == "Acme/Products"
+    assert client.post(url, {"name": "Product range", "parent": tenant.root.pk}).status_code == 302  # a rename: at once
+    confirmed(client, f"/o/acme/people/teams/{tenant.platform.pk}/merge/", {"into": product.pk})
+    assert people(tenant)["employee@acme.test"][2] == "Acme/Product range"
     assert (
         not Team.all_organizations.filter(pk=tenant.platform.pk).exists()
         or not Membership.all_organizations.filter(team_id=tenant.platform.pk).exists()

@@ -4,7 +4,9 @@ from django import forms
 from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 
-from surveys.models import ActionPlan, ActionPlanStatus, Round, RoundStatus, Survey, Team
+from surveys.access import team_readers
+from surveys.models import ActionPlan, ActionPlanStatus, Membership, Round, RoundStatus, Survey, Team
+from surveys.models.action_plans import REMIND_DAYS
 from surveys.selectors.dashboard import surveys_covering
 from surveys.services.action_plans import (
     DESCRIPTION_MAX_LENGTH,
@@ -24,6 +26,11 @@ class RoundChoiceField(IdChoiceField):
         return f"{obj.survey.name}, round {obj.number} (closed {date_format(closed, 'j M Y')})"
 
 
+class OwnerChoiceField(IdChoiceField):
+    def label_from_instance(self, obj: Membership) -> str:
+        return f"{obj.user.get_full_name()} ({obj.get_role_display().lower()})"
+
+
 class ActionPlanForm(PulseForm):
     title = forms.CharField(
         max_length=TITLE_MAX_LENGTH,
@@ -37,12 +44,18 @@ class ActionPlanForm(PulseForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Optional: the first steps, who takes them, and how the team will know it helped.",
     )
+    owner = OwnerChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Nobody yet",
+        help_text="Who makes sure it happens: HR, or a lead of this team or of a team above it.",
+    )
     status = forms.ChoiceField(choices=ActionPlanStatus.choices, widget=forms.RadioSelect)
     due_on = forms.DateField(
         label="Due date",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Optional.",
+        help_text=f"Optional. The owner gets one e-mail reminder {REMIND_DAYS} days before, unless it is done.",
     )
     round = RoundChoiceField(
         label="In response to",
@@ -64,10 +77,13 @@ class ActionPlanForm(PulseForm):
                     "status": fields.status,
                     "due_on": fields.due_on,
                     "round": plan.round_id,
+                    "owner": plan.owner_id,
                 },
             )
         kwargs.setdefault("initial", {}).setdefault("status", ActionPlanStatus.PLANNED)
         super().__init__(*args, **kwargs)
+        owners = team_readers(team).select_related("user").order_by("user__name", "user__email")
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = owners
         surveys = Survey.objects.filter(surveys_covering([team.path]))
         cast(forms.ModelChoiceField, self.fields["round"]).queryset = (
             Round.objects.filter(survey__in=surveys, status=RoundStatus.PUBLISHED)
@@ -92,6 +108,7 @@ class ActionPlanForm(PulseForm):
             status=data["status"],
             due_on=data["due_on"],
             round=data["round"],
+            owner=data["owner"],
         )
 
 

@@ -3,6 +3,7 @@ from typing import cast
 from django import forms
 
 from surveys.models import Role, RosterImportMode, Team
+from surveys.models.roster import DEFAULT_ROSTER_MODE
 from surveys.services.people import PersonFields, person_name_check
 from surveys.services.roster_file import MAX_BYTES
 from surveys.services.teams import team_name_check
@@ -32,8 +33,10 @@ class RosterUploadForm(PulseForm):
     mode = forms.ChoiceField(
         label="What to do with people who are not in the file",
         choices=RosterImportMode.choices,
-        initial=RosterImportMode.SYNC,
+        initial=DEFAULT_ROSTER_MODE,
         widget=forms.RadioSelect,
+        help_text="Choose a full sync only for a file that holds everyone: its preview lists each person it "
+        "would deactivate before anything changes.",
     )
 
     def clean_file(self):
@@ -123,6 +126,12 @@ class TeamForm(PulseForm):
 
 class TeamMergeForm(PulseForm):
     into = TeamPathChoiceField(label="Merge into", queryset=None)
+    leads_follow = forms.BooleanField(
+        label="Its leads also lead the team it merges into",
+        required=False,
+        help_text="Off: they keep leading this team and its past results, and see nothing new. On: they also see "
+        "the results of the team it merges into and every team below it. The next page names everyone either way.",
+    )
 
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)

@@ -27,8 +27,14 @@ FINISHED_IMPORT_STATES = frozenset({RosterImportStatus.DONE, RosterImportStatus.
 
 
 class RosterImportMode(models.TextChoices):
+    ADD = "add", "Add and update: people not in the file stay as they are"
     SYNC = "sync", "Full sync: people not in the file are deactivated"
-    ADD = "add", "Add and update only: people not in the file stay as they are"
+
+
+#: What an import does when nobody chose: the mode that cannot deactivate anyone. A full sync is
+#: chosen on purpose (the page, the API's `mode`, the command's --mode), and its preview names
+#: everyone it deactivates.
+DEFAULT_ROSTER_MODE = RosterImportMode.ADD
 
 
 class RosterImport(TenantModel):
@@ -39,7 +45,7 @@ class RosterImport(TenantModel):
     uploaded_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     filename = models.CharField(max_length=255)
     content = models.BinaryField(editable=False)
-    mode = models.CharField(max_length=10, choices=RosterImportMode.choices, default=RosterImportMode.SYNC)
+    mode = models.CharField(max_length=10, choices=RosterImportMode.choices, default=DEFAULT_ROSTER_MODE)
     status = models.CharField(max_length=20, choices=RosterImportStatus.choices, default=RosterImportStatus.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
@@ -64,12 +70,33 @@ class RosterChangeKind(models.TextChoices):
     IMPORT = "import", "Roster import"
     PERSON = "person", "Person changed"
     TEAM = "team", "Team changed"
-    UNDO = "undo", "Import undone"
+    UNDO = "undo", "Change undone"
+
+
+#: What a history entry records it replaced (`RosterChange.details`), each list holding ids and
+#: the values before and after:
+#: - `teams_created` [team], `team_renames` [team, old path, new path] (same parent),
+#:   `team_parents` [team, old parent, new parent] (a move; None is the top of the tree);
+#: - `users_created` [user], `user_names` [user, old, new];
+#: - `memberships_created` [membership], `memberships_changed` [membership, before, after], with
+#:   before and after each [role, team, active];
+#: - `leads_added` and `leads_removed` [team, membership].
+CHANGE_DETAILS = (
+    "teams_created",
+    "team_renames",
+    "team_parents",
+    "users_created",
+    "user_names",
+    "memberships_created",
+    "memberships_changed",
+    "leads_added",
+    "leads_removed",
+)
 
 
 class RosterChange(TenantModel):
-    """One entry of the roster history: who changed what, when. An import's entry keeps what
-    it changed (before and after) so that the last import can be undone."""
+    """One entry of the roster history: who changed what, when, and what it replaced
+    (`details`, in the format of CHANGE_DETAILS), so that any entry can be undone."""
 
     actor = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=10, choices=RosterChangeKind.choices)
@@ -87,3 +114,13 @@ class RosterChange(TenantModel):
 
     def __str__(self) -> str:
         return self.summary
+
+    @property
+    def undoable(self) -> bool:
+        """It records what it replaced, and is neither an undo nor undone already (whether a later
+        change stands in the way is for `roster_change_undo` to say)."""
+        return (
+            self.kind != RosterChangeKind.UNDO
+            and self.undone_at is None
+            and any(self.details.get(key) for key in CHANGE_DETAILS)
+        )

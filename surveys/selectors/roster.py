@@ -18,7 +18,6 @@ from surveys.models import (
     Membership,
     Organization,
     RosterChange,
-    RosterChangeKind,
     RosterImport,
     Team,
     TeamManagement,
@@ -66,6 +65,15 @@ def roster_team_tree(*, organization: Organization) -> list[TeamNode]:
     return sorted(nodes.values(), key=lambda node: Team.path_names(node.team.path))
 
 
+def team_leads(*, team: Team) -> list[Membership]:
+    """The active people who lead `team`, by name."""
+    return list(
+        Membership.objects.filter(management__team=team, is_active=True)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+
+
 def roster_people(*, organization: Organization, search: str = "", status: str = "") -> QuerySet[Membership]:
     """People of the organisation matching `search` (name, email or team), active or not."""
     people = Membership.objects.filter(organization=organization).select_related("user", "team")
@@ -96,21 +104,18 @@ def roster_imports_recent(*, organization: Organization, limit: int = 10) -> Que
 @dataclass(frozen=True)
 class HistoryEntry:
     change: RosterChange
-    undoable: bool  # the latest change, an import: it may be undone
+    undoable: bool  # it records what it replaced and is not undone: its undo page previews it
 
 
 def roster_history(*, organization: Organization, limit: int = 100) -> list[HistoryEntry]:
-    """The latest roster changes, newest first; the latest import may be undone while nothing
-    came after it."""
+    """The latest roster changes, newest first, each marked undoable when it may be offered for
+    undoing (whether a later change stands in the way is said by the undo's preview)."""
     changes = list(
         RosterChange.objects.filter(organization=organization)
         .select_related("actor__user", "roster_import")
         .order_by("-created_at", "-pk")[:limit]
     )
-    latest = next(
-        (change for change in changes if change.undone_at is None and change.kind != RosterChangeKind.UNDO), None
-    )
-    return [HistoryEntry(change, change is latest and change.kind == RosterChangeKind.IMPORT) for change in changes]
+    return [HistoryEntry(change, change.undoable) for change in changes]
 
 
 def _csv(rows: Iterable[Sequence[object]]) -> str:
@@ -152,27 +157,55 @@ def roster_export_csv(*, organization: Organization) -> str:
 
 
 def roster_example_csv(*, organization: Organization) -> str:
-    """An example to start from, built on the organisation's own tree (or on one that looks
-    like a company's when it has none yet): a lead for each of the first teams and two people
-    with made-up example.com addresses. Imported as it is, in either mode, the preview shows
-    what it would do before anything changes."""
-    teams = list(Team.objects.filter(organization=organization).order_by("path")[:6])
-    if not teams:
-        top = organization.name.replace(Team.SEPARATOR, "-")
-        paths = [top, f"{top}/People", f"{top}/Engineering", f"{top}/Engineering/Platform"]
-    else:
-        paths = [team.path for team in teams]
-    people = [
-        ("ada.lovelace", "Ada Lovelace", "admin"),
-        ("grace.hopper", "Grace Hopper", "hr"),
-        ("alan.turing", "Alan Turing", "manager"),
-        ("katherine.johnson", "Katherine Johnson", "manager"),
-        ("tim.berners-lee", "Tim Berners-Lee", "manager"),
-        ("margaret.hamilton", "Margaret Hamilton", "manager"),
-    ]
-    rows = [ROSTER_COLUMNS]
-    for path, (local, name, role) in zip(paths, people, strict=False):
-        rows.append((f"{local}@example.com", name, path, role, path))
-    rows.append(("edsger.dijkstra@example.com", "Edsger Dijkstra", paths[-1], "employee", ""))
-    rows.append(("barbara.liskov@example.com", "Barbara Liskov", paths[-1], "employee", ""))
+    """The file to start from: the organisation's own roster as exported, so that uploading it
+    unchanged changes nothing and editing it changes only the edit. An organisation with nobody
+    but its first HR person yet gets their row and a sketch on its own tree (or on one that looks
+    like a company's): colleagues are not known yet, so they have made-up example.com addresses,
+    which its preview adds only if confirmed."""
+    if roster_example_is_export(organization=organization):
+        return roster_export_csv(organization=organization)
+    paths = _example_paths(organization)
+    rows: list[Sequence[object]] = list(roster_export_rows(organization=organization))
+    for local, name, role, manages in (
+        ("alan.turing", "Alan Turing", "manager", paths[-1]),
+        ("edsger.dijkstra", "Edsger Dijkstra", "employee", ""),
+        ("barbara.liskov", "Barbara Liskov", "employee", ""),
+    ):
+        rows.append((f"{local}@example.com", name, paths[-1], role, manages))
     return _csv(rows)
+
+
+def roster_example_is_export(*, organization: Organization) -> bool:
+    """Whether the file to start from is the organisation's own roster, unchanged (more than the
+    first HR person has a team)."""
+    return Membership.objects.filter(organization=organization, is_active=True, team__isnull=False).count() > 1
+
+
+@dataclass(frozen=True)
+class PathExamples:
+    """Team paths the roster help quotes, taken from the organisation's own tree."""
+
+    root: str  # a top-level team
+    team: str  # a team a level or two below it
+    lead: str  # a team someone might lead, for the manages column
+
+
+def roster_path_examples(*, organization: Organization) -> PathExamples:
+    paths = _example_paths(organization)
+    return PathExamples(root=paths[0], team=paths[-1], lead=paths[min(1, len(paths) - 1)])
+
+
+def _example_paths(organization: Organization) -> list[str]:
+    """A path from the top of the tree down to two levels below it, through its first teams
+    (the tree's own names; a company-like tree named after the organisation when it has none)."""
+    root = Team.objects.filter(organization=organization, parent__isnull=True).order_by("path").first()
+    if root is None:
+        top = organization.name.replace(Team.SEPARATOR, "-")
+        return [top, Team.path_of([top, "Engineering"]), Team.path_of([top, "Engineering", "Platform"])]
+    paths = [root.path]
+    for _ in range(2):
+        child = Team.objects.filter(organization=organization, parent__path=paths[-1]).order_by("path").first()
+        if child is None:
+            break
+        paths.append(child.path)
+    return paths

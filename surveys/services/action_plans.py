@@ -1,8 +1,10 @@
-"""Action plans: what a team decided to change after a round.
+"""Action plans: what a team decided to change after a round, who owns it and by when.
 
 People of the team see their team's plans after they answer a pulse, so a plan is written for
 the whole team to read. Each rule raises PulseError with the field it is about as its code, so
-the form shows it beside that field and no other caller (API, shell) can skip it.
+the form shows it beside that field and no other caller (API, shell) can skip it. A plan's
+owner is someone who may see the team's results (`access.team_readers`), and is e-mailed once
+before the plan is due (`ActionPlan.reminder_due`; `action_plan_remind`, run by the job).
 """
 
 from __future__ import annotations
@@ -11,9 +13,16 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
+from surveys.access import team_readers
 from surveys.core.exceptions import PulseError
+from surveys.core.names import one_line
 from surveys.models import ActionPlan, ActionPlanStatus, Membership, Round, RoundStatus, Team
 
 TITLE_MAX_LENGTH = 200
@@ -30,10 +39,11 @@ class ActionPlanFields:
     status: str = ActionPlanStatus.PLANNED
     due_on: dt.date | None = None
     round: Round | None = None
+    owner: Membership | None = None
 
     @classmethod
     def of(cls, plan: ActionPlan) -> ActionPlanFields:
-        return cls(plan.title, plan.description, plan.status, plan.due_on, plan.round)
+        return cls(plan.title, plan.description, plan.status, plan.due_on, plan.round, plan.owner)
 
 
 def action_plan_title_check(*, title: str) -> str:
@@ -61,12 +71,22 @@ def action_plan_round_check(*, round_: Round | None, team: Team) -> None:
         raise PulseError("Choose a round whose results this team can see, or none.", code="round")
 
 
+def action_plan_owner_check(*, owner: Membership | None, team: Team) -> None:
+    """The owner may see the team's results: HR, or a lead of the team or of a team above it."""
+    if owner is not None and not team_readers(team).filter(pk=owner.pk).exists():
+        raise PulseError(
+            f"Choose someone who may see {team.name}'s results: HR, or a lead of {team.name} or of a team above it.",
+            code="owner",
+        )
+
+
 def action_plan_create(*, team: Team, owner: Membership | None, fields: ActionPlanFields) -> ActionPlan:
-    fields = _checked(team=team, fields=fields, previous=None)
+    """A new plan of `team`, owned by `fields.owner`, or else by `owner` (who writes it)."""
+    fields = _checked(team=team, fields=dataclasses.replace(fields, owner=fields.owner or owner), previous=None)
     return ActionPlan.objects.create(
         organization_id=team.organization_id,
         team=team,
-        owner=owner,
+        owner=fields.owner,
         title=fields.title,
         description=fields.description,
         status=fields.status,
@@ -76,13 +96,64 @@ def action_plan_create(*, team: Team, owner: Membership | None, fields: ActionPl
 
 
 def action_plan_update(*, plan: ActionPlan, fields: ActionPlanFields) -> ActionPlan:
-    """Change a plan. Only what changes is checked again, so a plan whose due date has passed
-    can still be moved to "done"."""
+    """Change a plan (its owner too: `fields.owner`, None for nobody). Only what changes is
+    checked again, so a plan whose due date has passed can still be moved to "done". A new due
+    date or owner earns a new reminder."""
     fields = _checked(team=plan.team, fields=fields, previous=ActionPlanFields.of(plan))
+    if (fields.due_on, _pk(fields.owner)) != (plan.due_on, plan.owner_id):
+        plan.reminded_at = None
     plan.title, plan.description, plan.status = fields.title, fields.description, fields.status
-    plan.due_on, plan.round = fields.due_on, fields.round
-    plan.save(update_fields=["title", "description", "status", "due_on", "round", "updated_at"])
+    plan.due_on, plan.round, plan.owner = fields.due_on, fields.round, fields.owner
+    plan.save(update_fields=["title", "description", "status", "due_on", "round", "owner", "reminded_at", "updated_at"])
     return plan
+
+
+def action_plan_delete(*, plan: ActionPlan) -> None:
+    """Delete a plan for good (the team no longer sees it after answering)."""
+    plan.delete()
+
+
+def action_plan_remind(*, plan_id: int, now: dt.datetime | None = None) -> bool:
+    """E-mail the owner of a plan due a reminder (`ActionPlan.reminder_due`), once: the plan is locked, the
+    message sent and the plan stamped in one transaction, so two runs at once send one e-mail
+    (a failed send stamps nothing and the next run tries again). Nobody is e-mailed who may no
+    longer see the team's results. Returns whether it sent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        plan = (
+            ActionPlan.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=plan_id, reminded_at__isnull=True)
+            .filter(ActionPlan.reminder_due(today=timezone.localdate(now)))
+            .select_related("team", "owner__user", "organization")
+            .first()
+        )
+        if plan is None or plan.owner_id is None or not team_readers(plan.team).filter(pk=plan.owner_id).exists():
+            return False
+        _reminder(plan, today=timezone.localdate(now)).send()
+        plan.reminded_at = now
+        plan.save(update_fields=["reminded_at"])
+    return True
+
+
+def _reminder(plan: ActionPlan, *, today: dt.date) -> EmailMultiAlternatives:
+    assert plan.owner is not None and plan.due_on is not None
+    days = (plan.due_on - today).days
+    context = {
+        "name": plan.owner.user.get_short_name(),
+        "organization": plan.organization,
+        "plan": plan,
+        "when": "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days",
+        "link": settings.PULSE_BASE_URL
+        + reverse("team_dashboard", args=[plan.organization.slug, plan.team_id])
+        + "#action-plans",
+    }
+    message = EmailMultiAlternatives(
+        subject=one_line(f"{plan.team.name}: “{plan.title}” is due {context['when']}"),
+        body=render_to_string("emails/action_plan_reminder.txt", context),
+        to=[plan.owner.user.email],
+    )
+    message.attach_alternative(render_to_string("emails/action_plan_reminder.html", context), "text/html")
+    return message
 
 
 def _checked(*, team: Team, fields: ActionPlanFields, previous: ActionPlanFields | None) -> ActionPlanFields:
@@ -94,10 +165,12 @@ def _checked(*, team: Team, fields: ActionPlanFields, previous: ActionPlanFields
         raise PulseError("Choose where the plan stands.", code="status")
     if previous is None or fields.due_on != previous.due_on:
         action_plan_due_check(due_on=fields.due_on)
-    if previous is None or _round_id(fields.round) != _round_id(previous.round):
+    if previous is None or _pk(fields.round) != _pk(previous.round):
         action_plan_round_check(round_=fields.round, team=team)
+    if previous is None or _pk(fields.owner) != _pk(previous.owner):
+        action_plan_owner_check(owner=fields.owner, team=team)
     return dataclasses.replace(fields, title=title, description=description)
 
 
-def _round_id(round_: Round | None) -> int | None:
-    return None if round_ is None else round_.pk
+def _pk(instance: Round | Membership | None) -> int | None:
+    return None if instance is None else instance.pk

@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from surveys.core.cross_lookups import people_by_email, people_elsewhere
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
-from surveys.core.tenancy import across_organizations
 from surveys.models import HR_ROLES, MANAGER_ROLES, Membership, Organization, Role, RosterChangeKind, Team, User
 from surveys.services.accounts import account_invitations_queue, account_invitations_send
-from surveys.services.history import roster_change_record
+from surveys.services.history import leads_entries, roster_change_record
 
 NAME_MAX = User._meta.get_field("name").max_length or 200
 
@@ -65,14 +65,23 @@ def person_create(*, organization: Organization, actor: Membership | None, email
     email = person_email_check(organization=organization, email=email)
     fields = _fields_check(fields=fields)
     with transaction.atomic():
-        user = User.objects.filter(email=email).first() or User.objects.create_user(email, name=fields.name)
+        known = [pk for pk, address, _ in people_by_email([email]) if address == email]  # on Pulse elsewhere?
+        user = User.objects.get(pk=known[0]) if known else None
+        created = user is None
+        if user is None:
+            user = User.objects.create_user(email, name=fields.name)
         membership = Membership.objects.create(organization=organization, user=user, role=fields.role, team=fields.team)
-        _leads_set(membership, fields.leads)
+        added, _ = _leads_set(membership, fields.leads)
         roster_change_record(
             organization_id=organization.pk,
             actor=actor,
             kind=RosterChangeKind.PERSON,
             summary=f"Added {fields.name} <{email}> to {fields.team.path} as {membership.get_role_display()}.",
+            details={
+                "users_created": [user.pk] if created else [],
+                "memberships_created": [membership.pk],
+                "leads_added": leads_entries(added),
+            },
         )
         account_invitations_queue([membership])
     return membership
@@ -89,9 +98,10 @@ def person_update(*, membership: Membership, actor: Membership | None, fields: P
             Membership.objects.select_for_update(of=("self",)).select_related("user", "team").get(pk=membership.pk)
         )
         before = _described(membership)
+        state_before = _state(membership)
+        old_name = membership.user.name
         if membership.user.name != fields.name:
-            with across_organizations():
-                elsewhere = Membership.all_organizations.filter(user=membership.user).exclude(pk=membership.pk).exists()
+            elsewhere = bool(people_elsewhere([membership.user_id], organization_id=membership.organization_id))
             if elsewhere:
                 raise PulseError(
                     "This person also belongs to another organisation on Pulse, so their name is theirs to "
@@ -102,15 +112,24 @@ def person_update(*, membership: Membership, actor: Membership | None, fields: P
             membership.user.save(update_fields=["name"])
         membership.team, membership.role = fields.team, fields.role
         membership.save(update_fields=["team", "role"])
-        _leads_set(membership, fields.leads)
+        added, removed = _leads_set(membership, fields.leads)
         after = _described(membership)
         if after != before:
             changes = "; ".join(f"{key} {before[key]} → {after[key]}" for key in after if before[key] != after[key])
+            state_after = _state(membership)
             roster_change_record(
                 organization_id=membership.organization_id,
                 actor=actor,
                 kind=RosterChangeKind.PERSON,
                 summary=f"Changed {fields.name} <{membership.user.email}>: {changes}.",
+                details={
+                    "memberships_changed": [[membership.pk, state_before, state_after]]
+                    if state_after != state_before
+                    else [],
+                    "user_names": [[membership.user_id, old_name, fields.name]] if old_name != fields.name else [],
+                    "leads_added": leads_entries(added),
+                    "leads_removed": leads_entries(removed),
+                },
             )
         account_invitations_queue([membership])
     return membership
@@ -133,9 +152,12 @@ def _set_active(*, membership: Membership, actor: Membership | None, active: boo
         membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         if membership.is_active == active:
             return membership
+        state_before = _state(membership)
         membership.is_active = active
         membership.save(update_fields=["is_active"])
+        removed: list[tuple[int, int]] = []
         if not active:
+            removed = [(team_id, membership.pk) for team_id in membership.management.values_list("team_id", flat=True)]
             membership.management.all().delete()
         verb = "Reactivated" if active else "Deactivated"
         roster_change_record(
@@ -143,6 +165,10 @@ def _set_active(*, membership: Membership, actor: Membership | None, active: boo
             actor=actor,
             kind=RosterChangeKind.PERSON,
             summary=f"{verb} {membership.user.get_full_name()} <{membership.user.email}>.",
+            details={
+                "memberships_changed": [[membership.pk, state_before, _state(membership)]],
+                "leads_removed": leads_entries(removed),
+            },
         )
         if active:
             account_invitations_queue([membership])
@@ -158,12 +184,20 @@ def account_invitation_resend(*, membership: Membership) -> None:
     account_invitations_send(membership_ids=[membership.pk])
 
 
-def _leads_set(membership: Membership, teams: Sequence[Team]) -> None:
+def _leads_set(membership: Membership, teams: Sequence[Team]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Make `teams` exactly the teams `membership` leads; returns the (team, membership) pairs
+    added and removed."""
     wanted = {team.pk for team in teams}
     current = set(membership.management.values_list("team_id", flat=True))
     membership.management.filter(team_id__in=current - wanted).delete()
     for team_id in wanted - current:
         membership.management.create(organization_id=membership.organization_id, team_id=team_id)
+    return [(t, membership.pk) for t in wanted - current], [(t, membership.pk) for t in current - wanted]
+
+
+def _state(membership: Membership) -> list:
+    """What `memberships_changed` records of a membership (surveys.services.history)."""
+    return [membership.role, membership.team_id, membership.is_active]
 
 
 def _described(membership: Membership) -> dict[str, str]:

@@ -34,6 +34,11 @@ ROLE_LIST = ", ".join(Role.values[:-1]) + " or " + Role.values[-1]
 
 ProgressCallback = Callable[[int, int], None]
 
+#: The separators a roster file may use between its columns, by how people name them. Commas
+#: are the format; spreadsheets set to a language that writes decimal commas save semicolons,
+#: and some exports use tabs. The header line says which one a file uses.
+SEPARATORS = {",": ("commas", "comma"), ";": ("semicolons", "semicolon"), "\t": ("tabs", "tab")}
+
 
 @dataclass(frozen=True)
 class RosterError:
@@ -64,6 +69,7 @@ class RosterCheck:
     rows: list[RosterRow] = field(default_factory=list)
     errors: list[RosterError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    separator: str = ","
 
     @property
     def ok(self) -> bool:
@@ -78,6 +84,7 @@ class RosterSheet:
     width: int
     ignored_columns: list[str]
     records: list[tuple[int, list[str]]]
+    separator: str = ","
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -101,19 +108,38 @@ def roster_read(content: bytes) -> tuple[RosterSheet | None, list[RosterError]]:
     if "\0" in text:
         line = _line_at(text[: text.index("\0")].encode(), None)
         return None, [RosterError(line, "This line contains a NUL character: the file does not look like CSV text.")]
-    header, records, errors = _tokenise(text)
+    separator = _separator(text)
+    header, records, errors = _tokenise(text, separator)
     if errors:
         return None, errors
     columns, ignored, errors = _read_header(header)
     if errors:
+        if separator != ",":
+            said = f" (Line 1 was read as columns separated by {SEPARATORS[separator][0]}.)"
+            errors = [RosterError(e.line, e.message + said, e.column) for e in errors]
         return None, errors
     if not records:
         return None, [RosterError(1, "The file has a header but no people. Add one row per person below it.")]
-    return RosterSheet(columns=columns, width=len(header), ignored_columns=ignored, records=records), []
+    sheet = RosterSheet(
+        columns=columns, width=len(header), ignored_columns=ignored, records=records, separator=separator
+    )
+    return sheet, []
 
 
-def _tokenise(text: str) -> tuple[list[str], list[tuple[int, list[str]]], list[RosterError]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _separator(text: str) -> str:
+    """The separator of the header line: the one that splits it into the most of the roster's
+    columns (commas when none does better)."""
+    header = text.lstrip().splitlines()[0] if text.strip() else ""
+
+    def columns_found(separator: str) -> int:
+        cells = {cell.strip().strip('"').strip().lower() for cell in header.split(separator)}
+        return len(cells & set(ROSTER_COLUMNS))
+
+    return max(SEPARATORS, key=columns_found)  # the first of equals: commas
+
+
+def _tokenise(text: str, separator: str) -> tuple[list[str], list[tuple[int, list[str]]], list[RosterError]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=separator)
     header: list[str] | None = None
     records: list[tuple[int, list[str]]] = []
     line = 1  # where the record being read starts
@@ -179,7 +205,7 @@ def roster_validate(*, content: bytes, on_progress: ProgressCallback | None = No
     sheet, errors = roster_read(content)
     if sheet is None:
         return RosterCheck(errors=errors)
-    check = RosterCheck(ignored_columns=sheet.ignored_columns)
+    check = RosterCheck(ignored_columns=sheet.ignored_columns, separator=sheet.separator)
     total = len(sheet.records)
     if on_progress:
         on_progress(0, total)
@@ -206,9 +232,10 @@ def _check_row(line: int, cells: list[str], sheet: RosterSheet) -> tuple[RosterR
     if len(cells) > sheet.width:
         # Usually a comma inside an unquoted name: every later value is in the wrong column, so
         # checking them would only mislead.
+        many, one = SEPARATORS[sheet.separator]
         message = (
-            f"This row has {len(cells)} values but the header has {sheet.width} columns. "
-            "A value that contains a comma needs double quotes around it."
+            f"This row has {len(cells)} values but the header has {sheet.width} columns. The columns of this "
+            f"file are separated by {many}, so a value that contains a {one} needs double quotes around it."
         )
         return RosterRow(line=line, email="", name="", team="", role=""), [RosterError(line, message)]
     errors: list[RosterError] = []

@@ -10,7 +10,7 @@ from django.db import transaction
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
 from surveys.models import Membership, RosterChangeKind, Team, TeamManagement
-from surveys.services.history import roster_change_record
+from surveys.services.history import leads_entries, roster_change_record
 
 TEAM_NAME_MAX = Team._meta.get_field("name").max_length or 120
 
@@ -58,6 +58,7 @@ def team_rename(*, team: Team, name: str, actor: Membership | None) -> Team:
             actor=actor,
             kind=RosterChangeKind.TEAM,
             summary=f"Renamed {old} to {team.path}.",
+            details={"team_renames": [[team.pk, old, team.path]]},
         )
     return team
 
@@ -71,7 +72,7 @@ def team_move(*, team: Team, parent: Team | None, actor: Membership | None) -> T
         if parent == team.parent:
             return team
         team_name_check(name=team.name, parent=parent, team=team)
-        old = team.path
+        old, old_parent = team.path, team.parent_id
         Team.objects.filter(pk=team.pk).update(parent=parent)
         team.parent = parent
         team_repath(team=team, path=Team.child_path(parent, team.name))
@@ -81,35 +82,67 @@ def team_move(*, team: Team, parent: Team | None, actor: Membership | None) -> T
             actor=actor,
             kind=RosterChangeKind.TEAM,
             summary=f"Moved {old} {where} (now {team.path}).",
+            details={"team_parents": [[team.pk, old_parent, team.parent_id]]},
         )
     return team
 
 
-def team_merge(*, team: Team, into: Team, actor: Membership | None) -> Team:
-    """Merge `team` into `into`: its people, the teams below it and its leads move there. The
-    merged team stays, empty, because rounds and results may refer to it."""
+def team_merge(*, team: Team, into: Team, actor: Membership | None, leads_follow: bool = False) -> Team:
+    """Merge `team` into `into`: its people and the teams below it move there. The merged team
+    stays, empty, because rounds and results may refer to it, and its leads keep leading it (its
+    past results). With `leads_follow` they also lead `into`, and so see its results: the
+    preview says so by name."""
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=team.pk)
         into = Team.objects.select_for_update().get(pk=into.pk)
         if into == team or team.contains(into):
             raise PulseError("Choose a team outside the one being merged.", code="into")
-        people = Membership.objects.filter(team=team).update(team=into)
         children = list(Team.objects.filter(parent=team))
         for child in children:
             team_name_check(name=child.name, parent=into, team=child)
+        moved = list(Membership.objects.filter(team=team).values_list("pk", "role", "is_active"))
+        Membership.objects.filter(team=team).update(team=into)
         for child in children:
             Team.objects.filter(pk=child.pk).update(parent=into)
             child.parent = into
             team_repath(team=child, path=Team.child_path(into, child.name))
-        led = set(TeamManagement.objects.filter(team=into).values_list("membership_id", flat=True))
-        for lead in TeamManagement.objects.filter(team=team):
-            if lead.membership_id not in led:
-                TeamManagement.objects.create(team=into, membership_id=lead.membership_id)
-        TeamManagement.objects.filter(team=team).delete()
+        added = _leads_follow(team, into) if leads_follow else []
         roster_change_record(
             organization_id=team.organization_id,
             actor=actor,
             kind=RosterChangeKind.TEAM,
-            summary=f"Merged {team.path} into {into.path}: {people} people and {len(children)} teams moved.",
+            summary=f"Merged {team.path} into {into.path}: {_count(len(moved), 'person', 'people')} and "
+            f"{_count(len(children), 'team', 'teams')} moved"
+            + (f", {_count(len(added), 'lead', 'leads')} added to {into.name}." if added else "."),
+            details={
+                "memberships_changed": [
+                    [pk, [role, team.pk, active], [role, into.pk, active]] for pk, role, active in moved
+                ],
+                "team_parents": [[child.pk, team.pk, into.pk] for child in children],
+                "leads_added": leads_entries(added),
+            },
         )
     return into
+
+
+def team_merge_leads(team: Team, into: Team) -> list[Membership]:
+    """The leads of `team` who would become leads of `into` if they followed it."""
+    led = TeamManagement.objects.filter(team=into).values("membership_id")
+    return list(
+        Membership.objects.filter(management__team=team, is_active=True)
+        .exclude(pk__in=led)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+
+
+def _leads_follow(team: Team, into: Team) -> list[tuple[int, int]]:
+    added = [(into.pk, lead.pk) for lead in team_merge_leads(team, into)]
+    TeamManagement.objects.bulk_create(
+        [TeamManagement(organization_id=team.organization_id, team_id=t, membership_id=m) for t, m in added]
+    )
+    return added
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"

@@ -1,10 +1,18 @@
 """HR pages for the roster: people and teams, one person or team at a time, the import (upload,
-preview, confirmation, progress, report), the export, and the history with undo."""
+preview, confirmation, progress, report), the export, and the history with undo.
+
+A change that grants or removes access (a role or lead change, a deactivation, a move, a merge,
+an undo) is shown first, naming everyone whose access it changes
+(`services.access_changes.access_change_preview`), and made only when HR confirms that very
+preview: the confirmation carries its fingerprint, and a roster that changed meanwhile shows the
+new preview instead."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from surveys.access import access_person, access_roster_change, access_roster_import, access_team, role_required
@@ -17,28 +25,58 @@ from surveys.forms.roster import (
     TeamForm,
     TeamMergeForm,
 )
-from surveys.models import HR_ROLES
+from surveys.models import HR_ROLES, Team
 from surveys.selectors.roster import (
     ERRORS_PER_PAGE,
     PEOPLE_PER_PAGE,
     roster_active_count,
     roster_example_csv,
+    roster_example_is_export,
     roster_export_csv,
     roster_history,
     roster_import_errors_csv,
     roster_imports_recent,
+    roster_path_examples,
     roster_people,
     roster_team_tree,
+    team_leads,
 )
 from surveys.services import people as people_services
 from surveys.services import teams as team_services
+from surveys.services.access_changes import AccessPreview, access_change_preview
 from surveys.services.roster import (
+    roster_change_undo,
     roster_import_cancel,
     roster_import_confirm,
     roster_import_start,
-    roster_import_undo,
 )
 from surveys.services.roster_file import MAX_ROWS
+
+#: The field a confirmation sends back: the fingerprint of the preview HR read.
+CONFIRM = "confirm"
+UNDO_NOTE = "If it was a mistake, undo it from the roster history."
+
+
+def _confirmation(request, preview: AccessPreview) -> str:
+    """ "confirmed" when the POST confirms exactly this preview, "stale" when it confirmed another
+    one (the roster changed since it was shown), else "" (not confirmed yet)."""
+    sent = request.POST.get(CONFIRM, "")
+    if not sent:
+        return ""
+    return "confirmed" if sent == preview.fingerprint else "stale"
+
+
+def _confirm_page(request, *, title: str, lead: str, preview: AccessPreview, action: str, button: str, **extra):
+    context = {
+        "title": title,
+        "lead": lead,
+        "preview": preview,
+        "action": action,
+        "button": button,
+        "stale": _confirmation(request, preview) == "stale",
+        **extra,
+    }
+    return render(request, "surveys/roster/change_confirm.html", context)
 
 
 @require_GET
@@ -49,12 +87,15 @@ def people(request, org_slug: str):
     people = roster_people(
         organization=request.organization, search=filters.get("q", "").strip(), status=filters.get("status", "")
     )
+    active_count = roster_active_count(organization=request.organization)
     context = {
         "form": form,
         "filtered": bool(filters.get("q") or filters.get("status")),
         "page": Paginator(people, PEOPLE_PER_PAGE).get_page(request.GET.get("page")),
         "tree": roster_team_tree(organization=request.organization),
-        "active_count": roster_active_count(organization=request.organization),
+        "active_count": active_count,
+        # The first-import help quotes the organisation's own tree (read only when it is shown).
+        "examples": roster_path_examples(organization=request.organization) if active_count <= 1 else None,
     }
     return render(request, "surveys/roster/people.html", context)
 
@@ -80,6 +121,8 @@ def person_add(request, org_slug: str):
 
 @role_required(*HR_ROLES)
 def person_edit(request, org_slug: str, person_id: int):
+    """The person's form. A change of access (role, leads, a team that changes what they see)
+    is previewed and confirmed; any other change is saved at once."""
     person = access_person(membership=request.membership, person_id=person_id)
     initial = {
         "name": person.user.name,
@@ -88,35 +131,73 @@ def person_edit(request, org_slug: str, person_id: int):
         "leads": list(person.management.values_list("team_id", flat=True)),
     }
     form = PersonForm(request.POST or None, adding=False, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            person = people_services.person_update(
+    if request.method == "POST" and "revise" not in request.POST and form.is_valid():
+
+        def change():
+            return people_services.person_update(
                 membership=person, actor=request.membership, fields=form.person_fields()
             )
+
+        try:
+            preview = access_change_preview(change)
+            if preview.changes_access and _confirmation(request, preview) != "confirmed":
+                return _confirm_page(
+                    request,
+                    title=f"Save {person.user.get_full_name()}?",
+                    lead="This changes who may read which team's results. Check it, then save or go back.",
+                    preview=preview,
+                    action=request.path,
+                    button="Save these changes",
+                    form=form,
+                    revisable=True,
+                    back=reverse("roster_person", args=[org_slug, person.pk]),
+                )
+            person = change()
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, f"Saved {person.user.get_full_name()}.")
+            messages.success(request, f"Saved {person.user.get_full_name()}. {UNDO_NOTE}")
             return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
     return render(request, "surveys/roster/person_form.html", {"form": form, "person": person})
 
 
 @role_required(*HR_ROLES)
 def person_active(request, org_slug: str, person_id: int):
-    """Deactivate or reactivate (the form says which)."""
+    """Deactivate or reactivate: GET previews what it does, POST (confirming that preview) does it."""
     person = access_person(membership=request.membership, person_id=person_id)
-    if request.method != "POST":
-        return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
-    activate = request.POST.get("active") == "1"
-    change = people_services.person_reactivate if activate else people_services.person_deactivate
+    activate = not person.is_active
+    service = people_services.person_reactivate if activate else people_services.person_deactivate
+
+    def change():
+        return service(membership=person, actor=request.membership)
+
+    name = person.user.get_full_name()
     try:
-        person = change(membership=person, actor=request.membership)
+        preview = access_change_preview(change)
+        if request.method == "POST" and _confirmation(request, preview) == "confirmed":
+            change()
+            state = "active again" if activate else "deactivated: no more pulses, no pages"
+            messages.success(request, f"{name} is {state}. {UNDO_NOTE}")
+            return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
     except PulseError as error:
         messages.error(request, error.message)
-    else:
-        state = "active again" if activate else "deactivated: no more pulses, no pages"
-        messages.success(request, f"{person.user.get_full_name()} is {state}.")
-    return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
+        return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
+    lead = (
+        f"{name} would be invited to the next pulses of their team again, and sign in if their role has pages."
+        if activate
+        else f"{name} would get no more pulses and lose their pages. Nothing they answered is removed: "
+        "past results keep counting them."
+    )
+    return _confirm_page(
+        request,
+        title=f"{'Reactivate' if activate else 'Deactivate'} {name}?",
+        lead=lead,
+        preview=preview,
+        action=request.path,
+        button=f"{'Reactivate' if activate else 'Deactivate'} {person.user.get_short_name()}",
+        danger=not activate,
+        back=reverse("roster_person", args=[org_slug, person.pk]),
+    )
 
 
 @role_required(*HR_ROLES)
@@ -136,38 +217,82 @@ def person_account(request, org_slug: str, person_id: int):
 
 @role_required(*HR_ROLES)
 def team_edit(request, org_slug: str, team_id: int):
+    """Rename or move a team: a move is previewed and confirmed (it changes who sees the team and
+    where its results count); a rename alone is saved at once."""
     team = access_team(membership=request.membership, team_id=team_id)
     form = TeamForm(request.POST or None, team=team, initial={"name": team.name, "parent": team.parent_id})
-    merge = TeamMergeForm(team=team)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and "revise" not in request.POST and form.is_valid():
+        parent, name = form.cleaned_data["parent"], form.cleaned_data["name"]
+
+        def change() -> Team:
+            moved = team_services.team_move(team=team, parent=parent, actor=request.membership)
+            return team_services.team_rename(team=moved, name=name, actor=request.membership)
+
         try:
-            team = team_services.team_move(team=team, parent=form.cleaned_data["parent"], actor=request.membership)
-            team = team_services.team_rename(team=team, name=form.cleaned_data["name"], actor=request.membership)
+            preview = access_change_preview(change)
+            moves = parent != team.parent
+            if (moves or preview.changes_access) and _confirmation(request, preview) != "confirmed":
+                return _confirm_page(
+                    request,
+                    title=f"Move {team.path}?",
+                    lead="Moving a team moves every team below it too. Rounds already open or published keep "
+                    "the tree they had when they opened; the next rounds count it in its new place.",
+                    preview=preview,
+                    action=request.path,
+                    button="Move the team",
+                    form=form,
+                    revisable=True,
+                    back=reverse("roster_team", args=[org_slug, team.pk]),
+                )
+            team = change()
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, f"Saved: the team is now {team.path}. Rounds already open keep their tree.")
+            messages.success(
+                request, f"Saved: the team is now {team.path}. Rounds already open keep their tree. {UNDO_NOTE}"
+            )
             return redirect("roster_people", org_slug=org_slug)
-    return render(request, "surveys/roster/team_form.html", {"form": form, "merge": merge, "team": team})
+    merge = TeamMergeForm(team=team)
+    context = {"form": form, "merge": merge, "team": team, "leads": team_leads(team=team)}
+    return render(request, "surveys/roster/team_form.html", context)
 
 
 @role_required(*HR_ROLES)
 def team_merge(request, org_slug: str, team_id: int):
+    """Merge: the form on the team's page posts here, which previews; confirming merges."""
     team = access_team(membership=request.membership, team_id=team_id)
     if request.method != "POST":
         return redirect("roster_team", org_slug=org_slug, team_id=team.pk)
     merge = TeamMergeForm(request.POST, team=team)
-    if merge.is_valid():
-        try:
-            into = team_services.team_merge(team=team, into=merge.cleaned_data["into"], actor=request.membership)
-        except PulseError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, f"{team.path} is merged into {into.path}.")
-            return redirect("roster_people", org_slug=org_slug)
-    else:
+    if not merge.is_valid():
         messages.error(request, "Choose the team to merge into.")
-    return redirect("roster_team", org_slug=org_slug, team_id=team.pk)
+        return redirect("roster_team", org_slug=org_slug, team_id=team.pk)
+    into, follow = merge.cleaned_data["into"], merge.cleaned_data["leads_follow"]
+
+    def change() -> Team:
+        return team_services.team_merge(team=team, into=into, actor=request.membership, leads_follow=follow)
+
+    try:
+        preview = access_change_preview(change)
+        if _confirmation(request, preview) != "confirmed":
+            return _confirm_page(
+                request,
+                title=f"Merge {team.path} into {into.path}?",
+                lead=f"Everyone in {team.name} and the teams below it move to {into.path}. {team.name} stays in the "
+                "tree, empty, because past rounds refer to it; its leads keep seeing its past results.",
+                preview=preview,
+                action=request.path,
+                button=f"Merge {team.name}",
+                danger=True,
+                form=merge,
+                back=reverse("roster_team", args=[org_slug, team.pk]),
+            )
+        change()
+    except PulseError as error:
+        messages.error(request, error.message)
+        return redirect("roster_team", org_slug=org_slug, team_id=team.pk)
+    messages.success(request, f"{team.path} is merged into {into.path}. {UNDO_NOTE}")
+    return redirect("roster_people", org_slug=org_slug)
 
 
 @role_required(*HR_ROLES)
@@ -187,6 +312,8 @@ def roster_import(request, org_slug: str):
         "form": form,
         "imports": roster_imports_recent(organization=request.organization),
         "max_rows": MAX_ROWS,
+        "examples": roster_path_examples(organization=request.organization),
+        "example_is_export": roster_example_is_export(organization=request.organization),
     }
     return render(request, "surveys/roster/import.html", context)
 
@@ -288,7 +415,9 @@ def roster_import_errors(request, org_slug: str, import_id: int):
 @require_GET
 @role_required(*HR_ROLES)
 def roster_template(request, org_slug: str):
-    return _csv_download(roster_example_csv(organization=request.organization), "pulse-roster-example.csv")
+    exported = roster_example_is_export(organization=request.organization)
+    filename = f"{org_slug}-roster.csv" if exported else "pulse-roster-example.csv"
+    return _csv_download(roster_example_csv(organization=request.organization), filename)
 
 
 @require_GET
@@ -306,13 +435,28 @@ def roster_history_page(request, org_slug: str):
 
 @role_required(*HR_ROLES)
 def roster_undo(request, org_slug: str, change_id: int):
+    """GET previews undoing one entry of the history (or says why it cannot be undone); POST,
+    confirming that preview, undoes it."""
     change = access_roster_change(membership=request.membership, change_id=change_id)
-    if request.method != "POST":
-        return redirect("roster_history", org_slug=org_slug)
+
+    def undo():
+        return roster_change_undo(change=change, actor=request.membership)
+
     try:
-        roster_import_undo(change=change, actor=request.membership)
+        preview = access_change_preview(undo)
+        if request.method == "POST" and _confirmation(request, preview) == "confirmed":
+            undo()
+            messages.success(request, "Undone: the roster is as it was before that change.")
+            return redirect("roster_history", org_slug=org_slug)
     except PulseError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "The import is undone: the roster is as it was before it.")
-    return redirect("roster_history", org_slug=org_slug)
+        context = {"change": change, "refused": error.message}
+        return render(request, "surveys/roster/undo_refused.html", context)
+    return _confirm_page(
+        request,
+        title="Undo this change?",
+        lead=f"“{change.summary}” ({timezone.localtime(change.created_at):%-d %b %Y, %H:%M}) would be put back.",
+        preview=preview,
+        action=request.path,
+        button="Undo it",
+        back=reverse("roster_history", args=[org_slug]),
+    )

@@ -56,7 +56,10 @@ def test_hr_creates_a_key_and_pulls_the_results_csv(page, shot, sign_in, tenant,
     row = page.get_by_role("row", name="Power BI")
     assert row.get_by_text("Read only").is_visible() and row.get_by_text("Never").count() == 1
     shot(page, "api-keys-listed")
-    row.get_by_role("button", name="Revoke").click()
+    row.get_by_role("link", name="Revoke… Power BI").click()
+    expect(page.get_by_role("heading", name="Revoke the key “Power BI”?")).to_be_visible()
+    shot(page, "api-key-revoke-preview")
+    page.get_by_role("button", name="Revoke “Power BI”").click()
     expect(page.get_by_role("row", name="Power BI").get_by_text("Revoked")).to_be_visible()
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request)

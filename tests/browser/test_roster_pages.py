@@ -30,13 +30,15 @@ BAD = (
 )
 
 
-def _upload(page, content: str, name: str = "roster.csv"):
+def _upload(page, content: str, name: str = "roster.csv", full_sync: bool = False):
     page.get_by_role("link", name="People", exact=True).click()
     page.get_by_role("link", name="Import roster").click()
     assert unlabelled_controls(page) == []
     page.get_by_label("Roster file (CSV)").set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": content.encode()}]
     )
+    if full_sync:  # add and update is the default: a full sync is chosen on purpose
+        page.get_by_role("radio", name=re.compile("Full sync")).check()
     page.get_by_role("button", name="Check the file").click()
     page.wait_for_load_state("networkidle")
 
@@ -68,7 +70,7 @@ def test_hr_previews_and_confirms_an_import_and_a_new_manager_activates_from_the
     settings.PULSE_BASE_URL = live_server.url
     sign_in(page, tenant.hr)
     before = roster_state()
-    _upload(page, GOOD)
+    _upload(page, GOOD, full_sync=True)
     expect(page.get_by_role("status").filter(has_text="Nothing has changed yet.")).to_be_visible()
     assert page.get_by_text("These columns will be ignored: staff id.").is_visible()
     page.get_by_text("People deactivated (2)").click()  # open the list
@@ -111,6 +113,9 @@ def test_hr_previews_and_confirms_an_import_and_a_new_manager_activates_from_the
 
 
 def test_the_example_csv_previews_and_changes_nothing_until_confirmed(page, shot, sign_in, tenant, tmp_path):
+    # A new organisation: nobody but its first HR person is active yet, so the file to start from
+    # is an example on its own tree (with people, it is the roster as it stands).
+    Membership.all_organizations.filter(organization=tenant.org).exclude(pk=tenant.hr.pk).update(is_active=False)
     sign_in(page, tenant.hr)
     before = roster_state()
     page.get_by_role("link", name="People", exact=True).click()
@@ -118,10 +123,9 @@ def test_the_example_csv_previews_and_changes_nothing_until_confirmed(page, shot
     with page.expect_download() as download:
         page.get_by_role("link", name="Download an example CSV").click()
     example = Path(download.value.path()).read_text()
-    assert example.splitlines()[1].split(",")[2] == "Acme"  # the organisation's own tree
+    assert example.splitlines()[1].split(",")[2].startswith("Acme")  # the organisation's own tree
     _upload(page, example, name="pulse-roster-example.csv")
     expect(page.get_by_role("status").filter(has_text="Nothing has changed yet.")).to_be_visible()
-    assert page.get_by_text(re.compile(r"This deactivates \d+ of \d+ active people")).is_visible()
     shot(page, "roster-example-preview")
     assert roster_state() == before
     page.get_by_role("button", name="Cancel: change nothing").click()
@@ -152,7 +156,9 @@ def test_hr_edits_a_person_and_sees_the_history(page, shot, sign_in, tenant):
     expect(page.get_by_text(re.compile("^Saved"))).to_be_visible()
     shot(page, "person-edit")
     page.goto("/o/acme/people/history/")
-    expect(page.get_by_text(re.compile("team Acme/Engineering/Platform → Acme/Engineering/Product"))).to_be_visible()
+    expect(
+        page.get_by_role("cell", name="team Acme/Engineering/Platform → Acme/Engineering/Product").first
+    ).to_be_visible()
     shot(page, "roster-history")
 
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import organization_scope
 from surveys.models import Membership, Organization, RosterImportMode, RosterImportStatus
+from surveys.models.roster import DEFAULT_ROSTER_MODE
 from surveys.services.roster import roster_import_confirm, roster_import_start
 from surveys.services.roster_file import MAX_BYTES
 
@@ -31,8 +32,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--mode",
             choices=RosterImportMode.values,
-            default=RosterImportMode.SYNC,
-            help="sync (default): people not in the file are deactivated; add: they stay as they are.",
+            default=DEFAULT_ROSTER_MODE,
+            help="add (default): people not in the file stay as they are; sync: they are deactivated.",
         )
         parser.add_argument("--yes", action="store_true", help="Write the changes the preview shows.")
         parser.add_argument(

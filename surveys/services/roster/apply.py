@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from surveys.core.bulk import bulk_insert, bulk_update, chunks
+from surveys.core.cross_lookups import people_by_email
 from surveys.models import (
     MANAGER_ROLES,
     Membership,
@@ -111,7 +112,8 @@ def _apply_users(plan: RosterPlan, undo) -> dict[str, int]:
     wanted = {row.email for row in plan.memberships_to_create}
     user_ids = dict(created)
     for chunk in chunks(sorted(wanted - user_ids.keys())):
-        user_ids.update(User.objects.filter(email__any_of=chunk).values_list("email", "id"))
+        found = set(chunk)  # people already on Pulse, some perhaps only elsewhere (core.cross_lookups)
+        user_ids.update((email, pk) for pk, email, _ in people_by_email(chunk) if email in found)
     return user_ids
 
 

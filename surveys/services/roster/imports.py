@@ -21,6 +21,7 @@ from surveys.models import (
     RosterImportMode,
     RosterImportStatus,
 )
+from surveys.models.roster import DEFAULT_ROSTER_MODE
 from surveys.services.roster.apply import roster_apply
 from surveys.services.roster.plan import RosterPlan, roster_plan
 from surveys.services.roster.preview import plan_preview
@@ -42,14 +43,14 @@ def roster_import_start(
     uploaded_by: Membership | None,
     filename: str,
     content: bytes,
-    mode: str = RosterImportMode.SYNC,
+    mode: str = DEFAULT_ROSTER_MODE,
     background: bool | None = None,
 ) -> RosterImport:
     """Record an upload, then check it and work out its preview: now for small files, in a
     Celery task for big ones (`background=None` decides by BACKGROUND_ROWS). Nothing is
     changed until HR confirms (`roster_import_confirm`)."""
     if mode not in RosterImportMode.values:
-        raise PulseError("Choose how to import: full sync, or add and update only.", code="mode")
+        raise PulseError("Choose how to import: add and update, or full sync.", code="mode")
     roster_import = RosterImport.objects.create(
         organization=organization, uploaded_by=uploaded_by, filename=filename[:255], content=content, mode=mode
     )
@@ -125,7 +126,7 @@ def roster_import_process(*, roster_import: RosterImport) -> RosterImport:
             _progress(
                 roster_import,
                 status=RosterImportStatus.PREVIEW,
-                plan=plan_preview(plan, ignored_columns=check.ignored_columns),
+                plan=plan_preview(plan, ignored_columns=check.ignored_columns, separator=check.separator),
             )
             return roster_import
         with transaction.atomic():
@@ -136,7 +137,7 @@ def roster_import_process(*, roster_import: RosterImport) -> RosterImport:
             if RosterImport.objects.filter(pk=roster_import.pk, status=RosterImportStatus.IMPORTING).count() == 0:
                 return RosterImport.objects.get(pk=roster_import.pk)
             plan = _plan_for(roster_import, check.rows)
-            preview = plan_preview(plan, ignored_columns=check.ignored_columns)
+            preview = plan_preview(plan, ignored_columns=check.ignored_columns, separator=check.separator)
             if preview["fingerprint"] != roster_import.plan.get("fingerprint"):
                 _progress(roster_import, status=RosterImportStatus.PREVIEW, plan={**preview, "stale": True})
                 return roster_import

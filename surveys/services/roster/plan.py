@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from surveys.core.bulk import chunks
-from surveys.core.tenancy import across_organizations
+from surveys.core.cross_lookups import people_by_email, people_elsewhere
 from surveys.models import (
     HR_ROLES,
     Membership,
@@ -20,7 +20,6 @@ from surveys.models import (
     RosterImportMode,
     Team,
     TeamManagement,
-    User,
 )
 from surveys.services.roster_file import RosterRow
 
@@ -142,10 +141,8 @@ def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
     }
     users: dict[str, _User] = {}
     for chunk in chunks([row.email for row in rows]):
-        users.update(
-            (email, _User(pk, email, name))
-            for pk, email, name in User.objects.filter(email__any_of=chunk).values_list("id", "email", "name")
-        )
+        wanted = set(chunk)  # people of other organisations too (core.cross_lookups)
+        users.update((email, _User(pk, email, name)) for pk, email, name in people_by_email(chunk) if email in wanted)
     active_per_team: dict[int, int] = defaultdict(int)
     for member in members.values():
         if member.is_active and member.team_id:
@@ -156,12 +153,7 @@ def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
     renamed = [user.pk for row in rows if (user := users.get(row.email)) is not None and user.name != row.name]
     shared: set[int] = set()
     for chunk in chunks(renamed):
-        with across_organizations():
-            shared.update(
-                Membership.all_organizations.filter(user_id__any_of=chunk)
-                .exclude(organization=organization)
-                .values_list("user_id", flat=True)
-            )
+        shared.update(people_elsewhere(chunk, organization_id=organization.pk))
     return _State(teams, members, users, leads, active_per_team, shared)
 
 

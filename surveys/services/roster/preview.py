@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from surveys.services.roster.plan import RosterPlan
+from surveys.services.roster_file import SEPARATORS
 
 #: How many entries of each list the preview keeps (the counts are always complete).
 PREVIEW_LIMIT = 200
 
 
-def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = ()) -> dict:
+def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = (), separator: str = ",") -> dict:
     """The plan as HR reads it: every count, and the first PREVIEW_LIMIT entries of each list."""
     moved, updated, reactivated = [], [], []
     for membership, row, role in plan.membership_changes:
@@ -54,5 +55,6 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = ()) -> di
         "lists": {name: sorted(entries)[:PREVIEW_LIMIT] for name, entries in lists.items()},
         "notes": plan.notes,
         "ignored_columns": list(ignored_columns),
+        "separator": SEPARATORS[separator][0],
         "changes_nothing": not any(count for name, count in counts.items() if name != "people_unchanged"),
     }

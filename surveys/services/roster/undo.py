@@ -1,4 +1,6 @@
-"""Undo: the last import put back from what its history entry says each change replaced."""
+"""Undo: any one change of the roster history (an import or a single edit) put back from what
+its entry says each change replaced (`surveys.services.history`), if nothing since has changed
+the same people, teams or leads."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from surveys.core.bulk import chunks
 from surveys.core.exceptions import PulseError
 from surveys.models import (
     Invitation,
@@ -19,39 +22,26 @@ from surveys.models import (
     TeamManagement,
     User,
 )
-from surveys.services.history import roster_change_record
-from surveys.services.teams import team_repath
+from surveys.services.history import change_touches, roster_change_record
+from surveys.services.teams import team_name_check, team_repath
 
 
-def roster_import_undo(*, change: RosterChange, actor: Membership | None) -> RosterChange:
-    """Put the roster back as it was before an import, if nothing has changed since: people's
-    teams, roles and activity, names, leads, renamed teams. People and teams the import created
-    are removed when nothing refers to them (a round they were invited to keeps them, inactive
-    or empty)."""
+def roster_change_undo(*, change: RosterChange, actor: Membership | None) -> RosterChange:
+    """Put back what `change` replaced: people's teams, roles and activity, names, leads, team
+    names and places. People and teams it created are removed when nothing refers to them (a
+    round they were invited to keeps them, inactive or empty). Refused, changing nothing, when a
+    later change (not undone) wrote the same people, teams or leads, or when they are no longer
+    as the change left them."""
     with transaction.atomic():
         Organization.objects.select_for_update().filter(pk=change.organization_id).first()
         change = RosterChange.objects.select_for_update().get(pk=change.pk)
-        latest = RosterChange.objects.filter(undone_at__isnull=True).exclude(kind=RosterChangeKind.UNDO).first()
-        if change.kind != RosterChangeKind.IMPORT or change.undone_at is not None or latest != change:
-            raise PulseError(
-                "Only the latest change can be undone, and only if it is an import: something changed since.",
-                code="undo",
-            )
+        if not change.undoable:
+            message = "This change is undone already." if change.undone_at else "This entry cannot be undone."
+            raise PulseError(message, code="undo")
+        _later_changes_check(change)
         details = change.details
-        for team_id, membership_id in details.get("leads_added", []):
-            TeamManagement.objects.filter(team_id=team_id, membership_id=membership_id).delete()
-        for team_id, membership_id in details.get("leads_removed", []):
-            TeamManagement.objects.get_or_create(team_id=team_id, membership_id=membership_id)
-        for membership_id, before, _ in reversed(details.get("memberships_changed", [])):
-            role, team_id, active = before
-            Membership.objects.filter(pk=membership_id).update(role=role, team_id=team_id, is_active=active)
-        _undo_created_memberships(details.get("memberships_created", []))
-        for user_id, old, _ in details.get("user_names", []):
-            User.objects.filter(pk=user_id).update(name=old)
-        _undo_created_users(details.get("users_created", []))
-        for team_id, old, _ in reversed(details.get("team_renames", [])):
-            team_repath(team=Team.objects.get(pk=team_id), path=old)
-        _undo_created_teams(details.get("teams_created", []))
+        _still_as_left_check(details)
+        _undo(details)
         change.undone_at = timezone.now()
         change.save(update_fields=["undone_at"])
         return roster_change_record(
@@ -63,6 +53,85 @@ def roster_import_undo(*, change: RosterChange, actor: Membership | None) -> Ros
         )
 
 
+def _later_changes_check(change: RosterChange) -> None:
+    touched = change_touches(change.details)
+    later = (
+        RosterChange.objects.filter(pk__gt=change.pk, undone_at__isnull=True)
+        .exclude(kind=RosterChangeKind.UNDO)
+        .order_by("-pk")
+    )
+    for entry in later.only("pk", "summary", "details", "created_at").iterator(chunk_size=100):
+        if touched & change_touches(entry.details):
+            when = timezone.localtime(entry.created_at).strftime("%-d %b %Y, %H:%M")
+            raise PulseError(
+                f"A later change ({when}: “{entry.summary}”) changed the same people, teams or leads. "
+                "Undo that one first, then this one.",
+                code="undo",
+            )
+
+
+def _still_as_left_check(details: dict) -> None:
+    """Everything the change wrote is still as it left it (an edit outside the history, such as
+    the admin, would otherwise be overwritten unseen)."""
+    left = {membership_id: after for membership_id, _, after in details.get("memberships_changed", [])}
+    for chunk in chunks(sorted(left)):
+        for membership in Membership.objects.filter(pk__any_of=chunk).select_related("user"):
+            if [membership.role, membership.team_id, membership.is_active] != left[membership.pk]:
+                _refuse(f"{membership.user.get_full_name()}'s team, role or activity")
+    for user_id, _, new in details.get("user_names", []):
+        if User.objects.filter(pk=user_id).exclude(name=new).exists():
+            _refuse("A name")
+    for team_id, _, new in details.get("team_renames", []):
+        team = Team.objects.filter(pk=team_id).first()
+        if team is not None and team.name != Team.name_of(new):
+            _refuse(f"The name of {team.path}")
+    for team_id, _, new_parent in details.get("team_parents", []):
+        team = Team.objects.filter(pk=team_id).first()
+        if team is not None and team.parent_id != new_parent:
+            _refuse(f"The place of {team.path}")
+
+
+def _refuse(what: str) -> None:
+    raise PulseError(
+        f"{what} changed since, outside the roster history, so this change cannot be undone safely. "
+        "Edit it directly instead.",
+        code="undo",
+    )
+
+
+def _undo(details: dict) -> None:
+    for team_id, membership_id in details.get("leads_added", []):
+        TeamManagement.objects.filter(team_id=team_id, membership_id=membership_id).delete()
+    for team_id, membership_id in details.get("leads_removed", []):
+        TeamManagement.objects.get_or_create(team_id=team_id, membership_id=membership_id)
+    for membership_id, before, _ in reversed(details.get("memberships_changed", [])):
+        role, team_id, active = before
+        Membership.objects.filter(pk=membership_id).update(role=role, team_id=team_id, is_active=active)
+    _undo_created_memberships(details.get("memberships_created", []))
+    for user_id, old, _ in details.get("user_names", []):
+        User.objects.filter(pk=user_id).update(name=old)
+    _undo_created_users(details.get("users_created", []))
+    for team_id, old_parent, _ in reversed(details.get("team_parents", [])):
+        _team_place(Team.objects.get(pk=team_id), parent_id=old_parent)
+    for team_id, old, _ in reversed(details.get("team_renames", [])):
+        team = Team.objects.get(pk=team_id)
+        _team_place(team, parent_id=team.parent_id, name=Team.name_of(old))
+    _undo_created_teams(details.get("teams_created", []))
+
+
+def _team_place(team: Team, *, parent_id: int | None, name: str | None = None) -> None:
+    """Put `team` under the team `parent_id` (None: the top), called `name` (else its own), with
+    the checks a move or a rename makes."""
+    parent = Team.objects.filter(pk=parent_id).first() if parent_id is not None else None
+    if parent_id is not None and parent is None:
+        raise PulseError(f"The team {team.path} was under no longer exists.", code="undo")
+    if parent is not None and team.contains(parent):
+        raise PulseError(f"{parent.path} is now inside {team.path}: move it out first.", code="undo")
+    name = team_name_check(name=name or team.name, parent=parent, team=team)
+    Team.objects.filter(pk=team.pk).update(parent=parent)
+    team_repath(team=team, path=Team.child_path(parent, name))
+
+
 def _undo_created_memberships(ids: list[int]) -> None:
     kept = set(Invitation.objects.filter(membership_id__in=ids).values_list("membership_id", flat=True))
     Membership.objects.filter(pk__in=kept).update(is_active=False)
@@ -70,7 +139,7 @@ def _undo_created_memberships(ids: list[int]) -> None:
 
 
 def _undo_created_users(ids: list[int]) -> None:
-    """Users the import created, unless they belong somewhere now or have signed in."""
+    """Users the change created, unless they belong somewhere now or have signed in."""
     User.objects.filter(pk__in=ids, memberships__isnull=True, last_login__isnull=True).delete()
 
 
