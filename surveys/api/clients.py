@@ -17,7 +17,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys.access import visible_teams
-from surveys.core.tenancy import across_organizations, scope_begin
+from surveys.core.audit import audit_context_add
+from surveys.core.cross_lookups import api_key_organization
+from surveys.core.tenancy import across_organizations, organization_scope, scope_begin
 from surveys.models import HR_ROLES, MANAGER_ROLES, ApiKey, Membership, Organization, Team
 
 #: last_used_at is written at most this often per key (not on every request).
@@ -42,19 +44,25 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme != KEY_HEADER:
             return None
         key = key.strip()
+        # The key is what establishes the scope: its prefix names its organisation
+        # (core.cross_lookups), in whose scope the key itself is checked.
+        organization = Organization.objects.filter(pk=api_key_organization(key.partition(".")[0])).first()
+        if organization is None:
+            raise exceptions.AuthenticationFailed("This API key is not valid.", code="invalid_key")
         try:
-            with across_organizations():  # the key is what establishes the scope
-                api_key = cast(ApiKey, ApiKey.all_organizations.get_from_key(key))
+            with organization_scope(organization):
+                api_key = cast(ApiKey, ApiKey.objects.get_from_key(key))
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("This API key is not valid.", code="invalid_key") from None
+        api_key.organization = organization
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.", code="expired_key")
         if not api_key.organization.is_active:
             raise exceptions.AuthenticationFailed("This API key's organisation is closed.", code="invalid_key")
         now = timezone.now()
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_EVERY:
-            with across_organizations():
-                ApiKey.all_organizations.filter(pk=api_key.pk).update(last_used_at=now)
+            with organization_scope(organization):
+                ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return KeyHolder(), api_key
 
     def authenticate_header(self, request) -> str:
@@ -84,6 +92,15 @@ class ApiClient:
     @property
     def throttle_id(self) -> str:
         return f"key:{self.key.pk}" if self.key is not None else f"member:{self.membership.pk}"  # type: ignore[union-attr]
+
+    @property
+    def audit_actor(self) -> dict[str, object]:
+        """Who the audit log names for what this client changes or exports."""
+        who: dict[str, object] = {"organization": self.organization.pk}
+        if self.key is not None:
+            return {**who, "api_key": self.key.prefix, "api_key_name": self.key.name}
+        assert self.membership is not None
+        return {**who, "actor": self.membership.pk, "actor_email": self.membership.user.email}
 
     def teams(self) -> QuerySet[Team]:
         """The teams whose results this client may read."""
@@ -134,6 +151,7 @@ class OrganizationClient(permissions.BasePermission):
         client = client_for(request)
         request.api_client = client
         request._request._organization_scope_token = scope_begin(client.organization)
+        audit_context_add(**client.audit_actor)
         if getattr(view, "hr_only", False) and not client.is_hr:
             raise exceptions.PermissionDenied("Only HR, admins and API keys read the roster.", code="hr_only")
         if request.method not in permissions.SAFE_METHODS and not client.may_write:
@@ -144,10 +162,38 @@ class OrganizationClient(permissions.BasePermission):
 
 
 class ClientRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per key (or per signed-in person), at the `api` rate of REST_FRAMEWORK."""
+    """Requests per key (or per signed-in person), at the `api` rate of REST_FRAMEWORK.
+
+    Counted atomically: a window starts with a client's first request (`add`, which only one of
+    many simultaneous requests wins) and each request takes a number from one counter (`incr`,
+    atomic in Redis and in process memory), so requests at once are all counted. DRF's own
+    throttle reads a list of times, appends and writes it back, and loses most of a burst."""
 
     scope = "api"
+    duration: int  # set from the rate by DRF
+    num_requests: int
 
     def get_cache_key(self, request, view) -> str | None:
         client = getattr(request, "api_client", None)
         return None if client is None else self.cache_format % {"scope": self.scope, "ident": client.throttle_id}
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = self.timer()
+        self.cache.add(f"{self.key}:start", now, timeout=self.duration)
+        self.started = float(self.cache.get(f"{self.key}:start") or now)
+        counter = f"{self.key}:{self.started:.6f}"
+        self.cache.add(counter, 0, timeout=self.duration + 1)
+        try:
+            count = self.cache.incr(counter)
+        except ValueError:  # the window ended between the two calls
+            self.cache.set(counter, 1, timeout=self.duration + 1)
+            count = 1
+        return count is None or count <= self.num_requests  # None: the cache is down, nothing counted
+
+    def wait(self) -> float:
+        return max(0.0, self.started + self.duration - self.timer())

@@ -9,7 +9,8 @@ import copy
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
-from surveys.models import ActionPlan, Membership, RosterImport, Round, Survey, Team
+from surveys.models import ActionPlan, Membership, RosterImport, RosterImportMode, Round, Survey, Team
+from surveys.models.roster import DEFAULT_ROSTER_MODE
 from surveys.selectors.exports import REASONS, NodeResults, estimate_figures, heatmap_cell_reason, rounded
 from surveys.selectors.results import Heatmap
 
@@ -379,7 +380,11 @@ class RosterImportSerializer(NamedFields, serializers.ModelSerializer):
 
 class RosterUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The CSV (email,name,team,role,manages), UTF-8.")
-    mode = serializers.ChoiceField(choices=["sync", "add"], default="sync")
+    mode = serializers.ChoiceField(
+        choices=RosterImportMode.values,
+        default=DEFAULT_ROSTER_MODE,
+        help_text="add (default): people not in the file stay as they are; sync: they are deactivated.",
+    )
 
 
 class RosterConfirmSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import trust, views
 from .errors import not_found
 
 urlpatterns = [
@@ -22,6 +22,9 @@ urlpatterns = [
         "roster/imports/<int:import_id>/confirm/", views.RosterImportConfirm.as_view(), name="api_roster_import_confirm"
     ),
     path("roster/imports/<int:import_id>/cancel/", views.RosterImportCancel.as_view(), name="api_roster_import_cancel"),
+    path("audit-log/", trust.AuditLogView.as_view(), name="api_audit_log"),
+    path("people/<int:person_id>/data/", trust.PersonDataView.as_view(), name="api_person_data"),
+    path("people/<int:person_id>/erasure/", trust.PersonErasureView.as_view(), name="api_person_erasure"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     re_path(r"^.*$", not_found),

@@ -26,6 +26,7 @@ from surveys.models import (
     Construct,
     Membership,
     RosterImport,
+    RosterImportMode,
     RosterImportStatus,
     Round,
     RoundStatus,
@@ -34,6 +35,7 @@ from surveys.models import (
     Team,
     TeamManagement,
 )
+from surveys.models.roster import DEFAULT_ROSTER_MODE
 from surveys.selectors.exports import (
     heatmap_columns,
     heatmap_rows,
@@ -361,7 +363,9 @@ class _RosterImportView(ApiView):
     ),
     parameters=[
         ORGANIZATION_PARAMETER,
-        OpenApiParameter("mode", str, enum=["sync", "add"], description="With a text/csv body."),
+        OpenApiParameter(
+            "mode", str, enum=RosterImportMode.values, description="With a text/csv body; add (default) or sync."
+        ),
     ],
     request={"multipart/form-data": serializers.RosterUploadSerializer, "text/csv": OpenApiTypes.STR},
     responses={
@@ -375,7 +379,7 @@ class RosterImportCreate(_RosterImportView):
     def post(self, request):
         if isinstance(request.data, bytes):
             content, filename = request.data, "roster.csv"
-            mode = request.query_params.get("mode", "sync")
+            mode = request.query_params.get("mode", DEFAULT_ROSTER_MODE)
         else:
             upload = serializers.RosterUploadSerializer(data=request.data)
             upload.is_valid(raise_exception=True)

@@ -1,7 +1,7 @@
 from django import forms
 
 from surveys.core.names import name_check
-from surveys.models import Organization
+from surveys.models import ANSWERS_KEPT_DAYS_MAX, ANSWERS_KEPT_DAYS_MIN, Organization
 from surveys.privacy.rules import MAX_K, MAX_K_COMMENTS, MIN_K, thresholds_check
 from surveys.services.organization import SUPPORT_LINKS_MAX, SUPPORT_TEXT_MAX, support_check
 
@@ -43,6 +43,18 @@ class OrganizationSettingsForm(PulseForm):
         help_text="One per line, as “Label | https://address” (mailto: and tel: work too).",
     )
 
+    answers_kept_days = forms.IntegerField(
+        label="Keep answers and comments for (days)",
+        required=False,  # left empty: as before
+        min_value=ANSWERS_KEPT_DAYS_MIN,
+        max_value=ANSWERS_KEPT_DAYS_MAX,
+        help_text=(
+            f"Days after a round's results are published, between {ANSWERS_KEPT_DAYS_MIN} and "
+            f"{ANSWERS_KEPT_DAYS_MAX:,}. Then its raw answers, its comments and the record of who answered "
+            "are deleted; its published results, and so its dashboards, stay."
+        ),
+    )
+
     def __init__(self, *args, organization: Organization, **kwargs):
         kwargs.setdefault(
             "initial",
@@ -52,6 +64,7 @@ class OrganizationSettingsForm(PulseForm):
                 "k_comments": organization.k_comments,
                 "support_text": organization.support_text,
                 "support_links": organization.support_links,
+                "answers_kept_days": organization.answers_kept_days,
             },
         )
         super().__init__(*args, **kwargs)

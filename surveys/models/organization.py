@@ -13,6 +13,13 @@ from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import TenantModel
 from surveys.privacy.rules import DEFAULT_K, DEFAULT_K_COMMENTS, MAX_K, MAX_K_COMMENTS, MIN_K, thresholds_check
 
+#: How long a round's raw answers, comments and participation flags are kept after its results
+#: are published, in days: the organisation chooses within these bounds (docs/operations.md,
+#: "Retention"). Published results stay; pages read nothing else.
+ANSWERS_KEPT_DAYS_DEFAULT = 365
+ANSWERS_KEPT_DAYS_MIN = 30
+ANSWERS_KEPT_DAYS_MAX = 3650
+
 
 class Organization(models.Model):
     """The tenant. Everything an organisation owns points here through `organization_id`."""
@@ -36,6 +43,13 @@ class Organization(models.Model):
         help_text="Shown to everyone after they answer: where to get help, in plain words.",
     )
     support_links = models.TextField(blank=True, help_text="One per line, as “Label | https://address”.")
+    answers_kept_days = models.PositiveIntegerField(
+        "keep answers and comments for (days after publication)",
+        default=ANSWERS_KEPT_DAYS_DEFAULT,
+        db_default=ANSWERS_KEPT_DAYS_DEFAULT,
+        validators=[MinValueValidator(ANSWERS_KEPT_DAYS_MIN), MaxValueValidator(ANSWERS_KEPT_DAYS_MAX)],
+        help_text="Then a round's raw answers, comments and who answered are deleted; its results stay.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

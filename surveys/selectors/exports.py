@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from django.db.models import OuterRef, QuerySet, Subquery, TextField
 
 from surveys.core.csv_cells import csv_text
-from surveys.engine.changes import Change
+from surveys.engine.changes import CHANGE_LOOKBACK, Change
 from surveys.models import Result, ResultLines, Round, RoundStatus, RoundTeam, Team
 from surveys.selectors.results import (
-    CHANGE_LOOKBACK,
     SCORED_CONSTRUCTS,
     ConstructResult,
     Heatmap,
@@ -31,6 +30,7 @@ from surveys.selectors.results import (
     TeamRoundResults,
     node_changes,
     round_questions,
+    stabilities_as_of,
     team_round_figures,
 )
 
@@ -83,9 +83,10 @@ def result_nodes(*, rounds: QuerySet[Round], teams: QuerySet[Team] | None = None
 
 
 def node_results(nodes: Sequence[RoundTeam]) -> list[NodeResults]:
-    """The figures of a batch of nodes, in their order. Four queries per batch, whatever its
+    """The figures of a batch of nodes, in their order. Five queries per batch, whatever its
     size: the published rounds of their surveys, the Result rows of their teams in the rounds
-    their change flags look back on, and the rounds' questions."""
+    their change flags look back on, the rounds' questions and the stability estimates the
+    flags use."""
     if not nodes:
         return []
     survey_ids = {node.round.survey_id for node in nodes}
@@ -102,6 +103,7 @@ def node_results(nodes: Sequence[RoundTeam]) -> list[NodeResults]:
         (row.team_id, row.round_id): row for row in Result.objects.filter(team_id__in=teams, round_id__in=round_ids)
     }
     questions = round_questions(round_ids)
+    stability = stabilities_as_of({node.round for node in nodes})
     out = []
     for node in nodes:
         current = team_round_figures(
@@ -111,7 +113,11 @@ def node_results(nodes: Sequence[RoundTeam]) -> list[NodeResults]:
         if current.published:
             window = [(round_, rows.get((node.team_id, round_.pk))) for round_ in windows[node.pk]]
             shown = {c.construct for c in current.constructs if not c.suppressed}
-            changes = {c: change for c, change in node_changes(window, questions, at=node.round).items() if c in shown}
+            estimates = stability[node.round_id].estimates
+            every = node_changes(
+                window, questions, at=node.round, cadence=node.round.survey.cadence, stability=estimates
+            )
+            changes = {c: change for c, change in every.items() if c in shown}
         out.append(NodeResults(current, changes))
     return out
 
@@ -152,7 +158,7 @@ RESULT_COLUMNS = (
 
 #: Which rules produced stored lines (ResultLines): raise it whenever a figure, its rounding, a
 #: reason or the change rule changes, and every node's lines are computed again when next read.
-LINES_VERSION = 2
+LINES_VERSION = 3
 #: Bytes of CSV gathered before a chunk goes to the client.
 CHUNK = 64 * 1024
 

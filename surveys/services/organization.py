@@ -1,10 +1,10 @@
-"""Organisation settings: name, anonymity thresholds, support resources."""
+"""Organisation settings: name, anonymity thresholds, support resources, retention."""
 
 from django.db import transaction
 
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
-from surveys.models import Organization, parse_support_links
+from surveys.models import ANSWERS_KEPT_DAYS_MAX, ANSWERS_KEPT_DAYS_MIN, Organization, parse_support_links
 from surveys.privacy.rules import thresholds_check
 
 #: Link schemes a support resource may use. Anything else (javascript:, data:) could run script
@@ -44,14 +44,29 @@ def support_links_validate(text: str) -> None:
 
 
 def organization_update(
-    *, organization: Organization, name: str, k: int, k_comments: int, support_text: str, support_links: str
+    *,
+    organization: Organization,
+    name: str,
+    k: int,
+    k_comments: int,
+    support_text: str,
+    support_links: str,
+    answers_kept_days: int | None = None,
 ) -> Organization:
-    """Change the organisation's settings. Rounds already open keep the `k` they locked."""
+    """Change the organisation's settings. Rounds already open keep the `k` they locked; a
+    new retention applies to every round not purged yet (the next run of the job)."""
     name = name_check(name, code="name")
     if not name:
         raise PulseError("Give the organisation a name.", code="name")
     thresholds_check(k=k, k_comments=k_comments)
     support_check(text=support_text, links=support_links)
+    if answers_kept_days is None:
+        answers_kept_days = organization.answers_kept_days
+    if not ANSWERS_KEPT_DAYS_MIN <= answers_kept_days <= ANSWERS_KEPT_DAYS_MAX:
+        raise PulseError(
+            f"Keep answers between {ANSWERS_KEPT_DAYS_MIN} and {ANSWERS_KEPT_DAYS_MAX:,} days after publication.",
+            code="answers_kept_days",
+        )
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         organization.name = name
@@ -59,5 +74,7 @@ def organization_update(
         organization.k_comments = k_comments
         organization.support_text = support_text.strip()
         organization.support_links = support_links.strip()
-        organization.save(update_fields=["name", "k", "k_comments", "support_text", "support_links"])
+        organization.answers_kept_days = answers_kept_days
+        fields = ["name", "k", "k_comments", "support_text", "support_links", "answers_kept_days"]
+        organization.save(update_fields=fields)
     return organization
