@@ -18,6 +18,12 @@ an attacker would.
 4. Spraying is bounded: one guess per account, from a dozen addresses, past the site's budget;
    then an address that already failed is refused on any account, while a person signing in
    from their own address gets in.
+5. The web's database role cannot lift its scope: connected as it (as anyone holding its
+   password would be), with the cross-organisation switch on, it reads no tenant row, no
+   person, no session; it cannot replace the function that decides who may span, turn
+   row-level security off, or become the jobs' role. The jobs' role, with the switch, can.
+6. The API's rate limit counts requests that come at once: 1.5 times the rate, 32 at a time
+   with one key, lets exactly the rate through.
 
 Prints what it checked; exits non-zero on the first thing that does not hold.
 """
@@ -286,6 +292,76 @@ def spraying_bounded() -> None:
     step(f"{budget + 5} sprayed guesses passed the site's budget: sprayers refused, a person signed in")
 
 
+def web_role_cannot_lift_its_scope() -> None:
+    import psycopg
+
+    from surveys.core.database_roles import WITHOUT_POLICY
+
+    def connect(url: str) -> psycopg.Connection:
+        return psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True)
+
+    with connect(WEB_URL) as web:
+        web.execute("SELECT set_config('pulse.all_organizations', 'on', false)")
+        tables = [
+            name
+            for (name,) in web.execute(
+                "SELECT c.relname FROM pg_class c WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                "AND c.relnamespace = current_schema()::regnamespace"
+            ).fetchall()
+            if name not in WITHOUT_POLICY
+        ]
+        seen = {table: web.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
+        leaks = {table: count for table, count in seen.items() if count and table != "surveys_question"}
+        own = web.execute("SELECT count(*) FROM surveys_question WHERE organization_id IS NOT NULL").fetchone()[0]
+        if leaks or own:
+            fail(f"the web's role, with the switch on, reads rows of {leaks}")
+        for attempt in (
+            "CREATE OR REPLACE FUNCTION pulse_may_span() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$",
+            "ALTER TABLE surveys_answer DISABLE ROW LEVEL SECURITY",
+            "ALTER TABLE surveys_user NO FORCE ROW LEVEL SECURITY",
+            "DROP POLICY pulse_person ON surveys_user",
+            "SET ROLE pulse_jobs",
+        ):
+            try:
+                web.execute(attempt)
+            except psycopg.Error:
+                continue
+            fail(f"the web's role could: {attempt}")
+    with connect(os.environ["DATABASE_URL"]) as jobs:
+        jobs.execute("SELECT set_config('pulse.all_organizations', 'on', false)")
+        if not jobs.execute("SELECT count(*) FROM surveys_user").fetchone()[0]:
+            fail("the jobs' role, with the switch on, reads no person: is it the jobs' role?")
+    step(
+        f"as the web's role with the switch on: no row in any of {len(tables)} tables with a policy "
+        "(the shared question bank aside); no way to replace the policies' function, switch security off "
+        "or become the jobs' role"
+    )
+
+
+def api_limit_counts_every_request() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rate = int(os.environ["PULSE_API_RATE"].split("/")[0])
+    pulse = pulse_open(team_sizes=[3], name="Limits Ltd")
+    with organization_scope(pulse.organization):
+        _, key = ApiKey.objects.create_key(organization=pulse.organization, name="burst")
+
+    def call(_: int) -> int:
+        request = urllib.request.Request(f"{BASE_URL}/api/v1/", headers={"Authorization": f"Api-Key {key}"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(call, range(rate * 3 // 2)))
+    if statuses.count(200) != rate or statuses.count(429) != rate // 2:
+        passed, refused = statuses.count(200), statuses.count(429)
+        fail(f"{len(statuses)} requests at once, rate {rate}: {passed} passed, {refused} refused")
+    step(f"{len(statuses)} API requests, 32 at a time, at a rate of {rate}: exactly {rate} passed")
+
+
 def main() -> None:
     started = time.monotonic()
     stack = Stack()
@@ -295,6 +371,8 @@ def main() -> None:
         account_journeys(credentials)
         nobody_locked_out(credentials)
         spraying_bounded()
+        web_role_cannot_lift_its_scope()
+        api_limit_counts_every_request()
         no_credential_in_any_log(credentials)
     finally:
         stack.down()

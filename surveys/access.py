@@ -16,18 +16,20 @@ from functools import wraps
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from surveys.core.exceptions import PulseError
-from surveys.core.tenancy import across_organizations
+from surveys.core.tenancy import across_organizations, organization_scope
 from surveys.core.tokens import token_hash
 from surveys.models import (
     HR_ROLES,
+    MANAGER_ROLES,
     ActionPlan,
     ApiKey,
     Invitation,
     Membership,
+    Organization,
     Role,
     RosterChange,
     RosterImport,
@@ -106,6 +108,48 @@ def visible_teams(membership: Membership) -> QuerySet[Team]:
     return Team.objects.filter(condition)
 
 
+def results_readers() -> dict[int, frozenset[int]]:
+    """`visible_teams` of every active member of the organisation in scope at once: membership
+    id → the ids of the teams whose results they may see (members who see none are left out).
+    Three queries, whatever the size of the roster.
+
+    The same rule as `visible_teams`, for everyone: a preview of a roster change compares this
+    map before and after the change to name every access it grants or removes
+    (tests/test_roster_changes.py checks the two agree on random trees). Stops: a preview that
+    tells HR a merge or a promotion changes nothing while it lets someone read a new team.
+    """
+    teams = list(Team.objects.values_list("id", "path"))
+    every = frozenset(team_id for team_id, _ in teams)
+    readers: dict[int, frozenset[int]] = {}
+    members = Membership.objects.filter(is_active=True, role__in=MANAGER_ROLES).values_list("id", "role")
+    led: dict[int, list[str]] = {}
+    for membership_id, path in TeamManagement.objects.filter(
+        membership__is_active=True, membership__role=Role.MANAGER
+    ).values_list("membership_id", "team__path"):
+        led.setdefault(membership_id, []).append(path)
+    for membership_id, role in members:
+        if role in HR_ROLES:
+            readers[membership_id] = every
+            continue
+        paths = led.get(membership_id, [])
+        seen = frozenset(team_id for team_id, path in teams if any(Team.path_within(path, top) for top in paths))
+        if seen:
+            readers[membership_id] = seen
+    return readers
+
+
+def team_readers(team: Team) -> QuerySet[Membership]:
+    """The active members who may see `team`'s results: HR and admins, and managers who lead
+    it or a team above it. `visible_teams` turned round, for choosing who owns a team's action
+    plan and for checking, before e-mailing an owner about the plan, that they still may.
+
+    Stops: a plan handed to (and e-mailed to) someone who may not read the team's results.
+    """
+    leads_above = Q(role=Role.MANAGER, management__team__path__in=Team.path_prefixes(team.path))
+    ids = Membership.objects.filter(Q(role__in=HR_ROLES) | leads_above, is_active=True).values("id")
+    return Membership.objects.filter(pk__in=ids)
+
+
 def access_team(*, membership: Membership, team_id: int) -> Team:
     """A team whose results `membership` may see, or 404 (missing, other tenant, or not theirs)."""
     team = visible_teams(membership).filter(pk=team_id).first()
@@ -120,7 +164,9 @@ def access_action_plan(*, team: Team, plan_id: int) -> ActionPlan:
     Stops: pairing a team one may see with the id of another team's plan (a peer's, or another
     organisation's) to read or change it.
     """
-    plan = ActionPlan.objects.select_related("team", "round__survey").filter(team=team, pk=plan_id).first()
+    plan = (
+        ActionPlan.objects.select_related("team", "round__survey", "owner__user").filter(team=team, pk=plan_id).first()
+    )
     if plan is None:
         raise Http404("No such action plan.")
     return plan
@@ -215,31 +261,28 @@ def access_invitation(*, org_slug: str, token: str) -> Invitation:
     """The invitation behind an answering link, or `PulseError(code="link_invalid", status=404)`.
 
     The link is the only key (no sign-in), so the lookup is by organisation AND the token's
-    hash, in one query. Stops:
+    hash. Stops:
     - guessing or forging links: only the SHA-256 is stored, and an unknown hash finds nothing;
     - a reminder's replaced link still working: rotation overwrites the hash, so the old token
       no longer matches any row;
     - crossing tenants: organisation B's token under organisation A's slug finds nothing;
     - probing: unknown organisation, unknown token, replaced token, a deactivated organisation
       or a person who has left all give the same error, so the page reveals none of them.
-    Uses `all_organizations` because this lookup is what establishes the scope. A small join
-    without ordering, on purpose: it runs on every submission
-    (docs/decisions/2026-11-24-lean-submission-path.md).
+    The organisation the link names is looked up first and its scope set, since the web's
+    database role sees no invitation outside a scope; then the invitation, without ordering, on
+    purpose: it runs on every submission (docs/decisions/2026-11-24-lean-submission-path.md).
     """
-    found = (
-        Invitation.all_organizations.select_related("organization")
-        .filter(
-            organization__slug=org_slug,
-            organization__is_active=True,
-            token_hash=token_hash(token),
-            membership__is_active=True,
-        )
-        .order_by()[:1]
-    )
-    with across_organizations():
-        invitation = next(iter(found), None)
-    if invitation is None:
+    organization = Organization.objects.filter(slug=org_slug, is_active=True).first()
+    invitation = None
+    if organization is not None:
+        # The organisation is named by the link, so its scope is set first: the web's database
+        # role sees no invitation outside it.
+        with organization_scope(organization):
+            found = Invitation.objects.filter(token_hash=token_hash(token), membership__is_active=True).order_by()[:1]
+            invitation = next(iter(found), None)
+    if organization is None or invitation is None:
         raise PulseError(LINK_INVALID_MESSAGE, code="link_invalid", status=404)
+    invitation.organization = organization
     return invitation
 
 

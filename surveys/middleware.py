@@ -8,16 +8,21 @@ organisation's scope (`surveys.core.tenancy`), so every tenant query it makes is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from surveys.access import access_membership
-from surveys.core.tenancy import across_organizations, scope_begin, scope_end
+from surveys.core.audit import audit_context, audit_context_add
+from surveys.core.telemetry import is_answering_path
+from surveys.core.tenancy import across_organizations, person_scope_begin, person_scope_end, scope_begin, scope_end
+from surveys.services.audit import EXPORT_ROUTES, export_record
 
 
 class OrganizationMiddleware:
@@ -53,6 +58,56 @@ class OrganizationMiddleware:
         request.organization = membership.organization
         request._organization_scope_token = scope_begin(membership.organization)
         return None
+
+
+class PersonScopeMiddleware:
+    """Put the request's signed-in person in scope for the database, from its session, before
+    anything reads them (`core.tenancy.person_scope_begin`): the people table's row-level
+    security shows the web's role that person and their own memberships, so the request can
+    find its organisation; everyone else only once that organisation is in scope. Between the
+    session and authentication middleware."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            person = int(request.session.get(SESSION_KEY) or 0) or None
+        except (TypeError, ValueError):
+            person = None
+        token = person_scope_begin(person)
+        try:
+            return self.get_response(request)
+        finally:
+            person_scope_end(token)
+
+
+class SessionIdleMiddleware:
+    """Sign out a session unused for PULSE_SESSION_IDLE_MINUTES: a signed-in page left open on a
+    shared screen does not stay signed in (the session itself lasts at most
+    SESSION_COOKIE_AGE). The last use is written at most once a minute, not on every request."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        now = time.time()
+        seen = request.session.get(SEEN_KEY)
+        if isinstance(seen, int | float) and now - seen > settings.PULSE_SESSION_IDLE_MINUTES * 60:
+            logout(request)
+            return self.get_response(request)
+        response = self.get_response(request)
+        # Stamped when the session is written anyway (signing in), or when the stamp is stale.
+        if request.session.modified or (isinstance(seen, int | float) and now - seen > 60):
+            request.session[SEEN_KEY] = now
+        return response
+
+
+#: When the session was last used (SessionIdleMiddleware).
+SEEN_KEY = "pulse_seen"
 
 
 class StaffAcrossOrganizationsMiddleware:
@@ -109,3 +164,48 @@ class PrivatePagesMiddleware:
             patch_cache_control(response, private=True, no_store=True)
             response.headers.pop("Expires", None)
         return response
+
+
+#: Where HR and admins change things: the organisation's pages, the API, the admin.
+AUDITED_PATHS = ("/o/", "/api/", "/admin/")
+
+
+class AuditContextMiddleware:
+    """Attribute what a request changes to who made it, for the audit log (`core/audit.py`):
+    the door (web, API, admin), the route, and the actor once the organisation middleware (or,
+    for the API, its permission) has found them; and record the exports it serves.
+
+    The answering routes are left alone: they change nothing audited, and nothing about them
+    is kept beyond what was said.
+    """
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if is_answering_path(path) or not path.startswith(AUDITED_PATHS):
+            return self.get_response(request)
+        via = "api" if path.startswith("/api/") else "admin" if path.startswith("/admin/") else "web"
+        with audit_context(via=via) as context:
+            response = self.get_response(request)
+            match = request.resolver_match
+            if match is not None and match.url_name in EXPORT_ROUTES and response.status_code == 200:
+                export_record(what=match.url_name, context=context, parameters=request.GET)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        membership = getattr(request, "membership", None)
+        route = request.resolver_match.url_name if request.resolver_match else None
+        if membership is not None:
+            audit_context_add(
+                route=route,
+                organization=membership.organization_id,
+                actor=membership.pk,
+                actor_email=membership.user.email,
+            )
+        elif request.user.is_authenticated:
+            audit_context_add(route=route, actor_email=request.user.email)
+        else:
+            audit_context_add(route=route)
+        return None

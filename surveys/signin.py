@@ -41,11 +41,15 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+
+from surveys.core.cross_lookups import people_by_email
+from surveys.core.tenancy import person_scope_switch
 
 logger = logging.getLogger(__name__)
 
@@ -246,12 +250,20 @@ class SignInBackend(ModelBackend):
     test client's `login`, a shell) has no address to count, so it is checked as it is."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if request is None or username is None:
+        if username is None:  # login(email=…): the user model's USERNAME_FIELD, as ModelBackend reads it
+            username = kwargs.pop(get_user_model().USERNAME_FIELD, None)
+        if username is None:
+            return None
+        if request is not None:
+            refusal = attempt_refusal(request, username)
+            if refusal is not None:
+                request.signin_refusal = refusal
+                raise PermissionDenied(refusal.message)  # no other backend is asked
+        for person_id, email, _ in people_by_email([username]):
+            if email == username:  # the account the form names, whose password is checked next
+                person_scope_switch(person_id)
+        if request is None:
             return super().authenticate(request, username=username, password=password, **kwargs)
-        refusal = attempt_refusal(request, username)
-        if refusal is not None:
-            request.signin_refusal = refusal
-            raise PermissionDenied(refusal.message)  # no other backend is asked
         user = super().authenticate(request, username=username, password=password, **kwargs)
         address = client_address(request)
         if user is None:

@@ -1,9 +1,10 @@
-"""Tenancy layer 3: PostgreSQL row-level security (migration 0010, `core.tenancy.database_scope_sync`).
+"""Tenancy layer 3: PostgreSQL row-level security (migration 0010, `core.database_roles`,
+`core.tenancy.database_scope_sync`).
 
 The tests run as the database's superuser, whom the policies do not bind, so each test that
 means the app's view switches its session to a role like production's (not the owner, not a
-superuser) with `SET ROLE`, granted exactly what `migrate` grants (`database_roles`). The
-switch, the role and the grants live in the test's transaction and roll back with it.
+superuser) with `SET ROLE`: the web's role, or the jobs' role, granted exactly what `migrate`
+grants. The switch, the roles and the grants live in the test's transaction and roll back with it.
 """
 
 import datetime as dt
@@ -18,7 +19,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from surveys.core.database_roles import app_role_check, app_role_grant
+from surveys.core.database_roles import WITHOUT_POLICY, app_role_check, app_role_grant
 from surveys.core.tenancy import across_organizations, organization_scope
 from surveys.demo import DEMO_EMPLOYEE, DEMO_PASSWORD
 from surveys.models import ApiKey, Invitation, Organization, Participation, Result, Round, RoundStatus, Team
@@ -48,18 +49,96 @@ def _count(table: str) -> int:
 
 
 @pytest.fixture
-def app_role(db):
-    """Switch this test's session to an app role: granted what `migrate` grants, bound by the policies."""
-    role = f"pulse_app_test_{os.getpid()}"
+def roles(db):
+    """The web's and the jobs' roles, granted what `migrate` grants, bound by the policies."""
+    web, jobs = f"pulse_app_test_{os.getpid()}", f"pulse_jobs_test_{os.getpid()}"
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
-        with override_settings(DATABASE_APP_ROLE=role):
+        cursor.execute(f"CREATE ROLE {web} NOLOGIN")
+        cursor.execute(f"CREATE ROLE {jobs} NOLOGIN")
+        with override_settings(DATABASE_APP_ROLE=web, DATABASE_JOBS_ROLE=jobs):
             app_role_grant(using="default")
-        cursor.execute(f"SET ROLE {role}")
-    yield role
+    yield web, jobs
     with connection.cursor() as cursor:
         if not connection.needs_rollback:
             cursor.execute("RESET ROLE")
+
+
+def _as(role: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute(f"SET ROLE {role}")
+
+
+@pytest.fixture
+def app_role(roles):
+    """Switch this test's session to the web's role."""
+    _as(roles[0])
+    return roles[0]
+
+
+def _tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+            "AND c.relnamespace = current_schema()::regnamespace ORDER BY 1"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def test_every_table_has_a_policy_or_a_reason_not_to(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname FROM pg_class c WHERE c.relrowsecurity
+               AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)"""
+        )
+        protected = {name for (name,) in cursor.fetchall()}
+    unprotected = set(_tables()) - protected
+    assert unprotected == set(WITHOUT_POLICY), "a table with neither a policy nor a reason in WITHOUT_POLICY"
+    assert {"surveys_user", "django_session", "django_admin_log", "surveys_user_groups"} <= protected
+
+
+def test_the_web_role_cannot_lift_its_scope(demo, roles):
+    web, jobs = roles
+    _as(web)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pulse.all_organizations', 'on', false)")
+        seen = {table: _count(table) for table in _tables() if table not in WITHOUT_POLICY}
+        # Nothing but the shared question bank: no answer, no person, no session.
+        assert {table: n for table, n in seen.items() if n} == {"surveys_question": seen["surveys_question"]}
+        widen = "CREATE OR REPLACE FUNCTION pulse_may_span() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$"
+        with pytest.raises(DatabaseError, match="must be owner|permission denied"), transaction.atomic():
+            cursor.execute(widen)
+        cursor.execute("SELECT count(*) FROM pulse_people_by_email(ARRAY['director@globex.example'])")
+        assert cursor.fetchone()[0] == 1  # a lookup answers its one question, and gives no row to read
+    _as(jobs)  # the jobs' role may span, when it says so
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pulse.all_organizations', 'on', false)")
+        assert _count("surveys_answer") > 1000 and _count("surveys_user") > 70
+        cursor.execute("SELECT set_config('pulse.all_organizations', '', false)")
+        assert _count("surveys_answer") == 0 and _count("surveys_user") == 0
+
+
+def test_the_web_role_sees_the_people_of_its_organisation_and_the_person_in_scope(demo, roles):
+    from surveys.core.tenancy import person_scope_begin, person_scope_end
+    from surveys.models import Membership, User
+
+    northwind, globex = Organization.objects.get(slug="northwind"), Organization.objects.get(slug="globex")
+    director = User.objects.get(email="director@globex.example")
+    with organization_scope(northwind):
+        members = Membership.objects.count()
+    _as(roles[0])
+    assert _count("surveys_user") == 0 and _count("django_session") == 0
+    with organization_scope(northwind):
+        assert _count("surveys_user") == members  # and nobody of Globex
+    token = person_scope_begin(director.pk)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT email FROM surveys_user")
+            assert [row[0] for row in cursor.fetchall()] == [director.email]
+            cursor.execute("SELECT DISTINCT organization_id FROM surveys_membership")
+            assert [row[0] for row in cursor.fetchall()] == [globex.pk]  # their own place, to find it
+    finally:
+        person_scope_end(token)
 
 
 def test_every_tenant_table_has_row_level_security_and_the_policy(db):
@@ -107,9 +186,8 @@ def test_with_an_organization_set_the_app_role_sees_that_organization_and_writes
         assert cursor.rowcount == 0
     # Leaving the scope takes the organisation off the session too.
     assert _count("surveys_membership") == 0
-    with across_organizations():
-        assert _count("surveys_membership") > 70
-    assert _count("surveys_membership") == 0
+    with across_organizations():  # the web's role cannot span organisations
+        assert _count("surveys_membership") == 0
 
 
 def test_every_page_each_role_is_shown_works_as_the_app_role(demo, client, app_role):
@@ -123,7 +201,8 @@ def test_every_page_each_role_is_shown_works_as_the_app_role(demo, client, app_r
     for page in ["/admin/", "/admin/surveys/round/", "/admin/surveys/membership/", "/admin/surveys/team/"]:
         response = client.get(page)
         assert response.status_code == 200, page
-    assert re.search(r"\b[1-9]\d* rounds?\b", client.get("/admin/surveys/round/").content.decode())
+    # The admin's lists across organisations are the jobs' role's: the web's shows none.
+    assert re.search(r"\b0 rounds\b", client.get("/admin/surveys/round/").content.decode())
 
 
 def test_the_api_with_a_key_works_as_the_app_role(demo, client, app_role):
@@ -137,7 +216,7 @@ def test_the_api_with_a_key_works_as_the_app_role(demo, client, app_role):
 
 
 def test_answering_closing_and_publishing_a_round_work_as_the_app_role(
-    demo, client, app_role, django_capture_on_commit_callbacks
+    demo, client, roles, app_role, django_capture_on_commit_callbacks
 ):
     northwind = Organization.objects.get(slug="northwind")
     with across_organizations(), organization_scope(northwind):
@@ -158,6 +237,7 @@ def test_answering_closing_and_publishing_a_round_work_as_the_app_role(
         assert response.status_code == 302
         answered += 1
     assert answered >= 10
+    _as(roles[1])  # the jobs close, seal and publish
     with django_capture_on_commit_callbacks(execute=True):
         closed = rounds_close_due(now=round_.closes_at + dt.timedelta(minutes=1))
     assert closed.closed == 2  # both demo organisations had a round open
@@ -187,14 +267,18 @@ def test_a_page_hands_its_scope_to_the_session_and_takes_it_back(login, tenant):
     with CaptureQueriesContext(connection) as context:
         assert client.get("/o/acme/").status_code == 200
     handed = [q["sql"] for q in context.captured_queries if "set_config('pulse.organization'" in q["sql"]]
-    # The membership lookup across organisations (on, off), then the page's scope (on, off).
-    assert len(handed) == 4
-    assert "'pulse.all_organizations', 'on'" in handed[0]
-    assert f"'pulse.organization', '{tenant.org.pk}'" in handed[2]
-    assert "'pulse.organization', ''" in handed[3] and "'pulse.all_organizations', ''" in handed[3]
+    # The session's person (on), the membership lookup (across on, off: honoured for the jobs'
+    # role only), the page's scope (on, off), the person (off).
+    assert len(handed) == 6
+    assert f"'pulse.user', '{tenant.hr.user_id}'" in handed[0]
+    assert f"'pulse.organization', '{tenant.org.pk}'" in handed[3]
+    assert "'pulse.organization', ''" in handed[5] and "'pulse.user', ''" in handed[5]
     with connection.cursor() as cursor:  # a persistent connection's next request starts with none
-        cursor.execute("SELECT current_setting('pulse.organization'), current_setting('pulse.all_organizations')")
-        assert cursor.fetchone() == ("", "")
+        cursor.execute(
+            "SELECT current_setting('pulse.organization'), current_setting('pulse.all_organizations'), "
+            "current_setting('pulse.user')"
+        )
+        assert cursor.fetchone() == ("", "", "")
 
 
 def test_a_roster_import_writes_through_the_policies_as_the_app_role(tenant, other_tenant, app_role):

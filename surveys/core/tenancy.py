@@ -12,7 +12,11 @@ This module holds layers 2 and 3:
   role only that organisation's rows. SQL that bypasses the ORM entirely, or an ORM path that
   layer 2 does not see, still cannot read or write another tenant's rows; with no scope it sees
   none at all. Code that deliberately spans tenants says so twice: `all_organizations` for the
-  ORM, `across_organizations()` for the database.
+  ORM, `across_organizations()` for the database, where only the jobs' role is let through.
+- The person in scope (`pulse.user`): people are shared by organisations, so the people table's
+  policy shows a session the members of the organisation in scope, and the one person the
+  request is about (the signed-in user, or the account a sign-in or an e-mailed link names);
+  that person's own memberships are visible too, which is how a request finds its organisation.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ if TYPE_CHECKING:
 
 _current: ContextVar[Organization | None] = ContextVar("pulse_organization", default=None)
 _across: ContextVar[bool] = ContextVar("pulse_across_organizations", default=False)
+_person: ContextVar[int | None] = ContextVar("pulse_person", default=None)
 
-# The PostgreSQL settings the row-level security policies read (migration 0010).
+# The PostgreSQL settings the row-level security policies read (migration 0010,
+# core.database_roles).
 ORGANIZATION_SETTING = "pulse.organization"
 ACROSS_SETTING = "pulse.all_organizations"
+PERSON_SETTING = "pulse.user"
 
 
 class OrganizationScopeError(RuntimeError):
@@ -105,6 +112,31 @@ def across_organizations() -> Iterator[None]:
         database_scope_sync(quiet=True)
 
 
+def person_scope_begin(user_id: int | None) -> Token:
+    """Put the person `user_id` in scope for the database (the people table's policy shows a
+    session that person, and their own memberships) until `person_scope_end(token)`: for a
+    request, from its session's user (`middleware.PersonScopeMiddleware`).
+
+    Stops: a query that escaped the ORM's care reading people of other organisations; the web's
+    role sees only the members of the organisation in scope and the person the request is about."""
+    token = _person.set(user_id)
+    database_scope_sync()
+    return token
+
+
+def person_scope_end(token: Token) -> None:
+    _person.reset(token)
+    database_scope_sync(quiet=True)
+
+
+def person_scope_switch(user_id: int) -> None:
+    """Make `user_id` the person in scope for the rest of the request (its middleware restores
+    the previous one): a sign-in or an e-mailed link names the account it is about before anyone
+    is signed in. Only for code that has that account's credential to check next."""
+    _person.set(user_id)
+    database_scope_sync()
+
+
 def database_scope_sync(connection: Any = None, *, quiet: bool = False) -> None:
     """Hand the current scope to the open PostgreSQL session (the row-level security policies
     read it). A session not open yet gets it when it connects (`on_connection_created`).
@@ -123,12 +155,17 @@ def database_scope_sync(connection: Any = None, *, quiet: bool = False) -> None:
         return
     if quiet and connection.needs_rollback:
         return
-    organization = _current.get()
-    values = [str(organization.pk) if organization is not None else "", "on" if _across.get() else ""]
+    organization, person = _current.get(), _person.get()
+    values = [
+        str(organization.pk) if organization is not None else "",
+        "on" if _across.get() else "",
+        str(person) if person is not None else "",
+    ]
     try:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT set_config('{ORGANIZATION_SETTING}', %s, false), set_config('{ACROSS_SETTING}', %s, false)",
+                f"SELECT set_config('{ORGANIZATION_SETTING}', %s, false), set_config('{ACROSS_SETTING}', %s, false), "
+                f"set_config('{PERSON_SETTING}', %s, false)",
                 values,
             )
     except (DatabaseError, TransactionManagementError):

@@ -12,7 +12,8 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from surveys.core.tenancy import across_organizations
+from surveys.core.cross_lookups import people_by_email
+from surveys.core.tenancy import across_organizations, person_scope_switch
 from surveys.models import Membership, User
 from surveys.services.accounts import RESET_TOKENS, lifetime_words
 
@@ -45,10 +46,12 @@ class AccountPasswordResetForm(PasswordResetForm):
     the address, so it tells no one who is on Pulse."""
 
     def get_users(self, email: str) -> Iterator[User]:
-        for user in User._default_manager.filter(email__iexact=email, is_active=True):
-            if _folded(email) != _folded(user.email):
+        for person_id, address, _ in people_by_email([email]):
+            if _folded(email) != _folded(address):
                 continue
-            if user.has_usable_password() or _placed(user):
+            person_scope_switch(person_id)  # this account, to e-mail it a link
+            user = User._default_manager.filter(pk=person_id, is_active=True).first()
+            if user is not None and (user.has_usable_password() or _placed(user)):
                 yield user
 
     def send_mail(

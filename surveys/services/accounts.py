@@ -35,6 +35,7 @@ from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base
 from surveys.core.bulk import chunks
 from surveys.core.enqueue import enqueue
 from surveys.core.names import one_line
+from surveys.core.tenancy import person_scope_switch
 from surveys.models import MANAGER_ROLES, Membership, User
 
 
@@ -95,9 +96,13 @@ def account_link_open(*, uidb64: str, token: str, kind: str) -> User | None:
     its token is bound to."""
     tokens = LINK_TOKENS[kind]
     try:
-        user = User._default_manager.filter(pk=int(force_str(urlsafe_base64_decode(uidb64)))).first()
+        user_id = int(force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError):
         return None
+    if not 0 < user_id < 2**63:
+        return None
+    person_scope_switch(user_id)  # the account the link names, whose token is checked next
+    user = User._default_manager.filter(pk=user_id).first()
     if user is None or not user.is_active or not tokens.check_token(user, token):
         return None
     spent = f"pulse:account-link-spent:{hashlib.sha256(token.encode()).hexdigest()}"

@@ -16,6 +16,7 @@ from django.urls import reverse, reverse_lazy
 from django.views import View
 from django.views.generic import FormView
 
+from surveys.core.tenancy import person_scope_switch
 from surveys.forms.accounts import AccountPasswordResetForm, SignInForm
 from surveys.models import User
 from surveys.services.accounts import RESET_TOKENS, account_link_open
@@ -97,6 +98,7 @@ class AccountPasswordView(_PlainLabels, FormView):
         held = self.request.session.get(LINK_SESSION_KEY)
         if not isinstance(held, dict) or held.get("kind") != self.kind or held.get("until", 0) < time.time():
             return None
+        person_scope_switch(int(held["user"]))  # the account the opened link named
         return User._default_manager.filter(pk=int(held["user"]), is_active=True).first()
 
     def get_form_kwargs(self):
