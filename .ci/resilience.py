@@ -1,5 +1,5 @@
 """Resilience tests (`make test-resilience`, run by .ci/run through .ci/resilience): the
-production stack (gunicorn, a real Celery worker and beat, PostgreSQL as the app's own role,
+production stack (gunicorn, a real Celery worker and beat, PostgreSQL as the app's own roles,
 and a Redis of the test's own, broker and cache) under the failures a real deployment meets.
 
 1. Duplicates under load: every answering link submitted by two clients at once. Each person
@@ -69,9 +69,11 @@ class Stack:
     def __init__(self) -> None:
         self.processes: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, *command: str) -> None:
+    def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> None:
         log = open(WORK / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
+        )
 
     def redis(self) -> None:
         self.start(
@@ -309,6 +311,7 @@ def main() -> None:
         stack.start(
             "gunicorn", str(BIN / "gunicorn"), "wellbeing.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
             "--workers", "4", "--access-logfile", str(WORK / "gunicorn-access.log"),
+            env={"DATABASE_URL": os.environ["DATABASE_WEB_URL"]},  # the web's role; the rest run as the jobs'
         )  # fmt: skip
         stack.worker()
         stack.start("beat", str(BIN / "celery"), "-A", "wellbeing", "beat", "--schedule", str(WORK / "beat-schedule"))

@@ -83,6 +83,7 @@ def pulse_open(*, team_sizes: list[int], name: str = "Smoke Test Ltd", k: int = 
         survey = survey_create(
             organization=organization,
             created_by=None,
+            launch=True,
             fields=SurveyFields(
                 name="Smoke pulse",
                 questions=list(Question.objects.filter(organization=None, is_core=True)),

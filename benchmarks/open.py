@@ -10,8 +10,9 @@ then times, interleaved and best of `--repeat` (median in brackets):
 - **plain SQL**: the same invitations written by one `INSERT … SELECT` from the memberships
   and nothing else; the target is round_open at most 1.5× this.
 
-Each repetition puts the round back as it was (scheduled, no invitations). Prints both, the
-ratio and the load average, then deletes what it built.
+Each repetition puts the round back as it was (scheduled, no invitations). Then round_open once
+more beside another organisation's open transaction (benchmarks/neighbour.py), which it must not
+wait for. Prints the figures, the ratio, the wait and the load average, then deletes what it built.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from benchmarks.aggregate import _create_teams, _delete, _timed, _tree
 from benchmarks.database import bench_database_check
+from benchmarks.neighbour import beside_neighbour, wait_line
 from surveys.core.tenancy import organization_scope
 from surveys.models import Invitation, Organization, Question, Round, RoundStatus, RoundTeam
 from surveys.services.rounds import round_open
@@ -63,6 +65,8 @@ def run(*, stdout, people: int, teams: int, repeat: int, seed: int, **options) -
             for name, step in order:
                 timings[name].append(_timed(step))
                 _reset(organization, round_)
+        beside = beside_neighbour(steps["round_open"])
+        _reset(organization, round_)
     finally:
         app.conf.task_always_eager = eager
         _delete(organization)
@@ -72,6 +76,7 @@ def run(*, stdout, people: int, teams: int, repeat: int, seed: int, **options) -
         stdout.write(f"  {label:34} {min(values) * 1000:8.1f} ms ({statistics.median(values) * 1000:.1f})")
     verdict = "met" if ratio <= TARGET else "NOT met"
     stdout.write(f"  ratio {ratio:.2f}x (target at most {TARGET}x): {verdict}")
+    stdout.write(wait_line("round_open", alone=min(timings["round_open"]), beside=beside))
     stdout.write(
         f"best of {repeat}, median in brackets; load average {load_before[0]:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)"
@@ -101,6 +106,7 @@ def _build(rng: np.random.Generator, *, people: int, teams: int) -> tuple[Organi
             survey = survey_create(
                 organization=organization,
                 created_by=None,
+                launch=True,
                 fields=SurveyFields(
                     name="Benchmark pulse",
                     questions=list(Question.objects.filter(organization=None, is_core=True)),

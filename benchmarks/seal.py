@@ -14,7 +14,9 @@ comments), then times, interleaved and best of `--repeat` (median in brackets):
 
 Then a 50-person round, sealed on a database holding only it (before anything is built) and
 again beside the big rounds (over a million answers of another organisation): target at most
-1.5×. Prints the figures, their ratios and the load average, then deletes what it built.
+1.5×; and sealed once more beside another organisation's open transaction
+(benchmarks/neighbour.py), which it must not wait for. Prints the figures, their ratios, the wait
+and the load average, then deletes what it built.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from django.db import DatabaseError, connection, transaction
 
 from benchmarks.aggregate import _build, _delete, _timed
 from benchmarks.database import bench_database_check
+from benchmarks.neighbour import beside_neighbour, wait_line
 from surveys.core.tenancy import organization_scope
 from surveys.engine.aggregation import HISTOGRAM_SQL
 from surveys.models import Answer, Result, Round, RoundStatus
@@ -76,6 +79,7 @@ def run(*, stdout, respondents: str, teams: int, repeat: int, small_repeat: int,
             f"{ratio:.2f}x on its own (target at most {TARGET_SMALL}x){_verdict(ratio, TARGET_SMALL)}"
             f"\n  (measured after vacuuming and analysing the tables the big rounds filled: {settled:.0f} s, untimed)"
         )
+        stdout.write(wait_line("sealing it", alone=min(beside), beside=beside_neighbour(lambda: _seal_again(small))))
     finally:
         for round_ in built:
             _delete(round_.organization)

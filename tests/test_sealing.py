@@ -1,11 +1,13 @@
 """Sealing a closed round: what was said keeps its meaning and loses every storage trace of who
 said it (surveys/services/sealing.py)."""
 
+import threading
+import time
 from collections import Counter
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from surveys.models import Answer, Comment, Participation, Response, Result, Round, RoundStatus
 from surveys.services.responses import response_submit
@@ -151,7 +153,9 @@ def _partitions(round_: Round) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
-def test_sealing_swaps_in_new_partitions_and_drops_the_old_files(postgres, transactional_db, tenant, other_tenant):
+def test_sealing_rewrites_the_rounds_partitions_into_new_files_and_drops_the_old(
+    postgres, transactional_db, tenant, other_tenant
+):
     round_ = _answered_round(tenant)
     theirs = _answered_round(other_tenant, people=6)
     before, their_before = _partitions(round_), _partitions(theirs)
@@ -170,22 +174,72 @@ def test_sealing_swaps_in_new_partitions_and_drops_the_old_files(postgres, trans
     assert _partitions(theirs) == their_before  # another organisation's round is not touched
 
 
-def test_a_round_whose_rows_sit_in_the_default_partition_is_sealed_into_its_own(postgres, transactional_db, tenant):
-    round_ = _answered_round(tenant, people=6)
-    said = _said(round_)
-    with connection.cursor() as cursor:  # as if its rows had been written before it had partitions
-        for table in ("surveys_response", "surveys_answer", "surveys_comment"):
-            cursor.execute(f"ALTER TABLE {table} DETACH PARTITION {table}_r{round_.pk}")
-            cursor.execute(f"INSERT INTO {table} SELECT * FROM {table}_r{round_.pk}")
-            cursor.execute(f"DROP TABLE {table}_r{round_.pk}")
-        cursor.execute("SELECT count(*) FROM surveys_answer_default WHERE round_id = %s", [round_.pk])
-        assert cursor.fetchone()[0] > 0
-    _seal(tenant, round_)
-    assert _said(round_) == said
-    assert len(_partitions(round_)) == 3
+def test_no_table_of_what_was_said_has_a_default_partition(postgres):
+    # A DEFAULT partition is locked by every attach: one organisation's new round would wait on,
+    # and make wait, every other's statements that reach it (migration 0020).
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM surveys_answer_default WHERE round_id = %s", [round_.pk])
-        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT c.relname, p.partdefid FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+            "WHERE c.relname = ANY(%s)",
+            [["surveys_response", "surveys_answer", "surveys_comment"]],
+        )
+        assert dict(cursor.fetchall()) == dict.fromkeys(("surveys_response", "surveys_answer", "surveys_comment"), 0)
+
+
+def test_a_round_is_created_answered_and_sealed_beside_another_organisations_long_transaction(
+    postgres, transactional_db, tenant, other_tenant
+):
+    """Another organisation is in the middle of a long transaction that created a round (its
+    partitions attached), wrote what was said and read it back. This organisation's round is
+    created, answered, closed and sealed meanwhile without waiting: a lock wait of more than two
+    seconds fails the test (lock_timeout) instead of hanging."""
+    holding, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def neighbour() -> None:
+        try:
+            with transaction.atomic(), other_tenant.scope():
+                theirs = RoundFactory(survey=SurveyFactory(organization=other_tenant.org))
+                Response.objects.create(round=theirs, team=other_tenant.platform)
+                assert Response.objects.filter(round=theirs).count() == 1
+                holding.set()
+                release.wait(60)
+        except BaseException as error:
+            failures.append(error)
+            holding.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=neighbour)
+    thread.start()
+    try:
+        assert holding.wait(30) and not failures
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        started = time.monotonic()
+        round_ = _answered_round(tenant, people=6)
+        assert _seal(tenant, round_) is True
+        assert time.monotonic() - started < 30
+        assert _said(round_)["responses"] == Counter({tenant.platform.pk: 3, tenant.product.pk: 3})
+    finally:
+        release.set()
+        thread.join(60)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert not failures
+
+
+def test_a_round_created_inside_a_transaction_has_its_partitions_committed_at_once(postgres, transactional_db, tenant):
+    with transaction.atomic(), tenant.scope():
+        round_ = RoundFactory(survey=SurveyFactory(organization=tenant.org))
+        with connection.cursor() as cursor:  # what this transaction holds on the said tables
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE l.pid = pg_backend_pid() AND c.relname LIKE 'surveys\\_%%' "
+                "AND l.mode IN ('ShareUpdateExclusiveLock', 'AccessExclusiveLock')"
+            )
+            assert cursor.fetchone()[0] == 0
+    assert len(_partitions(round_)) == 3
 
 
 def test_sealing_refuses_a_round_of_another_organisation_even_in_sql(postgres, db, tenant, other_tenant):

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from surveys.core.own_transaction import execute_committed
 from surveys.core.tenancy import TenantModel
 from surveys.privacy.rules import MIN_K
 
@@ -60,6 +61,13 @@ def answering_phase(*, status: str, opens_at: dt.datetime, closes_at: dt.datetim
     return AnsweringPhase.CLOSED
 
 
+def answers_purge_at(*, published_at: dt.datetime | None, kept_days: int) -> dt.datetime | None:
+    """When a round's raw answers, comments and participation flags are due for deletion:
+    `kept_days` (the organisation's `answers_kept_days`) after its publication. Takes the
+    columns so the retention job can ask of many rounds at once."""
+    return published_at + dt.timedelta(days=kept_days) if published_at is not None else None
+
+
 class Round(TenantModel):
     """One pulse of a survey. Opening it snapshots the invitees and their teams and locks `k`."""
 
@@ -90,6 +98,12 @@ class Round(TenantModel):
     failure_reason = models.TextField(blank=True)
     teams_published = models.PositiveIntegerField(
         default=0, help_text="Team nodes with results of their own, set at publication (0: nothing to show)."
+    )
+    answers_purged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its raw answers, comments and who answered were deleted under the organisation's "
+        "retention (services.retention); its published results stay.",
     )
     publication_rule = models.PositiveSmallIntegerField(
         choices=PublicationRule.choices,
@@ -138,6 +152,11 @@ class Round(TenantModel):
     @property
     def is_published(self) -> bool:
         return self.status == RoundStatus.PUBLISHED
+
+    @property
+    def answers_purge_at(self) -> dt.datetime | None:
+        """When the round's raw answers are due for deletion (None: not published)."""
+        return answers_purge_at(published_at=self.published_at, kept_days=self.organization.answers_kept_days)
 
     @property
     def shown_k(self) -> int:
@@ -295,12 +314,13 @@ def _said_key(model: str | type[models.Model], on_delete=models.CASCADE, **optio
 
 
 def said_partitions_create(round_id: int) -> None:
-    """The round's own partitions of Response, Answer and Comment (PostgreSQL): created with
-    the round, so a submission never lands in the shared default partition. A round created
-    without `save` (bulk_create) gets them here, or when it is sealed."""
+    """The round's own partitions of Response, Answer and Comment (PostgreSQL; there is no
+    default partition, migration 0020): created with the round, committed at once in a
+    transaction of their own, so the lock attaching them takes is never held while the
+    caller's transaction goes on (another organisation's round would wait on it). A round
+    created without `save` (bulk_create) gets them here, or when it is sealed."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pulse_said_partitions(%s)", [round_id])
+        execute_committed("SELECT pulse_said_partitions(%s)", [round_id])
 
 
 class Response(TenantModel):
