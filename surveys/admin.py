@@ -26,6 +26,7 @@ from surveys.models import (
     Team,
     User,
 )
+from surveys.services.retention import organization_delete
 
 
 @admin.register(Organization)
@@ -33,6 +34,15 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "k", "k_comments", "is_active")
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name", "slug")
+
+    def delete_model(self, request, obj):
+        """Everything it holds goes, what was said, its log and its cached results included
+        (docs/operations.md, "Deleting an organisation")."""
+        organization_delete(organization=obj)
+
+    def delete_queryset(self, request, queryset):
+        for organization in queryset:
+            organization_delete(organization=organization)
 
 
 @admin.register(User)

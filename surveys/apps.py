@@ -17,6 +17,7 @@ class SurveysConfig(AppConfig):
         from surveys.core.database_roles import app_role_grant
         from surveys.core.telemetry import error_reporting_start, telemetry_start
         from surveys.core.tenancy import on_connection_created
+        from surveys.models.audit import audit_fallback_connect
 
         # `import tasks` above registers the Celery tasks in every process (web, worker,
         # commands), so services can queue them by name (surveys.core.enqueue) without importing them.
@@ -30,3 +31,5 @@ class SurveysConfig(AppConfig):
         # Traces, metrics and error reports that never see an answer (docs/operations.md).
         telemetry_start(otlp_endpoint=settings.OTEL_EXPORTER_OTLP_ENDPOINT)
         error_reporting_start(dsn=settings.SENTRY_DSN, environment=settings.SENTRY_ENVIRONMENT)
+        # The audit log's events from Django's signals where there are no triggers (SQLite).
+        audit_fallback_connect()

@@ -13,7 +13,7 @@ from surveys.core.tenancy import across_organizations, organization_scope, tenan
 from surveys.models import AWAITING_PUBLICATION_STATES, Membership, RosterImport, Round
 from surveys.selectors import exports
 from surveys.selectors.results import heatmap_flags, org_heatmap
-from surveys.services import accounts, invitations, jobs, notices, participation, results
+from surveys.services import accounts, invitations, jobs, notices, participation, results, retention
 from surveys.services.roster import roster_import_process
 from surveys.services.roster import roster_imports_tend as roster_imports_tend_service
 
@@ -47,9 +47,20 @@ def reminders_send() -> str:
     return str(jobs.reminders_send())
 
 
+@shared_task(name="surveys.tasks.plan_reminders_send")
+def plan_reminders_send() -> str:
+    return str(jobs.plan_reminders_send())
+
+
 @shared_task(name="surveys.tasks.participation_snapshots_take")
 def participation_snapshots_take() -> str:
     return f"{participation.participation_snapshots_take()} estimates taken"
+
+
+@shared_task(name="surveys.tasks.answers_purge_due", acks_late=True)
+def answers_purge_due() -> str:
+    """Retention: delete the raw answers of published rounds whose time is up, a batch a run."""
+    return f"{retention.answers_purge_due()} rounds purged"
 
 
 @shared_task(name="surveys.tasks.round_invitations_send", **_MAIL_RETRY)
@@ -94,6 +105,14 @@ def round_aggregate(round_id: int) -> int | None:
 def round_results_notify(round_id: int) -> int:
     """E-mail the leads of the round's teams, and HR, what the publication shows."""
     return notices.round_results_notify(round_id=round_id)
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=30, max_retries=5)
+@tenant_task(Round)
+def round_stability_estimate(round_id: int) -> None:
+    """After a publication: how stable answers are between rounds, as of this round (the change
+    flags' standard error uses it); then the e-mails and the prepared pages, which read it."""
+    results.round_stability_estimate(round_id=round_id)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=30, max_retries=5)

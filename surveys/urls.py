@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from surveys.views import accounts, answering, api_keys, home, organization, results, roster, surveys
+from surveys.views import (
+    accounts,
+    answering,
+    api_keys,
+    audit,
+    home,
+    organization,
+    person_data,
+    results,
+    roster,
+    surveys,
+)
 
 account_patterns = [
     path("login/", accounts.LoginView.as_view(), name="login"),
@@ -29,6 +40,9 @@ organization_patterns = [
     path("people/<int:person_id>/", roster.person_edit, name="roster_person"),
     path("people/<int:person_id>/active/", roster.person_active, name="roster_person_active"),
     path("people/<int:person_id>/account/", roster.person_account, name="roster_person_account"),
+    path("people/<int:person_id>/data/", person_data.person_data_page, name="person_data"),
+    path("people/<int:person_id>/data.json", person_data.person_data_export, name="person_data_export"),
+    path("people/<int:person_id>/erase/", person_data.person_erase_page, name="person_erase"),
     path("people/teams/<int:team_id>/", roster.team_edit, name="roster_team"),
     path("people/teams/<int:team_id>/merge/", roster.team_merge, name="roster_team_merge"),
     path("people/export.csv", roster.roster_export, name="roster_export"),
@@ -44,9 +58,15 @@ organization_patterns = [
     path("surveys/new/", surveys.survey_create, name="survey_create"),
     path("surveys/<int:survey_id>/", surveys.survey_detail, name="survey_detail"),
     path("surveys/<int:survey_id>/edit/", surveys.survey_edit, name="survey_edit"),
+    path("surveys/messages/preview/", surveys.survey_messages_preview, name="survey_messages_preview"),
+    path("surveys/<int:survey_id>/preview/", surveys.survey_preview, name="survey_preview"),
+    path("surveys/<int:survey_id>/test/", surveys.survey_test_send, name="survey_test_send"),
+    path("surveys/<int:survey_id>/launch/", surveys.survey_launch, name="survey_launch"),
+    path("surveys/<int:survey_id>/pause/", surveys.survey_pause, name="survey_pause"),
     path("surveys/<int:survey_id>/rounds/<int:round_id>/open/", surveys.round_open_now, name="round_open"),
     path("surveys/<int:survey_id>/rounds/<int:round_id>/close/", surveys.round_close_now, name="round_close"),
     path("settings/", organization.organization_settings, name="organization_settings"),
+    path("settings/audit-log/", audit.audit_log_page, name="audit_log"),
     path("settings/api-keys/", api_keys.api_keys, name="api_keys"),
     path("settings/api-keys/<str:key_prefix>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
     path("pulses/<int:round_id>/", answering.pulse_answer, name="pulse_answer"),
@@ -56,6 +76,7 @@ organization_patterns = [
     path("teams/<int:team_id>/plans/new/", results.action_plan_create, name="action_plan_create"),
     path("teams/<int:team_id>/plans/<int:plan_id>/", results.action_plan_edit, name="action_plan_edit"),
     path("teams/<int:team_id>/plans/<int:plan_id>/status/", results.action_plan_status, name="action_plan_status"),
+    path("teams/<int:team_id>/plans/<int:plan_id>/delete/", results.action_plan_delete, name="action_plan_delete"),
 ]
 
 # The invitation link: no sign-in, the token is the key (surveys.core.tokens.invitation_path).

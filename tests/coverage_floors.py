@@ -32,9 +32,11 @@ FLOORS: dict[str, int] = {
     "surveys/privacy/tables.py": 97,
     "surveys/core/tenancy.py": 86,  # 89% on SQLite; the row-level security paths run on PostgreSQL
     "surveys/access.py": 91,
+    "surveys/services/access_changes.py": 95,
     "surveys/services/accounts.py": 92,  # 94.7% on PostgreSQL since single-use account links
     "surveys/services/action_plans.py": 90,
     "surveys/services/api_keys.py": 80,
+    "surveys/services/audit.py": 90,
     "surveys/services/history.py": 97,
     "surveys/services/invitations.py": 94,
     "surveys/services/jobs.py": 97,
@@ -42,7 +44,9 @@ FLOORS: dict[str, int] = {
     "surveys/services/organization.py": 91,
     "surveys/services/participation.py": 92,
     "surveys/services/people.py": 83,
+    "surveys/services/person_data.py": 90,
     "surveys/services/responses.py": 92,
+    "surveys/services/retention.py": 88,
     "surveys/services/results.py": 97,
     "surveys/services/roster/__init__.py": 97,
     "surveys/services/roster/apply.py": 97,

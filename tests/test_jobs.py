@@ -479,12 +479,15 @@ def test_the_beat_schedule_runs_the_jobs_and_the_safety_nets():
         "surveys.tasks.rounds_open_due",
         "surveys.tasks.rounds_close_due",
         "surveys.tasks.reminders_send",
+        "surveys.tasks.plan_reminders_send",
         "surveys.tasks.participation_snapshots_take",
     }
     nets = {"surveys.tasks.rounds_aggregate_pending", "surveys.tasks.roster_imports_tend"}
-    assert set(schedule) == jobs | nets
+    housekeeping = {"surveys.tasks.answers_purge_due"}  # retention: within the hour is soon enough
+    assert set(schedule) == jobs | nets | housekeeping
     assert set(schedule) <= set(app.tasks)
     assert all(schedule[task] <= 15 * 60 for task in jobs)
+    assert all(schedule[task] <= 60 * 60 for task in housekeeping)
 
 
 def test_the_job_tasks_run(tenant):

@@ -12,7 +12,7 @@ from surveys.services import invitations
 from surveys.services.results import results_publish
 from surveys.services.rounds import round_open
 from tests.support.factories import SurveyFactory, make_manager, scheduled_round
-from tests.support.results_data import published_round, spread
+from tests.support.results_data import FALLING, centres, published_round, spread
 from tests.support.survey_data import staff, team_round
 
 
@@ -80,9 +80,9 @@ def test_the_results_email_leads_with_what_changed(tenant, commit):
     with tenant.scope():
         make_manager(tenant.manager, tenant.platform)
         survey = SurveyFactory(organization=tenant.org)
-        for number, autonomy in enumerate((4, 4, 2, 2), start=1):
-            falling = [autonomy, autonomy, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
-            steady = [4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2]
+        for number, autonomy in enumerate(FALLING, start=1):
+            falling = centres(autonomy)
+            steady = centres()
             answers = {tenant.platform: spread(6, falling), tenant.product: spread(6, steady)}
             mail.outbox.clear()
             with commit():
@@ -94,3 +94,51 @@ def test_the_results_email_leads_with_what_changed(tenant, commit):
     hr = by_address["hr@acme.test"].body
     assert "Where to look first:\n- Acme/Engineering/Platform: Autonomy likely worsened (−50 points)" in hr
     assert "Product: Autonomy" not in hr
+
+
+def test_no_flag_is_never_an_all_clear_where_a_drop_would_likely_be_missed(tenant, commit):
+    with tenant.scope():
+        make_manager(tenant.manager, tenant.platform)
+        survey = SurveyFactory(organization=tenant.org)
+        with commit():
+            published_round(survey, {tenant.platform: spread(6, 4), tenant.product: spread(6, 3)}, number=1)
+    by_address = {message.to[0]: message for message in mail.outbox}
+    # One round: nothing compared yet, so a drop would go unseen; the e-mails say so.
+    unseen = "a lasting drop of 13 points could go unseen there more often than not"
+    lead = by_address["manager@acme.test"]
+    assert f"- Platform: results of its own, no likely change flagged, but that is no all-clear: {unseen}" in lead.body
+    assert unseen in lead.alternatives[0][0]
+    hr = by_address["hr@acme.test"].body
+    assert "No team shows a likely change this round. That is not an all-clear: for 4 of the teams with figures" in hr
+
+
+def test_a_publication_stores_the_stability_its_flags_use_and_a_failed_estimate_still_sends_the_emails(
+    tenant, commit, monkeypatch
+):
+    from surveys.engine.changes import CHANGE_RULE_VERSION
+    from surveys.models import ChangeStability
+    from surveys.selectors.results import stability_as_of
+    from surveys.services import results
+
+    with tenant.scope():
+        survey = SurveyFactory(organization=tenant.org)
+        for number in range(1, 5):
+            with commit():
+                made = published_round(
+                    survey, {tenant.platform: spread(6, 4), tenant.product: spread(8, 3)}, number=number
+                )
+        # Estimated from the two leaf teams' rounds, after the publication, before the e-mails.
+        stored = ChangeStability.objects.get(round=made)
+        assert (stored.version, stored.number, stored.teams) == (CHANGE_RULE_VERSION, 4, 2)
+        assert {"autonomy/2", "exhaustion/2"} <= set(stored.estimates)  # bank v3: two items a sign
+        assert stability_as_of(round=made).round_id == made.pk
+        # A redelivered task finds it stored and estimates nothing again.
+        monkeypatch.setattr(results, "estimate_stability", lambda *args, **kwargs: 1 / 0)
+        assert results.round_stability_estimate(round_id=made.pk) == stored
+        # A failed estimate: no row, the flags use the one before, and the e-mails still go.
+        mail.outbox.clear()
+        with commit():
+            later = published_round(survey, {tenant.platform: spread(6, 4), tenant.product: spread(8, 3)}, number=5)
+        assert not ChangeStability.objects.filter(round=later).exists()
+        assert stability_as_of(round=later).round_id == made.pk
+    assert any("Results are ready" in message.subject for message in mail.outbox)

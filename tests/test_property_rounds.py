@@ -103,6 +103,7 @@ def test_every_round_stays_safe_and_final_while_the_organisation_changes(db, his
             survey_create(
                 organization=org,
                 created_by=None,
+                launch=True,
                 fields=SurveyFields(
                     name=name, questions=questions, cadence="weekly", open_days=3, starts_on=timezone.localdate(),
                     root_team=root,

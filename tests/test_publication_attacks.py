@@ -36,6 +36,7 @@ def _survey(org, root: Team | None, name: str = "Pulse") -> Survey:
     return survey_create(
         organization=org,
         created_by=None,
+        launch=True,
         fields=SurveyFields(
             name=name,
             questions=list(Question.objects.filter(organization=None, is_core=True)),

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, never a CDN
     "csp",
     "health_check",
+    # The audit log: row changes recorded by PostgreSQL triggers (surveys/models/audit.py).
+    "pgtrigger",
+    "pghistory",
     "surveys",
 ]
 
@@ -60,17 +63,27 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "surveys.middleware.PersonScopeMiddleware",  # the session's person, for row-level security
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "surveys.middleware.SessionIdleMiddleware",  # signed out after PULSE_SESSION_IDLE_MINUTES unused
     "surveys.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "surveys.middleware.OrganizationMiddleware",
     "surveys.middleware.StaffAcrossOrganizationsMiddleware",
+    "surveys.middleware.AuditContextMiddleware",  # who changed what, for the audit log
 ]
 
 ROOT_URLCONF = "wellbeing.urls"
+
+# The audit log's event tables (surveys/models/audit.py) copy the audited columns' types only:
+# a tracked field's default, help text or choices changing needs no migration of its log.
+_DESCRIPTIVE = ["default", "db_default", "help_text", "verbose_name", "choices", "validators", "blank", "editable"]
+PGHISTORY_EXCLUDE_FIELD_KWARGS = {"django.db.models.Field": _DESCRIPTIVE}
+# When a change was made, not when its transaction began.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 WSGI_APPLICATION = "wellbeing.wsgi.application"
 
 TEMPLATES = [
@@ -113,6 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # that is neither the tables' owner nor a superuser; `migrate` runs as the owner
 # (DATABASE_URL=$DATABASE_OWNER_URL) and grants DATABASE_APP_ROLE its rights on every table.
 DATABASE_APP_ROLE = env("DATABASE_APP_ROLE", default="")
+# The role worker, beat and management commands connect as (their DATABASE_URL): the only one
+# whose scheduled searches may span organisations. The web's role never can.
+DATABASE_JOBS_ROLE = env("DATABASE_JOBS_ROLE", default="")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "surveys.User"
@@ -223,8 +239,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "rounds-close-due": {"task": "surveys.tasks.rounds_close_due", "schedule": 5 * 60},
     "rounds-open-due": {"task": "surveys.tasks.rounds_open_due", "schedule": 5 * 60},
     "reminders-send": {"task": "surveys.tasks.reminders_send", "schedule": 15 * 60},
+    # Action plans due soon: their owners' one reminder.
+    "plan-reminders-send": {"task": "surveys.tasks.plan_reminders_send", "schedule": 15 * 60},
     # HR's estimates of open rounds' participation: one per round every LIVE_HOURS, on the clock.
     "participation-snapshots-take": {"task": "surveys.tasks.participation_snapshots_take", "schedule": 5 * 60},
+    # Retention: raw answers of published rounds whose time is up, a batch of rounds a run.
+    "answers-purge-due": {"task": "surveys.tasks.answers_purge_due", "schedule": 60 * 60},
     # Safety net: closed rounds whose hand-over to aggregation was lost.
     "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": SAFETY_NET_SECONDS},
     # Safety net: roster imports whose task was lost, previews nobody confirmed.
@@ -281,6 +301,12 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Sessions in the database, each row readable only by the request holding its key.
+SESSION_ENGINE = "surveys.core.sessions"
+# A session ends after PULSE_SESSION_IDLE_MINUTES unused, and after PULSE_SESSION_HOURS at most
+# without a request (Django's default was two weeks).
+PULSE_SESSION_IDLE_MINUTES = env.int("PULSE_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = env.int("PULSE_SESSION_HOURS", default=12) * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -28,9 +28,17 @@ from typing import Any
 
 from surveys.core.log_redaction import redact_tokens
 
+#: The answering routes, as paths: the e-mailed link and the signed-in answering page. Nothing
+#: observes them: no trace, no metric, no audit context.
+ANSWERING_PATHS = (r"/answer/", r"/o/[^/]+/pulses/")
 #: Routes never traced nor measured, as regular expressions on the absolute URL (OpenTelemetry's
-#: excluded-URL list: comma-separated, searched): the answering link and the signed-in answering page.
-EXCLUDED_URLS = (r"^https?://[^/]+/answer/", r"^https?://[^/]+/o/[^/]+/pulses/")
+#: excluded-URL list: comma-separated, searched).
+EXCLUDED_URLS = tuple(rf"^https?://[^/]+{path}" for path in ANSWERING_PATHS)
+
+
+def is_answering_path(path: str) -> bool:
+    return any(re.match(pattern, path) for pattern in ANSWERING_PATHS)
+
 
 #: What a span may keep: the request's method, route template (never the path with its values),
 #: status and protocol, the scheme and server port, and the type of an error.

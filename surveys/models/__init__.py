@@ -1,7 +1,27 @@
 from .action_plans import ActionPlan, ActionPlanStatus
 from .api import ApiKey, ApiKeyScope
+from .audit import (
+    AUDITED,
+    CHANGED,
+    CREATED,
+    DELETED,
+    EXPORTED,
+    ActionPlanEvent,
+    ApiKeyEvent,
+    MembershipEvent,
+    OrganizationEvent,
+    RosterImportEvent,
+    RoundEvent,
+    SurveyEvent,
+    SurveyQuestionEvent,
+    TeamEvent,
+    TeamManagementEvent,
+)
 from .organization import (
     ALL_ROLES,
+    ANSWERS_KEPT_DAYS_DEFAULT,
+    ANSWERS_KEPT_DAYS_MAX,
+    ANSWERS_KEPT_DAYS_MIN,
     HR_ROLES,
     MANAGER_ROLES,
     Membership,
@@ -12,7 +32,7 @@ from .organization import (
     User,
     parse_support_links,
 )
-from .results import Result, ResultLines
+from .results import ChangeStability, Result, ResultLines
 from .roster import (
     FINISHED_IMPORT_STATES,
     ROSTER_COLUMNS,
@@ -39,6 +59,7 @@ from .rounds import (
     RoundQuestion,
     RoundStatus,
     RoundTeam,
+    answers_purge_at,
 )
 from .surveys import (
     BURNOUT_SIGNS,
@@ -56,6 +77,24 @@ from .surveys import (
 )
 
 __all__ = [
+    "AUDITED",
+    "CHANGED",
+    "CREATED",
+    "DELETED",
+    "EXPORTED",
+    "ActionPlanEvent",
+    "ApiKeyEvent",
+    "MembershipEvent",
+    "OrganizationEvent",
+    "RosterImportEvent",
+    "RoundEvent",
+    "SurveyEvent",
+    "SurveyQuestionEvent",
+    "TeamEvent",
+    "TeamManagementEvent",
+    "ANSWERS_KEPT_DAYS_DEFAULT",
+    "ANSWERS_KEPT_DAYS_MAX",
+    "ANSWERS_KEPT_DAYS_MIN",
     "AWAITING_PUBLICATION_STATES",
     "ApiKey",
     "ApiKeyScope",
@@ -75,6 +114,7 @@ __all__ = [
     "Answer",
     "AnsweringPhase",
     "Cadence",
+    "ChangeStability",
     "Comment",
     "Construct",
     "Invitation",
@@ -105,6 +145,7 @@ __all__ = [
     "Team",
     "TeamManagement",
     "User",
+    "answers_purge_at",
     "parse_support_links",
     "pulse_minutes",
 ]

@@ -20,7 +20,15 @@ from surveys.models import (
     User,
 )
 from surveys.presentation.results import HeatmapLine, heatmap_lines
-from surveys.selectors.results import Flag, cached_flags, heatmap_flags, heatmap_teams, org_heatmap, where_to_look
+from surveys.selectors.results import (
+    Flag,
+    ViewFlags,
+    cached_flags,
+    heatmap_flags,
+    heatmap_teams,
+    org_heatmap,
+    where_to_look,
+)
 
 
 def user_memberships(*, user: User) -> list[Membership]:
@@ -85,6 +93,7 @@ class LatestTeamFigures:
     summary: bool = False  # HR: counts and where to look, the teams themselves on the results page
     shown: int = 0  # teams of the round with results of their own
     in_round: int = 0  # teams in the round
+    flags: ViewFlags = ViewFlags()  # the view's flags: how many comparisons, which teams could miss a drop
 
     @property
     def with_figures(self) -> int:
@@ -137,11 +146,14 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
         flags = cached_flags(round=latest, team_ids=scope_ids, published=True)
         if flags is None:
             flags = heatmap_flags(org_heatmap(round=latest, rows_of=heatmap_teams(round=latest, teams=teams)))
-        look_first = where_to_look(Team.objects.in_bulk(list(flags)), flags)
+        look_first = where_to_look(Team.objects.in_bulk(list(flags.changes)), flags)
         shown = Result.objects.filter(round=latest).count()
-        return LatestTeamFigures(latest, (), look_first, summary=True, shown=shown, in_round=len(scope_ids))
+        return LatestTeamFigures(
+            latest, (), look_first, summary=True, shown=shown, in_round=len(scope_ids), flags=flags
+        )
     heatmap = org_heatmap(round=latest, teams=teams)
     flags = heatmap_flags(heatmap)
     look_first = where_to_look({row.team.pk: row.team for row in heatmap.rows}, flags)
     lines = {line.team.pk: line for line in heatmap_lines(heatmap, flags)}
-    return LatestTeamFigures(latest, tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list), look_first)
+    figures = tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list)
+    return LatestTeamFigures(latest, figures, look_first, flags=flags)

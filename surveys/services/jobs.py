@@ -20,7 +20,8 @@ from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import across_organizations, organization_scope
 from surveys.engine.scheduling import Window
-from surveys.models import Invitation, Round, RoundStatus, Survey
+from surveys.models import ActionPlan, Invitation, Round, RoundStatus, Survey
+from surveys.services.action_plans import action_plan_remind
 from surveys.services.invitations import STILL_HERE
 from surveys.services.rounds import round_close, round_open, round_schedule_next
 
@@ -39,6 +40,7 @@ class JobReport:
     closed: int = 0
     rounds_resent: int = 0
     rounds_reminded: int = 0
+    plan_owners_reminded: int = 0
 
     def __str__(self) -> str:
         parts = [f"{value} {name.replace('_', ' ')}" for name, value in vars(self).items() if value]
@@ -51,16 +53,20 @@ def rounds_open_due(*, now: dt.datetime | None = None) -> JobReport:
     now = now or timezone.now()
     report = JobReport()
     scheduled = Round.all_organizations.filter(survey=OuterRef("pk"), status=RoundStatus.SCHEDULED)
-    unscheduled = Survey.all_organizations.filter(is_active=True, organization__is_active=True).filter(
-        ~Exists(scheduled)
-    )
+    unscheduled = Survey.all_organizations.filter(
+        is_active=True, launched_at__isnull=False, organization__is_active=True
+    ).filter(~Exists(scheduled))
     with across_organizations():
         surveys = list(unscheduled.select_related("organization"))
     for survey in surveys:
         with organization_scope(survey.organization):
             report.scheduled += round_schedule_next(survey=survey, now=now) is not None
     due = Round.all_organizations.filter(
-        status=RoundStatus.SCHEDULED, opens_at__lte=now, survey__is_active=True, organization__is_active=True
+        status=RoundStatus.SCHEDULED,
+        opens_at__lte=now,
+        survey__is_active=True,
+        survey__launched_at__isnull=False,
+        organization__is_active=True,
     )
     with across_organizations():
         rounds = list(due.select_related("organization").order_by("opens_at", "pk"))
@@ -97,6 +103,22 @@ def reminders_send(*, now: dt.datetime | None = None) -> JobReport:
         if Window(opens_at, closes_at).halfway <= now:
             enqueue("surveys.tasks.round_reminders_send", round_id)
             report.rounds_reminded += 1
+    return report
+
+
+def plan_reminders_send(*, now: dt.datetime | None = None) -> JobReport:
+    """Remind the owner of every open action plan that is due soon, once each (each plan in its
+    organisation's scope; `action_plan_remind` locks, sends and stamps)."""
+    now = now or timezone.now()
+    report = JobReport()
+    due = ActionPlan.all_organizations.filter(
+        ActionPlan.reminder_due(today=timezone.localdate(now)), organization__is_active=True
+    )
+    with across_organizations():
+        plans = list(due.select_related("organization").order_by("due_on", "pk"))
+    for plan in plans:
+        with organization_scope(plan.organization):
+            report.plan_owners_reminded += action_plan_remind(plan_id=plan.pk, now=now)
     return report
 
 

@@ -23,7 +23,7 @@ from surveys.core.names import one_line
 from surveys.engine.scoring import signed_points
 from surveys.models import HR_ROLES, Membership, Result, Round, RoundStatus, RoundTeam, TeamManagement
 from surveys.selectors.coverage import Coverage, Reason, round_coverage
-from surveys.selectors.results import Flag, heatmap_flags, org_heatmap, where_to_look
+from surveys.selectors.results import MISSED_POINTS, Flag, ViewFlags, heatmap_flags, org_heatmap, where_to_look
 
 
 @dataclass
@@ -33,6 +33,7 @@ class TeamNotice:
     url: str
     coverage: Coverage
     changes: list[str] = field(default_factory=list)  # shown: its likely changes, in words
+    missable: bool = False  # shown: a lasting drop of MISSED_POINTS could go unseen more often than not
 
     @property
     def shown(self) -> bool:
@@ -45,7 +46,7 @@ class TeamNotice:
         if c.shown:
             partial = f" (partial: {len(c.missing) + c.missing_more} team(s) below are not in it)" if c.partial else ""
             changes = f". Likely changes: {'; '.join(self.changes)}" if self.changes else ", no likely change flagged"
-            return f"results of its own{partial}{changes}."
+            return f"results of its own{partial}{changes}{_missable(self.missable and not self.changes)}."
         where = f"its answers are in the figures of {c.entered.name}" if c.entered else "its answers are in no figures"
         if c.reason == Reason.TOO_FEW:
             return f"no figures of its own: fewer than {c.k} of its {c.unit_people} people answered; {where}."
@@ -72,6 +73,7 @@ def round_results_notify(*, round_id: int) -> int:
     shown = set(Result.objects.filter(round=round_).values_list("team_id", flat=True))
     recipients: dict[int, Recipient] = {}
     look_first: tuple[Flag, ...] = ()
+    flags = ViewFlags()
     if shown:
         # The flags the overview shows (the same rule and false discovery rate), by team.
         heatmap = org_heatmap(round=round_)
@@ -79,6 +81,7 @@ def round_results_notify(*, round_id: int) -> int:
         look_first = where_to_look({row.team.pk: row.team for row in heatmap.rows}, flags)
         for membership, notice in _lead_notices(round_):
             notice.changes = [_headline(f) for f in look_first if f.team.pk == notice.team_id]
+            notice.missable = notice.team_id in flags.missable
             recipients.setdefault(membership.pk, Recipient(membership)).teams.append(notice)
     for membership in Membership.objects.filter(role__in=HR_ROLES, is_active=True, user__is_active=True).select_related(
         "user"
@@ -88,7 +91,13 @@ def round_results_notify(*, round_id: int) -> int:
     with get_connection() as connection:
         for recipient in recipients.values():
             message = _message(
-                round_, recipient, shown=len(shown), scope_size=scope_size, look_first=look_first, connection=connection
+                round_,
+                recipient,
+                shown=len(shown),
+                scope_size=scope_size,
+                look_first=look_first,
+                missable=len(flags.missable),
+                connection=connection,
             )
             message.send()
     return len(recipients)
@@ -100,6 +109,16 @@ HR_HEADLINES = 5
 
 def _headline(flag: Flag) -> str:
     return f"{flag.label} {flag.change.label.lower()} ({signed_points(flag.points)} points)"
+
+
+def _missable(missable: bool) -> str:
+    """After "no likely change flagged", for a team where a drop would likely be missed."""
+    if not missable:
+        return ""
+    return (
+        f", but that is no all-clear: a lasting drop of {MISSED_POINTS} points could go unseen there more often "
+        "than not (a small team, or too few rounds so far)"
+    )
 
 
 def _lead_notices(round_: Round):
@@ -124,7 +143,9 @@ def _dashboard_url(round_: Round, team_id: int) -> str:
     return f"{settings.PULSE_BASE_URL}{path}?round={round_.pk}"
 
 
-def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int, look_first, connection):
+def _message(
+    round_: Round, recipient: Recipient, *, shown: int, scope_size: int, look_first, missable: int, connection
+):
     organization = round_.organization
     overview = reverse("org_results", kwargs={"org_slug": organization.slug})
     context = {
@@ -138,6 +159,8 @@ def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int
         "k": round_.shown_k,
         "look_first": [(flag.team.path, _headline(flag)) for flag in look_first[:HR_HEADLINES]],
         "more_changes": max(0, len(look_first) - HR_HEADLINES),
+        "missable": missable,
+        "missed_points": MISSED_POINTS,
         "overview_url": f"{settings.PULSE_BASE_URL}{overview}?round={round_.pk}",
         "settings_url": settings.PULSE_BASE_URL
         + reverse("organization_settings", kwargs={"org_slug": organization.slug}),

@@ -42,12 +42,12 @@ logger = logging.getLogger(__name__)
 def round_schedule_next(*, survey: Survey, now: dt.datetime | None = None) -> Round | None:
     """Make sure the survey's next round exists as a `scheduled` row, so HR sees what is coming.
 
-    Returns the scheduled round (existing or new), or None for a paused survey.
+    Returns the scheduled round (existing or new), or None for a draft or a paused survey.
     """
     now = now or timezone.now()
     with transaction.atomic():
         survey = Survey.objects.select_for_update().get(pk=survey.pk)
-        if not survey.is_active:
+        if not survey.is_planning:
             return None
         scheduled = Round.objects.filter(survey=survey, status=RoundStatus.SCHEDULED).order_by("number").first()
         if scheduled is not None:

@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 
 from surveys.access import role_required
 from surveys.models import ALL_ROLES, Round
-from surveys.presentation.results import PILLAR_LABELS
+from surveys.presentation.results import HEATMAP_COLUMNS
 from surveys.selectors.home import led_team_figures, open_pulses, programme_overview, user_memberships
 
 
@@ -24,7 +24,7 @@ def organization_home(request, org_slug: str):
         "open_pulses": pulses,
         "pulses_k": Round.shown_k_of(pulses, organization=request.organization),
         "team_figures": led_team_figures(membership=membership) if membership.is_manager else None,
-        "pillars": PILLAR_LABELS,
+        "columns": HEATMAP_COLUMNS,
         "overview": programme_overview(membership=membership) if membership.is_hr else None,
     }
     return render(request, "surveys/home.html", context)

@@ -16,8 +16,9 @@ from surveys.core.exceptions import PulseError
 from surveys.core.ids import whole_number
 from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
 from surveys.models import MANAGER_ROLES, ActionPlanStatus
-from surveys.presentation.results import PILLAR_LABELS
+from surveys.presentation.results import HEATMAP_COLUMNS
 from surveys.selectors import dashboard as selectors
+from surveys.selectors.action_plans import plans_progress
 from surveys.selectors.results import FLAGS_CACHE_SECONDS
 from surveys.services import action_plans as services
 
@@ -40,7 +41,8 @@ def team_dashboard(request, org_slug: str, team_id: int):
         messages.warning(request, dashboard.choice.notice)
     context = {
         "dashboard": dashboard,
-        "pillars": PILLAR_LABELS,
+        "plans": plans_progress(team=team, plans=dashboard.plans, published=dashboard.choice.published),
+        "columns": HEATMAP_COLUMNS,
         "statuses": ActionPlanStatus.choices,
         "today": timezone.localdate(),
         "figures_seconds": FIGURES_CACHE_SECONDS,
@@ -77,14 +79,15 @@ def results_overview(request, org_slug: str):
     )
     if overview.choice.notice:
         messages.warning(request, overview.choice.notice)
-    context = {"overview": overview, "pillars": PILLAR_LABELS}
+    context = {"overview": overview, "columns": HEATMAP_COLUMNS}
     return render(request, "surveys/results/overview.html", context)
 
 
 @role_required(*MANAGER_ROLES)
 def action_plan_create(request, org_slug: str, team_id: int):
     team = access_team(membership=request.membership, team_id=team_id)
-    form = ActionPlanForm(request.POST or None, team=team, initial={"round": request.GET.get("round")})
+    initial = {"round": request.GET.get("round"), "owner": request.membership.pk}
+    form = ActionPlanForm(request.POST or None, team=team, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.action_plan_create(team=team, owner=request.membership, fields=form.plan_fields())
@@ -130,6 +133,21 @@ def action_plan_status(request, org_slug: str, team_id: int, plan_id: int):
             else:
                 messages.success(request, f"“{plan.title}” is now {plan.get_status_display().lower()}.")
     return redirect(_back_to_dashboard(request, team.pk))
+
+
+@role_required(*MANAGER_ROLES)
+def action_plan_delete(request, org_slug: str, team_id: int, plan_id: int):
+    """GET asks (naming the plan), POST deletes."""
+    team = access_team(membership=request.membership, team_id=team_id)
+    plan = access_action_plan(team=team, plan_id=plan_id)
+    back_url = _back_to_dashboard(request, team.pk)
+    if request.method == "POST":
+        services.action_plan_delete(plan=plan)
+        messages.success(request, f"Plan “{plan.title}” deleted.")
+        return redirect(back_url)
+    return render(
+        request, "surveys/results/action_plan_delete.html", {"plan": plan, "team": team, "back_url": back_url}
+    )
 
 
 def _back_to_dashboard(request, team_id: int) -> str:
