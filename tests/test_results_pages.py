@@ -590,6 +590,54 @@ def test_the_home_page_links_each_team_to_its_dashboard_with_its_latest_indexes(
     assert 'href="/o/acme/results/"' in html
 
 
+def _words(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+def test_an_employees_home_shows_their_teams_latest_results_and_plans_between_pulses(login, tenant, rounds):
+    ActionPlan.all_organizations.create(
+        organization=tenant.org, team=tenant.employee.team, round=rounds[-1], title="Focus mornings", status="todo"
+    )
+    ActionPlan.all_organizations.create(  # another team's plan stays on that team's pages
+        organization=tenant.org, team=tenant.product, title="Product's own plan", status="todo"
+    )
+    page = _words(login(tenant.employee).get("/o/acme/"))
+    assert "No pulse is waiting for you" in page
+    results = page.split("last published results" if "last published results" in page else "Results for", 1)[1]
+    assert "Round 4" in results and "Autonomy" in results
+    assert "Focus mornings" in page and "Product's own plan" not in page
+    assert "Getting started" not in page  # nothing for an employee to set up
+
+
+def test_an_employees_home_before_any_results_says_when_they_come(login, tenant):
+    page = _words(login(tenant.employee).get("/o/acme/"))
+    assert "No published results for" in page and "No action plans yet" in page
+
+
+def test_hrs_first_steps_show_until_they_are_taken(login, tenant, survey):
+    Round = RoundFactory._meta.model
+    Round.all_organizations.filter(organization=tenant.org).delete()
+    SurveyFactory._meta.model.all_organizations.filter(organization=tenant.org).update(launched_at=None)
+    page = _words(login(tenant.hr).get("/o/acme/"))
+    assert "Getting started" in page
+    assert "Done Import your roster" in page  # four people have teams already
+    assert 'href="/o/acme/surveys/"' in login(tenant.hr).get("/o/acme/").content.decode()
+    with tenant.scope():
+        history(tenant, SurveyFactory(organization=tenant.org, name="Launched"), rounds=1)
+    assert "Getting started" not in _words(login(tenant.hr).get("/o/acme/"))
+
+
+def test_a_managers_first_steps_say_what_happens_next_until_a_plan_is_agreed(login, tenant, survey):
+    page = _words(login(tenant.manager).get("/o/acme/"))
+    assert "Getting started" in page and "A pulse opens for your team" in page
+    with tenant.scope():
+        history(tenant, survey, rounds=1)
+    page = _words(login(tenant.manager).get("/o/acme/"))
+    assert "Done When the round closes" in page and "Agree one or two action plans" in page
+    ActionPlan.all_organizations.create(organization=tenant.org, team=tenant.engineering, title="Plan", status="todo")
+    assert "Getting started" not in _words(login(tenant.manager).get("/o/acme/"))
+
+
 def test_the_results_link_is_for_managers_and_hr(login, tenant):
     assert "/o/acme/results/" not in login(tenant.employee).get("/o/acme/").content.decode()
     for membership in (tenant.manager, tenant.hr):

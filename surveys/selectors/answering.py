@@ -172,10 +172,16 @@ def what_changed(*, invitation: Invitation) -> dict:
     Only plans not tied to a round, or tied to a published one: nothing from a round whose
     results are not out yet. Results come from published Result rows only, never answers.
     """
+    latest = team_latest_results(team=invitation.team, survey=invitation.round.survey)
+    return {"team": invitation.team, "action_plans": team_plans(team_id=invitation.team_id), "team_results": latest}
+
+
+def team_plans(*, team_id: int) -> list[ActionPlan]:
+    """The team's action plans people may read, most recent first: those not tied to a round,
+    or tied to a published one (nothing from a round whose results are not out yet)."""
     plans = (
-        ActionPlan.objects.filter(team_id=invitation.team_id)
+        ActionPlan.objects.filter(team_id=team_id)
         .filter(Q(round__isnull=True) | Q(round__status=RoundStatus.PUBLISHED))
         .order_by("-created_at", "-pk")[:10]
     )
-    latest = team_latest_results(team=invitation.team, survey=invitation.round.survey)
-    return {"team": invitation.team, "action_plans": list(plans), "team_results": latest}
+    return list(plans)

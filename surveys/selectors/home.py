@@ -2,11 +2,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from django.db.models import Count, Exists, OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from surveys.access import visible_teams
 from surveys.core.tenancy import across_organizations
 from surveys.models import (
+    ActionPlan,
     Invitation,
     Membership,
     Organization,
@@ -20,13 +22,16 @@ from surveys.models import (
     User,
 )
 from surveys.presentation.results import HeatmapLine, heatmap_lines
+from surveys.selectors.answering import team_plans
 from surveys.selectors.results import (
     Flag,
+    LatestResults,
     ViewFlags,
     cached_flags,
     heatmap_flags,
     heatmap_teams,
     org_heatmap,
+    team_latest_results_any_survey,
     where_to_look,
 )
 
@@ -157,3 +162,84 @@ def led_team_figures(*, membership: Membership) -> LatestTeamFigures:
     lines = {line.team.pk: line for line in heatmap_lines(heatmap, flags)}
     figures = tuple(TeamFigures(team, lines.get(team.pk)) for team in team_list)
     return LatestTeamFigures(latest, figures, look_first, flags=flags)
+
+
+@dataclass(frozen=True)
+class OwnTeam:
+    """What a person's home page shows about their own team between pulses."""
+
+    team: Team
+    results: LatestResults | None  # its latest shown results, or the nearest team above's
+    plans: list[ActionPlan]
+
+
+def own_team(*, membership: Membership) -> OwnTeam | None:
+    """The person's team with its latest published results and its action plans."""
+    team = membership.team
+    if team is None:
+        return None
+    return OwnTeam(team, team_latest_results_any_survey(team=team), team_plans(team_id=team.pk))
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """The first steps a role has still to take, for the home page's "Getting started" card.
+    Each step: its words, where to go, and whether it is done."""
+
+    steps: tuple[tuple[str, str, bool], ...]
+
+    @property
+    def done(self) -> bool:
+        return all(done for _, _, done in self.steps)
+
+
+def first_run(*, membership: Membership) -> FirstRun | None:
+    """HR's and managers' first steps until they are taken; None for employees and once done.
+
+    HR: people imported, a survey launched, a round published. A manager: a pulse opened for
+    their teams, its results published, a first action plan (until then, what will happen)."""
+    slug = membership.organization.slug
+    results = reverse("org_results", args=[slug])
+    if membership.is_hr:
+        people = Membership.objects.filter(is_active=True, team__isnull=False).count()
+        steps = (
+            (
+                "Import your roster: everyone, their team and the teams they lead",
+                reverse("roster_import", args=[slug]),
+                people > 1,
+            ),
+            (
+                "Create a survey, preview it as an employee, then launch it",
+                reverse("survey_list", args=[slug]),
+                Survey.objects.filter(launched_at__isnull=False).exists(),
+            ),
+            (
+                "When the first round closes, read the results and share them with the leads",
+                results,
+                Round.objects.filter(status=RoundStatus.PUBLISHED).exists(),
+            ),
+        )
+    elif membership.is_manager:
+        led = visible_teams(membership)
+        started = (RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.PUBLISHED)
+        steps = (
+            (
+                "A pulse opens for your team: tell them it takes a few minutes and no one sees what one person said",
+                "",
+                Round.objects.filter(status__in=started).exists(),
+            ),
+            (
+                "When the round closes, open your team's results: what changed, and where to look first",
+                results,
+                Result.objects.filter(team__in=led, round__status=RoundStatus.PUBLISHED).exists(),
+            ),
+            (
+                "Agree one or two action plans with your team, each with an owner and a due date",
+                "",
+                ActionPlan.objects.filter(team__in=led).exists(),
+            ),
+        )
+    else:
+        return None
+    run = FirstRun(steps)
+    return None if run.done else run

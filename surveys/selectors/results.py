@@ -223,6 +223,18 @@ def team_latest_results(*, team: Team, survey: Survey) -> LatestResults | None:
     return LatestResults(team=node, results=per_round[-1], previous=previous, changes=changes)
 
 
+def team_latest_results_any_survey(*, team: Team) -> LatestResults | None:
+    """`team_latest_results` for the survey that published last for `team` or a team above it:
+    what a person's home page shows between pulses. None when nothing is published yet."""
+    newest = (
+        _published(Result.objects.filter(team__in=_ancestors_or_self(team)))
+        .select_related("round__survey")
+        .order_by("-round__closes_at", "-round_id")
+        .first()
+    )
+    return None if newest is None else team_latest_results(team=team, survey=newest.round.survey)
+
+
 @dataclass(frozen=True)
 class HeatmapCell:
     construct: str

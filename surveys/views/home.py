@@ -4,7 +4,14 @@ from django.shortcuts import redirect, render
 from surveys.access import role_required
 from surveys.models import ALL_ROLES, Round
 from surveys.presentation.results import HEATMAP_COLUMNS
-from surveys.selectors.home import led_team_figures, open_pulses, programme_overview, user_memberships
+from surveys.selectors.home import (
+    first_run,
+    led_team_figures,
+    open_pulses,
+    own_team,
+    programme_overview,
+    user_memberships,
+)
 
 
 @login_required
@@ -26,5 +33,8 @@ def organization_home(request, org_slug: str):
         "team_figures": led_team_figures(membership=membership) if membership.is_manager else None,
         "columns": HEATMAP_COLUMNS,
         "overview": programme_overview(membership=membership) if membership.is_hr else None,
+        # Between pulses: the person's own team, its latest shown results and its plans.
+        "own_team": own_team(membership=membership) if membership.team_id and not membership.is_hr else None,
+        "first_run": first_run(membership=membership),
     }
     return render(request, "surveys/home.html", context)
