@@ -26,6 +26,10 @@ urlpatterns = [
     path("people/<int:person_id>/data/", trust.PersonDataView.as_view(), name="api_person_data"),
     path("people/<int:person_id>/erasure/", trust.PersonErasureView.as_view(), name="api_person_erasure"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema", template_name="surveys/api_docs.html"),
+        name="api_docs",
+    ),
     re_path(r"^.*$", not_found),
 ]

@@ -129,3 +129,21 @@ def test_the_check_itself_catches_a_violation(page):
     assert accessibility_problems(page) == []
     page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<button></button>')")
     assert any(problem.startswith("button-name (critical)") for problem in accessibility_problems(page))
+
+
+def test_the_api_documentation_passes_axe_at_both_widths(browser, live_server, tenant):
+    """Pulse's own page around Swagger UI (surveys/api_docs.html), once Swagger UI has drawn it."""
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        _sign_in(page, tenant.hr)
+        problems = []
+        for size in (DESKTOP, PHONE):
+            page.set_viewport_size(size)
+            page.goto("/api/v1/docs/")
+            page.get_by_role("button", name="Authorize").wait_for()
+            problems += [f"API docs at {size['width']} px: {p}" for p in accessibility_problems(page)]
+        assert page.get_by_role("heading", name="API documentation").is_visible()
+        assert problems == [], "\n".join(problems)
+    finally:
+        context.close()
