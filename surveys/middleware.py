@@ -14,7 +14,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
@@ -209,3 +211,32 @@ class AuditContextMiddleware:
         else:
             audit_context_add(route=route)
         return None
+
+
+#: In Django's own debug pages (the technical 404 and 500), never in Pulse's.
+_DEBUG_PAGE_MARK = b'<meta name="robots" content="NONE,NOARCHIVE">'
+
+
+class OwnErrorPagesMiddleware:
+    """With DEBUG on (the demo), answer Pulse's own 404 and 500 pages instead of Django's debug
+    pages, which list every URL pattern and show tracebacks and settings to whoever hits them.
+    Production (DEBUG off) uses the same templates through Django's handlers. A developer who
+    wants the debug pages sets PULSE_DEBUG_PAGES=1. The error itself is still logged (Django's
+    request logger, before this sees the response)."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and not settings.PULSE_DEBUG_PAGES
+            and response.status_code in (404, 500)
+            and not getattr(response, "streaming", False)
+            and _DEBUG_PAGE_MARK in response.content[:2000]
+        ):
+            if response.status_code == 404:
+                return render(request, "404.html", status=404)
+            return HttpResponseServerError(render_to_string("500.html"))  # no request: nothing more to fail
+        return response

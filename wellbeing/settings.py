@@ -18,6 +18,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# With DEBUG on, Django's debug pages (URL patterns, tracebacks) instead of Pulse's own 404 and
+# 500 (surveys.middleware.OwnErrorPagesMiddleware): for a developer, never for the demo.
+PULSE_DEBUG_PAGES = env.bool("PULSE_DEBUG_PAGES", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY when DJANGO_DEBUG is off.")
@@ -56,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "surveys.middleware.OwnErrorPagesMiddleware",  # DEBUG (the demo): Pulse's 404 and 500, not Django's
     "surveys.middleware.BodyLimitMiddleware",  # before anything reads the body
     "surveys.signin.GuessingAddressMiddleware",  # an address over its sign-in budget costs nothing
     "django.middleware.security.SecurityMiddleware",
