@@ -292,3 +292,25 @@ def test_a_roster_import_writes_through_the_policies_as_the_app_role(tenant, oth
     assert leads(tenant) >= {("lead@acme.test", "Acme/Engineering/Platform")}
     with organization_scope(other_tenant.org):
         assert not Team.objects.filter(path__startswith="Acme").exists()
+
+
+def test_the_web_role_can_create_an_organisation_whose_creation_only_it_then_reads(db, tenant, app_role):
+    # The creation's audit event is written before anyone can have the new organisation in scope.
+    created = Organization.objects.create(name="Initech", slug="initech")
+    with connection.cursor() as cursor:
+        count = "SELECT count(*) FROM surveys_organizationevent WHERE pgh_obj_id = %s"
+        cursor.execute(count, [created.pk])
+        assert cursor.fetchone()[0] == 0  # no organisation in scope: its events are not readable
+        with organization_scope(created):
+            cursor.execute(count, [created.pk])
+            assert cursor.fetchone()[0] == 1
+        with organization_scope(tenant.org):  # another organisation reads none of them
+            cursor.execute(count, [created.pk])
+            assert cursor.fetchone()[0] == 0
+            with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+                cursor.execute(  # and forges no other kind of event for it
+                    "INSERT INTO surveys_organizationevent (pgh_obj_id, pgh_label, pgh_created_at, name, slug, k, "
+                    "k_comments, support_text, support_links, answers_kept_days, is_active) "
+                    "VALUES (%s, 'changed', now(), 'x', 'x', 5, 5, '', '', 365, true)",
+                    [created.pk],
+                )
