@@ -240,7 +240,9 @@ def duplicates_under_load(stack: Stack) -> dict:
 
 
 def kill_while_sealing(stack: Stack, pulse) -> float:
-    lock = TableLock("surveys_comment")
+    # Sealing rewrites the round's own partitions (migration 0020) and locks nothing else: hold
+    # its comments' partition, which it empties last, so it waits there with the rest rewritten.
+    lock = TableLock(f"surveys_comment_r{pulse.round_id}")
     _close(pulse)
     recovery = _kill_and_recover(stack, pulse, lock, "sealing")
     step(f"worker killed while sealing: published once, one e-mail per lead, {recovery:.1f} s after the kill")
