@@ -596,10 +596,10 @@ def _words(response) -> str:
 
 def test_an_employees_home_shows_their_teams_latest_results_and_plans_between_pulses(login, tenant, rounds):
     ActionPlan.all_organizations.create(
-        organization=tenant.org, team=tenant.employee.team, round=rounds[-1], title="Focus mornings", status="todo"
+        organization=tenant.org, team=tenant.employee.team, round=rounds[-1], title="Focus mornings", status="planned"
     )
     ActionPlan.all_organizations.create(  # another team's plan stays on that team's pages
-        organization=tenant.org, team=tenant.product, title="Product's own plan", status="todo"
+        organization=tenant.org, team=tenant.product, title="Product's own plan", status="planned"
     )
     page = _words(login(tenant.employee).get("/o/acme/"))
     assert "No pulse is waiting for you" in page
@@ -634,7 +634,7 @@ def test_a_managers_first_steps_say_what_happens_next_until_a_plan_is_agreed(log
         history(tenant, survey, rounds=1)
     page = _words(login(tenant.manager).get("/o/acme/"))
     assert "Done When the round closes" in page and "Agree one or two action plans" in page
-    ActionPlan.all_organizations.create(organization=tenant.org, team=tenant.engineering, title="Plan", status="todo")
+    ActionPlan.all_organizations.create(organization=tenant.org, team=tenant.engineering, title="Plan", status="planned")
     assert "Getting started" not in _words(login(tenant.manager).get("/o/acme/"))
 
 

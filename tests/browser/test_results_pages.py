@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from surveys.models import ActionPlan
-from tests.support.browser import assert_fits_screen, unlabelled_controls
+from tests.support.browser import accessibility_problems, assert_fits_screen, unlabelled_controls
 from tests.support.factories import RoundFactory, SurveyFactory, TeamFactory
 from tests.support.results_data import history, published_round, spread
 
@@ -135,3 +135,36 @@ def test_action_plan_form_keeps_what_was_typed(page, shot, sign_in, tenant, surv
     expect(page.get_by_text("Plan “Share the release work” added.")).to_be_visible()
     assert page.get_by_role("heading", name="Share the release work").is_visible()
     shot(page, "team-dashboard-small-team-with-plan")
+
+
+@pytest.mark.parametrize("device", ["page", "phone"])
+def test_an_employees_home_between_pulses_shows_their_teams_results_and_plans(
+    device, request, live_server, shot, sign_in, tenant, survey_history
+):
+    browser_page = request.getfixturevalue(device)
+    with tenant.scope():
+        ActionPlan.objects.create(team=tenant.employee.team, title="A quiet hour every morning", status="planned")
+    sign_in(browser_page, tenant.employee)
+    expect(browser_page.get_by_text("No pulse is waiting for you")).to_be_visible()
+    expect(browser_page.get_by_text("A quiet hour every morning")).to_be_visible()
+    assert browser_page.get_by_text("Autonomy").first.is_visible()
+    assert browser_page.get_by_role("heading", name="Getting started").count() == 0
+    assert accessibility_problems(browser_page) == []
+    if device == "phone":
+        assert_fits_screen(browser_page)
+    shot(browser_page, f"home-employee-between-pulses-{device}")
+
+
+@pytest.mark.parametrize("device", ["page", "phone"])
+def test_hrs_first_sign_in_says_what_to_do_next(device, request, live_server, shot, sign_in, tenant):
+    browser_page = request.getfixturevalue(device)
+    sign_in(browser_page, tenant.hr)
+    card = browser_page.get_by_role("region", name="Getting started")
+    expect(card).to_be_visible()
+    card.get_by_role("link", name="Create a survey, preview it as an employee, then launch it").click()
+    expect(browser_page.get_by_role("heading", name="Surveys", exact=True)).to_be_visible()
+    browser_page.go_back()
+    assert accessibility_problems(browser_page) == []
+    if device == "phone":
+        assert_fits_screen(browser_page)
+    shot(browser_page, f"home-hr-first-run-{device}")
