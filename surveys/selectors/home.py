@@ -197,7 +197,7 @@ def first_run(*, membership: Membership) -> FirstRun | None:
     """HR's and managers' first steps until they are taken; None for employees and once done.
 
     HR: people imported, a survey launched, a round published. A manager: a pulse opened for
-    their teams, its results published, a first action plan (until then, what will happen)."""
+    their teams, then its results published (until then, what will happen and what to do)."""
     slug = membership.organization.slug
     results = reverse("org_results", args=[slug])
     if membership.is_hr:
@@ -229,14 +229,10 @@ def first_run(*, membership: Membership) -> FirstRun | None:
                 Round.objects.filter(status__in=started).exists(),
             ),
             (
-                "When the round closes, open your team's results: what changed, and where to look first",
+                "When the round closes, open your team's results, see what changed, and agree one or two action plans "
+                "with your team",
                 results,
                 Result.objects.filter(team__in=led, round__status=RoundStatus.PUBLISHED).exists(),
-            ),
-            (
-                "Agree one or two action plans with your team, each with an owner and a due date",
-                "",
-                ActionPlan.objects.filter(team__in=led).exists(),
             ),
         )
     else:

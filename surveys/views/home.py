@@ -34,7 +34,7 @@ def organization_home(request, org_slug: str):
         "columns": HEATMAP_COLUMNS,
         "overview": programme_overview(membership=membership) if membership.is_hr else None,
         # Between pulses: the person's own team, its latest shown results and its plans.
-        "own_team": own_team(membership=membership) if membership.team_id and not membership.is_hr else None,
+        "own_team": own_team(membership=membership) if membership.team_id and not membership.is_manager else None,
         "first_run": first_run(membership=membership),
     }
     return render(request, "surveys/home.html", context)
