@@ -2,12 +2,16 @@
 its first round's date and scope in words, paused and resumed; its invitation and reminder
 opening in HR's own words, previewed as typed (docs/architecture.md, "Surveys")."""
 
+import datetime as dt
 import re
 
 from django.core import mail
+from django.utils import timezone
 
+from surveys.engine.scheduling import Window
 from surveys.models import Invitation, Round, RoundStatus, Survey
 from surveys.services.jobs import rounds_open_due
+from surveys.views import surveys as survey_views
 from tests.support.factories import SurveyFactory
 from tests.test_surveys import form_data, url
 
@@ -78,6 +82,16 @@ def test_launch_says_when_and_for_whom_before_it_plans_the_first_round(login, te
     # Launching again changes nothing.
     again = client.post(url(tenant, f"surveys/{survey.pk}/launch/"), follow=True).content.decode()
     assert "already launched" in again
+
+
+def test_a_first_round_whose_time_has_come_opens_as_soon_as_the_survey_is_launched(login, tenant, monkeypatch):
+    client = login(tenant.hr)
+    survey = _create(client, tenant)
+    now = timezone.now()
+    past = Window(opens_at=now - dt.timedelta(hours=5), closes_at=now + dt.timedelta(days=4))
+    monkeypatch.setattr(survey_views, "round_window_if_launched_now", lambda survey: past)
+    confirm = re.sub(r"\s+", " ", client.get(url(tenant, f"surveys/{survey.pk}/launch/")).content.decode())
+    assert "Round 1 opens <strong>as soon as you launch it</strong>" in confirm and "Round 1 opens on" not in confirm
 
 
 def test_pause_and_resume(login, tenant):

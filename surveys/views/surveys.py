@@ -173,6 +173,7 @@ def survey_launch(request, org_slug: str, survey_id: int):
     context = {
         "survey": survey,
         "window": round_window_if_launched_now(survey=survey),
+        "now": timezone.now(),
         "people": survey_invitees(survey=survey).count(),
         "plan": survey_plan(survey=survey, organization=request.organization),
     }
