@@ -202,7 +202,7 @@ def first_run(*, membership: Membership) -> FirstRun | None:
     results = reverse("org_results", args=[slug])
     if membership.is_hr:
         people = Membership.objects.filter(is_active=True, team__isnull=False).count()
-        steps = (
+        steps: tuple[tuple[str, str, bool], ...] = (
             (
                 "Import your roster: everyone, their team and the teams they lead",
                 reverse("roster_import", args=[slug]),
