@@ -255,9 +255,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "roster-imports-tend": {"task": "surveys.tasks.roster_imports_tend", "schedule": SAFETY_NET_SECONDS},
 }
 
-# What the cache holds can always be worked out again (a view's change flags, a dashboard's
-# drawn figures, a sign-in lockout that django-axes also keeps in the database), so a cache that
-# is down or slow is a miss, logged, never an error page.
+# What the cache holds can always be worked out again or lost without harm (a view's change
+# flags, a dashboard's drawn figures, the sign-in rules' counts of wrong passwords), so a cache
+# that is down or slow is a miss, logged, never an error page.
 PULSE_CACHE_OPTIONS = {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
 CACHES = {
     "default": (
@@ -296,7 +296,8 @@ SPECTACULAR_SETTINGS = {
     # that screen readers and keyboards cannot reach (axe: nested-interactive).
     "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
-    "SERVE_AUTHENTICATION": [],
+    # The docs page knows who is signed in (the site's header), and asks no one to sign in.
+    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"RoundStatusEnum": "surveys.models.RoundStatus"},

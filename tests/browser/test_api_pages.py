@@ -76,6 +76,7 @@ def test_the_documentation_renders_with_no_outside_request(page, shot, sign_in, 
     page.goto("/api/v1/docs/")
     expect(page.get_by_text("Results as CSV (streamed)")).to_be_visible()
     expect(page.get_by_role("button", name="Authorize")).to_be_visible()
+    assert page.get_by_role("button", name="Sign out hr@acme.test").is_visible()  # the site's own header
     assert outside == []
     assert_fits_screen(page)
     shot(page, "api-docs")
