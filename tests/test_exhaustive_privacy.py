@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 from surveys.privacy.publication import publication_plans
-from tests.support.brute_force import THRESHOLDS, no_leak, search_all
+from tests.support.brute_force import THRESHOLDS, attack_organisation, no_leak, search_all
 
 #: (most teams, most people) of the organisations `make test` searches, each family beyond the last.
 EVERYDAY = ((4, 9), (3, 12))
@@ -75,14 +75,16 @@ def test_every_organisation_of_five_teams_too():
     no_leak(found)
 
 
+def _alone(*, parent, invited, k):
+    """Every team its own unit, however small: a rule the search must catch."""
+    return np.where(np.asarray(invited) > 0, np.arange(len(parent)), -1)
+
+
 def test_the_search_finds_a_lone_lead_counted_alone():
     """Units of fewer than k (a lead alone above their teams, counted on their own): the
     search sees whose participation that pins."""
 
-    def alone(*, parent, invited, k):
-        return np.where(np.asarray(invited) > 0, np.arange(len(parent)), -1)
-
-    found = search_all(((3, 9),), units=alone)
+    found = search_all(((3, 9),), units=_alone)
     assert found["certain participation outside a known all-answered group"] > 100
 
 
@@ -94,3 +96,16 @@ def test_the_search_finds_groups_below_k():
 
     found = search_all(((3, 9),), plan=one_short, thresholds=(4, 5))
     assert found["isolations"] > 1_000
+
+
+def test_the_search_keeps_apart_what_six_teams_and_large_figures_publish():
+    """A round's frozen tree may have six teams (team sets past five bits) and figures past 31.
+    This six-team tree from the property test of rounds is clean, yet a search that packed
+    five bits apiece merged worlds whose shown units differed and reported a certainty; the
+    same tree with lone units still shows the certainties they cause."""
+    parent, invited = (-1, 0, 1, 1, 0, 0), (1, 0, 5, 1, 3, 5)
+    no_leak(attack_organisation(parent, invited, 3))
+    no_leak(attack_organisation((-1, 0), (30, 6), 5))
+
+    found = attack_organisation(parent, invited, 3, units=_alone)
+    assert found["certain participation outside a known all-answered group"] > 0

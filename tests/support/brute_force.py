@@ -122,8 +122,11 @@ def same_rows(rows: np.ndarray) -> np.ndarray:
     return group.ravel()
 
 
-def packed(columns: list[np.ndarray], bits: int) -> np.ndarray:
-    """Small non-negative integer columns packed `bits` apiece into int64 words: (W, words)."""
+def packed(columns: list[np.ndarray]) -> np.ndarray:
+    """Non-negative integer columns packed into int64 words, each as wide as the largest value
+    needs (team bitmasks of six teams need six bits, a root's respondents may pass 31): (W, words)."""
+    bits = max(1, max(int(column.max(initial=0)) for column in columns).bit_length())
+    assert bits <= 62, "a value too large to pack"
     per_word = 62 // bits
     words = []
     for start in range(0, len(columns), per_word):
@@ -190,7 +193,6 @@ def observe(parent, home, invited, respondents, contributors, k, k_comments, pla
     seen = packed(
         [*invited.T, *components.T, *component_n.T, *(component_c * counted).T, *counted.T,
          *published.respondents, *node_items.T, *published.comments],
-        bits=5,
     )  # fmt: skip
     return published, seen, (components, item_groups, comment_groups)
 
@@ -213,7 +215,7 @@ def attack(parent, home, invited, respondents, contributors, k, k_comments, plan
         "certain participation outside a known all-answered group": 0,
         "disagreements with the auditor": _audit_disagrees(parent, home, invited, respondents, published, k),
     }
-    keys = packed([*np.concatenate(groups, axis=1).T], bits=5)
+    keys = packed([*np.concatenate(groups, axis=1).T])
     pattern = same_rows(keys)
     for first in np.unique(pattern, return_index=True)[1].tolist():
         rows = np.flatnonzero(pattern == pattern[first])
