@@ -13,6 +13,7 @@ class SurveysConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from surveys import tasks  # noqa: F401
+        from surveys.core import deploy_checks  # noqa: F401 (registers `check --deploy`'s shared-cache check)
         from surveys.core.bulk import AnyOf
         from surveys.core.database_roles import app_role_grant
         from surveys.core.telemetry import error_reporting_start, telemetry_start

@@ -72,6 +72,8 @@ def test_check_deploy_is_clean_under_production_settings():
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "pulse.example.com",
+        # A cache shared by every process, as production must have (tests/test_deployment.py).
+        "CACHE_URL": "redis://127.0.0.1:6379/1",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests, never in deployment
     result = subprocess.run(

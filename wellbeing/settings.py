@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from wellbeing.redis_config import cache_config, redbeat_config, sentinels_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -229,6 +231,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # late work held by a worker that vanished starts again. Every task is idempotent (each takes its
 # row's lock and checks its state), so one that simply runs longer is at worst run twice, safely.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("PULSE_VISIBILITY_TIMEOUT", default=300)}
+# Redis behind Sentinel (wellbeing/redis_config.py): CELERY_BROKER_URL and CACHE_URL list the
+# sentinels (`sentinel://host-a:26379;sentinel://host-b:26379/0`), REDIS_SENTINEL_MASTER names
+# the master they watch; broker, cache and the scheduler's lock follow it when it fails over.
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", default="pulse")
+_broker_sentinels = sentinels_parse(CELERY_BROKER_URL)
+if _broker_sentinels is not None:
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL_MASTER
+    if _broker_sentinels.password:
+        CELERY_BROKER_TRANSPORT_OPTIONS["sentinel_kwargs"] = {"password": _broker_sentinels.password}
+# One active scheduler however many are started: Celery beat with RedBeat keeps its schedule in
+# the broker's Redis under a lock, which one beat holds and renews every loop; the others wait,
+# and one takes over at most PULSE_BEAT_LOCK_SECONDS after the holder is gone.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
+    CELERY_BEAT_SCHEDULER = "wellbeing.beat.PulseBeatScheduler"
+    CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("PULSE_BEAT_LOOP_SECONDS", default=5)
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("PULSE_BEAT_LOCK_SECONDS", default=30)
+    CELERY_REDBEAT_KEY_PREFIX = env("PULSE_BEAT_KEY_PREFIX", default="pulse-beat")
+    for _key, _value in redbeat_config(CELERY_BROKER_URL, master=REDIS_SENTINEL_MASTER).items():
+        globals()[f"CELERY_{_key.upper()}"] = _value
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -259,9 +280,12 @@ CELERY_BEAT_SCHEDULE: dict = {
 # flags, a dashboard's drawn figures, the sign-in rules' counts of wrong passwords), so a cache
 # that is down or slow is a miss, logged, never an error page.
 PULSE_CACHE_OPTIONS = {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
+# Without CACHE_URL each process has a cache of its own, fine for the demo and the tests; in
+# production the cache must be shared (`check --deploy` says so, surveys/core/deploy_checks.py):
+# the API's rate limits and the sign-in rules' counts live there. CACHE_URL may list sentinels.
 CACHES = {
     "default": (
-        {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": env("CACHE_URL"), "OPTIONS": PULSE_CACHE_OPTIONS}
+        cache_config(env("CACHE_URL"), master=REDIS_SENTINEL_MASTER, options=PULSE_CACHE_OPTIONS)
         if env("CACHE_URL", default="")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
