@@ -12,7 +12,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term:skip-covered
 PYTEST_MARKS ?= not slow
 
-.PHONY: demo test test-slow test-pg test-resilience test-security smoke install install-dev migrate lint typecheck clean
+.PHONY: demo test test-slow test-pg test-resilience test-security test-scale smoke install install-dev migrate lint typecheck clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,14 @@ test-resilience: install
 ## local PostgreSQL and Redis.
 test-security: install
 	PY=$(PY) bash .ci/security
+
+## test-scale: more than one of everything on this machine (a PostgreSQL primary and streaming
+## replica of its own, PgBouncer, Redis with Sentinel, two gunicorn replicas behind haproxy, two
+## workers, two beats); a journey of four organisations while a worker, the Redis master and a web
+## replica are killed in turn; prints its figures and removes all it made. Installs pgbouncer,
+## haproxy and redis-sentinel with apt-get when missing; needs root (or sudo).
+test-scale: install
+	PY=$(PY) bash .ci/scale
 
 ## smoke: the production install alone (requirements.txt) serving web, worker and beat through one journey.
 smoke:

@@ -19,10 +19,8 @@ first thing that does not hold.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -38,16 +36,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 import psycopg  # noqa: E402
 from stack import (  # noqa: E402
     BASE_URL,
+    Processes,
     Submission,
     answer,
     fail,
     links,
+    p95,
     published,
     pulse_open,
     results_mails,
     round_state,
     step,
     wait,
+    was_accepted,
 )
 
 from surveys.core.tenancy import organization_scope  # noqa: E402
@@ -63,17 +64,11 @@ CLIENTS = 16
 TEAMS = [40, 40, 40]  # three teams of 40 (the first of each leads it)
 
 
-class Stack:
-    """The processes under test, each in its own process group so a kill takes all of it."""
+class Stack(Processes):
+    """The processes under test: the test's own Redis, gunicorn, the worker and beat."""
 
     def __init__(self) -> None:
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> None:
-        log = open(WORK / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        self.processes[name] = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
-        )
+        super().__init__(WORK)
 
     def redis(self) -> None:
         self.start(
@@ -95,20 +90,6 @@ class Stack:
             "worker", str(BIN / "celery"), "-A", "wellbeing", "worker", "--loglevel", "info", "--concurrency", "2"
         )
 
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        process = self.processes.pop(name)
-        os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # a warm shutdown waiting on a task that cannot end
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-
-    def stop_all(self) -> None:
-        for name in list(self.processes):
-            with contextlib.suppress(ProcessLookupError):  # it had already gone
-                self.kill(name, signal.SIGTERM)
-
 
 def _redis_answers() -> bool:
     return subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "ping"], capture_output=True).stdout.strip() == b"PONG"
@@ -123,14 +104,6 @@ def _submit_all(targets: list[str], *, during=None) -> tuple[list[Submission], f
             during()
         results = [future.result() for future in futures]
     return results, time.perf_counter() - started
-
-
-def _accepted(submission: Submission) -> bool:
-    return submission.status == 200 and "Thank you" in submission.page
-
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
 
 
 def _counts(pulse) -> tuple[int, int, int]:
@@ -220,8 +193,8 @@ def duplicates_under_load(stack: Stack) -> dict:
     sent = wait("the worker e-mails every invitation", lambda: links(pulse.organization.slug, pulse.people))
     targets = [link for link in sent for _ in (1, 2)]  # each link twice, side by side: at the same time
     results, seconds = _submit_all(targets)
-    accepted = [r for r in results if _accepted(r)]
-    refused = [r for r in results if not _accepted(r) and ("already answered" in r.page or r.status == 409)]
+    accepted = [r for r in results if was_accepted(r)]
+    refused = [r for r in results if not was_accepted(r) and ("already answered" in r.page or r.status == 409)]
     counts = _counts(pulse)
     if len(accepted) != pulse.people or len(refused) != pulse.people:
         fail(
@@ -234,9 +207,9 @@ def duplicates_under_load(stack: Stack) -> dict:
     step(
         f"duplicates: {len(targets)} submissions of {pulse.people} links by {CLIENTS} clients in {seconds:.1f} s: "
         f"{pulse.people} accepted, {len(refused)} refused, none lost or doubled; "
-        f"{len(targets) / seconds:.0f} submissions/s, p95 {_p95(latencies) * 1000:.0f} ms"
+        f"{len(targets) / seconds:.0f} submissions/s, p95 {p95(latencies) * 1000:.0f} ms"
     )
-    return {"pulse": pulse, "rate": len(targets) / seconds, "p95": _p95(latencies)}
+    return {"pulse": pulse, "rate": len(targets) / seconds, "p95": p95(latencies)}
 
 
 def kill_while_sealing(stack: Stack, pulse) -> float:
@@ -261,7 +234,7 @@ def close_during_submissions() -> None:
 
     results, _ = _submit_all(sent, during=close_midway)
     after = _counts(pulse)
-    accepted = sum(_accepted(r) for r in results)
+    accepted = sum(was_accepted(r) for r in results)
     if after != at_close["counts"] or after[0] != accepted or after[2] != after[0] * pulse.items:
         fail(f"close during submissions: at close {at_close['counts']}, after {after}, {accepted} accepted")
     wait("the round closed mid-load is published", lambda: published(pulse.round_id), timeout=60, every=0.2)
@@ -288,7 +261,7 @@ def redis_restarted_empty(stack: Stack) -> float:
     sent = wait("the worker e-mails every invitation", lambda: links(pulse.organization.slug, pulse.people))
     stack.kill("redis", signal.SIGTERM)
     results, _ = _submit_all(sent)
-    accepted = sum(_accepted(r) for r in results)
+    accepted = sum(was_accepted(r) for r in results)
     if accepted != pulse.people:
         fail(f"Redis down: {accepted} of {pulse.people} submissions accepted")
     _close(pulse)  # its hand-over to the worker is lost: nothing to hand it to

@@ -7,12 +7,16 @@ the stack runs with: PULSE_BASE_URL, SMOKE_MAIL_DIR (the file e-mail backend's d
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import http.cookiejar
 import os
 import re
 import secrets
+import signal
+import statistics
+import subprocess
 import sys
 import time
 import urllib.error
@@ -47,6 +51,37 @@ TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "90"))
 PREFIX = os.environ.get("STACK_LOG_PREFIX", "smoke")
 
 T = TypeVar("T")
+
+
+class Processes:
+    """Processes under test, each in its own process group so a kill takes all of it (gunicorn's
+    workers with their master), each logging to `<work>/<name>.log`."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, *command: str, env: dict[str, str] | None = None) -> None:
+        log = open(self.work / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.processes[name] = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})}
+        )
+        with open(self.work / "pids", "a") as pids:  # for the calling script's clean-up, should this one die
+            pids.write(f"{self.processes[name].pid}\n")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(name)
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a warm shutdown waiting on a task that cannot end
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            with contextlib.suppress(ProcessLookupError):  # it had already gone
+                self.kill(name, signal.SIGTERM)
 
 
 @dataclass
@@ -144,6 +179,14 @@ def answer(link: str, *, comment: str = "Smoke test: all fine.") -> Submission:
             return Submission(response.status, time.perf_counter() - started, response.read().decode())
     except urllib.error.HTTPError as error:
         return Submission(error.code, time.perf_counter() - started, error.read().decode())
+
+
+def was_accepted(submission: Submission) -> bool:
+    return submission.status == 200 and "Thank you" in submission.page
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
 
 
 def round_state(round_id: int) -> Round:

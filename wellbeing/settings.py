@@ -120,7 +120,17 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # failed on.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+# Behind PgBouncer (DATABASE_POOLER=transaction or session): no startup options (PgBouncer refuses
+# them), no prepared statements (a transaction pooler hands each transaction to any server
+# connection) and no server-side cursors (they outlive a transaction). Set the check interval
+# below on the roles instead (ALTER ROLE … SET client_connection_check_interval = 10000).
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction", "session"):
+    raise ImproperlyConfigured("DATABASE_POOLER is 'transaction', 'session' or empty (no pooler).")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOLER:
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The server checks every 10 s during a long query that its client is still there, so a
     # worker killed mid-sealing does not leave its backend working (and holding locks) for minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c client_connection_check_interval=10000")
