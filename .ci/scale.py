@@ -101,7 +101,7 @@ class Scale(Processes):
         wait("PgBouncer answers", lambda: _pg_answers(PGBOUNCER_PORT, "pulse_jobs"), timeout=30, every=0.2)
 
     def redis(self) -> None:
-        common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(WORK)]
         self.start("redis-master", "redis-server", "--port", str(REDIS_PORT), *common)
         wait("the Redis master answers", lambda: _redis(REDIS_PORT, "ping") == "PONG", timeout=20, every=0.1)
         self.start(
