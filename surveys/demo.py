@@ -31,6 +31,7 @@ from surveys.models import (
     TeamManagement,
     User,
 )
+from surveys.services.identity import identity_provider_save
 from surveys.services.invitations import invitation_link_issue
 from surveys.services.responses import response_submit
 from surveys.services.results import round_publish
@@ -435,7 +436,23 @@ def demo_seed() -> list[Organization]:
         for slug, name, domain, tree, seed, rounds in DEMO_ORGANIZATIONS
     ]
     User.objects.create_superuser("staff@pulse.example", DEMO_PASSWORD, name="Pulse staff")
+    _demo_single_sign_on(organizations[0], domain=DEMO_ORGANIZATIONS[0][2])
     return organizations
+
+
+def _demo_single_sign_on(organization: Organization, *, domain: str) -> None:
+    """The first organisation's identity provider, filled in but off: the demo has no provider to
+    reach, so its people keep their passwords (Settings, then Sign-in, shows it)."""
+    identity_provider_save(
+        organization=organization,
+        protocol="oidc",
+        is_enabled=False,
+        label=f"{organization.name} sign-in",
+        email_domains=domain,
+        oidc_issuer=f"https://login.{domain}",
+        oidc_client_id="pulse",
+        oidc_client_secret="demo-secret-not-used",
+    )
 
 
 def demo_remove() -> None:

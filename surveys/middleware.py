@@ -25,6 +25,7 @@ from surveys.core.audit import audit_context, audit_context_add
 from surveys.core.telemetry import is_answering_path
 from surveys.core.tenancy import across_organizations, person_scope_begin, person_scope_end, scope_begin, scope_end
 from surveys.services.audit import EXPORT_ROUTES, export_record
+from surveys.services.identity import SSO_SESSION_KEY, sso_enforced_for
 
 
 class OrganizationMiddleware:
@@ -59,6 +60,39 @@ class OrganizationMiddleware:
         request.membership = membership
         request.organization = membership.organization
         request._organization_scope_token = scope_begin(membership.organization)
+        return None
+
+
+class SignInRulesMiddleware:
+    """What an organisation asks of how its people signed in, on its own pages (after
+    `OrganizationMiddleware` has found the membership):
+
+    - A session signed in through organisation A's identity provider opens A's pages only: A's
+      provider vouched for the person to A, not to B (`services.identity.SSO_SESSION_KEY`).
+    - Where single sign-on is required of managers, HR and admins, such a member's session must
+      have come through it; one signed in with a password is asked to sign in through it.
+
+    Stops: an identity provider of one organisation opening another's pages; a password, kept
+    or guessed, reaching an organisation that asked for its own sign-in."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        membership = getattr(request, "membership", None)
+        if membership is None:
+            return None
+        organization = request.organization
+        signed_in_through = request.session.get(SSO_SESSION_KEY)
+        if signed_in_through is not None and signed_in_through != organization.pk:
+            return render(
+                request, "registration/sso_other_organization.html", {"sso_organization": organization}, status=403
+            )
+        if signed_in_through is None and sso_enforced_for(membership=membership):
+            return render(request, "registration/sso_required.html", {"sso_organization": organization}, status=403)
         return None
 
 

@@ -11,12 +11,15 @@ from surveys.views import (
     person_data,
     results,
     roster,
+    sso,
     surveys,
 )
 
 account_patterns = [
     path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Single sign-on: find the organisation's identity provider (allauth's own routes: /sso/).
+    path("sso/", sso.sso_find, name="sso_find"),
     path("password/reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     # An e-mailed link is opened once, then the password is chosen at an address without its token.
@@ -67,6 +70,7 @@ organization_patterns = [
     path("surveys/<int:survey_id>/rounds/<int:round_id>/close/", surveys.round_close_now, name="round_close"),
     path("settings/", organization.organization_settings, name="organization_settings"),
     path("settings/audit-log/", audit.audit_log_page, name="audit_log"),
+    path("settings/sign-in/", sso.identity_settings, name="identity_settings"),
     path("settings/api-keys/", api_keys.api_keys, name="api_keys"),
     path("settings/api-keys/<str:key_prefix>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
     path("pulses/<int:round_id>/", answering.pulse_answer, name="pulse_answer"),

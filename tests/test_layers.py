@@ -40,6 +40,7 @@ FLOORS = {
     "surveys.management": ENTRY,
     "surveys.middleware": ENTRY,
     "surveys.signin": ENTRY,
+    "surveys.sso": ENTRY,
     "surveys.tasks": ENTRY,
     "surveys.templatetags": ENTRY,
     "surveys.urls": ENTRY,

@@ -57,6 +57,18 @@ INSTALLED_APPS = [
     # The audit log: row changes recorded by PostgreSQL triggers (surveys/models/audit.py).
     "pgtrigger",
     "pghistory",
+    # Single sign-on per organisation (surveys/sso.py): allauth's social accounts, with its OpenID
+    # Connect provider; each organisation's identity provider is its own row (IdentityProvider),
+    # handed to allauth by the adapter. Nobody signs up through it: a sign-in links to the roster.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    # A second factor for HR and admins (surveys/mfa.py): an authenticator app's codes (TOTP)
+    # and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "surveys",
 ]
 
@@ -73,11 +85,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor given
+    "allauth.account.middleware.AccountMiddleware",
     "surveys.middleware.SessionIdleMiddleware",  # signed out after PULSE_SESSION_IDLE_MINUTES unused
     "surveys.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "surveys.middleware.OrganizationMiddleware",
+    "surveys.middleware.SignInRulesMiddleware",  # single sign-on and second factor, as the organisation asks
     "surveys.middleware.StaffAcrossOrganizationsMiddleware",
     "surveys.middleware.AuditContextMiddleware",  # who changed what, for the audit log
 ]
@@ -184,6 +199,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Single sign-on (surveys/sso.py, docs/architecture.md "Signing in"): allauth finds each
+# organisation's identity provider through Pulse's adapter; no account is ever created through it,
+# no token is kept, and a sign-in is started only by a form (POST, with its CSRF token).
+SOCIALACCOUNT_ADAPTER = "surveys.sso.PulseSocialAccountAdapter"
+ACCOUNT_ADAPTER = "surveys.sso.PulseAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("PULSE_SSO_TIMEOUT_SECONDS", default=10)
+# The second factor (surveys/mfa.py): the issuer an authenticator app shows beside its codes.
+OTP_TOTP_ISSUER = env("PULSE_MFA_ISSUER", default="Pulse")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "landing"
 LOGOUT_REDIRECT_URL = "login"

@@ -37,6 +37,9 @@ urlpatterns = [
     path("health", liveness, name="liveness"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    # Single sign-on's protocol routes (allauth), one provider per organisation, its slug the id:
+    # /sso/oidc/<org_slug>/login/ and …/login/callback/ (surveys/sso.py).
+    path("sso/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path("api/v1/", include("surveys.api.urls")),
     re_path(r"^api/", not_found),
     path("", include("surveys.urls")),

@@ -2,7 +2,8 @@
 
 The web's database role cannot lift its own scope (docs/architecture.md, "Tenancy"): with no
 organisation in scope it sees no tenant row and no person but the one in scope. A handful of
-questions still span organisations by nature: who an e-mail address belongs to (signing in, the
+questions still span organisations by nature: which organisation's single sign-on serves an e-mail domain, who an
+e-mail address belongs to (signing in, the
 password form, an import that finds someone already on Pulse), whether people belong to another
 organisation too (their name is then theirs to change), and whose an API key is. On PostgreSQL
 each is a function run as the tables' owner (`core.database_roles`) that returns only that
@@ -70,3 +71,15 @@ def api_key_organization(prefix: str) -> RawSQL:
     if connection.vendor == "postgresql":
         return RawSQL("pulse_api_key_organization(%s)", [prefix])
     return RawSQL("SELECT organization_id FROM surveys_apikey WHERE prefix = %s", [prefix])
+
+
+def sso_domain_organization(domain: str) -> int | None:
+    """The id of the organisation whose single sign-on (turned on) serves this e-mail domain:
+    what the sign-in page needs to offer the right provider, and nothing of its settings."""
+    rows = _rows(
+        "SELECT pulse_sso_domain_organization(%s)",
+        "SELECT organization_id FROM surveys_identityprovider WHERE is_enabled "
+        "AND instr(' ' || email_domains || ' ', ' ' || %s || ' ') > 0 ORDER BY organization_id LIMIT 1",
+        [domain],
+    )
+    return rows[0][0] if rows and rows[0][0] is not None else None

@@ -83,6 +83,24 @@ PERSONAL_POLICIES = [
     # django-pghistory's own context table stays empty: the audit log keeps each change's
     # context in its event row (surveys/models/audit.py), under the organisation's policy.
     ("pulse_unused", "pghistory_context", "pulse_may_span()", None),
+    # allauth's own tables stay empty: each organisation's identity provider is its own row
+    # (surveys_identityprovider, under the tenant policy), and a sign-in through it creates,
+    # connects and keeps nothing (surveys/sso.py).
+    ("pulse_unused", "account_emailaddress", "pulse_may_span()", None),
+    ("pulse_unused", "account_emailconfirmation", "pulse_may_span()", None),
+    ("pulse_unused", "socialaccount_socialapp", "pulse_may_span()", None),
+    ("pulse_unused", "socialaccount_socialapp_sites", "pulse_may_span()", None),
+    ("pulse_unused", "socialaccount_socialaccount", "pulse_may_span()", None),
+    ("pulse_unused", "socialaccount_socialtoken", "pulse_may_span()", None),
+    # A person's second factor: theirs alone (the person in scope), like their row.
+    ("pulse_person", "otp_totp_totpdevice", f"user_id = {PERSON} OR pulse_may_span()", None),
+    ("pulse_person", "otp_static_staticdevice", f"user_id = {PERSON} OR pulse_may_span()", None),
+    (
+        "pulse_person",
+        "otp_static_statictoken",
+        f"device_id IN (SELECT id FROM otp_static_staticdevice WHERE user_id = {PERSON}) OR pulse_may_span()",
+        None,
+    ),
 ]
 
 #: Left behind by django-axes, which the sign-in rules replaced (usernames and addresses).
@@ -112,6 +130,10 @@ def _functions(jobs_roles: list[str]) -> list[str]:
            AND organization_id IS DISTINCT FROM {SCOPE} $$""",
         f"""CREATE OR REPLACE FUNCTION pulse_api_key_organization(p_prefix text) RETURNS bigint {definer} AS
         $$ SELECT organization_id FROM surveys_apikey WHERE prefix = p_prefix $$""",
+        f"""CREATE OR REPLACE FUNCTION pulse_sso_domain_organization(p_domain text) RETURNS bigint {definer} AS
+        $$ SELECT organization_id FROM surveys_identityprovider WHERE is_enabled
+           AND position(' ' || p_domain || ' ' IN ' ' || email_domains || ' ') > 0
+           ORDER BY organization_id LIMIT 1 $$""",
     ]
 
 
@@ -121,6 +143,7 @@ LOOKUPS = (
     "pulse_people_by_email(text[])",
     "pulse_people_elsewhere(bigint[])",
     "pulse_api_key_organization(text)",
+    "pulse_sso_domain_organization(text)",
 )
 
 

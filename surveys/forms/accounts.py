@@ -11,11 +11,13 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from surveys.core.cross_lookups import people_by_email
 from surveys.core.tenancy import across_organizations, person_scope_switch
-from surveys.models import Membership, User
+from surveys.models import Membership, Organization, User
 from surveys.services.accounts import RESET_TOKENS, lifetime_words
+from surveys.services.identity import sso_required_of
 
 
 class _SaysWhyPaused:
@@ -33,7 +35,23 @@ class _SaysWhyPaused:
 
 
 class SignInForm(_SaysWhyPaused, AuthenticationForm):
-    pass
+    #: The organisation whose identity provider this person must sign in through, once their
+    #: password has been found right (never before: it would tell anyone who is on Pulse).
+    sso_organization: Organization | None = None
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        organization = sso_required_of(user=user)
+        if organization is not None:
+            self.sso_organization = organization
+            raise ValidationError(
+                gettext(
+                    "%(organization)s asks managers, HR and admins to sign in through its identity provider, "
+                    "not with a password. Use the button below."
+                )
+                % {"organization": organization.name},
+                code="sso_required",
+            )
 
 
 class AdminSignInForm(_SaysWhyPaused, AdminAuthenticationForm):

@@ -8,6 +8,7 @@ from .audit import (
     EXPORTED,
     ActionPlanEvent,
     ApiKeyEvent,
+    IdentityProviderEvent,
     MembershipEvent,
     OrganizationEvent,
     RosterImportEvent,
@@ -17,6 +18,7 @@ from .audit import (
     TeamEvent,
     TeamManagementEvent,
 )
+from .identity import IdentityProvider, SsoProtocol
 from .organization import (
     ALL_ROLES,
     ANSWERS_KEPT_DAYS_DEFAULT,
@@ -77,12 +79,15 @@ from .surveys import (
 )
 
 __all__ = [
+    "IdentityProvider",
+    "SsoProtocol",
     "AUDITED",
     "CHANGED",
     "CREATED",
     "DELETED",
     "EXPORTED",
     "ActionPlanEvent",
+    "IdentityProviderEvent",
     "ApiKeyEvent",
     "MembershipEvent",
     "OrganizationEvent",

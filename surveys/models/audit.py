@@ -31,6 +31,7 @@ from surveys.core.tenancy import TenantManager, TenantModel, current_organizatio
 
 from .action_plans import ActionPlan
 from .api import ApiKey
+from .identity import IdentityProvider
 from .organization import Membership, Organization, Team, TeamManagement
 from .roster import RosterImport
 from .rounds import Round
@@ -143,6 +144,29 @@ class RosterImportEvent(
         indexes = _meta("rosterimportevent")["indexes"]
 
 
+class IdentityProviderEvent(
+    _event_model(  # type: ignore[misc]
+        IdentityProvider,
+        # Never the client secret: the log says the provider changed, not what its secret is.
+        [
+            "organization",
+            "protocol",
+            "is_enabled",
+            "label",
+            "email_domains",
+            "oidc_issuer",
+            "oidc_client_id",
+            "saml_entity_id",
+            "saml_sso_url",
+            "saml_certificate",
+            "required_for_managers",
+        ],
+    )
+):
+    class Meta:
+        indexes = _meta("identityproviderevent")["indexes"]
+
+
 class OrganizationEventManager(models.Manager):
     """The organisation in scope's own events, or an error: fails closed like `TenantManager`
     (the organisation is the tracked row itself, `pgh_obj`; its row-level security policy reads
@@ -157,7 +181,17 @@ class OrganizationEvent(
         Organization,
         *_trackers(),
         pghistory.ManualEvent(EXPORTED),
-        fields=["name", "slug", "k", "k_comments", "support_text", "support_links", "answers_kept_days", "is_active"],
+        fields=[
+            "name",
+            "slug",
+            "k",
+            "k_comments",
+            "support_text",
+            "support_links",
+            "answers_kept_days",
+            "is_active",
+            "mfa_required",
+        ],
         obj_field=pghistory.ObjForeignKey(related_name="+", db_constraint=False),
         context_field=pghistory.ContextJSONField(),
         context_id_field=pghistory.ContextUUIDField(),
@@ -187,6 +221,7 @@ AUDITED: dict[type[models.Model], Any] = {
         ApiKeyEvent,
         ActionPlanEvent,
         RosterImportEvent,
+        IdentityProviderEvent,
     )
 }
 

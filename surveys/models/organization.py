@@ -51,6 +51,9 @@ class Organization(models.Model):
         help_text="Then a round's raw answers, comments and who answered are deleted; its results stay.",
     )
     is_active = models.BooleanField(default=True)
+    #: HR and admins must confirm each sign-in with a second factor (an authenticator app's code
+    #: or a recovery code), and set one up before anything else.
+    mfa_required = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -23,6 +23,7 @@ from surveys.models import (
     EXPORTED,
     ActionPlan,
     ApiKey,
+    IdentityProvider,
     Membership,
     Organization,
     RosterImport,
@@ -46,6 +47,7 @@ KINDS: dict[type[Model], tuple[str, str]] = {
     ApiKey: ("api_key", "API key"),
     ActionPlan: ("action_plan", "Action plan"),
     RosterImport: ("roster_import", "Roster import"),
+    IdentityProvider: ("sign_in", "Single sign-on"),
 }
 KIND_CHOICES = tuple(KINDS.values())
 PAGE_SIZE = 50
@@ -206,6 +208,8 @@ class _Names:
             return event.filename
         if tracked is Team:
             return event.path
+        if tracked is IdentityProvider:
+            return event.label or event.get_protocol_display()
         return event.name
 
 

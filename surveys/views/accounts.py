@@ -20,7 +20,9 @@ from surveys.core.tenancy import person_scope_switch
 from surveys.forms.accounts import AccountPasswordResetForm, SignInForm
 from surveys.models import User
 from surveys.services.accounts import RESET_TOKENS, account_link_open
+from surveys.services.identity import sso_organization_find
 from surveys.signin import account_forgive
+from surveys.sso import allow_form_to_provider
 
 #: Where the session keeps an opened link: the account, the kind of link, until when.
 LINK_SESSION_KEY = "pulse_account_link"
@@ -37,11 +39,31 @@ class LoginView(_PlainLabels, auth_views.LoginView):
     form_class = SignInForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        """The organisation's sign-in button beside the form: the one that refused this password,
+        or the one whose page the visitor was sent here from (`next` under /o/<slug>/)."""
+        context = super().get_context_data(**kwargs)
+        form = context.get("form")
+        organization = getattr(form, "sso_organization", None)
+        slug = organization.slug if organization is not None else _organization_slug(context.get("next") or "")
+        found = sso_organization_find(name_or_email=slug) if slug else None
+        if found is not None:
+            context["sso_organization"], context["sso_provider"] = found
+        return context
+
+    def render_to_response(self, context, **kwargs):
+        return allow_form_to_provider(super().render_to_response(context, **kwargs), context.get("sso_provider"))
+
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if getattr(self.request, "signin_refusal", None) is not None:
             response.status_code = 429
         return response
+
+
+def _organization_slug(next_path: str) -> str:
+    parts = next_path.split("/")
+    return parts[2] if len(parts) > 3 and parts[0] == "" and parts[1] == "o" else ""
 
 
 class PasswordResetView(_PlainLabels, auth_views.PasswordResetView):
