@@ -7,10 +7,12 @@ import smtplib
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from delivery.channels import ChannelError
+from delivery.models import Message
 from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
-from surveys.core.tenancy import across_organizations, organization_scope, tenant_task
-from surveys.models import AWAITING_PUBLICATION_STATES, Membership, RosterImport, Round
+from surveys.core.tenancy import across_organizations, tenant_task
+from surveys.models import AWAITING_PUBLICATION_STATES, RosterImport, Round
 from surveys.selectors import exports
 from surveys.selectors.results import heatmap_flags, org_heatmap
 from surveys.services import accounts, invitations, jobs, notices, participation, results, retention
@@ -24,7 +26,7 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 
 #: Mail-server trouble is worth retrying; the sending services never e-mail anyone twice.
 _MAIL_RETRY = {
-    "autoretry_for": (smtplib.SMTPException, OSError),
+    "autoretry_for": (smtplib.SMTPException, OSError, ChannelError),
     "retry_backoff": 60,
     "retry_backoff_max": 30 * 60,
     "max_retries": 8,
@@ -96,7 +98,7 @@ def round_aggregate(round_id: int) -> int | None:
 
 @shared_task(
     acks_late=True,
-    autoretry_for=(*TRANSIENT_DB_ERRORS, smtplib.SMTPException, ConnectionError),
+    autoretry_for=(*TRANSIENT_DB_ERRORS, smtplib.SMTPException, ConnectionError, ChannelError),
     retry_backoff=30,
     retry_backoff_max=1800,
     max_retries=5,
@@ -155,12 +157,7 @@ def roster_imports_tend() -> str:
 
 
 @shared_task(name="surveys.tasks.account_invitations_send", **_MAIL_RETRY)
-def account_invitations_send(membership_ids: list[int]) -> int:
-    """E-mail account set-up links. The memberships are of one organisation (one import or
-    one page), whose scope the sending runs in."""
-    with across_organizations():
-        first = Membership.all_organizations.select_related("organization").filter(pk__in=membership_ids).first()
-    if first is None:
-        return 0
-    with organization_scope(first.organization):
-        return accounts.account_invitations_send(membership_ids=membership_ids)
+@tenant_task(Message)
+def account_invitations_send(message_id: int) -> int:
+    """Send a set-up message's links (one import's or one page's), in its organisation's scope."""
+    return accounts.account_invitations_send(message_id=message_id)

@@ -14,6 +14,7 @@ from tests.support.factories import RoundFactory, SurveyFactory
 from wellbeing.celery import app
 
 SURVEYS = Path(__file__).resolve().parent.parent / "surveys"
+DELIVERY = SURVEYS.parent / "delivery"
 
 
 def test_nothing_is_queued_before_the_transaction_commits(tenant, django_capture_on_commit_callbacks, enqueued):
@@ -38,9 +39,10 @@ def test_a_close_stands_when_the_broker_is_down_and_the_safety_net_finds_the_rou
 
 
 def _queued_names() -> list[tuple[str, object]]:
-    """Every `enqueue(...)` call in surveys/ with its first argument (a name, when a literal)."""
+    """Every `enqueue(...)` call in surveys/ and delivery/ with its first argument (a name, when a
+    literal)."""
     calls = []
-    for path in sorted(SURVEYS.rglob("*.py")):
+    for path in sorted([*SURVEYS.rglob("*.py"), *DELIVERY.rglob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

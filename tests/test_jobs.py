@@ -482,7 +482,11 @@ def test_the_beat_schedule_runs_the_jobs_and_the_safety_nets():
         "surveys.tasks.plan_reminders_send",
         "surveys.tasks.participation_snapshots_take",
     }
-    nets = {"surveys.tasks.rounds_aggregate_pending", "surveys.tasks.roster_imports_tend"}
+    nets = {
+        "surveys.tasks.rounds_aggregate_pending",
+        "surveys.tasks.roster_imports_tend",
+        "delivery.tasks.messages_resume",
+    }
     housekeeping = {"surveys.tasks.answers_purge_due"}  # retention: within the hour is soon enough
     assert set(schedule) == jobs | nets | housekeeping
     assert set(schedule) <= set(app.tasks)

@@ -13,6 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "surveys"
+#: The apps whose modules the layers place: the domain, and the delivery layer beside it.
+APPS = ("surveys", "delivery")
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 #: The floors, lowest first: each may import its own and those below, never one above.
@@ -45,6 +47,13 @@ FLOORS = {
     "surveys.templatetags": ENTRY,
     "surveys.urls": ENTRY,
     "surveys.views": ENTRY,
+    # The delivery layer (delivery/): channels know nothing of the product; sending is a write.
+    "delivery.channels": GROUND,
+    "delivery.models": VOCABULARY,
+    "delivery.selectors": READS,
+    "delivery.services": WRITES,
+    "delivery.apps": ENTRY,
+    "delivery.tasks": ENTRY,
 }
 
 #: Module (or package) prefix -> prefixes it must never import, though the floors would allow it.
@@ -53,6 +62,7 @@ FORBIDDEN = {
     "surveys.privacy.audit": ("surveys.privacy.suppression", "surveys.engine.aggregation"),
     # Services name the tasks they queue (surveys.core.enqueue); the tasks call the services.
     "surveys.services": ("surveys.tasks",),
+    "delivery.services": ("surveys.tasks", "delivery.tasks"),
 }
 
 #: Benchmarks live outside the runtime app (`benchmarks/`); only the command that runs them
@@ -63,7 +73,7 @@ BENCHMARK_COMMAND = "surveys.management.commands.benchmark"
 @functools.cache
 def _modules() -> dict[str, Path]:
     modules = {}
-    for path in PACKAGE.rglob("*.py"):
+    for path in (path for app in APPS for path in (ROOT / app).rglob("*.py")):
         relative = path.relative_to(PACKAGE.parent).with_suffix("")
         if "migrations" in relative.parts:
             continue
@@ -174,7 +184,7 @@ def _within(module: str, prefix: str) -> bool:
 
 
 def test_every_module_stands_on_a_floor():
-    unplaced = sorted(name for name in _modules() if name != "surveys" and _floor(name) is None)
+    unplaced = sorted(name for name in _modules() if name not in APPS and _floor(name) is None)
     assert unplaced == [], "place each in a floor's package, or name it in FLOORS and docs/architecture.md"
 
 
@@ -189,9 +199,9 @@ def test_no_import_runs_to_a_higher_floor():
     upward = sorted(
         f"{module} ({FLOOR_NAMES[_floor(module)]}) imports {target} ({FLOOR_NAMES[_floor(target)]})"
         for module, targets in _graph().items()
-        if module != "surveys"
+        if module not in APPS
         for target in targets
-        if target != "surveys" and _floor(target) > _floor(module)
+        if target not in APPS and _floor(target) > _floor(module)
     )
     assert upward == []
 
@@ -220,7 +230,8 @@ def _layers_table() -> dict[str, set[str]]:
     for line in table.splitlines()[2:]:
         floor, modules = (cell.strip() for cell in line.strip("|").split("|")[:2])
         paths = re.findall(r"`([a-z_/]+(?:\.py|/))`", modules)
-        named[floor] = {"surveys." + path.removesuffix(".py").strip("/").replace("/", ".") for path in paths}
+        dotted = (path.removesuffix(".py").strip("/").replace("/", ".") for path in paths)
+        named[floor] = {name if name.split(".")[0] in APPS else f"surveys.{name}" for name in dotted}
     return named
 
 

@@ -58,16 +58,16 @@ def test_invitations_stop_when_the_round_closes_mid_send(tenant, commit, setting
         staff(tenant.product, 8)
         survey = SurveyFactory(organization=tenant.org)
         round_ = scheduled_round(survey, opens_in=dt.timedelta(minutes=-1))
-        deliver = invitations._deliver
+        compose = invitations.RoundComposer.compose
         batches = []
 
-        def deliver_then_close(batch, **kwargs):
-            batches.append(len(batch))
-            result = deliver(batch, **kwargs)
+        def compose_then_close(composer, deliveries):
+            batches.append(len(deliveries))
+            letters = compose(composer, deliveries)
             Round.objects.filter(pk=round_.pk).update(status=RoundStatus.CLOSED)  # HR closes it now
-            return result
+            return letters
 
-        monkeypatch.setattr(invitations, "_deliver", deliver_then_close)
+        monkeypatch.setattr(invitations.RoundComposer, "compose", compose_then_close)
         mail.outbox.clear()
         with commit():
             round_open(round_=round_)

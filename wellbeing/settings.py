@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "surveys",
+    "delivery",
 ]
 
 MIDDLEWARE = [
@@ -315,6 +316,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "rounds-aggregate-pending": {"task": "surveys.tasks.rounds_aggregate_pending", "schedule": SAFETY_NET_SECONDS},
     # Safety net: roster imports whose task was lost, previews nobody confirmed.
     "roster-imports-tend": {"task": "surveys.tasks.roster_imports_tend", "schedule": SAFETY_NET_SECONDS},
+    # Safety net: messages whose hand-over to a worker was lost, or whose worker died mid-send.
+    "messages-resume": {"task": "delivery.tasks.messages_resume", "schedule": SAFETY_NET_SECONDS},
 }
 
 # What the cache holds can always be worked out again or lost without harm (a view's change

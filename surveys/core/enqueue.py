@@ -11,7 +11,8 @@ queues and the beat schedule names.
 A broker that is down never undoes or fails the work that asked for the task: the failure is
 logged and the caller's transaction stands. Each kind of work has a safety net that finds what
 was not handed over (`rounds_aggregate_pending`, the unsent-invitation retry of
-`rounds_open_due`, the stranded-import job), so a lost message delays work, never loses it.
+`rounds_open_due`, the stranded-import job, `messages_resume` for every message), so a lost
+message delays work, never loses it.
 """
 
 from __future__ import annotations

@@ -17,25 +17,27 @@ afterwards (docs/privacy.md, "Side channels").
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
+from delivery.channels import Letter
+from delivery.models import Delivery, Message, MessageKind
+from delivery.services.messages import message_deliver, message_prepare
 from surveys.core.bulk import chunks
 from surveys.core.enqueue import enqueue
 from surveys.core.names import one_line
-from surveys.core.tenancy import person_scope_switch
+from surveys.core.tenancy import current_organization, person_scope_switch
 from surveys.models import MANAGER_ROLES, Membership, User
 
 
@@ -138,29 +140,52 @@ def account_invitations_queue_ids(membership_ids: Sequence[int]) -> None:
 
 def _queue(ids: list[int]) -> None:
     if ids:
-        enqueue("surveys.tasks.account_invitations_send", ids)
+        message = account_invitations_prepare(membership_ids=ids)
+        enqueue("surveys.tasks.account_invitations_send", message.pk)
 
 
-def account_invitations_send(*, membership_ids: Iterable[int]) -> int:
-    """E-mail each still-active membership without a password its set-up link, on one mail
-    connection, and note when. Returns how many were sent."""
-    memberships = (
-        Membership.objects.filter(pk__in=list(membership_ids), is_active=True, user__is_active=True)
-        .select_related("user", "organization", "team")
-        .order_by("pk")
+def account_invitations_prepare(*, membership_ids: Iterable[int]) -> Message:
+    """A set-up message for these memberships (each asking is a message of its own: HR's "send
+    again" is a new one), with a pending delivery for each still active."""
+    memberships = Membership.objects.filter(pk__in=list(membership_ids), is_active=True, user__is_active=True)
+    return message_prepare(
+        organization=current_organization(),
+        kind=MessageKind.ACCOUNT_SETUP,
+        key=f"accounts:{uuid.uuid4().hex}",
+        memberships=list(memberships.values_list("pk", flat=True)),
     )
-    sent = []
-    with get_connection() as connection:
-        for membership in memberships:
-            if membership.user.has_usable_password():
-                continue
-            _invitation(membership, connection).send()
-            sent.append(membership.pk)
-    Membership.objects.filter(pk__in=sent).update(account_invited_at=timezone.now())
-    return len(sent)
 
 
-def _invitation(membership: Membership, connection) -> EmailMultiAlternatives:
+def account_invitations_send(*, message_id: int) -> int:
+    """Send the set-up message's link to each of its people still without a password, and note
+    when. A retry sends only those still owed. Returns how many were sent."""
+    message = Message.objects.get(pk=message_id, kind=MessageKind.ACCOUNT_SETUP)
+    return message_deliver(message=message, composer=AccountSetupComposer())
+
+
+class AccountSetupComposer:
+    """The set-up link's letter, for whoever still has no password when it is composed."""
+
+    def still_wanted(self) -> bool:
+        return True
+
+    def compose(self, deliveries: list[Delivery]) -> dict[int, Letter | None]:
+        members = Membership.objects.filter(pk__in=[d.membership_id for d in deliveries]).select_related(
+            "user", "organization", "team"
+        )
+        by_pk = {membership.pk: membership for membership in members}
+        letters: dict[int, Letter | None] = {}
+        for delivery in deliveries:
+            membership = by_pk.get(delivery.membership_id)
+            needed = membership is not None and not membership.user.has_usable_password()
+            letters[delivery.pk] = _invitation(membership) if needed and membership else None
+        return letters
+
+    def delivered(self, deliveries: list[Delivery], *, at) -> None:
+        Membership.objects.filter(pk__in=[d.membership_id for d in deliveries]).update(account_invited_at=at)
+
+
+def _invitation(membership: Membership) -> Letter:
     organization = membership.organization
     context = {
         "name": membership.user.get_short_name(),
@@ -171,11 +196,10 @@ def _invitation(membership: Membership, connection) -> EmailMultiAlternatives:
         "lifetime": lifetime_words(SETUP_TOKENS),
         "sign_in": settings.PULSE_BASE_URL + reverse("login"),
     }
-    message = EmailMultiAlternatives(
+    return Letter(
         subject=one_line(f"{organization.name}: set up your Pulse account"),
-        body=render_to_string("emails/account_invitation.txt", context),
-        to=[membership.user.email],
-        connection=connection,
+        text=render_to_string("emails/account_invitation.txt", context),
+        html=render_to_string("emails/account_invitation.html", context),
+        link=context["link"],
+        link_label="Set up your account",
     )
-    message.attach_alternative(render_to_string("emails/account_invitation.html", context), "text/html")
-    return message

@@ -14,12 +14,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from delivery.channels import Letter
+from delivery.models import Delivery, MessageKind
+from delivery.services.messages import message_deliver, message_prepare
 from surveys.access import team_readers
 from surveys.core.exceptions import PulseError
 from surveys.core.names import one_line
@@ -129,13 +131,38 @@ def action_plan_remind(*, plan_id: int, now: dt.datetime | None = None) -> bool:
         )
         if plan is None or plan.owner_id is None or not team_readers(plan.team).filter(pk=plan.owner_id).exists():
             return False
-        _reminder(plan, today=timezone.localdate(now)).send()
+        # One message per plan, due date and owner: a new date or owner earns a new reminder.
+        message = message_prepare(
+            organization=plan.organization,
+            kind=MessageKind.PLAN_DUE,
+            key=f"plan:{plan.pk}:{plan.due_on}:{plan.owner_id}",
+            about_id=plan.pk,
+            memberships=[plan.owner_id],
+        )
+        message_deliver(message=message, composer=PlanDueComposer(plan=plan, today=timezone.localdate(now)))
         plan.reminded_at = now
         plan.save(update_fields=["reminded_at"])
     return True
 
 
-def _reminder(plan: ActionPlan, *, today: dt.date) -> EmailMultiAlternatives:
+@dataclass
+class PlanDueComposer:
+    """A plan's reminder to its owner, for the delivery layer."""
+
+    plan: ActionPlan
+    today: dt.date
+
+    def still_wanted(self) -> bool:
+        return True
+
+    def compose(self, deliveries: list[Delivery]) -> dict[int, Letter | None]:
+        return {delivery.pk: _reminder(self.plan, today=self.today) for delivery in deliveries}
+
+    def delivered(self, deliveries: list[Delivery], *, at: dt.datetime) -> None:
+        """The plan is stamped by `action_plan_remind`, in the transaction that holds its lock."""
+
+
+def _reminder(plan: ActionPlan, *, today: dt.date) -> Letter:
     assert plan.owner is not None and plan.due_on is not None
     days = (plan.due_on - today).days
     context = {
@@ -147,13 +174,13 @@ def _reminder(plan: ActionPlan, *, today: dt.date) -> EmailMultiAlternatives:
         + reverse("team_dashboard", args=[plan.organization.slug, plan.team_id])
         + "#action-plans",
     }
-    message = EmailMultiAlternatives(
+    return Letter(
         subject=one_line(f"{plan.team.name}: “{plan.title}” is due {context['when']}"),
-        body=render_to_string("emails/action_plan_reminder.txt", context),
-        to=[plan.owner.user.email],
+        text=render_to_string("emails/action_plan_reminder.txt", context),
+        html=render_to_string("emails/action_plan_reminder.html", context),
+        link=context["link"],
+        link_label="See the plan",
     )
-    message.attach_alternative(render_to_string("emails/action_plan_reminder.html", context), "text/html")
-    return message
 
 
 def _checked(*, team: Team, fields: ActionPlanFields, previous: ActionPlanFields | None) -> ActionPlanFields:

@@ -1,10 +1,10 @@
-"""Invitation and reminder e-mails, each carrying a personal link.
+"""Invitations and reminders, each carrying a personal link.
 
 Only the hash of a link's token is stored, so the clear token is made at the moment its
-e-mail is written and lives nowhere else. Each batch of invitations is locked, e-mailed on one
-connection, and stamped (`sent_at` / `reminded_at`) in one transaction: running a job twice, or
-two workers at once, never e-mails anyone twice. If the mail server fails half-way, the
-messages already handed over keep their links and stamps, the rest wait for the retry.
+message is composed and lives nowhere else. Sending is the delivery layer's
+(`delivery.services.messages`): one delivery per person and message, so running a job twice, or
+two workers at once, never sends anyone the same message twice; if a channel fails half-way,
+what went out keeps its link and stamp (`sent_at` / `reminded_at`), the rest waits for the retry.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone
 
+from delivery.channels import Address, Letter
+from delivery.channels.email import email_message, email_session
+from delivery.models import Delivery, MessageKind
+from delivery.services.messages import message_deliver, message_prepare
 from surveys.core.names import one_line
 from surveys.core.tokens import invitation_url, token_hash, token_new
 from surveys.engine.scheduling import Window, next_window
@@ -35,21 +37,29 @@ STILL_HERE = {"membership__is_active": True, "membership__user__is_active": True
 class _Kind:
     template: str
     subject: str
-    stamp: str  # the Invitation field that records this e-mail
+    stamp: str  # the Invitation field that records this message
     keep_previous: bool  # remember the replaced hash, so the old link can say it was replaced
+    message_kind: str
+    link_label: str
 
 
-INVITATION = _Kind("invitation", "{organization}: your {minutes}-minute pulse is open", "sent_at", False)
-REMINDER = _Kind("reminder", "{organization}: the pulse is still open until {closes}", "reminded_at", True)
+INVITATION = _Kind(
+    "invitation", "{organization}: your {minutes}-minute pulse is open", "sent_at", False,
+    MessageKind.INVITATION, "Answer the pulse",
+)  # fmt: skip
+REMINDER = _Kind(
+    "reminder", "{organization}: the pulse is still open until {closes}", "reminded_at", True,
+    MessageKind.REMINDER, "Answer the pulse",
+)  # fmt: skip
 
 
 def round_invitations_send(*, round_: Round) -> int:
-    """E-mail every invitation of an open round that has not been sent yet; returns how many."""
+    """Send every invitation of an open round that has not gone out yet; returns how many."""
     round_ = Round.objects.select_related("survey", "organization").get(pk=round_.pk)
     if round_.status != RoundStatus.OPEN:
         return 0
     pending = Invitation.objects.filter(round=round_, sent_at__isnull=True, **STILL_HERE)
-    return _send(round_=round_, pending=pending, kind=INVITATION)
+    return _send(round_=round_, recipients=pending, kind=INVITATION)
 
 
 def round_reminders_send(*, round_: Round, now: dt.datetime | None = None) -> None:
@@ -57,70 +67,76 @@ def round_reminders_send(*, round_: Round, now: dt.datetime | None = None) -> No
     whether they answered or not.
 
     Stops: a list of who has not answered existing anywhere. Sent only to non-respondents,
-    reminders would write that list into the mail server's logs, every recipient's inbox and
-    the delivery reports of a mail provider. Everyone gets it; for someone who answered, the
-    fresh link says "already answered".
+    reminders would write that list into the mail server's logs, every recipient's inbox, a
+    chat workspace's history and the delivery reports of a mail provider. Everyone gets it;
+    for someone who answered, the fresh link says "already answered".
     """
     now = now or timezone.now()
     round_ = Round.objects.select_related("survey", "organization").get(pk=round_.pk)
     window = Window(round_.opens_at, round_.closes_at)
     if round_.status != RoundStatus.OPEN or round_.reminders_sent_at or not window.halfway <= now < window.closes_at:
         return
-    pending = Invitation.objects.filter(round=round_, sent_at__isnull=False, reminded_at__isnull=True, **STILL_HERE)
-    _send(round_=round_, pending=pending, kind=REMINDER)
+    recipients = Invitation.objects.filter(round=round_, sent_at__isnull=False, reminded_at__isnull=True, **STILL_HERE)
+    _send(round_=round_, recipients=recipients, kind=REMINDER)
     Round.objects.filter(pk=round_.pk, reminders_sent_at__isnull=True).update(reminders_sent_at=now)
 
 
-def _send(*, round_: Round, pending: QuerySet[Invitation], kind: _Kind) -> int:
-    """Send in batches until none is left, or the round closes: each batch checks that the
-    round is still open (a close, by HR or by the clock, stops a long send within one batch)."""
-    context = _round_context(round_)
-    total = 0
-    while True:
-        if not _still_open(round_):
-            logger.info("Round %s closed while sending %ss: %s sent, the rest not.", round_.pk, kind.template, total)
-            return total
-        with transaction.atomic():
-            # skip_locked: a second worker takes the next batch instead of waiting for this one.
-            batch = list(
-                pending.select_for_update(skip_locked=True, of=("self",))
-                .select_related("membership__user")
-                .order_by("pk")[: settings.PULSE_EMAIL_BATCH_SIZE]
-            )
-            if not batch:
-                return total
-            delivered, error = _deliver(batch, kind=kind, context=context)
-            Invitation.objects.bulk_update(delivered, ["token_hash", "previous_token_hash", kind.stamp])
-        total += len(delivered)
-        if error is not None:
-            raise error
+def _send(*, round_: Round, recipients: QuerySet[Invitation], kind: _Kind) -> int:
+    """Hand the round's message to the delivery layer, for everyone in `recipients` (once each:
+    asking again adds nobody twice, and sends only what has not gone out)."""
+    message = message_prepare(
+        organization=round_.organization,
+        kind=kind.message_kind,
+        key=f"round:{round_.pk}",
+        about_id=round_.pk,
+        memberships=recipients.values_list("membership_id", flat=True),
+    )
+    total = message_deliver(message=message, composer=RoundComposer(round_=round_, kind=kind))
+    if not _still_open(round_):
+        logger.info("Round %s closed while sending %ss: %s sent, the rest not.", round_.pk, kind.template, total)
+    return total
 
 
 def _still_open(round_: Round) -> bool:
     return timezone.now() < round_.closes_at and Round.objects.filter(pk=round_.pk, status=RoundStatus.OPEN).exists()
 
 
-def _deliver(batch: list[Invitation], *, kind: _Kind, context: dict) -> tuple[list[Invitation], Exception | None]:
-    """Send one e-mail per invitation on one connection; returns those handed over, and the
-    error that stopped the batch, if any."""
-    delivered: list[Invitation] = []
-    now = timezone.now()
-    try:
-        with get_connection() as connection:
-            for invitation in batch:
-                token = token_new()
-                message = _message(invitation, token=token, kind=kind, context=context, connection=connection)
-                if not connection.send_messages([message]):
-                    raise RuntimeError(f"The mail backend did not accept the message for invitation {invitation.pk}.")
-                if kind.keep_previous:
-                    invitation.previous_token_hash = invitation.token_hash
-                invitation.token_hash = token_hash(token)
-                setattr(invitation, kind.stamp, now)
-                delivered.append(invitation)
-    except Exception as error:  # the mail server; re-raised after the delivered ones are saved
-        logger.warning("E-mail delivery stopped (the rest waits for a retry): %s", error)
-        return delivered, error
-    return delivered, None
+class RoundComposer:
+    """A round's invitation or reminder for the delivery layer: each person's own letter with a
+    fresh personal link, whose hash is stored before the letter goes anywhere."""
+
+    def __init__(self, *, round_: Round, kind: _Kind) -> None:
+        self.round_, self.kind, self.context = round_, kind, _round_context(round_)
+
+    def still_wanted(self) -> bool:
+        # Checked before each batch: a close, by HR or by the clock, stops a long send.
+        return _still_open(self.round_)
+
+    def compose(self, deliveries: list[Delivery]) -> dict[int, Letter | None]:
+        invitations = {
+            invitation.membership_id: invitation
+            for invitation in Invitation.objects.filter(
+                round=self.round_, membership_id__in=[d.membership_id for d in deliveries]
+            )
+        }
+        letters: dict[int, Letter | None] = {}
+        for delivery in deliveries:
+            invitation = invitations.get(delivery.membership_id)
+            if invitation is None:
+                letters[delivery.pk] = None
+                continue
+            token = token_new()
+            if self.kind.keep_previous and delivery.attempts == 0:
+                invitation.previous_token_hash = invitation.token_hash
+            invitation.token_hash = token_hash(token)
+            link = invitation_url(org_slug=self.round_.organization.slug, token=token)
+            letters[delivery.pk] = _compose(delivery.membership.user, kind=self.kind, context=self.context, link=link)
+        Invitation.objects.bulk_update(invitations.values(), ["token_hash", "previous_token_hash"])
+        return letters
+
+    def delivered(self, deliveries: list[Delivery], *, at: dt.datetime) -> None:
+        members = [delivery.membership_id for delivery in deliveries]
+        Invitation.objects.filter(round=self.round_, membership_id__in=members).update(**{self.kind.stamp: at})
 
 
 def _round_context(round_: Round) -> dict:
@@ -135,30 +151,22 @@ def _round_context(round_: Round) -> dict:
     }
 
 
-def _message(invitation: Invitation, *, token: str, kind: _Kind, context: dict, connection) -> EmailMultiAlternatives:
-    link = invitation_url(org_slug=context["organization"].slug, token=token)
-    return _compose(invitation.membership.user, kind=kind, context=context, link=link, connection=connection)
-
-
-def _compose(
-    user, *, kind: _Kind, context: dict, link: str, connection, subject_prefix: str = ""
-) -> EmailMultiAlternatives:
-    """One invitation or reminder e-mail: the one home of its subject and body, for real sends,
-    previews and tests alike."""
+def _compose(user, *, kind: _Kind, context: dict, link: str, subject_prefix: str = "") -> Letter:
+    """One invitation or reminder: the one home of its subject and body, for real sends, previews
+    and tests alike, whatever the channel."""
     organization = context["organization"]
     personal = {**context, "name": user.get_short_name(), "link": link}
     closes = dateformat.format(timezone.localtime(context["round"].closes_at), "l j F")
     subject = one_line(
         subject_prefix + kind.subject.format(organization=organization.name, minutes=context["minutes"], closes=closes)
     )
-    message = EmailMultiAlternatives(
+    return Letter(
         subject=subject,
-        body=render_to_string(f"emails/{kind.template}.txt", personal),
-        to=[user.email],
-        connection=connection,
+        text=render_to_string(f"emails/{kind.template}.txt", personal),
+        html=render_to_string(f"emails/{kind.template}.html", personal),
+        link=link,
+        link_label=kind.link_label,
     )
-    message.attach_alternative(render_to_string(f"emails/{kind.template}.html", personal), "text/html")
-    return message
 
 
 def survey_messages_preview(
@@ -170,7 +178,7 @@ def survey_messages_preview(
     texts); `saved` is the survey it edits, for its rounds and questions. Nothing is stored."""
     context = _survey_context(saved or survey, shown=survey)
     return {
-        kind.template: _compose(user, kind=kind, context=context, link=link, connection=None)
+        kind.template: email_message(_compose(user, kind=kind, context=context, link=link), to=user.email)
         for kind in (INVITATION, REMINDER)
     }
 
@@ -179,11 +187,10 @@ def survey_test_send(*, survey: Survey, membership: Membership, link: str) -> No
     """E-mail HR themselves both messages of `survey`, marked as a test, carrying `link` (the
     survey's preview page) instead of a personal link. No invitation is made."""
     context = _survey_context(survey)
-    with get_connection() as connection:
+    with email_session() as sender:
         for kind in (INVITATION, REMINDER):
-            message = _compose(membership.user, kind=kind, context=context, link=link, connection=connection,
-                               subject_prefix="Test: ")  # fmt: skip
-            connection.send_messages([message])
+            letter = _compose(membership.user, kind=kind, context=context, link=link, subject_prefix="Test: ")
+            sender.send(letter, address=Address("email", membership.user.email), reference="")
 
 
 def _survey_context(survey: Survey, *, shown: Survey | None = None) -> dict:

@@ -12,13 +12,16 @@ nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from delivery.channels import Letter
+from delivery.models import Delivery, MessageKind
+from delivery.services.messages import message_deliver, message_prepare
 from surveys.core.names import one_line
 from surveys.engine.scoring import signed_points
 from surveys.models import HR_ROLES, Membership, Result, Round, RoundStatus, RoundTeam, TeamManagement
@@ -65,8 +68,8 @@ class Recipient:
 
 
 def round_results_notify(*, round_id: int) -> int:
-    """E-mail everyone a publication concerns, one message each, on one connection. Returns
-    how many were sent."""
+    """Tell everyone a publication concerns, one message each, through the delivery layer (once
+    each: a retry sends only those still owed). Returns how many it concerns."""
     round_ = Round.objects.select_related("survey", "organization").get(pk=round_id)
     if round_.status != RoundStatus.PUBLISHED:
         return 0
@@ -88,19 +91,50 @@ def round_results_notify(*, round_id: int) -> int:
     ):
         recipients.setdefault(membership.pk, Recipient(membership)).is_hr = True
     scope_size = RoundTeam.objects.filter(round=round_).count()
-    with get_connection() as connection:
-        for recipient in recipients.values():
-            message = _message(
-                round_,
-                recipient,
-                shown=len(shown),
-                scope_size=scope_size,
-                look_first=look_first,
-                missable=len(flags.missable),
-                connection=connection,
-            )
-            message.send()
+    message = message_prepare(
+        organization=round_.organization,
+        kind=MessageKind.RESULTS_READY,
+        key=f"round:{round_.pk}",
+        about_id=round_.pk,
+        memberships=list(recipients),
+    )
+    composer = NoticeComposer(
+        round_, recipients, shown=len(shown), scope_size=scope_size, look_first=look_first, missable=len(flags.missable)
+    )
+    message_deliver(message=message, composer=composer)
     return len(recipients)
+
+
+@dataclass
+class NoticeComposer:
+    """The publication's notice for the delivery layer: each recipient's letter, worked out
+    before anything is sent, so a retry sends the rest the same words."""
+
+    round_: Round
+    recipients: dict[int, Recipient]
+    shown: int
+    scope_size: int
+    look_first: tuple[Flag, ...]
+    missable: int
+
+    def still_wanted(self) -> bool:
+        return True
+
+    def compose(self, deliveries: list[Delivery]) -> dict[int, Letter | None]:
+        letters: dict[int, Letter | None] = {}
+        for delivery in deliveries:
+            recipient = self.recipients.get(delivery.membership_id)
+            letters[delivery.pk] = None if recipient is None else self._letter(recipient)
+        return letters
+
+    def delivered(self, deliveries: list[Delivery], *, at: dt.datetime) -> None:
+        """A notice is recorded by its delivery alone."""
+
+    def _letter(self, recipient: Recipient) -> Letter:
+        return _message(
+            self.round_, recipient, shown=self.shown, scope_size=self.scope_size, look_first=self.look_first,
+            missable=self.missable,
+        )  # fmt: skip
 
 
 #: How many likely changes HR's e-mail lists (the overview has them all).
@@ -143,9 +177,7 @@ def _dashboard_url(round_: Round, team_id: int) -> str:
     return f"{settings.PULSE_BASE_URL}{path}?round={round_.pk}"
 
 
-def _message(
-    round_: Round, recipient: Recipient, *, shown: int, scope_size: int, look_first, missable: int, connection
-):
+def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int, look_first, missable: int) -> Letter:
     organization = round_.organization
     overview = reverse("org_results", kwargs={"org_slug": organization.slug})
     context = {
@@ -171,11 +203,10 @@ def _message(
         if shown
         else f"No results to show: {round_.survey.name}, round {round_.number}"
     )
-    message = EmailMultiAlternatives(
+    return Letter(
         subject=one_line(subject),
-        body=render_to_string(f"emails/{template}.txt", context),
-        to=[recipient.membership.user.email],
-        connection=connection,
+        text=render_to_string(f"emails/{template}.txt", context),
+        html=render_to_string(f"emails/{template}.html", context),
+        link=context["overview_url"] if recipient.is_hr or not recipient.teams else recipient.teams[0].url,
+        link_label="See the results",
     )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    return message

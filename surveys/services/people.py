@@ -15,7 +15,11 @@ from surveys.core.cross_lookups import people_by_email, people_elsewhere
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
 from surveys.models import HR_ROLES, MANAGER_ROLES, Membership, Organization, Role, RosterChangeKind, Team, User
-from surveys.services.accounts import account_invitations_queue, account_invitations_send
+from surveys.services.accounts import (
+    account_invitations_prepare,
+    account_invitations_queue,
+    account_invitations_send,
+)
 from surveys.services.history import leads_entries, roster_change_record
 
 NAME_MAX = User._meta.get_field("name").max_length or 200
@@ -181,7 +185,8 @@ def account_invitation_resend(*, membership: Membership) -> None:
         raise PulseError("This person has set up their account already.", code="account")
     if not membership.is_active:
         raise PulseError("This person is deactivated: reactivate them first.", code="account")
-    account_invitations_send(membership_ids=[membership.pk])
+    message = account_invitations_prepare(membership_ids=[membership.pk])
+    account_invitations_send(message_id=message.pk)
 
 
 def _leads_set(membership: Membership, teams: Sequence[Team]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

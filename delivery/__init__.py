@@ -1,0 +1,1 @@
+"""The delivery layer: every message Pulse sends to people (docs/architecture.md, "Delivery")."""

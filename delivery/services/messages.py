@@ -1,0 +1,204 @@
+"""Sending a message to its people, each exactly once (docs/architecture.md, "Delivery").
+
+A message is made with the people it is for (`message_prepare`): one `Delivery` row each,
+pending. `message_deliver` then works through the pending rows in batches. Each batch is
+claimed in one transaction, where the message is composed for each person (the composer may
+write, e.g. a personal link's hash, so a link that goes out always works); then each letter is
+handed to the person's channel and its row marked sent at once, on its own. So:
+
+- a failure part-way (a mail server gone, a chat API refusing) marks what went out as sent and
+  hands the rest back as pending: the retry sends only the rest;
+- two workers never send the same row: a claimed row belongs to its worker for `CLAIM_LEASE`;
+- a worker killed between handing a letter over and marking it leaves one row claimed. When its
+  lease runs out, the next run asks the channel whether it went out: a chat API can be asked
+  (the message carries the delivery's reference), a mail server cannot, so such an e-mail is
+  never sent again (`UNCERTAIN`): it may be missing, it is never twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, ExitStack
+from typing import Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from delivery.channels import Address, Letter, Outcome, Sender
+from delivery.channels.email import email_session
+from delivery.models import CLAIM_LEASE, Delivery, DeliveryState, Message, MessageKind
+from delivery.selectors import messages_stalled
+from surveys.core.enqueue import enqueue
+from surveys.core.tenancy import across_organizations
+from surveys.models import Membership, Organization
+
+logger = logging.getLogger(__name__)
+
+
+class Composer(Protocol):
+    """What a kind of message supplies: its words for each person, and what a send records."""
+
+    def still_wanted(self) -> bool:
+        """False stops the sending (a round closed meanwhile)."""
+
+    def compose(self, deliveries: list[Delivery]) -> dict[int, Letter | None]:
+        """Each delivery's letter by its id (None: not needed any more). Runs in the claim's
+        transaction: what it writes is committed before anything is sent."""
+
+    def delivered(self, deliveries: list[Delivery], *, at: dt.datetime) -> None:
+        """Record what went out where the product looks for it (an invitation's `sent_at`)."""
+
+
+#: The channels a letter can go by: each opens a sender for a run of deliveries.
+SESSIONS: dict[str, Callable[[], AbstractContextManager[Sender]]] = {"email": email_session}
+
+
+def message_prepare(
+    *, organization: Organization, kind: str, key: str, memberships: Iterable[int], about_id: int | None = None
+) -> Message:
+    """The message `kind`/`key` of the organisation, made once, with a pending delivery for each
+    membership that has none yet. Asking again returns the same message and adds nobody twice."""
+    message, _ = Message.objects.get_or_create(
+        organization=organization, kind=kind, key=key, defaults={"about_id": about_id}
+    )
+    rows = [Delivery(organization=organization, message=message, membership_id=pk) for pk in memberships]
+    if rows:
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        if message.completed_at is not None and message.deliveries.filter(state=DeliveryState.PENDING).exists():
+            Message.objects.filter(pk=message.pk).update(completed_at=None)
+    return message
+
+
+def message_deliver(*, message: Message, composer: Composer) -> int:
+    """Send every pending delivery of `message`; returns how many went out. Raises the channel's
+    error after marking what went out (the rest waits for a retry)."""
+    total = 0
+    with ExitStack() as stack:
+        senders: dict[str, Sender] = {}
+
+        def sender(channel: str) -> Sender:
+            if channel not in senders:
+                senders[channel] = stack.enter_context(SESSIONS[channel]())
+            return senders[channel]
+
+        while composer.still_wanted():
+            found, batch = _claim(message, composer, sender)
+            if not found:
+                break
+            total += _send(batch, composer, sender)
+    _complete(message)
+    return total
+
+
+def delivery_address(membership: Membership) -> Address:
+    """Where a person is reached: their e-mail address."""
+    return Address("email", membership.user.email)
+
+
+def delivery_reference(delivery: Delivery) -> str:
+    return f"pulse-delivery-{delivery.pk}"
+
+
+def _claim(
+    message: Message, composer: Composer, sender: Callable[[str], Sender]
+) -> tuple[int, list[tuple[Delivery, Letter]]]:
+    """Up to a batch of deliveries owed: how many rows it settled or claimed, and the letters to send."""
+    now = timezone.now()
+    with transaction.atomic():
+        # skip_locked: a second worker takes the next batch instead of waiting for this one.
+        rows = list(
+            Delivery.objects.filter(message=message)
+            .filter(Q(state=DeliveryState.PENDING) | Q(state=DeliveryState.CLAIMED, claimed_at__lt=now - CLAIM_LEASE))
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("membership__user")
+            .order_by("pk")[: settings.PULSE_EMAIL_BATCH_SIZE]
+        )
+        fresh = [row for row in rows if _still_owed(row, composer, sender, now=now)]
+        letters = composer.compose(fresh) if fresh else {}
+        batch = []
+        for row in fresh:
+            letter = letters.get(row.pk)
+            if letter is None or not (row.membership.is_active and row.membership.user.is_active):
+                row.state = DeliveryState.SKIPPED  # not needed now, or the person left
+                continue
+            row.state, row.claimed_at, row.attempts = DeliveryState.CLAIMED, now, row.attempts + 1
+            row.channel = delivery_address(row.membership).channel
+            batch.append((row, letter))
+        Delivery.objects.bulk_update(rows, ["state", "claimed_at", "attempts", "channel", "sent_at"])
+    return len(rows), batch
+
+
+def _still_owed(row: Delivery, composer: Composer, sender: Callable[[str], Sender], *, now: dt.datetime) -> bool:
+    """A pending row is owed; a row a dead worker left claimed is owed only if its channel says
+    it did not go out."""
+    if row.state == DeliveryState.PENDING:
+        return True
+    outcome = sender(row.channel).outcome(address=delivery_address(row.membership), reference=delivery_reference(row))
+    if outcome == Outcome.NOT_SENT:
+        return True
+    row.state = DeliveryState.SENT if outcome == Outcome.SENT else DeliveryState.UNCERTAIN
+    row.sent_at = now if outcome == Outcome.SENT else None
+    logger.warning("Delivery %s was left mid-send: %s.", row.pk, row.state)
+    composer.delivered([row], at=now)
+    return False
+
+
+def _send(batch: list[tuple[Delivery, Letter]], composer: Composer, sender: Callable[[str], Sender]) -> int:
+    for done, (row, letter) in enumerate(batch):
+        try:
+            sender(row.channel).send(
+                letter, address=delivery_address(row.membership), reference=delivery_reference(row)
+            )
+        except Exception as error:
+            logger.warning("Delivery stopped after %s of a batch (the rest waits for a retry): %s", done, error)
+            _release([r for r, _ in batch[done:]])
+            raise
+        now = timezone.now()
+        with transaction.atomic():
+            Delivery.objects.filter(pk=row.pk).update(state=DeliveryState.SENT, sent_at=now)
+            composer.delivered([row], at=now)
+    return len(batch)
+
+
+def _release(rows: list[Delivery]) -> None:
+    """Hand back deliveries that were claimed and not handed over: pending again."""
+    Delivery.objects.filter(pk__in=[row.pk for row in rows], state=DeliveryState.CLAIMED).update(
+        state=DeliveryState.PENDING, claimed_at=None
+    )
+
+
+def _complete(message: Message) -> None:
+    unfinished = Delivery.objects.filter(message=message, state__in=(DeliveryState.PENDING, DeliveryState.CLAIMED))
+    if not unfinished.exists():
+        Message.objects.filter(pk=message.pk, completed_at__isnull=True).update(completed_at=timezone.now())
+
+
+def messages_resume(*, now: dt.datetime | None = None) -> int:
+    """The safety net: queue again every message whose hand-over to a worker was lost, or whose
+    worker died (`messages_stalled`). Each resumes through the task that sends its kind, which
+    sends only the deliveries still owed. Returns how many messages were queued."""
+    with across_organizations():
+        stalled = messages_stalled(now=now or timezone.now())
+    for message in stalled:
+        _resume(message)
+    return len(stalled)
+
+
+def _resume(message: Message) -> None:
+    match message.kind:
+        case MessageKind.INVITATION:
+            enqueue("surveys.tasks.round_invitations_send", message.about_id)
+        case MessageKind.REMINDER:
+            enqueue("surveys.tasks.round_reminders_send", message.about_id)
+        case MessageKind.RESULTS_READY:
+            enqueue("surveys.tasks.round_results_notify", message.about_id)
+        case MessageKind.ACCOUNT_SETUP:
+            enqueue("surveys.tasks.account_invitations_send", message.pk)
+        case MessageKind.PLAN_DUE:
+            enqueue("surveys.tasks.plan_reminders_send")  # the job finds the plans still owed
+        case _:
+            logger.error("No task resumes a %s message (%s).", message.kind, message.pk)
