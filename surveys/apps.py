@@ -22,7 +22,7 @@ class SurveysConfig(AppConfig):
 
         # `import tasks` above registers the Celery tasks in every process (web, worker,
         # commands), so services can queue them by name (surveys.core.enqueue) without importing them.
-        # Every new PostgreSQL session learns the organisation in scope (row-level security).
+        # Every PostgreSQL connection hands the scope over with each statement (row-level security).
         connection_created.connect(on_connection_created, dispatch_uid="pulse-organization-scope")
         # `migrate` (as the tables' owner) grants the app's own role its rights; importing
         # database_roles registers the check that warns when that role would bypass the policies.

@@ -1,5 +1,5 @@
 """Tenancy layer 3: PostgreSQL row-level security (migration 0010, `core.database_roles`,
-`core.tenancy.database_scope_sync`).
+`core.tenancy.scoped_cursor`).
 
 The tests run as the database's superuser, whom the policies do not bind, so each test that
 means the app's view switches its session to a role like production's (not the owner, not a
@@ -262,23 +262,24 @@ def test_the_system_check_is_quiet_for_a_proper_app_role(db, app_role):
     assert app_role_check(databases=["default"]) == []
 
 
-def test_a_page_hands_its_scope_to_the_session_and_takes_it_back(login, tenant):
+def test_a_page_hands_its_scope_to_its_transactions_and_the_session_keeps_none(login, tenant):
+    """The scope goes with the statements, local to their transaction (safe behind a transaction
+    pooler, tests/test_pooler.py), each time it changes within one: nothing is set session-wide,
+    and a statement after the page (here in the test's one transaction) runs with no scope."""
     client = login(tenant.hr)
     with CaptureQueriesContext(connection) as context:
         assert client.get("/o/acme/").status_code == 200
-    handed = [q["sql"] for q in context.captured_queries if "set_config('pulse.organization'" in q["sql"]]
-    # The session's person (on), the membership lookup (across on, off: honoured for the jobs'
-    # role only), the page's scope (on, off), the person (off).
-    assert len(handed) == 6
-    assert f"'pulse.user', '{tenant.hr.user_id}'" in handed[0]
-    assert f"'pulse.organization', '{tenant.org.pk}'" in handed[3]
-    assert "'pulse.organization', ''" in handed[5] and "'pulse.user', ''" in handed[5]
-    with connection.cursor() as cursor:  # a persistent connection's next request starts with none
+    statements = [q["sql"] for q in context.captured_queries]
+    assert "set_config('pulse.session', '" in statements[0]  # the session is read by its key alone
+    assert any(f"set_config('pulse.user', '{tenant.hr.user_id}', true)" in sql for sql in statements)
+    assert any(f"set_config('pulse.organization', '{tenant.org.pk}', true)" in sql for sql in statements)
+    assert not any(re.search(r"set_config\('pulse\.[a-z_]+', '[^']*', false\)", sql) for sql in statements)
+    with connection.cursor() as cursor:
         cursor.execute(
             "SELECT current_setting('pulse.organization'), current_setting('pulse.all_organizations'), "
-            "current_setting('pulse.user')"
+            "current_setting('pulse.user'), current_setting('pulse.session')"
         )
-        assert cursor.fetchone() == ("", "", "")
+        assert cursor.fetchone() == ("", "", "", "")
 
 
 def test_a_roster_import_writes_through_the_policies_as_the_app_role(tenant, other_tenant, app_role):
@@ -314,3 +315,47 @@ def test_the_web_role_can_create_an_organisation_whose_creation_only_it_then_rea
                     "VALUES (%s, 'changed', now(), 'x', 'x', 5, 5, '', '', 365, true)",
                     [created.pk],
                 )
+
+
+def _settings() -> tuple[str, str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('pulse.organization', true), current_setting('pulse.all_organizations', true), "
+            "current_setting('pulse.user', true)"
+        )
+        return cursor.fetchone()
+
+
+def test_the_scope_follows_the_code_within_one_transaction_and_back_from_a_savepoint(tenant):
+    from surveys.core.tenancy import person_scope_begin, person_scope_end
+
+    org = str(tenant.org.pk)
+    with organization_scope(tenant.org):
+        assert _settings() == (org, "", "")
+        with across_organizations():
+            assert _settings() == (org, "on", "")
+        assert _settings() == (org, "", "")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            token = person_scope_begin(tenant.hr.user_id)  # a person named inside a savepoint...
+            assert _settings() == (org, "", str(tenant.hr.user_id))
+            raise RuntimeError
+        assert _settings() == (org, "", str(tenant.hr.user_id))  # ...still named after its rollback
+        person_scope_end(token)
+        assert _settings() == (org, "", "")
+    assert _settings() in ((None, None, None), ("", "", ""))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_copy_and_executemany_carry_the_scope_when_autocommitting(postgres):
+    from surveys.models import Organization as Org
+
+    org = Org.objects.create(name="Solo", slug="solo")
+    with organization_scope(org), connection.cursor() as cursor:
+        assert connection.get_autocommit()
+        with cursor.copy("COPY (SELECT current_setting('pulse.organization', true)) TO STDOUT") as copy:
+            assert b"".join(copy).strip() == str(org.pk).encode()
+        cursor.execute("CREATE TEMPORARY TABLE seen (organization text, n int)")
+        cursor.executemany("INSERT INTO seen VALUES (current_setting('pulse.organization', true), %s)", [(1,), (2,)])
+        cursor.execute("SELECT organization, n FROM seen ORDER BY n")
+        assert cursor.fetchall() == [(str(org.pk), 1), (str(org.pk), 2)]
+        cursor.execute("DROP TABLE seen")

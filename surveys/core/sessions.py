@@ -2,9 +2,10 @@
 
 A session's key is a credential: whoever has it is signed in. The sessions table's row-level
 security policy (core.database_roles) shows the web's role only the row whose key the session
-is set to (`pulse.session`), so SQL run for any other purpose, or by anyone holding the web
-role's password, cannot list the table and take over every signed-in person. Every read and
-write of a session here says which key it is about first. The jobs' role may span (Django's
+is set to (`pulse.session`, handed over with the statements by `core.tenancy`), so SQL run
+for any other purpose, or by anyone holding the web role's password, cannot list the table and
+take over every signed-in person. Every read and write of a session here says which key it is
+about first. The jobs' role may span (Django's
 `clearsessions` deletes expired sessions of everyone).
 """
 
@@ -15,23 +16,18 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import connection
 
-SESSION_SETTING = "pulse.session"
+from surveys.core.tenancy import session_key_scope_begin, session_key_scope_end
 
 
 @contextmanager
 def session_key_scope(key: str | None) -> Iterator[None]:
     """Let the block read and write the session `key` (and no other) on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT set_config('{SESSION_SETTING}', %s, false)", [key or ""])
+    token = session_key_scope_begin(key)
     try:
         yield
     finally:
-        if connection.vendor == "postgresql" and connection.connection is not None and not connection.needs_rollback:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT set_config('{SESSION_SETTING}', '', false)")
+        session_key_scope_end(token)
 
 
 class SessionStore(DatabaseSessionStore):

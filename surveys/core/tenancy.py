@@ -7,8 +7,9 @@ This module holds layers 2 and 3:
 - Layer 2: the default manager of every tenant model refuses to run a query unless an
   organisation is in scope, and then filters by it. Forgetting the filter fails closed, loudly,
   instead of leaking silently.
-- Layer 3: on PostgreSQL the scope is also handed to the database session
-  (`pulse.organization`), where row-level security policies (migration 0010) show the app's
+- Layer 3: on PostgreSQL the scope also goes to the database with every statement
+  (`pulse.organization`, local to the statement's transaction, so safe behind a transaction
+  pooler: `scoped_cursor`), where row-level security policies (migration 0010) show the app's
   role only that organisation's rows. SQL that bypasses the ORM entirely, or an ORM path that
   layer 2 does not see, still cannot read or write another tenant's rows; with no scope it sees
   none at all. Code that deliberately spans tenants says so twice: `all_organizations` for the
@@ -22,6 +23,7 @@ This module holds layers 2 and 3:
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -35,12 +37,14 @@ if TYPE_CHECKING:
 _current: ContextVar[Organization | None] = ContextVar("pulse_organization", default=None)
 _across: ContextVar[bool] = ContextVar("pulse_across_organizations", default=False)
 _person: ContextVar[int | None] = ContextVar("pulse_person", default=None)
+_session_key: ContextVar[str] = ContextVar("pulse_session_key", default="")
 
 # The PostgreSQL settings the row-level security policies read (migration 0010,
 # core.database_roles).
 ORGANIZATION_SETTING = "pulse.organization"
 ACROSS_SETTING = "pulse.all_organizations"
 PERSON_SETTING = "pulse.user"
+SESSION_SETTING = "pulse.session"
 
 
 class OrganizationScopeError(RuntimeError):
@@ -85,14 +89,11 @@ def scope_begin(organization: Organization) -> Token:
         raise OrganizationScopeError(
             f"Already scoped to organisation {outer.pk}; refusing to switch to {organization.pk}."
         )
-    token = _current.set(organization)
-    database_scope_sync()
-    return token
+    return _current.set(organization)
 
 
 def scope_end(token: Token) -> None:
     _current.reset(token)
-    database_scope_sync(quiet=True)
 
 
 @contextmanager
@@ -104,12 +105,10 @@ def across_organizations() -> Iterator[None]:
     admin. It changes nothing in layer 2: the ORM still needs `all_organizations` there.
     """
     token = _across.set(True)
-    database_scope_sync()
     try:
         yield
     finally:
         _across.reset(token)
-        database_scope_sync(quiet=True)
 
 
 def person_scope_begin(user_id: int | None) -> Token:
@@ -119,14 +118,11 @@ def person_scope_begin(user_id: int | None) -> Token:
 
     Stops: a query that escaped the ORM's care reading people of other organisations; the web's
     role sees only the members of the organisation in scope and the person the request is about."""
-    token = _person.set(user_id)
-    database_scope_sync()
-    return token
+    return _person.set(user_id)
 
 
 def person_scope_end(token: Token) -> None:
     _person.reset(token)
-    database_scope_sync(quiet=True)
 
 
 def person_scope_switch(user_id: int) -> None:
@@ -134,48 +130,130 @@ def person_scope_switch(user_id: int) -> None:
     the previous one): a sign-in or an e-mailed link names the account it is about before anyone
     is signed in. Only for code that has that account's credential to check next."""
     _person.set(user_id)
-    database_scope_sync()
 
 
-def database_scope_sync(connection: Any = None, *, quiet: bool = False) -> None:
-    """Hand the current scope to the open PostgreSQL session (the row-level security policies
-    read it). A session not open yet gets it when it connects (`on_connection_created`).
+def session_key_scope_begin(key: str | None) -> Token:
+    """Let the database read and write the session row `key` (and no other) until
+    `session_key_scope_end(token)` (`core.sessions`; the sessions table's policy reads it)."""
+    return _session_key.set(key if key and _SESSION_KEY.fullmatch(key) else "")
 
-    `quiet` is for leaving a scope: a session whose transaction has already failed, or whose
-    server is gone, cannot be told, and raising there would hide the error that broke it. Such
-    a session's setting is rolled back with its transaction or dies with the connection, and
-    the next scope sets it afresh.
-    """
-    from django.db import DatabaseError
-    from django.db import connection as default_connection
-    from django.db.transaction import TransactionManagementError
 
-    connection = connection or default_connection
-    if connection.vendor != "postgresql" or connection.connection is None:
-        return
-    if quiet and connection.needs_rollback:
-        return
+def session_key_scope_end(token: Token) -> None:
+    _session_key.reset(token)
+
+
+# Scope handed to the database with each statement, never left in the session.
+#
+# The settings are set with `set_config(…, true)`: local to the statement's transaction. Behind
+# a transaction pooler (PgBouncer in transaction mode) consecutive transactions of one Django
+# connection may run on different server sessions, and a server session serves other clients'
+# transactions in between; a session-wide setting would go with the session to whichever
+# request's transaction runs there next. So a statement run in a scope carries the scope itself,
+# as a prefix in the same round trip: `SELECT set_config(…, true), …; <statement>` (one implicit
+# transaction when autocommitting, part of the open one otherwise). This happens in the cursor,
+# below Django's execute wrappers (django-pghistory's among them), so it sees the statement as
+# sent, and libpq's transaction status says what the server holds already.
+_SCOPE_SETTINGS = (ORGANIZATION_SETTING, ACROSS_SETTING, PERSON_SETTING, SESSION_SETTING)
+_NO_SCOPE = ("", "", "", "")
+_UNKNOWN = ("?",)  # after a rollback to a savepoint: whatever the savepoint held
+_SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")  # Django's session keys: anything else matches no row
+
+
+def _scope_values() -> tuple[str, ...]:
     organization, person = _current.get(), _person.get()
-    values = [
+    return (
         str(organization.pk) if organization is not None else "",
         "on" if _across.get() else "",
         str(person) if person is not None else "",
-    ]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT set_config('{ORGANIZATION_SETTING}', %s, false), set_config('{ACROSS_SETTING}', %s, false), "
-                f"set_config('{PERSON_SETTING}', %s, false)",
-                values,
-            )
-    except (DatabaseError, TransactionManagementError):
-        if not quiet:
-            raise
+        _session_key.get(),
+    )
+
+
+def _scope_statement(values: tuple[str, ...]) -> str:
+    """The settings as one SELECT of literals: each value is digits, "on", a checked session key
+    or empty, so it needs no parameter and a statement's own `%` signs keep their meaning."""
+    return "SELECT " + ", ".join(
+        f"set_config('{name}', '{value}', true)" for name, value in zip(_SCOPE_SETTINGS, values, strict=True)
+    )
+
+
+def _scope_due(connection: Any) -> tuple[str, ...] | None:
+    """The scope a statement about to run on `connection` (psycopg's) must carry, or None when
+    the server already holds it: a new transaction holds none, an open one what was sent in it."""
+    from psycopg.pq import TransactionStatus
+
+    status = connection.info.transaction_status
+    if status == TransactionStatus.INERROR:
+        return None  # only a rollback can follow
+    held = getattr(connection, "pulse_scope_held", _NO_SCOPE) if status == TransactionStatus.INTRANS else _NO_SCOPE
+    values = _scope_values()
+    return None if values == held else values
+
+
+@contextmanager
+def _transaction(connection: Any) -> Iterator[None]:
+    """A transaction for a statement and the scope sent ahead of it: the open one, or a new one
+    when autocommitting (which holds no scope yet, whatever an earlier one held)."""
+    if not connection.autocommit:
+        yield
+        return
+    with connection.transaction():
+        connection.pulse_scope_held = _NO_SCOPE
+        yield
+
+
+@functools.cache
+def scoped_cursor(base: type) -> type:
+    """A psycopg cursor class (Django's own, `base`) whose statements carry the scope the code
+    is in. Installed on every PostgreSQL connection (`on_connection_created`).
+
+    Stops: a pooled server session carrying one tenant's scope into another's transaction; a
+    scope outliving its block inside a transaction."""
+
+    class ScopedCursor(base):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            text = query.decode() if isinstance(query, bytes) else query
+            head = text.lstrip()[:8].lower() if isinstance(text, str) else "composed"
+            if head.startswith("rollback"):  # to a savepoint: back to what it held, unknown here
+                self.connection.pulse_scope_held = _UNKNOWN
+            bare = head.startswith(("rollback", "commit", "begin", "composed"))
+            values = None if bare else _scope_due(self.connection)
+            if values is None:
+                return super().execute(query, params, **kwargs)
+            self.connection.pulse_scope_held = values
+            super().execute(f"{_scope_statement(values)}; {text}", params, **kwargs)
+            while self.nextset():  # on to the statement's own result
+                pass
+            return self
+
+        def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+            # One statement only (psycopg pipelines it): the scope goes ahead, in the same
+            # transaction, which is opened here when autocommitting.
+            with _transaction(self.connection):
+                values = _scope_due(self.connection)
+                if values is not None:
+                    super().execute(_scope_statement(values))
+                    self.connection.pulse_scope_held = values
+                super().executemany(query, params_seq, **kwargs)
+
+        @contextmanager
+        def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Iterator[Any]:
+            with _transaction(self.connection):
+                values = _scope_due(self.connection)
+                if values is not None:
+                    super().execute(_scope_statement(values))
+                    self.connection.pulse_scope_held = values
+                with super().copy(statement, params, **kwargs) as copy:
+                    yield copy
+
+    return ScopedCursor
 
 
 def on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """A new database session starts with the scope the code is in (usually none)."""
-    database_scope_sync(connection)
+    """Every PostgreSQL connection's statements carry the scope (`scoped_cursor`)."""
+    if connection.vendor == "postgresql":
+        raw = connection.connection
+        raw.cursor_factory = scoped_cursor(raw.cursor_factory)
 
 
 class TenantManager(models.Manager):
