@@ -143,16 +143,16 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_POOLER = env("DATABASE_POOLER", default="")
 if DATABASE_POOLER not in ("", "transaction", "session"):
     raise ImproperlyConfigured("DATABASE_POOLER is 'transaction', 'session' or empty (no pooler).")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The tenancy scope goes with each statement (core.tenancy), which a named cursor's
+    # DECLARE … WITH HOLD cannot carry; a transaction pooler cannot keep one either.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOLER:
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The server checks every 10 s during a long query that its client is still there, so a
     # worker killed mid-sealing does not leave its backend working (and holding locks) for minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c client_connection_check_interval=10000")
-    # Scope goes with each statement (core.tenancy), which a named cursor's DECLARE … WITH HOLD
-    # cannot carry; a transaction pooler cannot keep such a cursor between transactions either.
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several demo processes (web, eager jobs) may write at once; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
