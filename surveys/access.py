@@ -34,6 +34,8 @@ from surveys.models import (
     RosterChange,
     RosterImport,
     Round,
+    ScimHeldDeactivation,
+    ScimToken,
     Survey,
     Team,
     TeamManagement,
@@ -224,6 +226,46 @@ def access_api_key(*, membership: Membership, prefix: str) -> ApiKey:
     if api_key is None:
         raise Http404("No such key.")
     return api_key
+
+
+def access_scim_token(*, membership: Membership, prefix: str) -> ScimToken:
+    """A SCIM token of the organisation (by its public prefix), for HR and admins only, or 404."""
+    if membership.role not in HR_ROLES:
+        raise Http404("No such token.")
+    token = ScimToken.objects.select_related("created_by__user").filter(prefix=prefix).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token
+
+
+def access_scim_held(*, membership: Membership, held_id: int) -> ScimHeldDeactivation:
+    """A deactivation held from SCIM, for HR and admins only, or 404."""
+    if membership.role not in HR_ROLES:
+        raise Http404("No such deactivation.")
+    held = ScimHeldDeactivation.objects.filter(pk=held_id).first()
+    if held is None:
+        raise Http404("No such deactivation.")
+    return held
+
+
+def access_scim_person(*, resource_id: str) -> Membership:
+    """A person of the organisation in scope as SCIM names them (their membership's id), or
+    None when there is none: missing, another organisation's (the scoped manager cannot see
+    it), not a number, or deleted by the identity provider (RFC 7644 §3.6: 404 from then on).
+
+    Stops: a token of one organisation reaching another's people by guessing ids; both look
+    missing, to the same answer."""
+    if not resource_id.isdigit() or len(resource_id) > 18:
+        raise Http404("No such person.")
+    membership = (
+        Membership.objects.select_related("user", "team", "scim")
+        .filter(pk=int(resource_id))
+        .exclude(scim__deleted_at__isnull=False)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such person.")
+    return membership
 
 
 def access_survey(*, membership: Membership, survey_id: int) -> Survey:

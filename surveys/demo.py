@@ -36,6 +36,7 @@ from surveys.services.invitations import invitation_link_issue
 from surveys.services.responses import response_submit
 from surveys.services.results import round_publish
 from surveys.services.rounds import round_close, round_open
+from surveys.services.scim_tokens import scim_token_create
 from surveys.services.surveys import SurveyFields, survey_create
 
 DEMO_PASSWORD = "pulse-demo"
@@ -275,6 +276,9 @@ def demo_seed_organization(
         _add_team(tree, parent=None, people=people)
         if rounds:
             _History(organization=organization, domain=domain, rng=rng).seed(rounds=rounds)
+            # Settings → SCIM provisioning lists a token, as after connecting an identity
+            # provider (its secret is not kept: create another on the page to try SCIM).
+            scim_token_create(organization=organization, created_by=None, name="Okta")
     return organization
 
 

@@ -24,6 +24,7 @@ from surveys.access import access_membership
 from surveys.core.audit import audit_context, audit_context_add
 from surveys.core.telemetry import is_answering_path
 from surveys.core.tenancy import across_organizations, person_scope_begin, person_scope_end, scope_begin, scope_end
+from surveys.scim.errors import scim_error
 from surveys.services.audit import EXPORT_ROUTES, export_record
 from surveys.services.identity import SSO_SESSION_KEY, sso_enforced_for
 
@@ -181,6 +182,8 @@ class BodyLimitMiddleware:
             message = f"The request is too large: at most {limit // (1024 * 1024)} MB."
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": message, "code": "too_large"}, status=413)
+            if request.path.startswith("/scim/"):
+                return scim_error(413, message)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

@@ -11,6 +11,7 @@ from surveys.views import (
     person_data,
     results,
     roster,
+    scim_tokens,
     sso,
     surveys,
 )
@@ -73,6 +74,9 @@ organization_patterns = [
     path("settings/sign-in/", sso.identity_settings, name="identity_settings"),
     path("settings/api-keys/", api_keys.api_keys, name="api_keys"),
     path("settings/api-keys/<str:key_prefix>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
+    path("settings/scim/", scim_tokens.scim_tokens, name="scim_tokens"),
+    path("settings/scim/<str:prefix>/revoke/", scim_tokens.scim_token_revoke_view, name="scim_token_revoke"),
+    path("people/held/<int:held_id>/", roster.scim_held_decide, name="scim_held_decide"),
     path("pulses/<int:round_id>/", answering.pulse_answer, name="pulse_answer"),
     path("pulses/<int:round_id>/thanks/", answering.pulse_thanks, name="pulse_thanks"),
     path("results/", results.results_overview, name="org_results"),

@@ -212,4 +212,6 @@ def test_the_log_keeps_no_time_finer_than_the_change_itself(tenant):
     audited at all)."""
     for event_model in AUDITED.values():
         times = {f.name for f in event_model._meta.concrete_fields if f.get_internal_type() == "DateTimeField"}
-        assert times <= {"pgh_created_at", "opens_at", "closes_at", "answers_purged_at", "expiry_date"}, event_model
+        # revoked_at: when HR (or an operator) revoked a SCIM token, an HR change like any.
+        allowed = {"pgh_created_at", "opens_at", "closes_at", "answers_purged_at", "expiry_date", "revoked_at"}
+        assert times <= allowed, event_model

@@ -35,6 +35,7 @@ FLOORS = {
     "surveys.services": WRITES,
     "surveys.admin": ENTRY,
     "surveys.api": ENTRY,
+    "surveys.scim": ENTRY,
     "surveys.apps": ENTRY,
     "surveys.context_processors": ENTRY,
     "surveys.demo": ENTRY,

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 from redis.asyncio.sentinel import Sentinel
 
 from surveys.api.errors import not_found
+from surveys.scim.errors import scim_not_found
 from surveys.views.health import HealthView, liveness, metrics
 from wellbeing.redis_config import sentinels_parse
 
@@ -42,5 +43,7 @@ urlpatterns = [
     path("sso/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path("api/v1/", include("surveys.api.urls")),
     re_path(r"^api/", not_found),
+    path("scim/v2/", include("surveys.scim.urls")),
+    re_path(r"^scim/", scim_not_found),
     path("", include("surveys.urls")),
 ]

@@ -5,7 +5,7 @@ organisation in scope it sees no tenant row and no person but the one in scope. 
 questions still span organisations by nature: which organisation's single sign-on serves an e-mail domain, who an
 e-mail address belongs to (signing in, the
 password form, an import that finds someone already on Pulse), whether people belong to another
-organisation too (their name is then theirs to change), and whose an API key is. On PostgreSQL
+organisation too (their name is then theirs to change), and whose an API key or a SCIM token is. On PostgreSQL
 each is a function run as the tables' owner (`core.database_roles`) that returns only that
 answer; SQL the web's role runs for any other purpose still meets the policies. Elsewhere (the
 demo's SQLite, which has no row-level security) the same question is asked in plain SQL.
@@ -83,3 +83,11 @@ def sso_domain_organization(domain: str) -> int | None:
         [domain],
     )
     return rows[0][0] if rows and rows[0][0] is not None else None
+
+
+def scim_token_organization(prefix: str) -> RawSQL:
+    """The id of the organisation whose SCIM token has this prefix, as an expression to filter
+    organisations by; the token itself is checked afterwards, in that organisation's scope."""
+    if connection.vendor == "postgresql":
+        return RawSQL("pulse_scim_token_organization(%s)", [prefix])
+    return RawSQL("SELECT organization_id FROM surveys_scimtoken WHERE prefix = %s", [prefix])

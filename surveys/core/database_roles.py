@@ -134,6 +134,8 @@ def _functions(jobs_roles: list[str]) -> list[str]:
         $$ SELECT organization_id FROM surveys_identityprovider WHERE is_enabled
            AND position(' ' || p_domain || ' ' IN ' ' || email_domains || ' ') > 0
            ORDER BY organization_id LIMIT 1 $$""",
+        f"""CREATE OR REPLACE FUNCTION pulse_scim_token_organization(p_prefix text) RETURNS bigint {definer} AS
+        $$ SELECT organization_id FROM surveys_scimtoken WHERE prefix = p_prefix $$""",
     ]
 
 
@@ -144,6 +146,7 @@ LOOKUPS = (
     "pulse_people_elsewhere(bigint[])",
     "pulse_api_key_organization(text)",
     "pulse_sso_domain_organization(text)",
+    "pulse_scim_token_organization(text)",
 )
 
 

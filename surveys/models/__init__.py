@@ -13,6 +13,8 @@ from .audit import (
     OrganizationEvent,
     RosterImportEvent,
     RoundEvent,
+    ScimHeldDeactivationEvent,
+    ScimTokenEvent,
     SurveyEvent,
     SurveyQuestionEvent,
     TeamEvent,
@@ -63,6 +65,7 @@ from .rounds import (
     RoundTeam,
     answers_purge_at,
 )
+from .scim import HeldDeactivationStatus, ScimHeldDeactivation, ScimPerson, ScimToken
 from .surveys import (
     BURNOUT_SIGNS,
     HIGHER_IS_WORSE,
@@ -93,6 +96,8 @@ __all__ = [
     "OrganizationEvent",
     "RosterImportEvent",
     "RoundEvent",
+    "ScimHeldDeactivationEvent",
+    "ScimTokenEvent",
     "SurveyEvent",
     "SurveyQuestionEvent",
     "TeamEvent",
@@ -103,6 +108,10 @@ __all__ = [
     "AWAITING_PUBLICATION_STATES",
     "ApiKey",
     "ApiKeyScope",
+    "HeldDeactivationStatus",
+    "ScimHeldDeactivation",
+    "ScimPerson",
+    "ScimToken",
     "ALL_ROLES",
     "BURNOUT_SIGNS",
     "HIGHER_IS_WORSE",

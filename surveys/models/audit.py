@@ -35,6 +35,7 @@ from .identity import IdentityProvider
 from .organization import Membership, Organization, Team, TeamManagement
 from .roster import RosterImport
 from .rounds import Round
+from .scim import ScimHeldDeactivation, ScimToken
 from .surveys import Survey, SurveyQuestion
 
 #: Labels of the events (the triggers' and the fallback's).
@@ -130,6 +131,20 @@ class ApiKeyEvent(
         indexes = _meta("apikeyevent")["indexes"]
 
 
+class ScimTokenEvent(
+    _event_model(ScimToken, ["organization", "name", "prefix", "created_by", "revoked_at"])  # type: ignore[misc]
+):
+    class Meta:
+        indexes = _meta("scimtokenevent")["indexes"]
+
+
+class ScimHeldDeactivationEvent(
+    _event_model(ScimHeldDeactivation, ["organization", "membership", "status", "resolved_by"])  # type: ignore[misc]
+):
+    class Meta:
+        indexes = _meta("scimheldevent")["indexes"]
+
+
 class ActionPlanEvent(
     _event_model(ActionPlan, ["organization", "team", "round", "title", "description", "status", "owner", "due_on"])  # type: ignore[misc]
 ):
@@ -219,6 +234,8 @@ AUDITED: dict[type[models.Model], Any] = {
         SurveyQuestionEvent,
         RoundEvent,
         ApiKeyEvent,
+        ScimTokenEvent,
+        ScimHeldDeactivationEvent,
         ActionPlanEvent,
         RosterImportEvent,
         IdentityProviderEvent,

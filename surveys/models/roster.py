@@ -71,6 +71,7 @@ class RosterChangeKind(models.TextChoices):
     PERSON = "person", "Person changed"
     TEAM = "team", "Team changed"
     UNDO = "undo", "Change undone"
+    SCIM = "scim", "From the identity provider (SCIM)"
 
 
 #: What a history entry records it replaced (`RosterChange.details`), each list holding ids and

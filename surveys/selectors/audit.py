@@ -28,6 +28,8 @@ from surveys.models import (
     Organization,
     RosterImport,
     Round,
+    ScimHeldDeactivation,
+    ScimToken,
     Survey,
     SurveyQuestion,
     Team,
@@ -48,12 +50,16 @@ KINDS: dict[type[Model], tuple[str, str]] = {
     ActionPlan: ("action_plan", "Action plan"),
     RosterImport: ("roster_import", "Roster import"),
     IdentityProvider: ("sign_in", "Single sign-on"),
+    ScimToken: ("scim_token", "SCIM token"),
+    ScimHeldDeactivation: ("scim_held_deactivation", "Deactivation held from SCIM"),
 }
 KIND_CHOICES = tuple(KINDS.values())
 PAGE_SIZE = 50
 #: Columns that point at a team or at a person, shown by their path or address.
 _TEAM_COLUMNS = frozenset({"team_id", "parent_id", "root_team_id"})
-_PERSON_COLUMNS = frozenset({"membership_id", "owner_id", "created_by_id", "uploaded_by_id", "confirmed_by_id"})
+_PERSON_COLUMNS = frozenset(
+    {"membership_id", "owner_id", "created_by_id", "uploaded_by_id", "confirmed_by_id", "resolved_by_id"}
+)
 GONE = "(no longer in Pulse)"
 
 
@@ -202,6 +208,10 @@ class _Names:
             return f"{self.surveys.get(event.survey_id, GONE)} #{event.number}"
         if tracked is ApiKey:
             return f"{event.name} ({event.prefix}…)"
+        if tracked is ScimToken:
+            return f"{event.name} ({event.prefix}…)"
+        if tracked is ScimHeldDeactivation:
+            return self.person(event.membership_id)
         if tracked is ActionPlan:
             return event.title
         if tracked is RosterImport:
@@ -218,6 +228,8 @@ def _actor(context: dict[str, Any] | None) -> tuple[str, str]:
     via = str(context.get("via", ""))
     if context.get("api_key"):
         return f"API key “{context.get('api_key_name', '')}” ({context['api_key']}…)", via
+    if context.get("scim_token"):
+        return f"SCIM token “{context.get('scim_token_name', '')}” ({context['scim_token']}…)", via
     if context.get("actor_email"):
         return str(context["actor_email"]), via
     return ("Pulse (a scheduled job or an operator's command)" if not via else "someone not signed in"), via

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from surveys.access import role_required
 from surveys.core.exceptions import PulseError
 from surveys.forms.organization import OrganizationSettingsForm
-from surveys.models import HR_ROLES
+from surveys.models import HR_ROLES, ScimToken
 from surveys.services.organization import organization_update
 
 
@@ -19,4 +19,5 @@ def organization_settings(request, org_slug: str):
         else:
             messages.success(request, "Settings saved. They apply to rounds that open from now on.")
             return redirect("organization_settings", org_slug=org_slug)
-    return render(request, "surveys/organization_settings.html", {"form": form})
+    tokens = ScimToken.objects.filter(revoked_at__isnull=True).order_by("-created_at")
+    return render(request, "surveys/organization_settings.html", {"form": form, "scim_tokens": tokens})

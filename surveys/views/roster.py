@@ -13,9 +13,18 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from surveys.access import access_person, access_roster_change, access_roster_import, access_team, role_required
+from surveys.access import (
+    access_person,
+    access_roster_change,
+    access_roster_import,
+    access_scim_held,
+    access_team,
+    role_required,
+)
 from surveys.core.exceptions import PulseError
 from surveys.forms.roster import (
     PeopleSearchForm,
@@ -26,6 +35,7 @@ from surveys.forms.roster import (
     TeamMergeForm,
 )
 from surveys.models import HR_ROLES, Team
+from surveys.selectors.provisioning import scim_held_deactivations
 from surveys.selectors.roster import (
     ERRORS_PER_PAGE,
     PEOPLE_PER_PAGE,
@@ -45,6 +55,7 @@ from surveys.services import people as people_services
 from surveys.services import teams as team_services
 from surveys.services.access_changes import AccessPreview, access_change_preview
 from surveys.services.roster import (
+    provisioning,
     roster_change_undo,
     roster_import_cancel,
     roster_import_confirm,
@@ -96,8 +107,39 @@ def people(request, org_slug: str):
         "active_count": active_count,
         # The first-import help quotes the organisation's own tree (read only when it is shown).
         "examples": roster_path_examples(organization=request.organization) if active_count <= 1 else None,
+        "held": list(scim_held_deactivations()),
     }
     return render(request, "surveys/roster/people.html", context)
+
+
+@role_required(*HR_ROLES)
+def scim_held_decide(request, org_slug: str, held_id: int):
+    """HR decides a deactivation held from SCIM (POST; the People page lists them): `decision=
+    apply` deactivates (recorded in the history, undoable), `decision=keep` keeps the person;
+    `all=1` decides every one waiting."""
+    first = access_scim_held(membership=request.membership, held_id=held_id)
+    decision = request.POST.get("decision")
+    if request.method != "POST" or decision not in ("apply", "keep"):
+        if request.method == "POST":
+            messages.error(request, _("Choose to deactivate or to keep."))
+        return redirect("roster_people", org_slug=org_slug)
+    waiting = list(scim_held_deactivations()) if request.POST.get("all") else [first]
+    decide = provisioning.scim_held_confirm if decision == "apply" else provisioning.scim_held_dismiss
+    done = 0
+    for held in waiting:
+        try:
+            decide(held=held, actor=request.membership)
+            done += 1
+        except PulseError as error:
+            messages.error(request, error.message)
+    if done:
+        message = (
+            ngettext("Deactivated %(count)d person.", "Deactivated %(count)d people.", done)
+            if decision == "apply"
+            else ngettext("Kept %(count)d person active.", "Kept %(count)d people active.", done)
+        )
+        messages.success(request, message % {"count": done})
+    return redirect("roster_people", org_slug=org_slug)
 
 
 @role_required(*HR_ROLES)

@@ -5,6 +5,7 @@ role tests cover it.
 """
 
 import datetime as dt
+import secrets
 from collections.abc import Callable
 
 from django.utils import timezone
@@ -12,11 +13,14 @@ from django.utils import timezone
 from surveys.models import (
     ActionPlan,
     ApiKey,
+    HeldDeactivationStatus,
     RosterChange,
     RosterChangeKind,
     RosterImport,
     RosterImportStatus,
     RoundStatus,
+    ScimHeldDeactivation,
+    ScimToken,
 )
 from tests.support.factories import RoundFactory, SurveyFactory, invite
 
@@ -51,11 +55,19 @@ def populate(tenant) -> dict:
     )
     api_key, _ = ApiKey.all_organizations.create_key(organization=tenant.org, name="BI", created_by=tenant.hr)
     plan = ActionPlan.all_organizations.create(organization=tenant.org, team=tenant.platform, title="Fewer meetings")
+    scim_token = ScimToken.all_organizations.create(
+        organization=tenant.org, name="Okta", prefix=secrets.token_hex(4), hashed="-"
+    )
+    held = ScimHeldDeactivation.all_organizations.create(
+        organization=tenant.org, membership=tenant.employee, status=HeldDeactivationStatus.DISMISSED
+    )
     return {
         "roster_import": roster_import,
         "roster_change": change,
         "api_key": api_key,
         "action_plan": plan,
+        "scim_token": scim_token,
+        "scim_held": held,
         "survey": survey,
         "open_round": open_round,
         "scheduled_round": scheduled,
@@ -72,4 +84,6 @@ URL_OBJECTS: dict[str, Callable] = {
     "person_id": lambda tenant, objects: tenant.employee.pk,
     "change_id": lambda tenant, objects: objects["roster_change"].pk,
     "key_prefix": lambda tenant, objects: objects["api_key"].prefix,
+    "prefix": lambda tenant, objects: objects["scim_token"].prefix,
+    "held_id": lambda tenant, objects: objects["scim_held"].pk,
 }

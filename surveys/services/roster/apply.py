@@ -29,8 +29,17 @@ from surveys.services.roster.preview import plan_preview
 from surveys.services.teams import team_repath
 
 
-def roster_apply(*, organization: Organization, plan: RosterPlan, actor: Membership | None, roster_import=None) -> dict:
-    """Write `plan` in one transaction, record it in the history, and return the summary."""
+def roster_apply(
+    *,
+    organization: Organization,
+    plan: RosterPlan,
+    actor: Membership | None,
+    roster_import=None,
+    source: str | None = None,
+    kind: str = RosterChangeKind.IMPORT,
+) -> dict:
+    """Write `plan` in one transaction, record it in the history (as `kind`, its line starting
+    with `source`, else the import's file name), and return the summary."""
     started = time.monotonic()
     summary = plan_preview(plan)["counts"]
     with transaction.atomic():
@@ -45,8 +54,8 @@ def roster_apply(*, organization: Organization, plan: RosterPlan, actor: Members
         roster_change_record(
             organization_id=organization.pk,
             actor=actor,
-            kind=RosterChangeKind.IMPORT,
-            summary=_history_line(roster_import, summary),
+            kind=kind,
+            summary=_history_line(roster_import, summary, source),
             details=dict(undo),
             roster_import=roster_import,
         )
@@ -54,8 +63,9 @@ def roster_apply(*, organization: Organization, plan: RosterPlan, actor: Members
     return summary
 
 
-def _history_line(roster_import, counts: dict) -> str:
+def _history_line(roster_import, counts: dict, source: str | None = None) -> str:
     name = f"Imported {roster_import.filename}" if roster_import is not None else "Imported a roster"
+    name = source or name
     parts = [
         f"{counts[key]} {label}"
         for key, label in (
@@ -120,7 +130,7 @@ def _apply_users(plan: RosterPlan, undo) -> dict[str, int]:
 def _apply_memberships(organization, plan: RosterPlan, team_ids, user_ids, undo) -> set[int]:
     """Create, change, reactivate and deactivate memberships; returns those created or changed
     whose role has pages of its own (who may need an account)."""
-    rows = [(user_ids[row.email], row.role, team_ids[row.team]) for row in plan.memberships_to_create]
+    rows = [(user_ids[row.email], row.role, _team_id(team_ids, row.team)) for row in plan.memberships_to_create]
     created = bulk_insert(
         Membership,
         ["user_id", "role", "team_id"],
@@ -132,8 +142,9 @@ def _apply_memberships(organization, plan: RosterPlan, team_ids, user_ids, undo)
     changed = []
     for membership, row, role in plan.membership_changes:
         before = [membership.role, membership.team_id, membership.is_active]
-        changed.append((membership.pk, role, team_ids[row.team], True))
-        undo["memberships_changed"].append([membership.pk, before, [role, team_ids[row.team], True]])
+        team_id = _team_id(team_ids, row.team)
+        changed.append((membership.pk, role, team_id, True))
+        undo["memberships_changed"].append([membership.pk, before, [role, team_id, True]])
     bulk_update(Membership, ["id", "role", "team_id", "is_active"], changed)
     off = [m.pk for m in plan.deactivations]
     for chunk in chunks(off):
@@ -142,6 +153,11 @@ def _apply_memberships(organization, plan: RosterPlan, team_ids, user_ids, undo)
         [m.pk, [m.role, m.team_id, True], [m.role, m.team_id, False]] for m in plan.deactivations
     )
     return {membership_id for membership_id, role, *_ in [*created, *changed] if role in MANAGER_ROLES}
+
+
+def _team_id(team_ids: dict[str, int], path: str) -> int | None:
+    """A row's team, by its path; an empty path is no team."""
+    return team_ids[path] if path else None
 
 
 def _apply_leads(organization, plan: RosterPlan, team_ids, undo) -> None:

@@ -114,15 +114,29 @@ class RosterPlan:
 
 
 def roster_plan(
-    *, organization: Organization, rows: Sequence[RosterRow], mode: str, importer: Membership | None = None
+    *,
+    organization: Organization,
+    rows: Sequence[RosterRow],
+    mode: str,
+    importer: Membership | None = None,
+    deactivate: Sequence[str] = (),
+    leads: bool = True,
 ) -> RosterPlan:
-    """Everything `rows` would change, worked out without writing."""
-    state = _state(organization, rows)
+    """Everything `rows` would change, worked out without writing. A row's empty team is no
+    team. `deactivate` names (by e-mail) people to deactivate whatever the mode (an identity
+    provider's deprovisioning); `leads=False` leaves every lead as it is, but those of people
+    deactivated (rows that do not speak for leads: SCIM's)."""
+    state = _state(organization, [*rows, *(RosterRow(0, email, "", "", "") for email in deactivate)])
     plan = RosterPlan(mode=mode, rows=rows, active_before=state.active)
     plan.team_paths = {team_id: path for path, (team_id, _) in state.teams.items()}
     renamed = _plan_teams(plan, state, rows)
     _plan_people(plan, state, rows, importer, renamed)
-    _plan_leads(plan, state, rows, importer, renamed)
+    _plan_deactivations(plan, state, deactivate, importer)
+    if leads:
+        _plan_leads(plan, state, rows, importer, renamed)
+    else:
+        off = {membership.pk for membership in plan.deactivations}
+        plan.leads_to_remove = {lead for lead in state.leads if lead[1] in off}
     _plan_emptied(plan, state, renamed)
     return plan
 
@@ -161,12 +175,12 @@ def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow]) -> d
     """New teams, and teams renamed: a team the file no longer names whose people all turn up,
     together and alone, in a new team of the same parent (both without teams below them).
     Returns the new path of every renamed team -> its id."""
-    wanted = {prefix for row in rows for prefix in Team.path_prefixes(row.team)}
+    wanted = {prefix for row in rows if row.team for prefix in Team.path_prefixes(row.team)}
     new_paths = sorted(wanted - state.teams.keys(), key=lambda path: (Team.path_depth(path), path))
     in_file: dict[str, set[int]] = defaultdict(set)
     for row in rows:
         user = state.users.get(row.email)
-        if user is not None and user.pk in state.members:
+        if user is not None and user.pk in state.members and row.team:
             in_file[row.team].add(state.members[user.pk].pk)
     parents_in_file = {Team.parent_path(path) for path in wanted}
     parents_now = {parent for _, parent in state.teams.values()}
@@ -210,7 +224,7 @@ def _plan_people(plan, state: _State, rows, importer: Membership | None, renamed
         in_file.add(membership.pk)
         role = _role_kept_for_importer(row, membership, importer, plan)
         team_id = renamed.get(row.team) or state.teams.get(row.team, (None,))[0]  # None: a team to create
-        same_team = team_id is not None and membership.team_id == team_id
+        same_team = (team_id is not None and membership.team_id == team_id) if row.team else membership.team_id is None
         if not same_team or (membership.role, membership.is_active) != (role, True):
             plan.membership_changes.append((membership, row, role))
         elif user.name == row.name or user.pk in state.shared:
@@ -236,6 +250,20 @@ def _plan_people(plan, state: _State, rows, importer: Membership | None, renamed
                 "they are."
             )
     plan.member_emails = {m.pk: (m.email, m.name) for m in state.members.values()}
+
+
+def _plan_deactivations(plan: RosterPlan, state: _State, emails: Sequence[str], importer: Membership | None) -> None:
+    """People named to deactivate, whatever the mode: those active, never the importer."""
+    named = {membership.pk for membership in plan.deactivations}
+    for email in emails:
+        user = state.users.get(email)
+        membership = state.members.get(user.pk) if user is not None else None
+        if membership is None or not membership.is_active or membership.pk in named:
+            continue
+        if importer is not None and membership.pk == importer.pk:
+            continue
+        plan.deactivations.append(membership)
+        named.add(membership.pk)
 
 
 def _role_kept_for_importer(row: RosterRow, membership: _Member, importer: Membership | None, plan) -> str:

@@ -18,17 +18,17 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = (), separ
     for membership, row, role in plan.membership_changes:
         name = row.name
         if not membership.is_active:
-            reactivated.append([row.email, name, row.team])
+            reactivated.append([row.email, name, row.team or "no team"])
             continue
         before_team = membership.team_path or "no team"
-        if before_team != row.team:
-            moved.append([row.email, name, before_team, row.team])
+        if before_team != (row.team or "no team"):
+            moved.append([row.email, name, before_team, row.team or "no team"])
         if membership.role != role:
             updated.append([row.email, name, f"role {membership.role_label} → {role}"])
     for _, email, old, new in plan.user_renames:
         updated.append([email, new, f"name {old} → {new}"])
     lists = {
-        "people_added": [[row.email, row.name, row.team, row.role] for row in plan.memberships_to_create],
+        "people_added": [[row.email, row.name, row.team or "no team", row.role] for row in plan.memberships_to_create],
         "people_moved": moved,
         "people_updated": updated,
         "people_reactivated": reactivated,
