@@ -59,12 +59,15 @@ def response_submit(*, invitation: Invitation, answers: Mapping[Any, int | str |
                         "Please choose an answer for at least one question, or write a comment.",
                         code="empty_submission",
                     )
-                Participation(
-                    organization_id=invitation.organization_id,
-                    round_id=invitation.round_id,
-                    membership_id=invitation.membership_id,
-                ).save()
-                _what_was_said_write(invitation=invitation, values=values, text=text)
+                if connection.vendor == "postgresql":
+                    _submission_write(invitation=invitation, values=values, text=text)
+                else:
+                    Participation(
+                        organization_id=invitation.organization_id,
+                        round_id=invitation.round_id,
+                        membership_id=invitation.membership_id,
+                    ).save()
+                    _what_was_said_write(invitation=invitation, values=values, text=text)
         except IntegrityError:
             # Two submissions with the same link: the unique constraint made the second wait for
             # the first and then fail, and its transaction rolled back whole.
@@ -171,16 +174,53 @@ def _what_was_said_write(*, invitation: Invitation, values: dict[int, int], text
 ANSWER_COLUMNS = ("id", "organization_id", "response_id", "round_id", "team_id", "question_id", "value")
 
 
-def _answers_insert(*, response_id: uuid.UUID, said: dict[str, int], values: dict[int, int]) -> None:
-    """The answers in one parametrised multi-row INSERT (random keys, like the model's default)."""
-    if not values:
-        return
+def _answer_rows(*, response_id: uuid.UUID, said: dict[str, int], values: dict[int, int]) -> tuple[str, list]:
+    """The answers as the VALUES of one parametrised multi-row INSERT (random keys, like the
+    model's default): placeholders and parameters."""
     prep_uuid = Answer._meta.pk.get_db_prep_value
     response_key = prep_uuid(response_id, connection)
     rows = []
     for question_id, value in values.items():
         rows += [prep_uuid(uuid.uuid4(), connection), said["organization_id"], response_key]
         rows += [said["round_id"], said["team_id"], question_id, value]
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(ANSWER_COLUMNS)) + ")"] * len(values))
+    return ", ".join(["(" + ", ".join(["%s"] * len(ANSWER_COLUMNS)) + ")"] * len(values)), rows
+
+
+def _answers_insert(*, response_id: uuid.UUID, said: dict[str, int], values: dict[int, int]) -> None:
+    if not values:
+        return
+    placeholders, rows = _answer_rows(response_id=response_id, said=said, values=values)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {Answer._meta.db_table} ({', '.join(ANSWER_COLUMNS)}) VALUES {placeholders}", rows)
+
+
+def _submission_write(*, invitation: Invitation, values: dict[int, int], text: str) -> None:
+    """PostgreSQL: the participation flag and what was said (response, answers, comment) in ONE
+    statement of data-modifying CTEs, each an INSERT of its own rows, nothing linking them; a
+    second submission fails on the participation's unique constraint and writes none of them.
+    One round trip instead of four on the busiest path (docs/decisions/2026-11-24-lean-submission-path.md)."""
+    said = {
+        "organization_id": invitation.organization_id,
+        "round_id": invitation.round_id,
+        "team_id": invitation.team_id,
+    }
+    response_id = uuid.uuid4()
+    parts = [
+        f"INSERT INTO {Participation._meta.db_table} (organization_id, round_id, membership_id) VALUES (%s, %s, %s)",
+        f"INSERT INTO {Response._meta.db_table} (id, organization_id, round_id, team_id) VALUES (%s, %s, %s, %s)",
+    ]
+    params: list = [invitation.organization_id, invitation.round_id, invitation.membership_id]
+    params += [Response._meta.pk.get_db_prep_value(response_id, connection), *said.values()]
+    if values:
+        placeholders, rows = _answer_rows(response_id=response_id, said=said, values=values)
+        parts.append(f"INSERT INTO {Answer._meta.db_table} ({', '.join(ANSWER_COLUMNS)}) VALUES {placeholders}")
+        params += rows
+    if text:
+        parts.append(
+            f"INSERT INTO {Comment._meta.db_table} (id, organization_id, round_id, team_id, text) "
+            "VALUES (%s, %s, %s, %s, %s)"
+        )
+        params += [Comment._meta.pk.get_db_prep_value(uuid.uuid4(), connection), *said.values(), text]
+    ctes = ", ".join(f"write_{number} AS ({part})" for number, part in enumerate(parts))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {ctes} SELECT 1", params)
