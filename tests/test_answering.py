@@ -3,6 +3,8 @@
 import datetime as dt
 import re
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -88,6 +90,22 @@ def test_the_page_costs_three_queries(client, tenant, django_assert_num_queries)
     # round (with survey), answered?, items
     with django_assert_num_queries(5):
         assert client.get(pulse.url).status_code == 200
+
+
+def test_a_submission_costs_four_statements_on_postgresql(postgres, client, tenant):
+    pulse = open_pulse(tenant)
+    with CaptureQueriesContext(connection) as context:
+        response = client.post(pulse.url, {**form(pulse, [4, 2]), "comment": "Fine."})
+    assert response.status_code == 302
+    # the organisation, the invitation, the round's state under its lock, and one statement
+    # writing the participation flag, the response, its answers and the comment (the test's
+    # savepoints stand for the transaction's BEGIN and COMMIT, which are not statements)
+    own = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(own) == 4, own
+    assert stored() == {"Participation": 1, "Response": 1, "Answer": 2, "Comment": 1}
+    again = client.post(pulse.url, {**form(pulse, [1]), "comment": "Twice?"})
+    assert b"already answered" in again.content
+    assert stored() == {"Participation": 1, "Response": 1, "Answer": 2, "Comment": 1}
 
 
 def _link_invalid_page(client, url):
