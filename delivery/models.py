@@ -85,3 +85,50 @@ class Delivery(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.message} to {self.membership_id}: {self.state}"
+
+
+#: The kinds a chat channel may carry. An account's set-up link is a key to the account: it goes
+#: by e-mail only, to the address the account is.
+CHAT_KINDS = frozenset(
+    {MessageKind.INVITATION, MessageKind.REMINDER, MessageKind.RESULTS_READY, MessageKind.PLAN_DUE,
+     MessageKind.MANAGER_DIGEST}
+)  # fmt: skip
+
+
+class ChatWorkspace(TenantModel):
+    """An organisation's chat workspace with Pulse installed (Slack's OAuth v2 install): its
+    bot token, and whether HR has switched the channel on."""
+
+    channel = models.CharField(max_length=20, default="slack")
+    workspace_id = models.CharField(max_length=40)
+    workspace_name = models.CharField(max_length=200, blank=True)
+    bot_user_id = models.CharField(max_length=40, blank=True)
+    bot_token = models.CharField(max_length=300)  # never shown, never logged
+    enabled = models.BooleanField(default=True)
+    installed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "channel"], name="chat_workspace_one_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.workspace_name or self.workspace_id}"
+
+
+class ChatAddress(TenantModel):
+    """Who a person is in the organisation's chat workspace, found by their e-mail address
+    (`user_id` empty: nobody there has it)."""
+
+    membership = models.ForeignKey("surveys.Membership", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=20)
+    user_id = models.CharField(max_length=40, blank=True)
+    looked_up_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "membership", "channel"], name="chat_address_one_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.user_id or '-'}"

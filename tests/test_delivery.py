@@ -145,8 +145,8 @@ def test_a_channel_that_can_tell_settles_a_send_left_by_a_dead_worker(tenant, mo
     round_ = open_round(tenant)
     message, stuck = left_mid_send(tenant, round_)
     chat = RecordingChannel(outcome)
-    monkeypatch.setitem(messages.SESSIONS, "chat", lambda: chat)
-    monkeypatch.setattr(messages, "delivery_address", lambda membership: Address("chat", membership.user.email))
+    monkeypatch.setitem(messages.SESSIONS, "chat", lambda organization: chat)
+    monkeypatch.setattr(messages.Routes, "address", lambda routes, membership: Address("chat", membership.user.email))
     Delivery.all_organizations.filter(pk=stuck.pk).update(channel="chat")
     with tenant.scope():
         message_deliver(message=message, composer=RoundComposer(round_=round_, kind=INVITATION))

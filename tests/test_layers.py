@@ -55,6 +55,9 @@ FLOORS = {
     "delivery.services": WRITES,
     "delivery.apps": ENTRY,
     "delivery.tasks": ENTRY,
+    "delivery.urls": ENTRY,
+    "delivery.views": ENTRY,
+    "delivery.standin": ENTRY,  # the stand-in for Slack's Web API, for the tests and the demo
 }
 
 #: Module (or package) prefix -> prefixes it must never import, though the floors would allow it.

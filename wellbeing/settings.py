@@ -35,6 +35,12 @@ PULSE_BASE_URL = env("PULSE_BASE_URL", default="http://127.0.0.1:8000").rstrip("
 PULSE_ROUND_OPEN_HOUR = env.int("PULSE_ROUND_OPEN_HOUR", default=9)
 # Invitation and reminder e-mails are sent this many at a time, each batch on one connection.
 PULSE_EMAIL_BATCH_SIZE = env.int("PULSE_EMAIL_BATCH_SIZE", default=100)
+# Slack (docs/operations.md, "Slack"): the app's OAuth credentials, and where its Web API is (a
+# local stand-in in the tests and the demo).
+SLACK_CLIENT_ID = env("SLACK_CLIENT_ID", default="")
+SLACK_CLIENT_SECRET = env("SLACK_CLIENT_SECRET", default="")
+SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_AUTHORIZE_URL = env("SLACK_AUTHORIZE_URL", default="https://slack.com/oauth/v2/authorize")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

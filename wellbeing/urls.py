@@ -45,5 +45,6 @@ urlpatterns = [
     re_path(r"^api/", not_found),
     path("scim/v2/", include("surveys.scim.urls")),
     re_path(r"^scim/", scim_not_found),
+    path("", include("delivery.urls")),
     path("", include("surveys.urls")),
 ]

@@ -28,9 +28,18 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from delivery.channels import Address, Letter, Outcome, Sender
+from delivery.channels import Address, ChannelError, Letter, Outcome, Sender, email, slack
 from delivery.channels.email import email_session
-from delivery.models import CLAIM_LEASE, Delivery, DeliveryState, Message, MessageKind
+from delivery.models import (
+    CHAT_KINDS,
+    CLAIM_LEASE,
+    ChatAddress,
+    ChatWorkspace,
+    Delivery,
+    DeliveryState,
+    Message,
+    MessageKind,
+)
 from delivery.selectors import messages_stalled
 from surveys.core.enqueue import enqueue
 from surveys.core.tenancy import across_organizations
@@ -53,8 +62,65 @@ class Composer(Protocol):
         """Record what went out where the product looks for it (an invitation's `sent_at`)."""
 
 
-#: The channels a letter can go by: each opens a sender for a run of deliveries.
-SESSIONS: dict[str, Callable[[], AbstractContextManager[Sender]]] = {"email": email_session}
+def _email(organization: Organization) -> AbstractContextManager[Sender]:
+    return email_session()
+
+
+def _slack(organization: Organization) -> AbstractContextManager[Sender]:
+    workspace = ChatWorkspace.objects.get(organization=organization, channel=slack.CHANNEL)
+    return slack.slack_session(token=workspace.bot_token, base_url=settings.SLACK_API_URL)
+
+
+#: The channels a letter can go by: each opens a sender for a run of an organisation's deliveries.
+SESSIONS: dict[str, Callable[[Organization], AbstractContextManager[Sender]]] = {
+    email.CHANNEL: _email,
+    slack.CHANNEL: _slack,
+}
+
+
+class Routes:
+    """Where each person of one message is reached, and the senders open for it: the
+    organisation's chat workspace when it is switched on, the message's kind may go there and
+    the person is found in it (by their e-mail address); e-mail otherwise."""
+
+    def __init__(self, message: Message, stack: ExitStack) -> None:
+        self.message, self.stack = message, stack
+        self.senders: dict[str, Sender] = {}
+        self.workspace: ChatWorkspace | None = None
+        if message.kind in CHAT_KINDS:
+            self.workspace = ChatWorkspace.objects.filter(enabled=True, channel=slack.CHANNEL).first()
+
+    def sender(self, channel: str) -> Sender:
+        if channel not in self.senders:
+            self.senders[channel] = self.stack.enter_context(SESSIONS[channel](self.message.organization))
+        return self.senders[channel]
+
+    def address(self, membership: Membership) -> Address:
+        if self.workspace is not None:
+            user_id = self._chat_user(membership)
+            if user_id:
+                return Address(self.workspace.channel, user_id)
+        return Address(email.CHANNEL, membership.user.email)
+
+    def _chat_user(self, membership: Membership) -> str:
+        known = ChatAddress.objects.filter(membership=membership, channel=slack.CHANNEL).first()
+        if known is not None and known.looked_up_at > timezone.now() - ADDRESS_KEPT:
+            return known.user_id
+        sender = self.sender(slack.CHANNEL)
+        assert isinstance(sender, slack.SlackSender)
+        try:
+            user_id = slack.slack_user_find(sender.client, email=membership.user.email) or ""
+        except ChannelError as error:
+            logger.warning("Slack lookup failed, e-mail instead: %s", error)
+            return ""
+        ChatAddress.objects.update_or_create(
+            membership=membership, channel=slack.CHANNEL, defaults={"user_id": user_id}
+        )
+        return user_id
+
+
+#: How long who a person is in a chat workspace is trusted before it is looked up again.
+ADDRESS_KEPT = dt.timedelta(days=7)
 
 
 def message_prepare(
@@ -78,34 +144,21 @@ def message_deliver(*, message: Message, composer: Composer) -> int:
     error after marking what went out (the rest waits for a retry)."""
     total = 0
     with ExitStack() as stack:
-        senders: dict[str, Sender] = {}
-
-        def sender(channel: str) -> Sender:
-            if channel not in senders:
-                senders[channel] = stack.enter_context(SESSIONS[channel]())
-            return senders[channel]
-
+        routes = Routes(message, stack)
         while composer.still_wanted():
-            found, batch = _claim(message, composer, sender)
+            found, batch = _claim(message, composer, routes)
             if not found:
                 break
-            total += _send(batch, composer, sender)
+            total += _send(batch, composer, routes)
     _complete(message)
     return total
-
-
-def delivery_address(membership: Membership) -> Address:
-    """Where a person is reached: their e-mail address."""
-    return Address("email", membership.user.email)
 
 
 def delivery_reference(delivery: Delivery) -> str:
     return f"pulse-delivery-{delivery.pk}"
 
 
-def _claim(
-    message: Message, composer: Composer, sender: Callable[[str], Sender]
-) -> tuple[int, list[tuple[Delivery, Letter]]]:
+def _claim(message: Message, composer: Composer, routes: Routes) -> tuple[int, list[tuple[Delivery, Letter, Address]]]:
     """Up to a batch of deliveries owed: how many rows it settled or claimed, and the letters to send."""
     now = timezone.now()
     with transaction.atomic():
@@ -117,7 +170,7 @@ def _claim(
             .select_related("membership__user")
             .order_by("pk")[: settings.PULSE_EMAIL_BATCH_SIZE]
         )
-        fresh = [row for row in rows if _still_owed(row, composer, sender, now=now)]
+        fresh = [row for row in rows if _still_owed(row, composer, routes, now=now)]
         letters = composer.compose(fresh) if fresh else {}
         batch = []
         for row in fresh:
@@ -125,19 +178,23 @@ def _claim(
             if letter is None or not (row.membership.is_active and row.membership.user.is_active):
                 row.state = DeliveryState.SKIPPED  # not needed now, or the person left
                 continue
+            address = routes.address(row.membership)
             row.state, row.claimed_at, row.attempts = DeliveryState.CLAIMED, now, row.attempts + 1
-            row.channel = delivery_address(row.membership).channel
-            batch.append((row, letter))
+            row.channel = address.channel
+            batch.append((row, letter, address))
         Delivery.objects.bulk_update(rows, ["state", "claimed_at", "attempts", "channel", "sent_at"])
     return len(rows), batch
 
 
-def _still_owed(row: Delivery, composer: Composer, sender: Callable[[str], Sender], *, now: dt.datetime) -> bool:
+def _still_owed(row: Delivery, composer: Composer, routes: Routes, *, now: dt.datetime) -> bool:
     """A pending row is owed; a row a dead worker left claimed is owed only if its channel says
     it did not go out."""
     if row.state == DeliveryState.PENDING:
         return True
-    outcome = sender(row.channel).outcome(address=delivery_address(row.membership), reference=delivery_reference(row))
+    address = routes.address(row.membership)
+    outcome = Outcome.UNKNOWN
+    if address.channel == row.channel:
+        outcome = routes.sender(row.channel).outcome(address=address, reference=delivery_reference(row))
     if outcome == Outcome.NOT_SENT:
         return True
     row.state = DeliveryState.SENT if outcome == Outcome.SENT else DeliveryState.UNCERTAIN
@@ -147,15 +204,13 @@ def _still_owed(row: Delivery, composer: Composer, sender: Callable[[str], Sende
     return False
 
 
-def _send(batch: list[tuple[Delivery, Letter]], composer: Composer, sender: Callable[[str], Sender]) -> int:
-    for done, (row, letter) in enumerate(batch):
+def _send(batch: list[tuple[Delivery, Letter, Address]], composer: Composer, routes: Routes) -> int:
+    for done, (row, letter, address) in enumerate(batch):
         try:
-            sender(row.channel).send(
-                letter, address=delivery_address(row.membership), reference=delivery_reference(row)
-            )
+            routes.sender(address.channel).send(letter, address=address, reference=delivery_reference(row))
         except Exception as error:
             logger.warning("Delivery stopped after %s of a batch (the rest waits for a retry): %s", done, error)
-            _release([r for r, _ in batch[done:]])
+            _release([r for r, _, _ in batch[done:]])
             raise
         now = timezone.now()
         with transaction.atomic():
