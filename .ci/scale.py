@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import psycopg  # noqa: E402
 from stack import (  # noqa: E402
     BASE_URL,
+    Browser,
     Processes,
     Pulse,
     Submission,
@@ -55,8 +56,19 @@ from stack import (  # noqa: E402
     was_accepted,
 )
 
-from surveys.core.tenancy import organization_scope  # noqa: E402
-from surveys.models import Answer, ApiKeyScope, Participation, Response, Result, Round, Team  # noqa: E402
+from surveys.core.tenancy import across_organizations, organization_scope  # noqa: E402
+from surveys.models import (  # noqa: E402
+    Answer,
+    ApiKeyScope,
+    Membership,
+    Participation,
+    Response,
+    Result,
+    Role,
+    Round,
+    Team,
+    User,
+)
 from surveys.services.api_keys import api_key_create  # noqa: E402
 from surveys.services.rounds import round_close  # noqa: E402
 
@@ -73,6 +85,8 @@ WEB_PORTS = [int(os.environ["SCALE_WEB_PORT"]) + i for i in range(2)]
 HAPROXY_PORT = int(os.environ["SCALE_HAPROXY_PORT"])
 POOL_MODE = os.environ["SCALE_POOL_MODE"]
 MASTER = os.environ["REDIS_SENTINEL_MASTER"]
+REPLICA_LOG = Path(os.environ["SCALE_REPLICA_LOG"])
+PASSWORD = "a long and unusual passphrase 42"
 CLIENTS = 8
 TEAMS = [8, 8, 8]  # three teams of eight in each organisation (the first of each leads it)
 
@@ -132,7 +146,12 @@ class Scale(Processes):
         self.start(
             f"web-{number}", str(BIN / "gunicorn"), "wellbeing.wsgi:application", "--bind", f"127.0.0.1:{port}",
             "--workers", "2", "--access-logfile", str(WORK / f"web-{number}-access.log"),
-            env={"DATABASE_URL": pooled("pulse_app"), "DATABASE_POOLER": POOL_MODE},
+            "--control-socket", str(WORK / f"web-{number}.ctl"),
+            env={
+                "DATABASE_URL": pooled("pulse_app"),
+                "DATABASE_POOLER": POOL_MODE,
+                "DATABASE_REPLICA_URL": f"postgres://pulse_app@127.0.0.1:{REPLICA_PORT}/pulse",
+            },
         )  # fmt: skip
 
     def worker(self, number: int) -> None:
@@ -354,7 +373,7 @@ def one_email_per_person(pulses: list[Pulse]) -> int:
     return sum(invitations.values())
 
 
-def nothing_across_tenants(pulses: list[Pulse]) -> int:
+def nothing_across_tenants(pulses: list[Pulse]) -> tuple[int, dict[str, str]]:
     """No row tied to two organisations, and each organisation's API key sees only its own."""
     crossing = _owner(
         """SELECT (SELECT count(*) FROM surveys_response r JOIN surveys_round o ON o.id = r.round_id
@@ -367,6 +386,7 @@ def nothing_across_tenants(pulses: list[Pulse]) -> int:
     if crossing:
         fail(f"{crossing} rows tied to another organisation's round")
     checked = 0
+    keys = {}
     for pulse in pulses:
         with organization_scope(pulse.organization):
             _, secret = api_key_create(
@@ -377,6 +397,7 @@ def nothing_across_tenants(pulses: list[Pulse]) -> int:
                 expires_on=None,
             )
             teams = set(Team.objects.values_list("id", flat=True))
+        keys[pulse.organization.slug] = secret
         for _ in range(4):  # over both replicas and many pooled connections
             headers = {"Authorization": f"Api-Key {secret}"}
             request = urllib.request.Request(f"{BASE_URL}/api/v1/teams/", headers=headers)
@@ -386,7 +407,7 @@ def nothing_across_tenants(pulses: list[Pulse]) -> int:
             if not seen or not seen <= teams:
                 fail(f"{pulse.organization.name}'s key saw teams {sorted(seen - teams)} of another organisation")
             checked += 1
-    return checked
+    return checked, keys
 
 
 def one_beat_at_a_time(failover_at: str) -> tuple[int, int, int]:
@@ -416,6 +437,46 @@ def replica_streaming() -> int:
     if not rows or rows[0][0] != "streaming":
         fail(f"the replica is not streaming: {rows}")
     return int(rows[0][1] or 0)
+
+
+def _replica_reads() -> int:
+    """Statements the web's role has run on the replica so far (its log has every statement)."""
+    log = REPLICA_LOG.read_text(errors="replace")
+    return sum(1 for line in log.splitlines() if "pulse_app@pulse" in line and "statement:" in line)
+
+
+def reads_from_the_replica(pulse: Pulse, key: str) -> dict[str, int]:
+    """The API's reads and HR's results page are served by the replica; the page after HR's
+    write by the primary, showing the write."""
+    counted = {}
+    before = _replica_reads()
+    headers = {"Authorization": f"Api-Key {key}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{BASE_URL}/api/v1/results/", headers=headers)) as response:
+        if response.status != 200 or '"results"' not in response.read().decode():
+            fail("the API's results did not answer from the replica")
+    counted["api"] = _replica_reads() - before
+    with organization_scope(pulse.organization):
+        team = Team.objects.get(path="Crew/T0")
+        with across_organizations():
+            hr = User.objects.create_user(f"hr@{pulse.organization.slug}.example", PASSWORD, name="Hana HR")
+        Membership.objects.create(user=hr, role=Role.HR, team=Team.objects.get(path="Crew"))
+    browser = Browser()
+    status, url, _ = browser.post("/accounts/login/", {"username": hr.email, "password": PASSWORD})
+    if status != 200 or "/accounts/login/" in url:
+        fail(f"HR could not sign in ({status}, {url})")
+    before = _replica_reads()
+    status, _, page = browser.get(f"/o/{pulse.organization.slug}/results/")
+    if status != 200 or pulse.organization.name not in page:
+        fail(f"HR's results page answered {status}")
+    counted["page"] = _replica_reads() - before
+    form = {"title": "Fewer meetings on Fridays", "status": "planned"}
+    status, url, page = browser.post(f"/o/{pulse.organization.slug}/teams/{team.pk}/plans/new/", form)
+    if status != 200 or "Fewer meetings on Fridays" not in page:
+        fail(f"the plan saved by HR is missing from the page after it ({status}, {url})")
+    after_write = _replica_reads() - before - counted["page"]
+    if not counted["api"] or not counted["page"] or after_write:
+        fail(f"replica statements: API {counted['api']}, results page {counted['page']}, after a write {after_write}")
+    return counted
 
 
 def main() -> None:
@@ -468,12 +529,16 @@ def main() -> None:
              f"({retried} sent again after an error and refused as already answered); published once")  # fmt: skip
 
         e_mails = one_email_per_person(pulses)
-        keys = nothing_across_tenants(pulses)
+        reads, keys = nothing_across_tenants(pulses)
+        served = reads_from_the_replica(pulses[0], keys[pulses[0].organization.slug])
         time.sleep(2 * int(os.environ["PULSE_BEAT_LOOP_SECONDS"]))  # a beat's loop after the last step
         beat_1, beat_2, changes = one_beat_at_a_time(promoted_at)
         lag = replica_streaming()
         step(f"{e_mails} invitations, one per person; one results e-mail per lead; no row across organisations; "
-             f"{keys} API reads saw their own organisation only")  # fmt: skip
+             f"{reads} API reads saw their own organisation only")  # fmt: skip
+        step(f"the streaming replica served {served['api']} statements of an API read and {served['page']} of "
+             f"HR's results page; after HR saved a plan, the next page read the primary (0 on the replica) "
+             f"and showed it")  # fmt: skip
         step(f"beats: {beat_1} and {beat_2} sends (the last after the failover), the sender changed {changes} "
              f"times; replica streaming, "
              f"{lag} bytes behind")  # fmt: skip

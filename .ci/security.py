@@ -30,7 +30,6 @@ Prints what it checked; exits non-zero on the first thing that does not hold.
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
 import re
 import subprocess
@@ -48,7 +47,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wellbeing.settings")
 django.setup()
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stack import BASE_URL, answer, fail, links, messages, pulse_open, step, text, wait  # noqa: E402
+from stack import BASE_URL, Browser, answer, fail, links, messages, pulse_open, step, text, wait  # noqa: E402
 
 from surveys.core.tenancy import across_organizations, organization_scope  # noqa: E402
 from surveys.models import ApiKey, Membership, Role, Team, User  # noqa: E402
@@ -69,43 +68,6 @@ class Credentials:
 
     def add(self, what: str, value: str) -> None:
         self.secrets[f"{what} #{len(self.secrets)}"] = value
-
-
-class Browser:
-    """A client with its own cookies, following redirects, as a browser would."""
-
-    def __init__(self, forwarded_for: str | None = None) -> None:
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-
-    def get(self, path: str) -> tuple[int, str, str]:
-        """Status, final address and page."""
-        url = path if path.startswith("http") else BASE_URL + path
-        try:
-            with self.opener.open(urllib.request.Request(url, headers=self.headers), timeout=30) as response:
-                return response.status, response.url, response.read().decode(errors="replace")
-        except urllib.error.HTTPError as error:
-            return error.code, url, error.read().decode(errors="replace")
-        except urllib.error.URLError:  # not listening (yet)
-            return 0, url, ""
-
-    def post(self, path: str, form: dict[str, str]) -> tuple[int, str, str]:
-        """Fetch the form's page for its CSRF token, then post it."""
-        status, url, page = self.get(path)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        if token is None:
-            return status, url, page
-        body = urllib.parse.urlencode({"csrfmiddlewaretoken": token[1], **form}).encode()
-        request = urllib.request.Request(url, data=body, headers={"Referer": url, **self.headers})
-        try:
-            with self.opener.open(request, timeout=60) as response:
-                return response.status, response.url, response.read().decode(errors="replace")
-        except urllib.error.HTTPError as error:
-            return error.code, url, error.read().decode(errors="replace")
-
-    def cookies(self) -> list[str]:
-        return [cookie.value for cookie in self.jar if cookie.value]
 
 
 class Stack:

@@ -22,6 +22,7 @@ from django.utils.cache import patch_cache_control
 
 from surveys.access import access_membership
 from surveys.core.audit import audit_context, audit_context_add
+from surveys.core.replica import primary_cookie_set
 from surveys.core.telemetry import is_answering_path
 from surveys.core.tenancy import across_organizations, person_scope_begin, person_scope_end, scope_begin, scope_end
 from surveys.scim.errors import scim_error
@@ -276,4 +277,18 @@ class OwnErrorPagesMiddleware:
             if response.status_code == 404:
                 return render(request, "404.html", status=404)
             return HttpResponseServerError(render_to_string("500.html"))  # no request: nothing more to fail
+        return response
+
+
+class ReadYourWritesMiddleware:
+    """With a read replica (DATABASE_REPLICA_URL): after a write that succeeded, this browser's
+    pages read the primary for PULSE_REPLICA_PRIMARY_SECONDS (`core.replica`), so a page that
+    follows HR's change shows it even while the replica is a moment behind."""
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        primary_cookie_set(request, response)
         return response

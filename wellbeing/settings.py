@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "surveys.middleware.SignInRulesMiddleware",  # single sign-on and second factor, as the organisation asks
     "surveys.middleware.StaffAcrossOrganizationsMiddleware",
     "surveys.middleware.AuditContextMiddleware",  # who changed what, for the audit log
+    "surveys.middleware.ReadYourWritesMiddleware",  # after a write, this browser reads the primary
 ]
 
 ROOT_URLCONF = "wellbeing.urls"
@@ -162,6 +163,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several demo processes (web, eager jobs) may write at once; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+# A streaming replica for what may read a moment behind (surveys/core/replica.py): the results
+# pages, the API's reads and its CSV exports. Connect as the web's role, as DATABASE_URL does.
+# After a write, that browser reads the primary for PULSE_REPLICA_PRIMARY_SECONDS.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        **{key: DATABASES["default"][key] for key in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")},
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {})},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["surveys.core.replica.ReplicaRouter"]
+PULSE_REPLICA_PRIMARY_SECONDS = env.int("PULSE_REPLICA_PRIMARY_SECONDS", default=30)
 
 # Row-level security (docs/architecture.md, "Tenancy"): web, worker and beat connect as a role
 # that is neither the tables' owner nor a superuser; `migrate` runs as the owner

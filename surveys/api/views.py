@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from surveys.core.csv_cells import csv_lines
 from surveys.core.ids import whole_number
+from surveys.core.replica import replica_reads, replica_reads_begin, replica_reads_end
 from surveys.core.tenancy import organization_scope
 from surveys.models import (
     ActionPlan,
@@ -83,6 +84,16 @@ class ApiView(generics.GenericAPIView):
     def client(self):
         return self.request.api_client  # type: ignore[attr-defined]
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Authenticated and scoped: a GET's reads may go to the replica (core/replica.py).
+        self._replica_token = replica_reads_begin(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        replica_reads_end(getattr(self, "_replica_token", None))
+        self._replica_token = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False) and self.schema_model is not None:
             return self.schema_model.all_organizations.none()
@@ -98,7 +109,7 @@ def _stream(request: Request, filename: str, text: Callable[[], Iterable[str]]) 
     organization = request.api_client.organization  # type: ignore[attr-defined]
 
     def lines() -> Iterator[str]:
-        with organization_scope(organization):
+        with organization_scope(organization), replica_reads(request):
             yield from text()
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from surveys.access import access_action_plan, access_team, role_required
 from surveys.core.exceptions import PulseError
 from surveys.core.ids import whole_number
+from surveys.core.replica import reads_replica
 from surveys.forms.action_plans import ActionPlanForm, ActionPlanStatusForm
 from surveys.models import MANAGER_ROLES, ActionPlanStatus
 from surveys.presentation.results import HEATMAP_COLUMNS
@@ -29,6 +30,7 @@ FIGURES_CACHE_SECONDS = FLAGS_CACHE_SECONDS
 
 @require_GET
 @role_required(*MANAGER_ROLES)
+@reads_replica  # published figures: a replica may serve them (core/replica.py)
 def team_dashboard(request, org_slug: str, team_id: int):
     team = access_team(membership=request.membership, team_id=team_id)
     dashboard = selectors.team_dashboard(
@@ -68,6 +70,7 @@ drawing_version = functools.cache(_drawing_digest)
 
 @require_GET
 @role_required(*MANAGER_ROLES)
+@reads_replica  # published figures: a replica may serve them (core/replica.py)
 def results_overview(request, org_slug: str):
     opened = (whole_number(value) for value in request.GET.getlist("open"))
     overview = selectors.results_overview(
