@@ -2,7 +2,9 @@
 CSV exports read the `replica` alias when one is configured; writes, transactions, requests that
 are not GET and a browser that has just written read the primary. make test-scale checks the same
 against a real streaming replica; here the replica is a stand-in that records where each read
-was sent (and lets it run on the test database)."""
+was sent (and lets it run on the test database). The replica's statements carry the scope as
+the primary's do (core.tenancy.scoped_cursor, on every connection), which make test-scale
+sees on the real one."""
 
 import pytest
 from django.db import connection, transaction
@@ -20,11 +22,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 
 
 class Recorder:
-    """The replica's connection stand-in: what the router sent there, and each scope handed over."""
+    """Where the router sent each read."""
 
     def __init__(self) -> None:
         self.reads: list[str] = []
-        self.scopes = 0
 
 
 class OutsideTransaction:
@@ -38,13 +39,7 @@ def stand_in(settings, monkeypatch):
     settings.PULSE_REPLICA_PRIMARY_SECONDS = 30
     recorder = Recorder()
     # The test's own transaction around each test is not the request's: the router is told none is open.
-    monkeypatch.setattr(replica, "connections", {"default": OutsideTransaction(), REPLICA: recorder})
-
-    def scope_sync(target):
-        assert target is recorder
-        recorder.scopes += 1
-
-    monkeypatch.setattr(replica, "database_scope_sync", scope_sync)
+    monkeypatch.setattr(replica, "connections", {"default": OutsideTransaction()})
     routed = ReplicaRouter.db_for_read
 
     def db_for_read(self, model, **hints):
@@ -67,16 +62,12 @@ def test_without_a_replica_every_read_goes_to_the_primary():
         assert ReplicaRouter().db_for_read(Result) is None
 
 
-def test_a_get_reads_the_replica_with_its_scope_handed_over_and_only_inside_the_block(settings, monkeypatch):
+def test_a_get_reads_the_replica_only_inside_the_block(settings, monkeypatch):
     settings.DATABASES = {**settings.DATABASES, REPLICA: settings.DATABASES["default"]}
-    handed: list[object] = []
-    replica_connection = object()
-    monkeypatch.setattr(replica, "connections", {"default": connection, REPLICA: replica_connection})
-    monkeypatch.setattr(replica, "database_scope_sync", handed.append)
+    monkeypatch.setattr(replica, "connections", {"default": OutsideTransaction()})
     router = ReplicaRouter()
     with replica_reads(_get()):
         assert router.db_for_read(Result) == REPLICA
-        assert handed == [replica_connection]  # row-level security there sees the same scope
     assert router.db_for_read(Result) is None
     assert router.db_for_write(Result) == "default"
     assert router.allow_migrate(REPLICA, "surveys") is False
@@ -86,8 +77,7 @@ def test_a_get_reads_the_replica_with_its_scope_handed_over_and_only_inside_the_
 @pytest.mark.django_db(transaction=True)
 def test_reads_inside_a_transaction_a_post_or_after_a_write_go_to_the_primary(settings, monkeypatch):
     settings.DATABASES = {**settings.DATABASES, REPLICA: settings.DATABASES["default"]}
-    monkeypatch.setattr(replica, "connections", {"default": connection, REPLICA: object()})
-    monkeypatch.setattr(replica, "database_scope_sync", lambda target: None)
+    monkeypatch.setattr(replica, "connections", {"default": connection})
     router = ReplicaRouter()
     with replica_reads(_get()):
         assert router.db_for_read(Result) == REPLICA
@@ -136,7 +126,6 @@ def test_the_results_pages_read_the_replica_until_hr_writes(stand_in, login, ten
     assert client.get(f"/o/{tenant.org.slug}/results/").status_code == 200
     assert client.get(f"/o/{tenant.org.slug}/teams/{tenant.platform.pk}/").status_code == 200
     assert stand_in.reads.count(REPLICA) >= 4, stand_in.reads  # the figures, read during the page
-    assert stand_in.scopes == 2
     # A write (an action plan saved) and the page after it: the primary.
     response = client.post(
         f"/o/{tenant.org.slug}/teams/{tenant.platform.pk}/plans/new/",
@@ -165,4 +154,3 @@ def test_the_api_s_reads_and_csv_exports_read_the_replica(stand_in, client, tena
     lines = b"".join(exported.streaming_content).decode().splitlines()
     assert len(lines) > 1
     assert REPLICA in stand_in.reads  # the streamed lines too, read after the view returned
-    assert stand_in.scopes >= 2

@@ -170,7 +170,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {
         **env.db("DATABASE_REPLICA_URL"),
-        **{key: DATABASES["default"][key] for key in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS")},
+        **{
+            key: DATABASES["default"][key]
+            for key in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS")
+            if key in DATABASES["default"]
+        },
         "OPTIONS": {**DATABASES["default"].get("OPTIONS", {})},
         "TEST": {"MIRROR": "default"},
     }

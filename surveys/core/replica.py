@@ -12,8 +12,8 @@ else reads the primary, and so does:
   (PULSE_REPLICA_PRIMARY_SECONDS) that browser's pages read the primary, so HR sees the plan
   they just saved even if the replica has not replayed it yet.
 
-The replica is a physical copy: the same roles and row-level security policies apply there,
-and the block hands the request's scope to the replica's session before its first read.
+The replica is a physical copy: the same roles and row-level security policies apply there, and
+its statements carry the request's scope as the primary's do (`core.tenancy.scoped_cursor`).
 With no replica configured all of this does nothing.
 """
 
@@ -28,8 +28,6 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest, HttpResponse
-
-from surveys.core.tenancy import database_scope_sync
 
 REPLICA = "replica"
 #: Set after a write: while present, this browser reads the primary.
@@ -48,9 +46,7 @@ def replica_reads_begin(request: HttpRequest) -> Token | None:
     may read it; None when it may not (keep the token for `replica_reads_end`)."""
     if not replica_configured() or request.method not in READING_METHODS or request.COOKIES.get(PRIMARY_COOKIE):
         return None
-    token = _replica_reads.set(True)
-    database_scope_sync(connections[REPLICA])  # the replica's session learns the request's scope
-    return token
+    return _replica_reads.set(True)
 
 
 def replica_reads_end(token: Token | None) -> None:
