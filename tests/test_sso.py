@@ -223,8 +223,8 @@ def test_hr_requires_single_sign_on_only_after_signing_in_through_it(client, ten
         "required_for_managers": "on",
     }
     assert client.post("/o/acme/settings/sign-in/", form).status_code == 302
-    with organization_scope(tenant.org):
-        assert IdentityProvider.objects.get().required_for_managers
+    tenant.org.refresh_from_db()
+    assert tenant.org.sso_required
     assert client.get("/o/acme/").status_code == 200  # the HR person's own session stays open
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from surveys.models import IdentityProvider, SsoProtocol
+from surveys.models import IdentityProvider, Organization, SsoProtocol
 
 from .base import PulseForm
 
@@ -61,7 +61,7 @@ class IdentityProviderForm(PulseForm):
         ),
     )
 
-    def __init__(self, *args, provider: IdentityProvider, **kwargs):
+    def __init__(self, *args, provider: IdentityProvider, organization: Organization, **kwargs):
         kwargs.setdefault(
             "initial",
             {
@@ -71,7 +71,7 @@ class IdentityProviderForm(PulseForm):
                 "email_domains": provider.email_domains,
                 "oidc_issuer": provider.oidc_issuer,
                 "oidc_client_id": provider.oidc_client_id,
-                "required_for_managers": provider.required_for_managers,
+                "required_for_managers": organization.sso_required,
             },
         )
         super().__init__(*args, **kwargs)

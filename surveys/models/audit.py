@@ -174,7 +174,6 @@ class IdentityProviderEvent(
             "saml_entity_id",
             "saml_sso_url",
             "saml_certificate",
-            "required_for_managers",
         ],
     )
 ):
@@ -206,6 +205,7 @@ class OrganizationEvent(
             "answers_kept_days",
             "is_active",
             "mfa_required",
+            "sso_required",
         ],
         obj_field=pghistory.ObjForeignKey(related_name="+", db_constraint=False),
         context_field=pghistory.ContextJSONField(),

@@ -1,5 +1,6 @@
 """How an organisation's people sign in: its identity provider (single sign-on, OIDC or SAML 2.0)
-and whether managers and HR must use it (docs/architecture.md, "Signing in").
+whether managers and HR must use it is the organisation's own setting, `Organization.sso_required`
+(docs/architecture.md, "Signing in").
 
 The provider is the organisation's own: a tenant row, under its row-level security, read only
 in its scope. A sign-in through it proves who someone is to that organisation only
@@ -35,8 +36,6 @@ class IdentityProvider(TenantModel):
     saml_entity_id = models.CharField(max_length=500, blank=True)
     saml_sso_url = models.URLField(max_length=500, blank=True)
     saml_certificate = models.TextField(blank=True)
-    #: Managers, HR and admins may sign in only through it (their password is refused).
-    required_for_managers = models.BooleanField(default=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

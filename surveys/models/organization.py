@@ -54,6 +54,9 @@ class Organization(models.Model):
     #: HR and admins must confirm each sign-in with a second factor (an authenticator app's code
     #: or a recovery code), and set one up before anything else.
     mfa_required = models.BooleanField(default=False, db_default=False)
+    #: Managers, HR and admins may sign in only through the organisation's identity provider
+    #: (`IdentityProvider`, turned on): their password is refused (services.identity).
+    sso_required = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -76,7 +76,7 @@ def identity_provider_save(
     requiring it must have signed in through it (`signed_in_through_it`): proof that it works,
     before anyone's password stops working. The audit log records each change, never the secret."""
     provider = identity_provider_of(organization=organization)
-    newly_required = required_for_managers and not (provider.pk and provider.required_for_managers)
+    newly_required = required_for_managers and not organization.sso_required
     if protocol not in SsoProtocol.values:
         raise PulseError(_("Choose OpenID Connect or SAML 2.0."), code="protocol")
     domains = [email_domain_check(part) for part in email_domains.replace(",", " ").split()]
@@ -87,7 +87,6 @@ def identity_provider_save(
         provider.oidc_client_secret = oidc_client_secret.strip()
     provider.saml_entity_id, provider.saml_sso_url = saml_entity_id.strip(), saml_sso_url.strip()
     provider.saml_certificate = saml_certificate.strip()
-    provider.required_for_managers = required_for_managers
     if is_enabled:
         _complete_check(provider)
     if required_for_managers and not is_enabled:
@@ -106,6 +105,9 @@ def identity_provider_save(
     provider.updated_at = timezone.now()
     with organization_scope(organization):
         provider.save()
+    if organization.sso_required != required_for_managers:
+        organization.sso_required = required_for_managers
+        organization.save(update_fields=["sso_required"])
     return provider
 
 
@@ -158,19 +160,20 @@ def sso_member_find(*, organization: Organization, email: str) -> Membership:
 def sso_required_of(*, user: User) -> Organization | None:
     """The first organisation that asks this person (a manager, HR or an admin there) to sign in
     through its provider, so their password is refused; None if none does."""
-    memberships = Membership.all_organizations.filter(user=user, is_active=True, role__in=MANAGER_ROLES)
-    for membership in memberships.select_related("organization"):
-        with organization_scope(membership.organization):
-            if IdentityProvider.objects.filter(is_enabled=True, required_for_managers=True).exists():
-                return membership.organization
-    return None
+    membership = (
+        Membership.all_organizations.filter(
+            user=user, is_active=True, role__in=MANAGER_ROLES, organization__sso_required=True
+        )
+        .select_related("organization")
+        .first()
+    )
+    return membership.organization if membership is not None else None
 
 
 def sso_enforced_for(*, membership: Membership) -> bool:
-    """Whether this member must have signed in through their organisation's provider."""
-    if not membership.is_manager:
-        return False
-    return IdentityProvider.objects.filter(is_enabled=True, required_for_managers=True).exists()
+    """Whether this member must have signed in through their organisation's provider (read from
+    the organisation the request already holds: no query)."""
+    return membership.is_manager and membership.organization.sso_required
 
 
 def sso_organization_find(*, name_or_email: str) -> tuple[Organization, IdentityProvider] | None:

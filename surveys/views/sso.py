@@ -45,7 +45,7 @@ def sso_find(request):
 @role_required(*HR_ROLES)
 def identity_settings(request, org_slug: str):
     provider = identity_provider_of(organization=request.organization)
-    form = IdentityProviderForm(request.POST or None, provider=provider)
+    form = IdentityProviderForm(request.POST or None, provider=provider, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
             identity_provider_save(
