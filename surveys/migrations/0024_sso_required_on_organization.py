@@ -26,7 +26,7 @@ def requirement_restore(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0022_identity_providers_mfa"),
+        ("surveys", "0023_scim"),
     ]
 
     operations = [
