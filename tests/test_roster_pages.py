@@ -392,7 +392,7 @@ def test_the_people_page_shows_the_tree_with_counts_and_leads_and_finds_people(
 ):
     client = login(tenant.hr)
     client.get("/o/acme/people/")  # warm the session
-    with django_assert_num_queries(10):  # the deactivations held from SCIM and the sign-in rule among them
+    with django_assert_num_queries(9):  # the deactivations held from SCIM among them
         response = client.get("/o/acme/people/")
     page = response.content.decode()
     assert "Engineering" in page and "Platform" in page
