@@ -178,6 +178,9 @@ def test_of_two_beats_one_sends_the_schedule_and_the_other_takes_over_when_it_is
         pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://... (CI does)")
     import redis
 
+    # A database of the same Redis no other test uses: the jobs the beats send land in its queue,
+    # where no worker of another test takes them, and are deleted after.
+    broker = broker.rsplit("/", 1)[0] + "/15" if broker.count("/") > 2 else broker + "/15"
     prefix = f"pulse-beat-test-{secrets.token_hex(4)}"
     env = _production_env(
         CELERY_BROKER_URL=broker,
