@@ -7,6 +7,7 @@ from surveys.views import (
     api_keys,
     audit,
     home,
+    languages,
     organization,
     person_data,
     results,
@@ -97,6 +98,7 @@ answer_patterns = [
 
 urlpatterns = [
     path("", home.landing, name="landing"),
+    path("language/", languages.language_choose, name="language_choose"),
     path("accounts/", include(account_patterns)),
     path("o/<slug:org_slug>/", include(organization_patterns)),
     path("answer/<slug:organization_slug>/<str:token>/", include(answer_patterns)),

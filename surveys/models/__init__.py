@@ -34,6 +34,7 @@ from .organization import (
     Team,
     TeamManagement,
     User,
+    language_supported,
     parse_support_links,
 )
 from .results import ChangeStability, Result, ResultLines
@@ -103,6 +104,7 @@ __all__ = [
     "TeamEvent",
     "TeamManagementEvent",
     "ANSWERS_KEPT_DAYS_DEFAULT",
+    "language_supported",
     "ANSWERS_KEPT_DAYS_MAX",
     "ANSWERS_KEPT_DAYS_MIN",
     "AWAITING_PUBLICATION_STATES",

@@ -3,11 +3,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_supported_language_variant
 
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import TenantModel
@@ -117,6 +119,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        help_text="The language of their pages and e-mails (a code of LANGUAGES); blank: their browser's.",
+    )
 
     objects = UserManager()
 
@@ -139,6 +147,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return (self.name or self.email).split(" ")[0]
+
+    @property
+    def message_language(self) -> str:
+        """The language of what Pulse sends them: their own, else the site's."""
+        return self.language or settings.LANGUAGE_CODE
+
+
+def language_supported(code: str) -> str | None:
+    """The shipped language (a code of LANGUAGES) a written code names (`fi`, `FI`, `en`, `en-US`,
+    `de_DE`), or None when Pulse does not ship it. One home for reading a language someone typed
+    (a roster file, the API, the chooser)."""
+    cleaned = code.strip().lower().replace("_", "-")
+    if not cleaned:
+        return None
+    try:
+        return get_supported_language_variant(cleaned)
+    except LookupError:
+        return None
 
 
 class Role(models.TextChoices):

@@ -112,7 +112,13 @@ def _apply_users(plan: RosterPlan, undo) -> dict[str, int]:
             User,
             ["email", "name", "password"],
             rows,
-            constants={"is_superuser": False, "is_staff": False, "is_active": True, "date_joined": timezone.now()},
+            constants={
+                "is_superuser": False,
+                "is_staff": False,
+                "is_active": True,
+                "date_joined": timezone.now(),
+                "language": "",
+            },
             returning=["email", "id"],
         )
     )
