@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from surveys.engine import scoring
 from surveys.engine.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone, shown_index
@@ -26,17 +28,30 @@ def tone(index: float | None, higher_is_worse: bool = False) -> str:
 
 
 TONE_LABELS = {
-    "good": "good",
-    "mixed": "mixed",
-    "poor": "needs attention",
-    "unsure": "between two bands",
-    "none": "not shown",
+    "good": gettext_lazy("good"),
+    "mixed": gettext_lazy("mixed"),
+    "poor": gettext_lazy("needs attention"),
+    "unsure": gettext_lazy("between two bands"),
+    "none": gettext_lazy("not shown"),
 }
 
 
 @register.filter
 def tone_label(tone_name: str) -> str:
-    return TONE_LABELS.get(tone_name, "")
+    return str(TONE_LABELS.get(tone_name, ""))
+
+
+@register.filter
+def team_names(teams, more: int = 0) -> str:
+    """Teams' names as one phrase of the reader's language: "A, B and C", or "A, B and 2 more
+    teams" when `more` were left out of the list."""
+    names = [str(team.name) for team in teams]
+    if more:
+        names.append(ngettext("%(count)d more team", "%(count)d more teams", more) % {"count": more})
+    if len(names) < 2:
+        return "".join(names)
+    # Translators: joins the last two names of a list: "A, B and C".
+    return _("%(names)s and %(last)s") % {"names": _(", ").join(names[:-1]), "last": names[-1]}
 
 
 @register.inclusion_tag("surveys/results/_legend.html")
@@ -64,7 +79,7 @@ def percent(share: float | None) -> str:
 def chance_words(chance: float) -> str:
     """A chance (0–1) in words, with its percentage: the survey plan's cells."""
     word = (
-        "almost sure" if chance >= 0.95 else "likely" if chance >= 0.7 else "perhaps" if chance >= 0.3 else "unlikely"
+        _("almost sure") if chance >= 0.95 else _("likely") if chance >= 0.7 else _("perhaps") if chance >= 0.3 else _("unlikely")
     )
     return f"{word} ({round(chance * 100)}%)"
 
@@ -97,7 +112,11 @@ def whole_percentages(parts: list[float]) -> list[int]:
 def shares_bar(shares: Shares, higher_is_worse: bool = False) -> dict:
     """Favourable / neutral / unfavourable shares as a stacked bar with the same figures in words."""
     favourable, neutral, unfavourable = whole_percentages([shares.favourable, shares.neutral, shares.unfavourable])
-    words = ("never or rarely", "sometimes", "often or always") if higher_is_worse else ("agree", "neutral", "disagree")
+    words = (
+        (_("never or rarely"), _("sometimes"), _("often or always"))
+        if higher_is_worse
+        else (_("agree"), _("neutral"), _("disagree"))
+    )
     return {
         "parts": [
             {"tone": "good", "percent": favourable, "words": words[0]},
@@ -178,7 +197,9 @@ def trend_chart(trend: ConstructTrend, chart_id: str) -> dict:
         "axis_y": _HEIGHT - _BOTTOM + 16,
         "empty": all(p is None for p in points),
         "summary": "; ".join(
-            f"round {p.round.number}: {shown_index(p.score.index)}" if p.score else f"round {p.round.number}: not shown"
+            _("round %(number)s: %(index)s") % {"number": p.round.number, "index": shown_index(p.score.index)}
+            if p.score
+            else _("round %(number)s: not shown") % {"number": p.round.number}
             for p in trend.points
         ),
     }
