@@ -91,6 +91,12 @@ def points(value: float | None) -> str:
 
 
 @register.filter
+def whole(value: float | None) -> int:
+    """A figure rounded to a whole number, to count with (plural forms need a number)."""
+    return 0 if value is None else round(value)
+
+
+@register.filter
 def signed_points(value: float | None) -> str:
     return "" if value is None else scoring.signed_points(value)
 
