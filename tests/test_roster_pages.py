@@ -157,6 +157,7 @@ def test_a_big_upload_goes_to_the_task_and_the_page_shows_its_progress(
         "label": "Waiting to start",
         "processed_rows": 0,
         "total_rows": 0,
+        "text": "Waiting to start…",
         "finished": False,
     }
     RosterImport.all_organizations.update(status=RosterImportStatus.VALIDATING, processed_rows=1000, total_rows=2500)

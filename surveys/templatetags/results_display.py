@@ -13,6 +13,7 @@ from surveys.engine import scoring
 from surveys.engine.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone, shown_index
 from surveys.models import SCALE_LABELS, Construct, Scale
 from surveys.presentation import results as presentation
+from surveys.presentation.words import list_words
 from surveys.selectors.results import ConstructTrend, ItemResult
 
 register = template.Library()
@@ -48,10 +49,7 @@ def team_names(teams, more: int = 0) -> str:
     names = [str(team.name) for team in teams]
     if more:
         names.append(ngettext("%(count)d more team", "%(count)d more teams", more) % {"count": more})
-    if len(names) < 2:
-        return "".join(names)
-    # Translators: joins the last two names of a list: "A, B and C".
-    return _("%(names)s and %(last)s") % {"names": _(", ").join(names[:-1]), "last": names[-1]}
+    return list_words(names)
 
 
 @register.inclusion_tag("surveys/results/_legend.html")

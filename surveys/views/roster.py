@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -434,6 +435,9 @@ def roster_import_status(request, org_slug: str, import_id: int):
             "label": roster_import.get_status_display(),
             "processed_rows": roster_import.processed_rows,
             "total_rows": roster_import.total_rows,
+            "text": render_to_string(
+                "surveys/roster/_progress_text.html", {"roster_import": roster_import}, request=request
+            ),
             "finished": not roster_import.is_running,
         }
     )

@@ -18,7 +18,8 @@
     var limit = parseInt(box.getAttribute("maxlength"), 10);
     var update = function () {
       var left = limit - box.value.length;
-      count.textContent = left >= 0 ? left.toLocaleString("en-GB") + " left." : (-left).toLocaleString("en-GB") + " over the limit.";
+      var words = left >= 0 ? count.dataset.left : count.dataset.over;  // the page's language
+      count.textContent = words.replace("{count}", Math.abs(left).toLocaleString(document.documentElement.lang));
       count.classList.toggle("over", left < 0);
     };
     box.addEventListener("input", update);

@@ -8,7 +8,6 @@
   var bar = box.querySelector("[role=progressbar]");
   var fill = bar.querySelector("span");
   var text = box.querySelector(".progress-text");
-  var format = function (n) { return Number(n).toLocaleString("en-GB"); };
 
   function show(data) {
     var total = data.total_rows || 0;
@@ -16,13 +15,7 @@
     bar.setAttribute("aria-valuemax", String(total || 1));
     bar.setAttribute("aria-valuenow", String(done));
     fill.style.width = (total ? Math.round((done * 100) / total) : 0) + "%";
-    if (data.status === "validating") {
-      text.textContent = "Checked " + format(done) + " of " + format(total) + " rows";
-    } else if (data.status === "importing") {
-      text.textContent = "Confirmed: saving " + format(total) + " rows…";
-    } else {
-      text.textContent = "Waiting to start…";
-    }
+    text.textContent = data.text;  // written by the server, in the reader's language
   }
 
   function poll() {
