@@ -18,6 +18,7 @@ from typing import Any, cast
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import across_organizations, organization_scope
@@ -56,7 +57,7 @@ def access_membership(*, user: User, org_slug: str) -> Membership:
             .first()
         )
     if membership is None:
-        raise Http404("No such organisation.")
+        raise Http404(_("No such organisation."))
     return membership
 
 
@@ -66,7 +67,7 @@ def require_role(membership: Membership, *roles: str) -> None:
     Stops: an employee opening manager pages, a manager opening HR pages.
     """
     if membership is None or membership.role not in roles:
-        raise PermissionDenied("Your role in this organisation does not include this page.")
+        raise PermissionDenied(_("Your role in this organisation does not include this page."))
 
 
 def role_required(*roles: str) -> Callable:
@@ -156,7 +157,7 @@ def access_team(*, membership: Membership, team_id: int) -> Team:
     """A team whose results `membership` may see, or 404 (missing, other tenant, or not theirs)."""
     team = visible_teams(membership).filter(pk=team_id).first()
     if team is None:
-        raise Http404("No such team.")
+        raise Http404(_("No such team."))
     return team
 
 
@@ -170,7 +171,7 @@ def access_action_plan(*, team: Team, plan_id: int) -> ActionPlan:
         ActionPlan.objects.select_related("team", "round__survey", "owner__user").filter(team=team, pk=plan_id).first()
     )
     if plan is None:
-        raise Http404("No such action plan.")
+        raise Http404(_("No such action plan."))
     return plan
 
 
@@ -182,7 +183,7 @@ def access_roster_import(*, membership: Membership, import_id: int) -> RosterImp
     uploaded file itself is not loaded: progress polling must stay cheap.
     """
     if membership.role not in HR_ROLES:
-        raise Http404("No such import.")
+        raise Http404(_("No such import."))
     roster_import = (
         RosterImport.objects.filter(organization=membership.organization, pk=import_id)
         .select_related("uploaded_by__user")
@@ -190,7 +191,7 @@ def access_roster_import(*, membership: Membership, import_id: int) -> RosterImp
         .first()
     )
     if roster_import is None:
-        raise Http404("No such import.")
+        raise Http404(_("No such import."))
     return roster_import
 
 
@@ -201,30 +202,30 @@ def access_person(*, membership: Membership, person_id: int) -> Membership:
     global; memberships are not), and anyone without HR rights reaching a person's page.
     """
     if membership.role not in HR_ROLES:
-        raise Http404("No such person.")
+        raise Http404(_("No such person."))
     person = Membership.objects.select_related("user", "team").filter(pk=person_id).first()
     if person is None:
-        raise Http404("No such person.")
+        raise Http404(_("No such person."))
     return person
 
 
 def access_roster_change(*, membership: Membership, change_id: int) -> RosterChange:
     """An entry of the organisation's roster history, for HR and admins only, or 404."""
     if membership.role not in HR_ROLES:
-        raise Http404("No such change.")
+        raise Http404(_("No such change."))
     change = RosterChange.objects.filter(pk=change_id).first()
     if change is None:
-        raise Http404("No such change.")
+        raise Http404(_("No such change."))
     return change
 
 
 def access_api_key(*, membership: Membership, prefix: str) -> ApiKey:
     """An API key of the organisation (by its public prefix), for HR and admins only, or 404."""
     if membership.role not in HR_ROLES:
-        raise Http404("No such key.")
+        raise Http404(_("No such key."))
     api_key = ApiKey.objects.filter(prefix=prefix).first()
     if api_key is None:
-        raise Http404("No such key.")
+        raise Http404(_("No such key."))
     return api_key
 
 
@@ -275,10 +276,10 @@ def access_survey(*, membership: Membership, survey_id: int) -> Survey:
     lookup to the organisation in the URL, so "theirs" and "missing" look the same.
     """
     if membership.role not in HR_ROLES:
-        raise Http404("No such survey.")
+        raise Http404(_("No such survey."))
     survey = Survey.objects.select_related("root_team").filter(pk=survey_id).first()
     if survey is None:
-        raise Http404("No such survey.")
+        raise Http404(_("No such survey."))
     return survey
 
 
@@ -289,7 +290,7 @@ def access_round(*, survey: Survey, round_id: int) -> Round:
     """
     round_ = Round.objects.filter(pk=round_id, survey=survey).first()
     if round_ is None:
-        raise Http404("No such round.")
+        raise Http404(_("No such round."))
     return round_
 
 
@@ -342,5 +343,5 @@ def access_round_invitation(*, membership: Membership, round_id: int) -> Invitat
     )
     invitation = next(iter(found), None)
     if invitation is None:
-        raise Http404("No such pulse.")
+        raise Http404(_("No such pulse."))
     return invitation

@@ -14,6 +14,7 @@ from typing import cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from surveys.access import visible_teams
@@ -48,17 +49,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # (core.cross_lookups), in whose scope the key itself is checked.
         organization = Organization.objects.filter(pk=api_key_organization(key.partition(".")[0])).first()
         if organization is None:
-            raise exceptions.AuthenticationFailed("This API key is not valid.", code="invalid_key")
+            raise exceptions.AuthenticationFailed(_("This API key is not valid."), code="invalid_key")
         try:
             with organization_scope(organization):
                 api_key = cast(ApiKey, ApiKey.objects.get_from_key(key))
         except ApiKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("This API key is not valid.", code="invalid_key") from None
+            raise exceptions.AuthenticationFailed(_("This API key is not valid."), code="invalid_key") from None
         api_key.organization = organization
         if api_key.has_expired:
-            raise exceptions.AuthenticationFailed("This API key has expired.", code="expired_key")
+            raise exceptions.AuthenticationFailed(_("This API key has expired."), code="expired_key")
         if not api_key.organization.is_active:
-            raise exceptions.AuthenticationFailed("This API key's organisation is closed.", code="invalid_key")
+            raise exceptions.AuthenticationFailed(_("This API key's organisation is closed."), code="invalid_key")
         now = timezone.now()
         if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > LAST_USED_EVERY:
             with organization_scope(organization):
@@ -115,12 +116,12 @@ def client_for(request) -> ApiClient:
     if isinstance(request.auth, ApiKey):
         key = request.auth
         if wanted and wanted != key.organization.slug:
-            raise exceptions.NotFound("This key belongs to another organisation.", code="not_found")
+            raise exceptions.NotFound(_("This key belongs to another organisation."), code="not_found")
         return ApiClient(organization=key.organization, key=key)
     user = request.user
     if user is None or not user.is_authenticated:
         raise exceptions.NotAuthenticated(
-            "Send an API key (Authorization: Api-Key <key>) or sign in.", code="not_authenticated"
+            _("Send an API key (Authorization: Api-Key <key>) or sign in."), code="not_authenticated"
         )
     memberships = Membership.all_organizations.filter(
         user=user, is_active=True, organization__is_active=True
@@ -129,11 +130,11 @@ def client_for(request) -> ApiClient:
         memberships = memberships.filter(organization__slug=wanted)
     with across_organizations():  # the user's own memberships, which establish the scope
         if not memberships.exists():
-            raise exceptions.NotFound("No such organisation of yours.", code="not_found")
+            raise exceptions.NotFound(_("No such organisation of yours."), code="not_found")
         found = list(memberships.filter(role__in=MANAGER_ROLES)[:2])
     if not found:
         raise exceptions.PermissionDenied(
-            "The API is for HR, admins and managers: it shows results, never answers.", code="no_results_role"
+            _("The API is for HR, admins and managers: it shows results, never answers."), code="no_results_role"
         )
     if len(found) > 1:
         raise OrganizationRequired()
@@ -153,10 +154,10 @@ class OrganizationClient(permissions.BasePermission):
         request._request._organization_scope_token = scope_begin(client.organization)
         audit_context_add(**client.audit_actor)
         if getattr(view, "hr_only", False) and not client.is_hr:
-            raise exceptions.PermissionDenied("Only HR, admins and API keys read the roster.", code="hr_only")
+            raise exceptions.PermissionDenied(_("Only HR, admins and API keys read the roster."), code="hr_only")
         if request.method not in permissions.SAFE_METHODS and not client.may_write:
             raise exceptions.PermissionDenied(
-                "This key is read-only: create a read-and-write key to import rosters.", code="read_only"
+                _("This key is read-only: create a read-and-write key to import rosters."), code="read_only"
             )
         return True
 

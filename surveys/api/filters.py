@@ -3,6 +3,7 @@ every team below it; ids are whole numbers or a 400, never a database error."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from rest_framework import exceptions
 
@@ -37,7 +38,9 @@ class FilterBackend(filters.DjangoFilterBackend):
                 raw = request.query_params.get(name, "")
                 is_id = isinstance(filterset.filters.get(name), IdFilter) and whole_number(raw) is not None
                 if is_id and any(error.code == "invalid_choice" for error in field_errors):
-                    raise exceptions.NotFound(f"No such {name} in your organisation.", code="not_found")
+                    raise exceptions.NotFound(
+                        _("No such %(thing)s in your organisation.") % {"thing": name}, code="not_found"
+                    )
         return filterset
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, parsers, serializers
@@ -69,7 +70,7 @@ class _PersonView(ApiView):
     def person(self, person_id: int) -> Membership:
         found = Membership.objects.select_related("user", "team", "organization").filter(pk=person_id).first()
         if found is None:
-            raise exceptions.NotFound("No such person.", code="not_found")
+            raise exceptions.NotFound(_("No such person."), code="not_found")
         return found
 
 

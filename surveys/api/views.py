@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, parsers, status
@@ -261,7 +262,7 @@ class _HeatmapView(ApiView):
             raise exceptions.ValidationError({"round": ["Give the id of a published round."]}, code="invalid")
         round_ = Round.objects.select_related("survey", "organization").filter(pk=round_id).first()
         if round_ is None or round_.status != RoundStatus.PUBLISHED:
-            raise exceptions.NotFound("No published round with this id.", code="not_found")
+            raise exceptions.NotFound(_("No published round with this id."), code="not_found")
         teams = None if self.client.is_hr else self.client.teams()
         return org_heatmap(round=round_, teams=teams)
 
@@ -360,7 +361,7 @@ class _RosterImportView(ApiView):
     def roster_import(self, import_id: int) -> RosterImport:
         found = RosterImport.objects.filter(pk=import_id).defer("content").first()
         if found is None:
-            raise exceptions.NotFound("No such roster import.", code="not_found")
+            raise exceptions.NotFound(_("No such roster import."), code="not_found")
         return found
 
 

@@ -2,7 +2,10 @@ from typing import cast
 
 from django import forms
 from django.utils.dateformat import format as date_format
+from django.utils.text import format_lazy
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from surveys.access import team_readers
 from surveys.models import ActionPlan, ActionPlanStatus, Membership, Round, RoundStatus, Survey, Team
@@ -23,7 +26,11 @@ from .base import IdChoiceField, PulseForm
 class RoundChoiceField(IdChoiceField):
     def label_from_instance(self, obj: Round) -> str:
         closed = localtime(obj.closed_at or obj.closes_at)
-        return f"{obj.survey.name}, round {obj.number} (closed {date_format(closed, 'j M Y')})"
+        return _("%(survey)s, round %(number)s (closed %(closed)s)") % {
+            "survey": obj.survey.name,
+            "number": obj.number,
+            "closed": date_format(closed, pgettext("date format", "j M Y")),
+        }
 
 
 class OwnerChoiceField(IdChoiceField):
@@ -35,34 +42,37 @@ class ActionPlanForm(PulseForm):
     title = forms.CharField(
         max_length=TITLE_MAX_LENGTH,
         error_messages={"required": TITLE_REQUIRED},
-        help_text="One concrete change, e.g. “No meetings on Friday afternoons”.",
+        help_text=gettext_lazy("One concrete change, e.g. “No meetings on Friday afternoons”."),
     )
     description = forms.CharField(
-        label="What you will do",
+        label=gettext_lazy("What you will do"),
         required=False,
         max_length=DESCRIPTION_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Optional: the first steps, who takes them, and how the team will know it helped.",
+        help_text=gettext_lazy("Optional: the first steps, who takes them, and how the team will know it helped."),
     )
     owner = OwnerChoiceField(
         queryset=None,
         required=False,
-        empty_label="Nobody yet",
-        help_text="Who makes sure it happens: HR, or a lead of this team or of a team above it.",
+        empty_label=gettext_lazy("Nobody yet"),
+        help_text=gettext_lazy("Who makes sure it happens: HR, or a lead of this team or of a team above it."),
     )
     status = forms.ChoiceField(choices=ActionPlanStatus.choices, widget=forms.RadioSelect)
     due_on = forms.DateField(
-        label="Due date",
+        label=gettext_lazy("Due date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text=f"Optional. The owner gets one e-mail reminder {REMIND_DAYS} days before, unless it is done.",
+        help_text=format_lazy(
+            gettext_lazy("Optional. The owner gets one e-mail reminder {days} days before, unless it is done."),
+            days=REMIND_DAYS,
+        ),
     )
     round = RoundChoiceField(
-        label="In response to",
+        label=gettext_lazy("In response to"),
         queryset=None,
         required=False,
-        empty_label="No particular round",
-        help_text="Optional: the round whose results led to this plan.",
+        empty_label=gettext_lazy("No particular round"),
+        help_text=gettext_lazy("Optional: the round whose results led to this plan."),
     )
 
     def __init__(self, *args, team: Team, plan: ActionPlan | None = None, **kwargs):

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.selectors.answering import Item
@@ -37,7 +38,7 @@ class AnswerForm:
                 continue
             values = self.data.getlist(key)
             if len(values) != 1:
-                raise PulseError("Please choose one answer per question.", code="answer_invalid")
+                raise PulseError(_("Please choose one answer per question."), code="answer_invalid")
             answers[match[1]] = values[0].strip()
         return answers
 

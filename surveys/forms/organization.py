@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from surveys.core.names import name_check
 from surveys.models import ANSWERS_KEPT_DAYS_MAX, ANSWERS_KEPT_DAYS_MIN, Organization
@@ -9,49 +11,62 @@ from .base import PulseForm
 
 
 class OrganizationSettingsForm(PulseForm):
-    name = forms.CharField(label="Organisation name", max_length=200)
+    name = forms.CharField(label=gettext_lazy("Organisation name"), max_length=200)
     k = forms.IntegerField(
-        label="Anonymity threshold",
+        label=gettext_lazy("Anonymity threshold"),
         min_value=MIN_K,
         max_value=MAX_K,
         help_text=(
-            f"The smallest group whose results are ever shown. Never below {MIN_K}; 5 is a good default. "
-            "A higher number protects people better but hides results of small teams."
+            format_lazy(
+                gettext_lazy(
+                    "The smallest group whose results are ever shown. Never below {least}; 5 is a good default. "
+                    "A higher number protects people better but hides results of small teams."
+                ),
+                least=MIN_K,
+            )
         ),
     )
     k_comments = forms.IntegerField(
-        label="Comment threshold",
+        label=gettext_lazy("Comment threshold"),
         min_value=MIN_K,
         max_value=MAX_K_COMMENTS,
         help_text=(
-            "The smallest group whose comments are ever shown. Never below the anonymity threshold: "
-            "a comment's wording can give its author away more easily than a score."
+            gettext_lazy(
+                "The smallest group whose comments are ever shown. Never below the anonymity threshold: "
+                "a comment's wording can give its author away more easily than a score."
+            )
         ),
     )
     support_text = forms.CharField(
-        label="Support message",
+        label=gettext_lazy("Support message"),
         required=False,
         max_length=SUPPORT_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Shown to everyone after they answer: where to get help, in plain words.",
+        help_text=gettext_lazy("Shown to everyone after they answer: where to get help, in plain words."),
     )
     support_links = forms.CharField(
-        label="Support links",
+        label=gettext_lazy("Support links"),
         required=False,
         max_length=SUPPORT_LINKS_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line, as “Label | https://address” (mailto: and tel: work too).",
+        help_text=gettext_lazy("One per line, as “Label | https://address” (mailto: and tel: work too)."),
     )
 
     answers_kept_days = forms.IntegerField(
-        label="Keep answers and comments for (days)",
+        label=gettext_lazy("Keep answers and comments for (days)"),
         required=False,  # left empty: as before
         min_value=ANSWERS_KEPT_DAYS_MIN,
         max_value=ANSWERS_KEPT_DAYS_MAX,
         help_text=(
-            f"Days after a round's results are published, between {ANSWERS_KEPT_DAYS_MIN} and "
-            f"{ANSWERS_KEPT_DAYS_MAX:,}. Then its raw answers, its comments and the record of who answered "
-            "are deleted; its published results, and so its dashboards, stay."
+            format_lazy(
+                gettext_lazy(
+                    "Days after a round's results are published, between {least} and {most}. Then its raw answers, "
+                    "its comments and the record of who answered are deleted; its published results, and so its "
+                    "dashboards, stay."
+                ),
+                least=ANSWERS_KEPT_DAYS_MIN,
+                most=ANSWERS_KEPT_DAYS_MAX,
+            )
         ),
     )
 

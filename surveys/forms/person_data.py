@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from surveys.models import Membership
 from surveys.services.person_data import ErasureMode
@@ -10,7 +12,7 @@ class ErasureForm(PulseForm):
     """How to remove a person, confirmed by typing their address."""
 
     mode = forms.ChoiceField(
-        label="How",
+        label=gettext_lazy("How"),
         choices=[
             (ErasureMode.ERASE, "Erase: remove them from the roster with everything above"),
             (
@@ -22,9 +24,9 @@ class ErasureForm(PulseForm):
         initial=ErasureMode.ERASE,
     )
     confirm = forms.CharField(
-        label="Type their e-mail address to confirm",
+        label=gettext_lazy("Type their e-mail address to confirm"),
         max_length=254,
-        help_text="This cannot be undone.",
+        help_text=gettext_lazy("This cannot be undone."),
     )
 
     def __init__(self, *args, person: Membership, **kwargs):
@@ -34,5 +36,5 @@ class ErasureForm(PulseForm):
     def clean_confirm(self) -> str:
         typed = self.cleaned_data["confirm"].strip()
         if typed.lower() != self.person.user.email.lower():
-            raise forms.ValidationError("That is not their address: type it exactly as shown above.")
+            raise forms.ValidationError(_("That is not their address: type it exactly as shown above."))
         return typed

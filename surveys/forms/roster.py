@@ -1,6 +1,9 @@
 from typing import cast
 
 from django import forms
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from surveys.models import Role, RosterImportMode, Team
 from surveys.models.roster import DEFAULT_ROSTER_MODE
@@ -25,45 +28,48 @@ class TeamPathsField(IdMultipleChoiceField):
 
 class RosterUploadForm(PulseForm):
     file = forms.FileField(
-        label="Roster file (CSV)",
+        label=gettext_lazy("Roster file (CSV)"),
         allow_empty_file=True,  # the import report explains an empty file, like any other problem
-        help_text="A .csv file saved as “CSV UTF-8”, up to 20 MB and 100,000 people.",
+        help_text=gettext_lazy("A .csv file saved as “CSV UTF-8”, up to 20 MB and 100,000 people."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     mode = forms.ChoiceField(
-        label="What to do with people who are not in the file",
+        label=gettext_lazy("What to do with people who are not in the file"),
         choices=RosterImportMode.choices,
         initial=DEFAULT_ROSTER_MODE,
         widget=forms.RadioSelect,
-        help_text="Choose a full sync only for a file that holds everyone: its preview lists each person it "
-        "would deactivate before anything changes.",
+        help_text=gettext_lazy(
+            "Choose a full sync only for a file that holds everyone: its preview lists each person it "
+            "would deactivate before anything changes."
+        ),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.name.lower().endswith(WORKBOOK_SUFFIXES):
             raise forms.ValidationError(
-                "This is a spreadsheet workbook. Save it as “CSV UTF-8 (comma delimited)” and upload the .csv file."
+                _("This is a spreadsheet workbook. Save it as “CSV UTF-8 (comma delimited)” and upload the .csv file.")
             )
         if upload.size > MAX_BYTES:
             raise forms.ValidationError(
-                f"This file is {upload.size / (1024 * 1024):.1f} MB; Pulse accepts files up to 20 MB."
+                _("This file is %(size)s MB; Pulse accepts files up to 20 MB.")
+                % {"size": number_format(upload.size / (1024 * 1024), decimal_pos=1)}
             )
         return upload
 
 
 class RosterConfirmForm(PulseForm):
     large_deactivation_ok = forms.BooleanField(
-        label="Yes, deactivate these people",
+        label=gettext_lazy("Yes, deactivate these people"),
         required=False,
-        help_text="They get no more pulses and lose their pages. Their past answers stay counted.",
+        help_text=gettext_lazy("They get no more pulses and lose their pages. Their past answers stay counted."),
     )
 
 
 class PeopleSearchForm(PulseForm):
-    q = forms.CharField(label="Search", required=False, max_length=200)
+    q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=200)
     status = forms.ChoiceField(
-        label="Show",
+        label=gettext_lazy("Show"),
         required=False,
         choices=[("", "Everyone"), ("active", "Active people"), ("inactive", "Deactivated people")],
     )
@@ -72,16 +78,18 @@ class PeopleSearchForm(PulseForm):
 class PersonForm(PulseForm):
     """A person's name, team, role and the teams they lead; the e-mail only when adding."""
 
-    email = forms.EmailField(label="E-mail", max_length=254)
+    email = forms.EmailField(label=gettext_lazy("E-mail"), max_length=254)
     name = forms.CharField(max_length=200)
-    team = TeamPathChoiceField(queryset=None, help_text="The team whose results they count for.")
+    team = TeamPathChoiceField(queryset=None, help_text=gettext_lazy("The team whose results they count for."))
     role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect)
     leads = TeamPathsField(
-        label="Teams they lead",
+        label=gettext_lazy("Teams they lead"),
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="They see the results of these teams and every team below them. Managers, HR and admins only.",
+        help_text=gettext_lazy(
+            "They see the results of these teams and every team below them. Managers, HR and admins only."
+        ),
     )
 
     def __init__(self, *args, adding: bool, **kwargs):
@@ -103,11 +111,11 @@ class PersonForm(PulseForm):
 class TeamForm(PulseForm):
     name = forms.CharField(max_length=120)
     parent = TeamPathChoiceField(
-        label="Sits under",
+        label=gettext_lazy("Sits under"),
         queryset=None,
         required=False,
-        empty_label="Nothing: a top-level team",
-        help_text="Moving a team moves every team below it too.",
+        empty_label=gettext_lazy("Nothing: a top-level team"),
+        help_text=gettext_lazy("Moving a team moves every team below it too."),
     )
 
     def __init__(self, *args, team: Team, **kwargs):
@@ -125,12 +133,14 @@ class TeamForm(PulseForm):
 
 
 class TeamMergeForm(PulseForm):
-    into = TeamPathChoiceField(label="Merge into", queryset=None)
+    into = TeamPathChoiceField(label=gettext_lazy("Merge into"), queryset=None)
     leads_follow = forms.BooleanField(
-        label="Its leads also lead the team it merges into",
+        label=gettext_lazy("Its leads also lead the team it merges into"),
         required=False,
-        help_text="Off: they keep leading this team and its past results, and see nothing new. On: they also see "
-        "the results of the team it merges into and every team below it. The next page names everyone either way.",
+        help_text=gettext_lazy(
+            "Off: they keep leading this team and its past results, and see nothing new. On: they also see "
+            "the results of the team it merges into and every team below it. The next page names everyone either way."
+        ),
     )
 
     def __init__(self, *args, team: Team, **kwargs):

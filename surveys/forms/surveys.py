@@ -2,6 +2,7 @@ from typing import cast
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from surveys.core.ids import whole_number
 from surveys.models import Cadence, Organization, Question, Survey
@@ -33,72 +34,88 @@ MESSAGE_TEXT_TOO_LONG = f"Keep it to {MESSAGE_TEXT_MAX_LENGTH:,} characters (%(s
 
 
 class SurveyForm(PulseForm):
-    name = forms.CharField(max_length=200, help_text="People see it in their invitation, e.g. “Team pulse”.")
+    name = forms.CharField(
+        max_length=200, help_text=gettext_lazy("People see it in their invitation, e.g. “Team pulse”.")
+    )
     questions: forms.ModelMultipleChoiceField = IdMultipleChoiceField(queryset=None, required=False)
-    new_question_1 = forms.CharField(label="New question 1", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
-    new_question_2 = forms.CharField(label="New question 2", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
-    new_question_3 = forms.CharField(label="New question 3", required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH)
-    cadence = forms.ChoiceField(label="How often", choices=Cadence.choices, widget=forms.RadioSelect)
+    new_question_1 = forms.CharField(
+        label=gettext_lazy("New question 1"), required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH
+    )
+    new_question_2 = forms.CharField(
+        label=gettext_lazy("New question 2"), required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH
+    )
+    new_question_3 = forms.CharField(
+        label=gettext_lazy("New question 3"), required=False, max_length=CUSTOM_QUESTION_MAX_LENGTH
+    )
+    cadence = forms.ChoiceField(label=gettext_lazy("How often"), choices=Cadence.choices, widget=forms.RadioSelect)
     open_days = forms.IntegerField(
-        label="Days each round stays open",
+        label=gettext_lazy("Days each round stays open"),
         min_value=1,
         max_value=27,
-        help_text="Shorter than the time between two rounds: up to 6 days weekly, 13 every two weeks, 27 monthly.",
+        help_text=gettext_lazy(
+            "Shorter than the time between two rounds: up to 6 days weekly, 13 every two weeks, 27 monthly."
+        ),
     )
     starts_on = forms.DateField(
-        label="First opening date",
+        label=gettext_lazy("First opening date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Rounds open at the same time of day, then follow the rhythm you chose from this date.",
+        help_text=gettext_lazy("Rounds open at the same time of day, then follow the rhythm you chose from this date."),
     )
     root_team = TeamChoiceField(
-        label="Who takes part",
+        label=gettext_lazy("Who takes part"),
         queryset=None,
         required=False,
-        empty_label="The whole organisation",
-        help_text="A team and every team below it. People without a team are not invited.",
+        empty_label=gettext_lazy("The whole organisation"),
+        help_text=gettext_lazy("A team and every team below it. People without a team are not invited."),
     )
     comments_enabled = forms.BooleanField(
-        label="Let people add an optional comment",
+        label=gettext_lazy("Let people add an optional comment"),
         required=False,
-        help_text="Comments are shown only for groups large enough (the comment threshold), after a round closes.",
+        help_text=gettext_lazy(
+            "Comments are shown only for groups large enough (the comment threshold), after a round closes."
+        ),
     )
     support_text = forms.CharField(
-        label="Support message for this survey",
+        label=gettext_lazy("Support message for this survey"),
         required=False,
         max_length=SUPPORT_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown after answering, below your organisation's support resources.",
+        help_text=gettext_lazy("Shown after answering, below your organisation's support resources."),
     )
     support_links = forms.CharField(
-        label="Support links for this survey",
+        label=gettext_lazy("Support links for this survey"),
         required=False,
         max_length=SUPPORT_LINKS_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line, as “Label | https://address”.",
+        help_text=gettext_lazy("One per line, as “Label | https://address”."),
     )
     invitation_text = forms.CharField(
-        label="Your opening words in the invitation",
+        label=gettext_lazy("Your opening words in the invitation"),
         required=False,
         max_length=MESSAGE_TEXT_MAX_LENGTH,
         error_messages={"max_length": MESSAGE_TEXT_TOO_LONG},
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=(
-            "Optional: replaces Pulse's first paragraph. The link, the closing date and the privacy promise "
-            "always follow."
+            gettext_lazy(
+                "Optional: replaces Pulse's first paragraph. The link, the closing date and the privacy promise "
+                "always follow."
+            )
         ),
     )
     reminder_text = forms.CharField(
-        label="Your opening words in the reminder",
+        label=gettext_lazy("Your opening words in the reminder"),
         required=False,
         max_length=MESSAGE_TEXT_MAX_LENGTH,
         error_messages={"max_length": MESSAGE_TEXT_TOO_LONG},
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional: replaces Pulse's first paragraph of the one reminder sent half-way to everyone invited.",
+        help_text=gettext_lazy(
+            "Optional: replaces Pulse's first paragraph of the one reminder sent half-way to everyone invited."
+        ),
     )
     is_active = forms.BooleanField(
-        label="Running",
+        label=gettext_lazy("Running"),
         required=False,
-        help_text="Untick to pause: no new round opens until you tick it again.",
+        help_text=gettext_lazy("Untick to pause: no new round opens until you tick it again."),
     )
 
     def __init__(self, *args, organization: Organization, survey: Survey | None = None, **kwargs):

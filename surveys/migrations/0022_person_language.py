@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0021_organization_creation_audited'),
+        ("surveys", "0021_organization_creation_audited"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='language',
-            field=models.CharField(blank=True, default='', help_text="The language of their pages and e-mails (a code of LANGUAGES); blank: their browser's.", max_length=10),
+            model_name="user",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The language of their pages and e-mails (a code of LANGUAGES); blank: their browser's.",
+                max_length=10,
+            ),
         ),
     ]

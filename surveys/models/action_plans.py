@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from surveys.core.tenancy import TenantModel
 
@@ -14,9 +15,9 @@ REMIND_DAYS = 3
 
 
 class ActionPlanStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
+    PLANNED = "planned", gettext_lazy("Planned")
+    IN_PROGRESS = "in_progress", gettext_lazy("In progress")
+    DONE = "done", gettext_lazy("Done")
 
 
 class ActionPlan(TenantModel):

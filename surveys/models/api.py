@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager, BaseAPIKeyManager
 
 from surveys.core.tenancy import TenantManager, TenantModel
@@ -7,8 +8,8 @@ from .organization import Membership
 
 
 class ApiKeyScope(models.TextChoices):
-    READ = "read", "Read only"
-    WRITE = "write", "Read and write (roster imports)"
+    READ = "read", gettext_lazy("Read only")
+    WRITE = "write", gettext_lazy("Read and write (roster imports)")
 
 
 class ScopedApiKeyManager(TenantManager, BaseAPIKeyManager):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_supported_language_variant
+from django.utils.translation import get_supported_language_variant, gettext_lazy
 
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import TenantModel
@@ -168,10 +168,10 @@ def language_supported(code: str) -> str | None:
 
 
 class Role(models.TextChoices):
-    EMPLOYEE = "employee", "Employee"
-    MANAGER = "manager", "Manager"
-    HR = "hr", "HR"
-    ADMIN = "admin", "Admin"
+    EMPLOYEE = "employee", gettext_lazy("Employee")
+    MANAGER = "manager", gettext_lazy("Manager")
+    HR = "hr", gettext_lazy("HR")
+    ADMIN = "admin", gettext_lazy("Admin")
 
 
 #: Every role: pages any member may open.

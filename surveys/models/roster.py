@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from surveys.core.tenancy import TenantModel
 
@@ -10,13 +11,13 @@ ROSTER_COLUMNS = ("email", "name", "team", "role", "manages")
 
 
 class RosterImportStatus(models.TextChoices):
-    PENDING = "pending", "Waiting to start"
-    VALIDATING = "validating", "Checking rows"
-    PREVIEW = "preview", "Ready to confirm"
-    IMPORTING = "importing", "Saving"
-    DONE = "done", "Imported"
-    FAILED = "failed", "Not imported"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", gettext_lazy("Waiting to start")
+    VALIDATING = "validating", gettext_lazy("Checking rows")
+    PREVIEW = "preview", gettext_lazy("Ready to confirm")
+    IMPORTING = "importing", gettext_lazy("Saving")
+    DONE = "done", gettext_lazy("Imported")
+    FAILED = "failed", gettext_lazy("Not imported")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 #: An import still has work to do in these states; the file is kept only while it does.
@@ -27,8 +28,8 @@ FINISHED_IMPORT_STATES = frozenset({RosterImportStatus.DONE, RosterImportStatus.
 
 
 class RosterImportMode(models.TextChoices):
-    ADD = "add", "Add and update: people not in the file stay as they are"
-    SYNC = "sync", "Full sync: people not in the file are deactivated"
+    ADD = "add", gettext_lazy("Add and update: people not in the file stay as they are")
+    SYNC = "sync", gettext_lazy("Full sync: people not in the file are deactivated")
 
 
 #: What an import does when nobody chose: the mode that cannot deactivate anyone. A full sync is
@@ -67,11 +68,11 @@ class RosterImport(TenantModel):
 
 
 class RosterChangeKind(models.TextChoices):
-    IMPORT = "import", "Roster import"
-    PERSON = "person", "Person changed"
-    TEAM = "team", "Team changed"
-    UNDO = "undo", "Change undone"
-    SCIM = "scim", "From the identity provider (SCIM)"
+    IMPORT = "import", gettext_lazy("Roster import")
+    PERSON = "person", gettext_lazy("Person changed")
+    TEAM = "team", gettext_lazy("Team changed")
+    UNDO = "undo", gettext_lazy("Change undone")
+    SCIM = "scim", gettext_lazy("From the identity provider (SCIM)")
 
 
 #: What a history entry records it replaced (`RosterChange.details`), each list holding ids and

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from surveys.core.own_transaction import execute_committed
 from surveys.core.tenancy import TenantModel
@@ -19,11 +20,11 @@ from .surveys import Question, Survey
 
 
 class RoundStatus(models.TextChoices):
-    SCHEDULED = "scheduled", "Scheduled"
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed, results being prepared"
-    PUBLISHED = "published", "Results published"
-    FAILED = "failed", "Aggregation failed"
+    SCHEDULED = "scheduled", gettext_lazy("Scheduled")
+    OPEN = "open", gettext_lazy("Open")
+    CLOSED = "closed", gettext_lazy("Closed, results being prepared")
+    PUBLISHED = "published", gettext_lazy("Results published")
+    FAILED = "failed", gettext_lazy("Aggregation failed")
 
 
 #: After the close: nothing can be said any more, so the round may be sealed and aggregated.
@@ -39,8 +40,8 @@ class PublicationRule(models.IntegerChoices):
     """Which publication rule a round's figures follow (docs/privacy.md, "Publication").
     Published results are final, so a round keeps the rule it was published under."""
 
-    WORST_CASE = 1, "Each team decided on the worst case around it (until December 2026)"
-    UNITS = 2, "Reporting units shown on their own count, rests passed up"
+    WORST_CASE = 1, gettext_lazy("Each team decided on the worst case around it (until December 2026)")
+    UNITS = 2, gettext_lazy("Reporting units shown on their own count, rests passed up")
 
 
 class AnsweringPhase(StrEnum):

@@ -4,6 +4,7 @@ import re
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from surveys.core.tenancy import TenantManager, TenantModel, current_organization
 
@@ -11,14 +12,14 @@ from .organization import Membership, Team, parse_support_links
 
 
 class Construct(models.TextChoices):
-    AUTONOMY = "autonomy", "Autonomy"
-    COMPETENCE = "competence", "Competence"
-    RELATEDNESS = "relatedness", "Relatedness"
-    BENEFICENCE = "beneficence", "Beneficence"
-    EXHAUSTION = "exhaustion", "Exhaustion"
-    MENTAL_DISTANCE = "mental_distance", "Mental distance"
-    CONTEXT = "context", "Working conditions (not scored)"
-    CUSTOM = "custom", "Organisation question"
+    AUTONOMY = "autonomy", gettext_lazy("Autonomy")
+    COMPETENCE = "competence", gettext_lazy("Competence")
+    RELATEDNESS = "relatedness", gettext_lazy("Relatedness")
+    BENEFICENCE = "beneficence", gettext_lazy("Beneficence")
+    EXHAUSTION = "exhaustion", gettext_lazy("Exhaustion")
+    MENTAL_DISTANCE = "mental_distance", gettext_lazy("Mental distance")
+    CONTEXT = "context", gettext_lazy("Working conditions (not scored)")
+    CUSTOM = "custom", gettext_lazy("Organisation question")
 
 
 #: Constructs where a higher answer means things are worse.
@@ -28,8 +29,8 @@ BURNOUT_SIGNS = (Construct.EXHAUSTION, Construct.MENTAL_DISTANCE)
 
 
 class Scale(models.TextChoices):
-    AGREE = "agree5", "Agreement (1–5)"
-    FREQUENCY = "frequency5", "Frequency since the last pulse (1–5)"
+    AGREE = "agree5", gettext_lazy("Agreement (1–5)")
+    FREQUENCY = "frequency5", gettext_lazy("Frequency since the last pulse (1–5)")
 
 
 SCALE_LABELS: dict[str, tuple[str, ...]] = {
@@ -110,9 +111,9 @@ class Question(models.Model):
 
 
 class Cadence(models.TextChoices):
-    WEEKLY = "weekly", "Every week"
-    BIWEEKLY = "biweekly", "Every two weeks"
-    MONTHLY = "monthly", "Every month"
+    WEEKLY = "weekly", gettext_lazy("Every week")
+    BIWEEKLY = "biweekly", gettext_lazy("Every two weeks")
+    MONTHLY = "monthly", gettext_lazy("Every month")
 
 
 class Survey(TenantModel):

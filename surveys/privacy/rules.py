@@ -6,6 +6,8 @@ See docs/privacy.md for the threat model and why each rule is enough.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from surveys.core.exceptions import PulseError
 
 #: The floor no organisation may go below: results are shown for groups of at least MIN_K.
@@ -26,11 +28,11 @@ def thresholds_check(*, k: int | None, k_comments: int | None) -> tuple[int, int
     than everyone was promised, and comments released for groups smaller than scores are.
     """
     if k is None or k_comments is None:
-        raise PulseError("The anonymity thresholds were never set.", code="k")
+        raise PulseError(_("The anonymity thresholds were never set."), code="k")
     if k < MIN_K:
-        raise PulseError(f"The anonymity threshold cannot be below {MIN_K}.", code="k")
+        raise PulseError(_("The anonymity threshold cannot be below %(least)s.") % {"least": MIN_K}, code="k")
     if k_comments < k:
-        raise PulseError("The comment threshold cannot be below the anonymity threshold.", code="k_comments")
+        raise PulseError(_("The comment threshold cannot be below the anonymity threshold."), code="k_comments")
     return k, k_comments
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from delivery.channels import Letter
 from delivery.models import Delivery, MessageKind
@@ -53,14 +54,17 @@ def action_plan_title_check(*, title: str) -> str:
     if not title:
         raise PulseError(TITLE_REQUIRED, code="title")
     if len(title) > TITLE_MAX_LENGTH:
-        raise PulseError(f"Keep the title under {TITLE_MAX_LENGTH} characters; details go below.", code="title")
+        raise PulseError(
+            _("Keep the title under %(limit)s characters; details go below.") % {"limit": TITLE_MAX_LENGTH},
+            code="title",
+        )
     return title
 
 
 def action_plan_due_check(*, due_on: dt.date | None) -> None:
     """A new due date cannot be in the past (an existing one may pass while the work goes on)."""
     if due_on is not None and due_on < timezone.localdate():
-        raise PulseError("Choose a due date from today onwards, or leave it empty.", code="due_on")
+        raise PulseError(_("Choose a due date from today onwards, or leave it empty."), code="due_on")
 
 
 def action_plan_round_check(*, round_: Round | None, team: Team) -> None:
@@ -70,14 +74,15 @@ def action_plan_round_check(*, round_: Round | None, team: Team) -> None:
     root = round_.survey.root_team
     covers = root is None or root.contains(team) or team.contains(root)
     if round_.status != RoundStatus.PUBLISHED or round_.organization_id != team.organization_id or not covers:
-        raise PulseError("Choose a round whose results this team can see, or none.", code="round")
+        raise PulseError(_("Choose a round whose results this team can see, or none."), code="round")
 
 
 def action_plan_owner_check(*, owner: Membership | None, team: Team) -> None:
     """The owner may see the team's results: HR, or a lead of the team or of a team above it."""
     if owner is not None and not team_readers(team).filter(pk=owner.pk).exists():
         raise PulseError(
-            f"Choose someone who may see {team.name}'s results: HR, or a lead of {team.name} or of a team above it.",
+            _("Choose someone who may see %(team)s's results: HR, or a lead of %(team)s or of a team above it.")
+            % {"team": team.name},
             code="owner",
         )
 
@@ -187,9 +192,12 @@ def _checked(*, team: Team, fields: ActionPlanFields, previous: ActionPlanFields
     title = action_plan_title_check(title=fields.title)
     description = fields.description.strip()
     if len(description) > DESCRIPTION_MAX_LENGTH:
-        raise PulseError(f"Keep the description under {DESCRIPTION_MAX_LENGTH} characters.", code="description")
+        raise PulseError(
+            _("Keep the description under %(limit)s characters.") % {"limit": DESCRIPTION_MAX_LENGTH},
+            code="description",
+        )
     if fields.status not in ActionPlanStatus.values:
-        raise PulseError("Choose where the plan stands.", code="status")
+        raise PulseError(_("Choose where the plan stands."), code="status")
     if previous is None or fields.due_on != previous.due_on:
         action_plan_due_check(due_on=fields.due_on)
     if previous is None or _pk(fields.round) != _pk(previous.round):

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import cast
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
@@ -24,15 +25,18 @@ def api_key_create(
     """A new key: (the stored key, the secret to show once)."""
     name = name_check(name, code="name")
     if not name:
-        raise PulseError("Name the key after what uses it, e.g. “Power BI”.", code="name")
+        raise PulseError(_("Name the key after what uses it, e.g. “Power BI”."), code="name")
     if len(name) > NAME_MAX:
-        raise PulseError(f"Keep the name under {NAME_MAX} characters.", code="name")
+        raise PulseError(_("Keep the name under %(limit)s characters.") % {"limit": NAME_MAX}, code="name")
     if scope not in ApiKeyScope.values:
-        raise PulseError("Choose what the key may do.", code="scope")
+        raise PulseError(_("Choose what the key may do."), code="scope")
     if expires_on is not None and expires_on <= timezone.localdate():
-        raise PulseError("Choose an expiry date after today, or none.", code="expires_on")
+        raise PulseError(_("Choose an expiry date after today, or none."), code="expires_on")
     if ApiKey.objects.filter(revoked=False).count() >= MAX_KEYS:
-        raise PulseError(f"An organisation has at most {MAX_KEYS} keys: revoke one you no longer use.", code="name")
+        raise PulseError(
+            _("An organisation has at most %(most)s keys: revoke one you no longer use.") % {"most": MAX_KEYS},
+            code="name",
+        )
     expiry = None
     if expires_on is not None:
         expiry = timezone.make_aware(dt.datetime.combine(expires_on, dt.time.max))

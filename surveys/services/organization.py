@@ -1,6 +1,8 @@
 """Organisation settings: name, anonymity thresholds, support resources, retention."""
 
 from django.db import transaction
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
@@ -20,13 +22,17 @@ def support_check(*, text: str, links: str) -> None:
     """Support resources short enough to serve on every answering page, with safe links."""
     if len(text.strip()) > SUPPORT_TEXT_MAX:
         raise PulseError(
-            f"Keep the support text under {SUPPORT_TEXT_MAX:,} characters (it has {len(text.strip()):,}): "
-            "link to a longer page instead.",
+            _("Keep the support text under %(limit)s characters (it has %(length)s): link to a longer page instead.")
+            % {
+                "limit": number_format(SUPPORT_TEXT_MAX, force_grouping=True),
+                "length": number_format(len(text.strip()), force_grouping=True),
+            },
             code="support_text",
         )
     if len(links.strip()) > SUPPORT_LINKS_MAX or len(parse_support_links(links)) > SUPPORT_LINKS_COUNT:
         raise PulseError(
-            f"Keep to {SUPPORT_LINKS_COUNT} links at most, in under {SUPPORT_LINKS_MAX:,} characters.",
+            _("Keep to %(count)s links at most, in under %(limit)s characters.")
+            % {"count": SUPPORT_LINKS_COUNT, "limit": number_format(SUPPORT_LINKS_MAX, force_grouping=True)},
             code="support_links",
         )
     support_links_validate(links)
@@ -37,8 +43,11 @@ def support_links_validate(text: str) -> None:
     for number, link in enumerate(parse_support_links(text), start=1):
         if not link["url"].lower().startswith(SUPPORT_LINK_SCHEMES):
             raise PulseError(
-                f"Link {number} (“{link['label']}”) needs an address starting with https://, http://, "
-                "mailto: or tel:, written as “Label | https://address”.",
+                _(
+                    "Link %(number)s (“%(label)s”) needs an address starting with https://, http://, "
+                    "mailto: or tel:, written as “Label | https://address”."
+                )
+                % {"number": number, "label": link["label"]},
                 code="support_links",
             )
 
@@ -57,14 +66,15 @@ def organization_update(
     new retention applies to every round not purged yet (the next run of the job)."""
     name = name_check(name, code="name")
     if not name:
-        raise PulseError("Give the organisation a name.", code="name")
+        raise PulseError(_("Give the organisation a name."), code="name")
     thresholds_check(k=k, k_comments=k_comments)
     support_check(text=support_text, links=support_links)
     if answers_kept_days is None:
         answers_kept_days = organization.answers_kept_days
     if not ANSWERS_KEPT_DAYS_MIN <= answers_kept_days <= ANSWERS_KEPT_DAYS_MAX:
         raise PulseError(
-            f"Keep answers between {ANSWERS_KEPT_DAYS_MIN} and {ANSWERS_KEPT_DAYS_MAX:,} days after publication.",
+            _("Keep answers between %(least)s and %(most)s days after publication.")
+            % {"least": ANSWERS_KEPT_DAYS_MIN, "most": number_format(ANSWERS_KEPT_DAYS_MAX, force_grouping=True)},
             code="answers_kept_days",
         )
     with transaction.atomic():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from surveys.core.cross_lookups import people_by_email, people_elsewhere
 from surveys.core.exceptions import PulseError
@@ -38,9 +39,9 @@ class PersonFields:
 def person_name_check(*, name: str) -> str:
     name = name_check(name, code="name")
     if not name:
-        raise PulseError("Give the person's name.", code="name")
+        raise PulseError(_("Give the person's name."), code="name")
     if len(name) > NAME_MAX:
-        raise PulseError(f"Keep the name under {NAME_MAX} characters.", code="name")
+        raise PulseError(_("Keep the name under %(limit)s characters.") % {"limit": NAME_MAX}, code="name")
     return name
 
 
@@ -49,18 +50,20 @@ def person_email_check(*, organization: Organization, email: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise PulseError("Enter a valid e-mail address.", code="email") from None
+        raise PulseError(_("Enter a valid e-mail address."), code="email") from None
     if Membership.objects.filter(organization=organization, user__email=email).exists():
-        raise PulseError("Someone with this e-mail is already in the organisation: edit them instead.", code="email")
+        raise PulseError(_("Someone with this e-mail is already in the organisation: edit them instead."), code="email")
     return email
 
 
 def _fields_check(*, fields: PersonFields) -> PersonFields:
     name = person_name_check(name=fields.name)
     if fields.role not in Role.values:
-        raise PulseError("Choose a role.", code="role")
+        raise PulseError(_("Choose a role."), code="role")
     if fields.leads and fields.role not in MANAGER_ROLES:
-        raise PulseError("Only managers, HR and admins lead teams: choose the manager role, or no teams.", code="leads")
+        raise PulseError(
+            _("Only managers, HR and admins lead teams: choose the manager role, or no teams."), code="leads"
+        )
     return PersonFields(name=name, team=fields.team, role=fields.role, leads=tuple(fields.leads))
 
 
@@ -96,7 +99,7 @@ def person_update(*, membership: Membership, actor: Membership | None, fields: P
     themselves: they could not undo it."""
     fields = _fields_check(fields=fields)
     if actor is not None and membership.pk == actor.pk and actor.role in HR_ROLES and fields.role not in HR_ROLES:
-        raise PulseError("You cannot take your own HR rights away: ask another HR person.", code="role")
+        raise PulseError(_("You cannot take your own HR rights away: ask another HR person."), code="role")
     with transaction.atomic():
         membership = (
             Membership.objects.select_for_update(of=("self",)).select_related("user", "team").get(pk=membership.pk)
@@ -108,8 +111,10 @@ def person_update(*, membership: Membership, actor: Membership | None, fields: P
             elsewhere = bool(people_elsewhere([membership.user_id], organization_id=membership.organization_id))
             if elsewhere:
                 raise PulseError(
-                    "This person also belongs to another organisation on Pulse, so their name is theirs to "
-                    "change (on their account), not the roster's.",
+                    _(
+                        "This person also belongs to another organisation on Pulse, so their name is theirs to "
+                        "change (on their account), not the roster's."
+                    ),
                     code="name",
                 )
             membership.user.name = fields.name
@@ -143,7 +148,7 @@ def person_deactivate(*, membership: Membership, actor: Membership | None) -> Me
     """Deactivate (never delete: their rounds' counts keep them). They are invited to nothing
     more, lose their pages, and stop leading teams."""
     if actor is not None and membership.pk == actor.pk:
-        raise PulseError("You cannot deactivate yourself.", code="active")
+        raise PulseError(_("You cannot deactivate yourself."), code="active")
     return _set_active(membership=membership, actor=actor, active=False)
 
 
@@ -182,9 +187,9 @@ def _set_active(*, membership: Membership, actor: Membership | None, active: boo
 def account_invitation_resend(*, membership: Membership) -> None:
     """HR's "send the set-up link again": now, whatever was sent before."""
     if membership.user.has_usable_password():
-        raise PulseError("This person has set up their account already.", code="account")
+        raise PulseError(_("This person has set up their account already."), code="account")
     if not membership.is_active:
-        raise PulseError("This person is deactivated: reactivate them first.", code="account")
+        raise PulseError(_("This person is deactivated: reactivate them first."), code="account")
     message = account_invitations_prepare(membership_ids=[membership.pk])
     account_invitations_send(message_id=message.pk)
 

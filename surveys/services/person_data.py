@@ -19,6 +19,7 @@ import secrets
 from enum import StrEnum
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.core.tokens import token_hash, token_new
@@ -41,9 +42,9 @@ class ErasureMode(StrEnum):
 def person_erase(*, membership: Membership, actor: Membership | None, mode: str) -> None:
     """Erase or anonymise one person of the organisation (HR's request, previewed first)."""
     if mode not in ErasureMode.__members__.values():
-        raise PulseError("Choose whether to erase or to anonymise the person.", code="mode")
+        raise PulseError(_("Choose whether to erase or to anonymise the person."), code="mode")
     if actor is not None and actor.pk == membership.pk:
-        raise PulseError("You cannot erase yourself: ask another HR person or admin.", code="mode")
+        raise PulseError(_("You cannot erase yourself: ask another HR person or admin."), code="mode")
     user = membership.user
     email, name = user.email, user.name
     with transaction.atomic():

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.core.ids import whole_number
@@ -56,7 +58,7 @@ def response_submit(*, invitation: Invitation, answers: Mapping[Any, int | str |
                 text = _comment_text(comments_enabled=state.comments_enabled, comment=comment)
                 if not values and not text:
                     raise PulseError(
-                        "Please choose an answer for at least one question, or write a comment.",
+                        _("Please choose an answer for at least one question, or write a comment."),
                         code="empty_submission",
                     )
                 if connection.vendor == "postgresql":
@@ -85,7 +87,7 @@ def _answer_values(*, in_round: frozenset[int], answers: Mapping[Any, int | str 
         question_id = whole_number(key)
         if question_id not in in_round:
             raise PulseError(
-                "One of the questions is not part of this pulse. Please reload the page and answer again.",
+                _("One of the questions is not part of this pulse. Please reload the page and answer again."),
                 code="question_unknown",
             )
         if raw in SKIPPED:
@@ -93,7 +95,8 @@ def _answer_values(*, in_round: frozenset[int], answers: Mapping[Any, int | str 
         value = whole_number(raw)
         if value is None or not 1 <= value <= SCALE_POINTS:
             raise PulseError(
-                f"Each answer must be one of the {SCALE_POINTS} choices offered (or “Prefer not to say”).",
+                _("Each answer must be one of the %(points)s choices offered (or “Prefer not to say”).")
+                % {"points": SCALE_POINTS},
                 code="answer_invalid",
             )
         values[question_id] = value
@@ -106,10 +109,14 @@ def _comment_text(*, comments_enabled: bool, comment: str | None) -> str:
     if not text:
         return ""
     if not comments_enabled:
-        raise PulseError("This pulse does not take comments.", code="comments_disabled")
+        raise PulseError(_("This pulse does not take comments."), code="comments_disabled")
     if len(text) > COMMENT_MAX_LENGTH:
         raise PulseError(
-            f"Your comment is {len(text):,} characters long; the limit is {COMMENT_MAX_LENGTH:,}. Please shorten it.",
+            _("Your comment is %(length)s characters long; the limit is %(limit)s. Please shorten it.")
+            % {
+                "length": number_format(len(text), force_grouping=True),
+                "limit": number_format(COMMENT_MAX_LENGTH, force_grouping=True),
+            },
             code="comment_too_long",
         )
     return text

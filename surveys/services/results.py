@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
@@ -69,13 +70,15 @@ def results_publish(*, round_id: int) -> PublishOutcome:
                 # Publishing again could differ from what was shown; refuse and change nothing.
                 logger.error("Round %s has results but is %s: not publishing again.", round_.pk, round_.status)
                 raise PulseError(
-                    f"Round {round_.pk} already has published results, and published results are final.",
+                    _("Round %(round)s already has published results, and published results are final.")
+                    % {"round": round_.pk},
                     code="already_published",
                     status=409,
                 )
             if not round_.may_publish:
                 raise PulseError(
-                    f"Round {round_.pk} is {round_.get_status_display().lower()}: results wait for the close.",
+                    _("Round %(round)s is %(status)s: results wait for the close.")
+                    % {"round": round_.pk, "status": round_.get_status_display().lower()},
                     code="round_not_closed",
                     status=409,
                 )

@@ -14,6 +14,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.core.bulk import bulk_update
 from surveys.core.enqueue import enqueue
@@ -131,7 +132,7 @@ def _refuse_overlap(round_: Round) -> None:
     """Two open rounds of one survey would split people's answers between them."""
     if Round.objects.filter(survey_id=round_.survey_id, status=RoundStatus.OPEN).exclude(pk=round_.pk).exists():
         raise PulseError(
-            "Another round of this survey is still open. Close it before opening the next one.",
+            _("Another round of this survey is still open. Close it before opening the next one."),
             code="round_overlap",
         )
 

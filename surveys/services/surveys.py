@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
@@ -66,25 +68,28 @@ MESSAGE_TEXT_MAX_LENGTH = 1200
 def survey_name_check(*, name: str, survey: Survey | None = None) -> str:
     name = name_check(name, code="name")
     if not name:
-        raise PulseError("Give the survey a name.", code="name")
+        raise PulseError(_("Give the survey a name."), code="name")
     others = Survey.objects.filter(name__iexact=name)
     if survey is not None:
         others = others.exclude(pk=survey.pk)
     if others.exists():
-        raise PulseError("Another survey already has this name. Choose a different one.", code="name")
+        raise PulseError(_("Another survey already has this name. Choose a different one."), code="name")
     return name
 
 
 def survey_window_check(*, cadence: str, open_days: int) -> None:
     """A round must close before the next one opens, so rounds never overlap."""
     if cadence not in Cadence.values:
-        raise PulseError("Choose how often the pulse runs.", code="cadence")
+        raise PulseError(_("Choose how often the pulse runs."), code="cadence")
     longest = longest_open_days(cadence)
     if not 1 <= open_days <= longest:
         label = Cadence(cadence).label.lower()
         raise PulseError(
-            f"With a round {label}, a round can stay open between 1 and {longest} days, "
-            "so it closes before the next one opens.",
+            _(
+                "With a round %(cadence)s, a round can stay open between 1 and %(longest)s days, "
+                "so it closes before the next one opens."
+            )
+            % {"cadence": label, "longest": longest},
             code="open_days",
         )
 
@@ -92,7 +97,7 @@ def survey_window_check(*, cadence: str, open_days: int) -> None:
 def survey_start_check(*, starts_on: dt.date, survey: Survey | None = None) -> None:
     unchanged = survey is not None and survey.starts_on == starts_on
     if not unchanged and starts_on < timezone.localdate():
-        raise PulseError("The first opening date cannot be in the past.", code="starts_on")
+        raise PulseError(_("The first opening date cannot be in the past."), code="starts_on")
 
 
 def survey_new_questions_check(*, texts: Sequence[str]) -> list[str]:
@@ -102,7 +107,8 @@ def survey_new_questions_check(*, texts: Sequence[str]) -> list[str]:
         text = " ".join(text.split())
         if len(text) > CUSTOM_QUESTION_MAX_LENGTH:
             raise PulseError(
-                f"A question can be at most {CUSTOM_QUESTION_MAX_LENGTH} characters.", code="new_questions"
+                _("A question can be at most %(limit)s characters.") % {"limit": CUSTOM_QUESTION_MAX_LENGTH},
+                code="new_questions",
             )
         if text and text.lower() not in {t.lower() for t in cleaned}:
             cleaned.append(text)
@@ -114,21 +120,30 @@ def survey_message_text_check(*, text: str, code: str) -> str:
     characters, no control characters but line breaks (they reach every invitee's inbox)."""
     text = "\n".join(line.rstrip() for line in text.strip().splitlines())
     if len(text) > MESSAGE_TEXT_MAX_LENGTH:
-        raise PulseError(f"Keep it to {MESSAGE_TEXT_MAX_LENGTH:,} characters ({len(text):,} now).", code=code)
+        raise PulseError(
+            _("Keep it to %(limit)s characters (%(length)s now).")
+            % {
+                "limit": number_format(MESSAGE_TEXT_MAX_LENGTH, force_grouping=True),
+                "length": number_format(len(text), force_grouping=True),
+            },
+            code=code,
+        )
     if any(ord(character) < 32 and character != "\n" for character in text):
-        raise PulseError("Use plain text: no tabs or control characters.", code=code)
+        raise PulseError(_("Use plain text: no tabs or control characters."), code=code)
     return text
 
 
 def survey_questions_check(*, organization: Organization, questions: Sequence[Question], new_count: int) -> None:
     if any(q.organization_id not in (None, organization.pk) or not q.is_active for q in questions):
-        raise PulseError("One of the chosen questions is not available.", code="questions")
+        raise PulseError(_("One of the chosen questions is not available."), code="questions")
     total = len({q.pk for q in questions}) + new_count
     if total == 0:
-        raise PulseError("Choose at least one question.", code="questions")
+        raise PulseError(_("Choose at least one question."), code="questions")
     if total > MAX_QUESTIONS:
         raise PulseError(
-            f"Keep the pulse short: choose at most {MAX_QUESTIONS} questions ({total} chosen).", code="questions"
+            _("Keep the pulse short: choose at most %(most)s questions (%(total)s chosen).")
+            % {"most": MAX_QUESTIONS, "total": total},
+            code="questions",
         )
 
 
@@ -154,7 +169,7 @@ def survey_launch(*, survey: Survey, now: dt.datetime | None = None) -> Round | 
     with transaction.atomic():
         survey = Survey.objects.select_for_update().get(pk=survey.pk)
         if not survey.is_draft:
-            raise PulseError("This survey is already launched.", code="already_launched", status=409)
+            raise PulseError(_("This survey is already launched."), code="already_launched", status=409)
         survey.launched_at = now
         survey.save(update_fields=["launched_at"])
         return round_schedule_next(survey=survey, now=now)
@@ -204,7 +219,7 @@ def _check(*, organization: Organization, fields: SurveyFields, survey: Survey |
     survey_window_check(cadence=fields.cadence, open_days=fields.open_days)
     survey_start_check(starts_on=fields.starts_on, survey=survey)
     if fields.root_team is not None and fields.root_team.organization_id != organization.pk:
-        raise PulseError("Choose one of your organisation's teams.", code="root_team")
+        raise PulseError(_("Choose one of your organisation's teams."), code="root_team")
     support_check(text=fields.support_text, links=fields.support_links)
     survey_message_text_check(text=fields.invitation_text, code="invitation_text")
     survey_message_text_check(text=fields.reminder_text, code="reminder_text")

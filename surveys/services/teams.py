@@ -6,6 +6,7 @@ roster history."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
 from surveys.core.names import name_check
@@ -19,17 +20,17 @@ def team_name_check(*, name: str, parent: Team | None, team: Team | None = None)
     """A team name: one line, not empty, no "/" (paths use it), unique among its siblings."""
     name = name_check(name, code="name")
     if not name:
-        raise PulseError("Give the team a name.", code="name")
+        raise PulseError(_("Give the team a name."), code="name")
     if Team.SEPARATOR in name:
-        raise PulseError(f"A team name cannot contain “{Team.SEPARATOR}”.", code="name")
+        raise PulseError(_("A team name cannot contain “%(separator)s”.") % {"separator": Team.SEPARATOR}, code="name")
     if len(name) > TEAM_NAME_MAX:
-        raise PulseError(f"Keep the name under {TEAM_NAME_MAX} characters.", code="name")
+        raise PulseError(_("Keep the name under %(limit)s characters.") % {"limit": TEAM_NAME_MAX}, code="name")
     path = Team.child_path(parent, name)
     clash = Team.objects.filter(path__iexact=path)
     if team is not None:
         clash = clash.exclude(pk=team.pk)
     if clash.exists():
-        raise PulseError("Another team there already has this name.", code="name")
+        raise PulseError(_("Another team there already has this name."), code="name")
     return name
 
 
@@ -68,7 +69,7 @@ def team_move(*, team: Team, parent: Team | None, actor: Membership | None) -> T
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=team.pk)
         if parent is not None and (parent == team or team.contains(parent)):
-            raise PulseError("A team cannot move inside itself.", code="parent")
+            raise PulseError(_("A team cannot move inside itself."), code="parent")
         if parent == team.parent:
             return team
         team_name_check(name=team.name, parent=parent, team=team)
@@ -96,7 +97,7 @@ def team_merge(*, team: Team, into: Team, actor: Membership | None, leads_follow
         team = Team.objects.select_for_update().get(pk=team.pk)
         into = Team.objects.select_for_update().get(pk=into.pk)
         if into == team or team.contains(into):
-            raise PulseError("Choose a team outside the one being merged.", code="into")
+            raise PulseError(_("Choose a team outside the one being merged."), code="into")
         children = list(Team.objects.filter(parent=team))
         for child in children:
             team_name_check(name=child.name, parent=into, team=child)

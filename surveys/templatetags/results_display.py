@@ -77,7 +77,13 @@ def percent(share: float | None) -> str:
 def chance_words(chance: float) -> str:
     """A chance (0–1) in words, with its percentage: the survey plan's cells."""
     word = (
-        _("almost sure") if chance >= 0.95 else _("likely") if chance >= 0.7 else _("perhaps") if chance >= 0.3 else _("unlikely")
+        _("almost sure")
+        if chance >= 0.95
+        else _("likely")
+        if chance >= 0.7
+        else _("perhaps")
+        if chance >= 0.3
+        else _("unlikely")
     )
     return f"{word} ({round(chance * 100)}%)"
 

@@ -30,7 +30,7 @@ def teams_seen(seen) -> SafeString:
         )
         for path, below in seen.tops
     ]
-    return mark_safe(list_words(parts))  # noqa: S308 - each part was built by format_html
+    return mark_safe(list_words(parts))
 
 
 @register.filter

@@ -6,6 +6,7 @@ dead. Its replacement is a new key, offered with the old one's name and scope fi
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from surveys.access import access_api_key, role_required
@@ -62,7 +63,10 @@ def api_key_revoke_view(request, org_slug: str, key_prefix: str):
     if not was_revoked:
         messages.success(
             request,
-            f"The key “{api_key.name}” is revoked: it stopped working now, and cannot be restored. "
-            "If a tool still needs access, create a replacement for it (its link is beside the key).",
+            _(
+                "The key “%(name)s” is revoked: it stopped working now, and cannot be restored. "
+                "If a tool still needs access, create a replacement for it (its link is beside the key)."
+            )
+            % {"name": api_key.name},
         )
     return redirect("api_keys", org_slug=org_slug)

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from surveys.access import role_required
 from surveys.core.exceptions import PulseError
@@ -17,7 +18,7 @@ def organization_settings(request, org_slug: str):
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, "Settings saved. They apply to rounds that open from now on.")
+            messages.success(request, _("Settings saved. They apply to rounds that open from now on."))
             return redirect("organization_settings", org_slug=org_slug)
     tokens = ScimToken.objects.filter(revoked_at__isnull=True).order_by("-created_at")
     return render(request, "surveys/organization_settings.html", {"form": form, "scim_tokens": tokens})

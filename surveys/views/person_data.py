@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from surveys.access import access_person, role_required
 from surveys.core.exceptions import PulseError
@@ -45,7 +46,7 @@ def person_erase_page(request, org_slug: str, person_id: int):
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, "Done. The roster history and the audit log now say “an erased person”.")
+            messages.success(request, _("Done. The roster history and the audit log now say “an erased person”."))
             return redirect("roster_people", org_slug=org_slug)
     preview = erasure_preview(membership=person)
     context = {"person": person, "form": form, "preview": preview, "answers_note": ANSWERS_NOTE}

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from surveys.access import access_action_plan, access_team, role_required
@@ -97,7 +98,9 @@ def action_plan_create(request, org_slug: str, team_id: int):
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, f"Plan “{plan.title}” added. Your team sees it after they next answer.")
+            messages.success(
+                request, _("Plan “%(title)s” added. Your team sees it after they next answer.") % {"title": plan.title}
+            )
             return redirect(_back_to_dashboard(request, team.pk))
     return render(request, "surveys/results/action_plan_form.html", _form_context(request, form, team))
 
@@ -113,7 +116,7 @@ def action_plan_edit(request, org_slug: str, team_id: int, plan_id: int):
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, f"Plan “{plan.title}” saved.")
+            messages.success(request, _("Plan “%(title)s” saved.") % {"title": plan.title})
             return redirect(_back_to_dashboard(request, team.pk))
     return render(request, "surveys/results/action_plan_form.html", _form_context(request, form, team, plan))
 
@@ -126,7 +129,7 @@ def action_plan_status(request, org_slug: str, team_id: int, plan_id: int):
     if request.method == "POST":
         form = ActionPlanStatusForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Choose planned, in progress or done.")
+            messages.error(request, _("Choose planned, in progress or done."))
         else:
             fields = replace(services.ActionPlanFields.of(plan), status=form.cleaned_data["status"])
             try:
@@ -134,7 +137,11 @@ def action_plan_status(request, org_slug: str, team_id: int, plan_id: int):
             except PulseError as error:
                 messages.error(request, error.message)
             else:
-                messages.success(request, f"“{plan.title}” is now {plan.get_status_display().lower()}.")
+                messages.success(
+                    request,
+                    _("“%(title)s” is now %(status)s.")
+                    % {"title": plan.title, "status": plan.get_status_display().lower()},
+                )
     return redirect(_back_to_dashboard(request, team.pk))
 
 
@@ -146,7 +153,7 @@ def action_plan_delete(request, org_slug: str, team_id: int, plan_id: int):
     back_url = _back_to_dashboard(request, team.pk)
     if request.method == "POST":
         services.action_plan_delete(plan=plan)
-        messages.success(request, f"Plan “{plan.title}” deleted.")
+        messages.success(request, _("Plan “%(title)s” deleted.") % {"title": plan.title})
         return redirect(back_url)
     return render(
         request, "surveys/results/action_plan_delete.html", {"plan": plan, "team": team, "back_url": back_url}

@@ -14,8 +14,9 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_GET
 
 from surveys.access import (
@@ -66,7 +67,7 @@ from surveys.services.roster_file import MAX_ROWS
 
 #: The field a confirmation sends back: the fingerprint of the preview HR read.
 CONFIRM = "confirm"
-UNDO_NOTE = "If it was a mistake, undo it from the roster history."
+UNDO_NOTE = gettext_lazy("If it was a mistake, undo it from the roster history.")
 
 
 def _confirmation(request, preview: AccessPreview) -> str:
@@ -157,7 +158,9 @@ def person_add(request, org_slug: str):
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, f"{person.user.get_full_name()} is in {person.team.path}.")
+            messages.success(
+                request, _("%(name)s is in %(team)s.") % {"name": person.user.get_full_name(), "team": person.team.path}
+            )
             return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
     return render(request, "surveys/roster/person_form.html", {"form": form, "person": None})
 
@@ -186,11 +189,11 @@ def person_edit(request, org_slug: str, person_id: int):
             if preview.changes_access and _confirmation(request, preview) != "confirmed":
                 return _confirm_page(
                     request,
-                    title=f"Save {person.user.get_full_name()}?",
-                    lead="This changes who may read which team's results. Check it, then save or go back.",
+                    title=_("Save %(name)s?") % {"name": person.user.get_full_name()},
+                    lead=_("This changes who may read which team's results. Check it, then save or go back."),
                     preview=preview,
                     action=request.path,
-                    button="Save these changes",
+                    button=_("Save these changes"),
                     form=form,
                     revisable=True,
                     back=reverse("roster_person", args=[org_slug, person.pk]),
@@ -199,7 +202,7 @@ def person_edit(request, org_slug: str, person_id: int):
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, f"Saved {person.user.get_full_name()}. {UNDO_NOTE}")
+            messages.success(request, _("Saved %(name)s.") % {"name": person.user.get_full_name()} + f" {UNDO_NOTE}")
             return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
     return render(request, "surveys/roster/person_form.html", {"form": form, "person": person})
 
@@ -219,25 +222,30 @@ def person_active(request, org_slug: str, person_id: int):
         preview = access_change_preview(change)
         if request.method == "POST" and _confirmation(request, preview) == "confirmed":
             change()
-            state = "active again" if activate else "deactivated: no more pulses, no pages"
-            messages.success(request, f"{name} is {state}. {UNDO_NOTE}")
+            done = (
+                _("%(name)s is active again.") if activate else _("%(name)s is deactivated: no more pulses, no pages.")
+            )
+            messages.success(request, done % {"name": name} + f" {UNDO_NOTE}")
             return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
     except PulseError as error:
         messages.error(request, error.message)
         return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
     lead = (
-        f"{name} would be invited to the next pulses of their team again, and sign in if their role has pages."
+        _("%(name)s would be invited to the next pulses of their team again, and sign in if their role has pages.")
         if activate
-        else f"{name} would get no more pulses and lose their pages. Nothing they answered is removed: "
-        "past results keep counting them."
-    )
+        else _(
+            "%(name)s would get no more pulses and lose their pages. Nothing they answered is removed: "
+            "past results keep counting them."
+        )
+    ) % {"name": name}
     return _confirm_page(
         request,
-        title=f"{'Reactivate' if activate else 'Deactivate'} {name}?",
+        title=(_("Reactivate %(name)s?") if activate else _("Deactivate %(name)s?")) % {"name": name},
         lead=lead,
         preview=preview,
         action=request.path,
-        button=f"{'Reactivate' if activate else 'Deactivate'} {person.user.get_short_name()}",
+        button=(_("Reactivate %(name)s") if activate else _("Deactivate %(name)s"))
+        % {"name": person.user.get_short_name()},
         danger=not activate,
         back=reverse("roster_person", args=[org_slug, person.pk]),
     )
@@ -254,7 +262,9 @@ def person_account(request, org_slug: str, person_id: int):
     except PulseError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"A new link to set up their account is on its way to {person.user.email}.")
+        messages.success(
+            request, _("A new link to set up their account is on its way to %(email)s.") % {"email": person.user.email}
+        )
     return redirect("roster_person", org_slug=org_slug, person_id=person.pk)
 
 
@@ -277,12 +287,14 @@ def team_edit(request, org_slug: str, team_id: int):
             if (moves or preview.changes_access) and _confirmation(request, preview) != "confirmed":
                 return _confirm_page(
                     request,
-                    title=f"Move {team.path}?",
-                    lead="Moving a team moves every team below it too. Rounds already open or published keep "
-                    "the tree they had when they opened; the next rounds count it in its new place.",
+                    title=_("Move %(team)s?") % {"team": team.path},
+                    lead=_(
+                        "Moving a team moves every team below it too. Rounds already open or published keep "
+                        "the tree they had when they opened; the next rounds count it in its new place."
+                    ),
                     preview=preview,
                     action=request.path,
-                    button="Move the team",
+                    button=_("Move the team"),
                     form=form,
                     revisable=True,
                     back=reverse("roster_team", args=[org_slug, team.pk]),
@@ -292,7 +304,9 @@ def team_edit(request, org_slug: str, team_id: int):
             form.add_pulse_error(error)
         else:
             messages.success(
-                request, f"Saved: the team is now {team.path}. Rounds already open keep their tree. {UNDO_NOTE}"
+                request,
+                _("Saved: the team is now %(team)s. Rounds already open keep their tree.") % {"team": team.path}
+                + f" {UNDO_NOTE}",
             )
             return redirect("roster_people", org_slug=org_slug)
     merge = TeamMergeForm(team=team)
@@ -308,7 +322,7 @@ def team_merge(request, org_slug: str, team_id: int):
         return redirect("roster_team", org_slug=org_slug, team_id=team.pk)
     merge = TeamMergeForm(request.POST, team=team)
     if not merge.is_valid():
-        messages.error(request, "Choose the team to merge into.")
+        messages.error(request, _("Choose the team to merge into."))
         return redirect("roster_team", org_slug=org_slug, team_id=team.pk)
     into, follow = merge.cleaned_data["into"], merge.cleaned_data["leads_follow"]
 
@@ -320,12 +334,15 @@ def team_merge(request, org_slug: str, team_id: int):
         if _confirmation(request, preview) != "confirmed":
             return _confirm_page(
                 request,
-                title=f"Merge {team.path} into {into.path}?",
-                lead=f"Everyone in {team.name} and the teams below it move to {into.path}. {team.name} stays in the "
-                "tree, empty, because past rounds refer to it; its leads keep seeing its past results.",
+                title=_("Merge %(team)s into %(into)s?") % {"team": team.path, "into": into.path},
+                lead=_(
+                    "Everyone in %(team)s and the teams below it move to %(into)s. %(team)s stays in the "
+                    "tree, empty, because past rounds refer to it; its leads keep seeing its past results."
+                )
+                % {"team": team.name, "into": into.path},
                 preview=preview,
                 action=request.path,
-                button=f"Merge {team.name}",
+                button=_("Merge %(team)s") % {"team": team.name},
                 danger=True,
                 form=merge,
                 back=reverse("roster_team", args=[org_slug, team.pk]),
@@ -334,7 +351,9 @@ def team_merge(request, org_slug: str, team_id: int):
     except PulseError as error:
         messages.error(request, error.message)
         return redirect("roster_team", org_slug=org_slug, team_id=team.pk)
-    messages.success(request, f"{team.path} is merged into {into.path}. {UNDO_NOTE}")
+    messages.success(
+        request, _("%(team)s is merged into %(into)s.") % {"team": team.path, "into": into.path} + f" {UNDO_NOTE}"
+    )
     return redirect("roster_people", org_slug=org_slug)
 
 
@@ -420,7 +439,7 @@ def roster_import_cancel_view(request, org_slug: str, import_id: int):
     except PulseError as error:
         messages.error(request, error.message)
     else:
-        messages.info(request, "Import cancelled: nothing was changed, and the file is deleted.")
+        messages.info(request, _("Import cancelled: nothing was changed, and the file is deleted."))
     return redirect("roster_import", org_slug=org_slug)
 
 
@@ -492,17 +511,21 @@ def roster_undo(request, org_slug: str, change_id: int):
         preview = access_change_preview(undo)
         if request.method == "POST" and _confirmation(request, preview) == "confirmed":
             undo()
-            messages.success(request, "Undone: the roster is as it was before that change.")
+            messages.success(request, _("Undone: the roster is as it was before that change."))
             return redirect("roster_history", org_slug=org_slug)
     except PulseError as error:
         context = {"change": change, "refused": error.message}
         return render(request, "surveys/roster/undo_refused.html", context)
     return _confirm_page(
         request,
-        title="Undo this change?",
-        lead=f"“{change.summary}” ({timezone.localtime(change.created_at):%-d %b %Y, %H:%M}) would be put back.",
+        title=_("Undo this change?"),
+        lead=_("“%(summary)s” (%(when)s) would be put back.")
+        % {
+            "summary": change.summary,
+            "when": date_format(timezone.localtime(change.created_at), pgettext("date format", "j M Y, H:i")),
+        },
         preview=preview,
         action=request.path,
-        button="Undo it",
+        button=_("Undo it"),
         back=reverse("roster_history", args=[org_slug]),
     )

@@ -6,6 +6,9 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_POST
 
 from surveys.access import access_round, access_survey, role_required
@@ -49,7 +52,9 @@ def survey_create(request, org_slug: str):
             form.add_pulse_error(error)
         else:
             messages.success(
-                request, f"“{survey.name}” is saved as a draft. Preview it, send yourself a test, then launch it."
+                request,
+                _("“%(survey)s” is saved as a draft. Preview it, send yourself a test, then launch it.")
+                % {"survey": survey.name},
             )
             return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     return _form_page(request, form, survey=None)
@@ -65,7 +70,7 @@ def survey_edit(request, org_slug: str, survey_id: int):
         except PulseError as error:
             form.add_pulse_error(error)
         else:
-            messages.success(request, "Saved. The changes apply to rounds that open from now on.")
+            messages.success(request, _("Saved. The changes apply to rounds that open from now on."))
             return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     return _form_page(request, form, survey=survey)
 
@@ -136,7 +141,7 @@ def survey_preview(request, org_slug: str, survey_id: int):
         "minutes": pulse_minutes(len(items)),
         "comment": "",
         "comment_max": COMMENT_MAX_LENGTH,
-        "comment_limit": f"{COMMENT_MAX_LENGTH:,}",
+        "comment_limit": number_format(COMMENT_MAX_LENGTH, force_grouping=True),
         "k": shown_round.shown_k,
         "k_comments": shown_round.shown_k_comments,
         "support": support_resources(organization=request.organization, survey=survey),
@@ -153,8 +158,11 @@ def survey_test_send(request, org_slug: str, survey_id: int):
     invitation_services.survey_test_send(survey=survey, membership=request.membership, link=link)
     messages.success(
         request,
-        f"A test invitation and a test reminder are on their way to {request.user.email}. "
-        "Their link opens this survey's preview, not a real pulse.",
+        _(
+            "A test invitation and a test reminder are on their way to %(email)s. "
+            "Their link opens this survey's preview, not a real pulse."
+        )
+        % {"email": request.user.email},
     )
     return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
 
@@ -163,12 +171,15 @@ def survey_test_send(request, org_slug: str, survey_id: int):
 def survey_launch(request, org_slug: str, survey_id: int):
     survey = access_survey(membership=request.membership, survey_id=survey_id)
     if not survey.is_draft:
-        messages.info(request, f"“{survey.name}” is already launched.")
+        messages.info(request, _("“%(survey)s” is already launched.") % {"survey": survey.name})
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     if request.method == "POST":
         first = survey_services.survey_launch(survey=survey)
-        when = f" Round 1 opens {timezone.localtime(first.opens_at):%A %-d %B at %H:%M}." if first else ""
-        messages.success(request, f"“{survey.name}” is launched.{when}")
+        launched = _("“%(survey)s” is launched.") % {"survey": survey.name}
+        if first:
+            opens = date_format(timezone.localtime(first.opens_at), pgettext("date format", "l j F \\a\\t H:i"))
+            launched += " " + _("Round 1 opens %(opens)s.") % {"opens": opens}
+        messages.success(request, launched)
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     context = {
         "survey": survey,
@@ -187,12 +198,15 @@ def survey_pause(request, org_slug: str, survey_id: int):
         return HttpResponseNotAllowed(["POST"])
     if request.POST.get("resume"):
         survey_services.survey_resume(survey=survey)
-        messages.success(request, f"“{survey.name}” is running again: its next round is planned below.")
+        messages.success(
+            request, _("“%(survey)s” is running again: its next round is planned below.") % {"survey": survey.name}
+        )
     else:
         survey_services.survey_pause(survey=survey)
         messages.success(
             request,
-            f"“{survey.name}” is paused: no new round opens until you resume it. An open round runs to its close.",
+            _("“%(survey)s” is paused: no new round opens until you resume it. An open round runs to its close.")
+            % {"survey": survey.name},
         )
     return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
 
@@ -215,7 +229,7 @@ def round_open_now(request, org_slug: str, survey_id: int, round_id: int):
     survey = access_survey(membership=request.membership, survey_id=survey_id)
     round_ = access_round(survey=survey, round_id=round_id)
     if round_.status != RoundStatus.SCHEDULED:
-        messages.info(request, f"Round {round_.number} is not waiting to open any more.")
+        messages.info(request, _("Round %(number)s is not waiting to open any more.") % {"number": round_.number})
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     if request.method == "POST":
         try:
@@ -225,7 +239,12 @@ def round_open_now(request, org_slug: str, survey_id: int, round_id: int):
         else:
             messages.success(
                 request,
-                f"Round {round_.number} is open. Invitations are on their way to {round_.invited_count} people.",
+                ngettext(
+                    "Round %(number)s is open. Invitations are on their way to %(count)s person.",
+                    "Round %(number)s is open. Invitations are on their way to %(count)s people.",
+                    round_.invited_count,
+                )
+                % {"number": round_.number, "count": round_.invited_count},
             )
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     context = {
@@ -243,12 +262,14 @@ def round_close_now(request, org_slug: str, survey_id: int, round_id: int):
     survey = access_survey(membership=request.membership, survey_id=survey_id)
     round_ = access_round(survey=survey, round_id=round_id)
     if round_.status != RoundStatus.OPEN:
-        messages.info(request, f"Round {round_.number} is not open.")
+        messages.info(request, _("Round %(number)s is not open.") % {"number": round_.number})
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     if request.method == "POST":
         round_ = round_services.round_close(round_=round_)
         round_.refresh_from_db(fields=["status", "teams_published"])  # aggregation may have run (eager Celery)
-        messages.success(request, f"Round {round_.number} is closed. {_after_close(round_)}")
+        messages.success(
+            request, _("Round %(number)s is closed.") % {"number": round_.number} + " " + _after_close(round_)
+        )
         return redirect("survey_detail", org_slug=org_slug, survey_id=survey.pk)
     context = {"survey": survey, "round": round_, "live": round_live(round_=round_)}
     return render(request, "surveys/round_close_confirm.html", context)
@@ -256,8 +277,12 @@ def round_close_now(request, org_slug: str, survey_id: int, round_id: int):
 
 def _after_close(round_) -> str:
     if round_.status != RoundStatus.PUBLISHED:
-        return "Its results are being prepared."
+        return _("Its results are being prepared.")
     if not round_.teams_published:
-        return f"It has nothing to show: fewer than {round_.shown_k} people answered in every group."
+        return _("It has nothing to show: fewer than %(k)s people answered in every group.") % {"k": round_.shown_k}
     teams = round_.teams_published
-    return f"Its results are ready: {teams} team{'s' if teams != 1 else ''} with figures."
+    return ngettext(
+        "Its results are ready: %(count)s team with figures.",
+        "Its results are ready: %(count)s teams with figures.",
+        teams,
+    ) % {"count": teams}

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.core.enqueue import enqueue
 from surveys.core.exceptions import PulseError
@@ -50,7 +51,7 @@ def roster_import_start(
     Celery task for big ones (`background=None` decides by BACKGROUND_ROWS). Nothing is
     changed until HR confirms (`roster_import_confirm`)."""
     if mode not in RosterImportMode.values:
-        raise PulseError("Choose how to import: add and update, or full sync.", code="mode")
+        raise PulseError(_("Choose how to import: add and update, or full sync."), code="mode")
     roster_import = RosterImport.objects.create(
         organization=organization, uploaded_by=uploaded_by, filename=filename[:255], content=content, mode=mode
     )
@@ -77,17 +78,20 @@ def roster_import_confirm(
     then written: now, or in a task (`background=None`: for a big file)."""
     roster_import = RosterImport.objects.get(pk=roster_import.pk)
     if roster_import.status != RosterImportStatus.PREVIEW:
-        raise PulseError("This import is not waiting for a confirmation any more.", code="status", status=409)
+        raise PulseError(_("This import is not waiting for a confirmation any more."), code="status", status=409)
     if roster_import.plan.get("large_deactivation") and not large_deactivation_ok:
         raise PulseError(
-            "This import deactivates more than one person in ten. Tick the box to confirm that this is what you want.",
+            _(
+                "This import deactivates more than one person in ten. "
+                "Tick the box to confirm that this is what you want."
+            ),
             code="large_deactivation_ok",
         )
     changed = RosterImport.objects.filter(pk=roster_import.pk, status=RosterImportStatus.PREVIEW).update(
         status=RosterImportStatus.IMPORTING, confirmed_by=confirmed_by, progress_at=timezone.now()
     )
     if not changed:  # a second click: the first confirmation is under way
-        raise PulseError("This import is already being saved.", code="status", status=409)
+        raise PulseError(_("This import is already being saved."), code="status", status=409)
     roster_import.status, roster_import.confirmed_by = RosterImportStatus.IMPORTING, confirmed_by
     if background is None:
         background = _is_big(bytes(roster_import.content))
@@ -102,7 +106,7 @@ def roster_import_cancel(*, roster_import: RosterImport) -> RosterImport:
         status=RosterImportStatus.CANCELLED, content=b"", finished_at=timezone.now()
     )
     if not updated:
-        raise PulseError("Only an import waiting for its confirmation can be cancelled.", code="status", status=409)
+        raise PulseError(_("Only an import waiting for its confirmation can be cancelled."), code="status", status=409)
     return RosterImport.objects.get(pk=roster_import.pk)
 
 

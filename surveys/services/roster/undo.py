@@ -7,6 +7,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from surveys.core.bulk import chunks
 from surveys.core.exceptions import PulseError
@@ -62,10 +65,13 @@ def _later_changes_check(change: RosterChange) -> None:
     )
     for entry in later.only("pk", "summary", "details", "created_at").iterator(chunk_size=100):
         if touched & change_touches(entry.details):
-            when = timezone.localtime(entry.created_at).strftime("%-d %b %Y, %H:%M")
+            when = date_format(timezone.localtime(entry.created_at), pgettext("date format", "j M Y, H:i"))
             raise PulseError(
-                f"A later change ({when}: “{entry.summary}”) changed the same people, teams or leads. "
-                "Undo that one first, then this one.",
+                _(
+                    "A later change (%(when)s: “%(summary)s”) changed the same people, teams or leads. "
+                    "Undo that one first, then this one."
+                )
+                % {"when": when, "summary": entry.summary},
                 code="undo",
             )
 
@@ -73,28 +79,31 @@ def _later_changes_check(change: RosterChange) -> None:
 def _still_as_left_check(details: dict) -> None:
     """Everything the change wrote is still as it left it (an edit outside the history, such as
     the admin, would otherwise be overwritten unseen)."""
-    left = {membership_id: after for membership_id, _, after in details.get("memberships_changed", [])}
+    left = {membership_id: after for membership_id, _before, after in details.get("memberships_changed", [])}
     for chunk in chunks(sorted(left)):
         for membership in Membership.objects.filter(pk__any_of=chunk).select_related("user"):
             if [membership.role, membership.team_id, membership.is_active] != left[membership.pk]:
-                _refuse(f"{membership.user.get_full_name()}'s team, role or activity")
-    for user_id, _, new in details.get("user_names", []):
+                _refuse(_("%(name)s's team, role or activity") % {"name": membership.user.get_full_name()})
+    for user_id, _old, new in details.get("user_names", []):
         if User.objects.filter(pk=user_id).exclude(name=new).exists():
-            _refuse("A name")
-    for team_id, _, new in details.get("team_renames", []):
+            _refuse(_("A name"))
+    for team_id, _unused, new in details.get("team_renames", []):
         team = Team.objects.filter(pk=team_id).first()
         if team is not None and team.name != Team.name_of(new):
-            _refuse(f"The name of {team.path}")
-    for team_id, _, new_parent in details.get("team_parents", []):
+            _refuse(_("The name of %(team)s") % {"team": team.path})
+    for team_id, _unused, new_parent in details.get("team_parents", []):
         team = Team.objects.filter(pk=team_id).first()
         if team is not None and team.parent_id != new_parent:
-            _refuse(f"The place of {team.path}")
+            _refuse(_("The place of %(team)s") % {"team": team.path})
 
 
 def _refuse(what: str) -> None:
     raise PulseError(
-        f"{what} changed since, outside the roster history, so this change cannot be undone safely. "
-        "Edit it directly instead.",
+        _(
+            "%(what)s changed since, outside the roster history, so this change cannot be undone safely. "
+            "Edit it directly instead."
+        )
+        % {"what": what},
         code="undo",
     )
 
@@ -104,16 +113,16 @@ def _undo(details: dict) -> None:
         TeamManagement.objects.filter(team_id=team_id, membership_id=membership_id).delete()
     for team_id, membership_id in details.get("leads_removed", []):
         TeamManagement.objects.get_or_create(team_id=team_id, membership_id=membership_id)
-    for membership_id, before, _ in reversed(details.get("memberships_changed", [])):
+    for membership_id, before, _after in reversed(details.get("memberships_changed", [])):
         role, team_id, active = before
         Membership.objects.filter(pk=membership_id).update(role=role, team_id=team_id, is_active=active)
     _undo_created_memberships(details.get("memberships_created", []))
-    for user_id, old, _ in details.get("user_names", []):
+    for user_id, old, _unused in details.get("user_names", []):
         User.objects.filter(pk=user_id).update(name=old)
     _undo_created_users(details.get("users_created", []))
-    for team_id, old_parent, _ in reversed(details.get("team_parents", [])):
+    for team_id, old_parent, _unused in reversed(details.get("team_parents", [])):
         _team_place(Team.objects.get(pk=team_id), parent_id=old_parent)
-    for team_id, old, _ in reversed(details.get("team_renames", [])):
+    for team_id, old, _unused in reversed(details.get("team_renames", [])):
         team = Team.objects.get(pk=team_id)
         _team_place(team, parent_id=team.parent_id, name=Team.name_of(old))
     _undo_created_teams(details.get("teams_created", []))
@@ -124,9 +133,12 @@ def _team_place(team: Team, *, parent_id: int | None, name: str | None = None) -
     the checks a move or a rename makes."""
     parent = Team.objects.filter(pk=parent_id).first() if parent_id is not None else None
     if parent_id is not None and parent is None:
-        raise PulseError(f"The team {team.path} was under no longer exists.", code="undo")
+        raise PulseError(_("The team %(team)s was under no longer exists.") % {"team": team.path}, code="undo")
     if parent is not None and team.contains(parent):
-        raise PulseError(f"{parent.path} is now inside {team.path}: move it out first.", code="undo")
+        raise PulseError(
+            _("%(parent)s is now inside %(team)s: move it out first.") % {"parent": parent.path, "team": team.path},
+            code="undo",
+        )
     name = team_name_check(name=name or team.name, parent=parent, team=team)
     Team.objects.filter(pk=team.pk).update(parent=parent)
     team_repath(team=team, path=Team.child_path(parent, name))
