@@ -17,9 +17,13 @@ from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from surveys.core.csv_cells import read_cell
 from surveys.core.names import name_problem
+from surveys.core.words import list_words
 from surveys.models import ROSTER_COLUMNS, Role, Team, User
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -30,14 +34,23 @@ EMAIL_MAX = 254
 NAME_MAX = cast(int, User._meta.get_field("name").max_length)
 TEAM_NAME_MAX = cast(int, Team._meta.get_field("name").max_length)
 TEAM_PATH_MAX = cast(int, Team._meta.get_field("path").max_length)
-ROLE_LIST = ", ".join(Role.values[:-1]) + " or " + Role.values[-1]
+
+
+def _role_list() -> str:
+    """The role codes a file may use, as a list in the reader's language."""
+    return list_words(Role.values, alternatives=True)
+
 
 ProgressCallback = Callable[[int, int], None]
 
 #: The separators a roster file may use between its columns, by how people name them. Commas
 #: are the format; spreadsheets set to a language that writes decimal commas save semicolons,
 #: and some exports use tabs. The header line says which one a file uses.
-SEPARATORS = {",": ("commas", "comma"), ";": ("semicolons", "semicolon"), "\t": ("tabs", "tab")}
+SEPARATORS = {
+    ",": (gettext_lazy("commas"), gettext_lazy("comma")),
+    ";": (gettext_lazy("semicolons"), gettext_lazy("semicolon")),
+    "\t": (gettext_lazy("tabs"), gettext_lazy("tab")),
+}
 
 
 @dataclass(frozen=True)
@@ -93,21 +106,25 @@ class RosterSheet:
 def roster_read(content: bytes) -> tuple[RosterSheet | None, list[RosterError]]:
     """Decode and tokenise the file. Either a sheet, or the errors that stop reading it."""
     if len(content) > MAX_BYTES:
-        return None, [RosterError(1, f"The file is {_megabytes(len(content))}; Pulse accepts files up to 20 MB.")]
+        message = _("The file is %(size)s; Pulse accepts files up to 20 MB.") % {"size": _megabytes(len(content))}
+        return None, [RosterError(1, message)]
     try:
         text = content.decode("utf-8-sig")  # a byte order mark is fine
     except UnicodeDecodeError as exc:
-        message = (
+        message = _(
             "The file is not UTF-8 text; its first unreadable byte is on this line. Save it from your "
             "spreadsheet as “CSV UTF-8” (an Excel workbook must be saved as CSV) and upload it again."
         )
         return None, [RosterError(_line_at(content, exc.start), message)]
     if not text.strip():
-        message = "The file is empty. Its first line must be the header: " + ",".join(ROSTER_COLUMNS)
+        message = _("The file is empty. Its first line must be the header: %(columns)s") % {
+            "columns": ",".join(ROSTER_COLUMNS)
+        }
         return None, [RosterError(1, message)]
     if "\0" in text:
         line = _line_at(text[: text.index("\0")].encode(), None)
-        return None, [RosterError(line, "This line contains a NUL character: the file does not look like CSV text.")]
+        message = _("This line contains a NUL character: the file does not look like CSV text.")
+        return None, [RosterError(line, message)]
     separator = _separator(text)
     header, records, errors = _tokenise(text, separator)
     if errors:
@@ -115,11 +132,13 @@ def roster_read(content: bytes) -> tuple[RosterSheet | None, list[RosterError]]:
     columns, ignored, errors = _read_header(header)
     if errors:
         if separator != ",":
-            said = f" (Line 1 was read as columns separated by {SEPARATORS[separator][0]}.)"
+            said = " " + _("(Line 1 was read as columns separated by %(separator)s.)") % {
+                "separator": SEPARATORS[separator][0]
+            }
             errors = [RosterError(e.line, e.message + said, e.column) for e in errors]
         return None, errors
     if not records:
-        return None, [RosterError(1, "The file has a header but no people. Add one row per person below it.")]
+        return None, [RosterError(1, _("The file has a header but no people. Add one row per person below it."))]
     sheet = RosterSheet(
         columns=columns, width=len(header), ignored_columns=ignored, records=records, separator=separator
     )
@@ -150,15 +169,18 @@ def _tokenise(text: str, separator: str) -> tuple[list[str], list[tuple[int, lis
                 header = cells
             elif any(cell.strip() for cell in cells):
                 if len(records) == MAX_ROWS:
-                    message = f"The file has more than {MAX_ROWS:,} people; Pulse imports up to {MAX_ROWS:,} at once."
+                    most = number_format(MAX_ROWS, force_grouping=True)
+                    message = _("The file has more than %(most)s people; Pulse imports up to %(most)s at once.") % {
+                        "most": most
+                    }
                     return [], [], [RosterError(line, message)]
                 records.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
-            message = "A double quote opened on this line is never closed, so the rest of the file cannot be read."
+            message = _("A double quote opened on this line is never closed, so the rest of the file cannot be read.")
         else:
-            message = f"This line is not valid CSV ({exc}). Check the double quotes on it."
+            message = _("This line is not valid CSV (%(problem)s). Check the double quotes on it.") % {"problem": exc}
         return [], [], [RosterError(line, message)]
     return header or [], records, []
 
@@ -171,16 +193,22 @@ def _read_header(header: list[str]) -> tuple[dict[str, int], list[str], list[Ros
         name = cell.strip().lower()
         if name in ROSTER_COLUMNS:
             if name in columns:
-                errors.append(RosterError(1, f"The column “{name}” appears twice in the header.", name))
+                errors.append(
+                    RosterError(1, _("The column “%(name)s” appears twice in the header.") % {"name": name}, name)
+                )
             columns[name] = position
         elif name:
             ignored.append(cell.strip())
     missing = [name for name in ROSTER_COLUMNS if name not in columns]
     if missing:
-        message = f"The header is missing the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}."
+        message = ngettext(
+            "The header is missing the column %(columns)s.",
+            "The header is missing the columns %(columns)s.",
+            len(missing),
+        ) % {"columns": ", ".join(missing)}
         if len(missing) == len(ROSTER_COLUMNS):
-            message = "Line 1 must be the header row, naming the columns."
-        message += " The header needs: " + ",".join(ROSTER_COLUMNS) + " (in any order)."
+            message = _("Line 1 must be the header row, naming the columns.")
+        message += " " + _("The header needs: %(columns)s (in any order).") % {"columns": ",".join(ROSTER_COLUMNS)}
         errors.append(RosterError(1, message))
     return columns, ignored, errors
 
@@ -192,7 +220,7 @@ def _line_at(content: bytes, offset: int | None) -> int:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    return _("%(size)s MB") % {"size": number_format(size / (1024 * 1024), decimal_pos=1)}
 
 
 # Validating ------------------------------------------------------------------------------
@@ -233,10 +261,10 @@ def _check_row(line: int, cells: list[str], sheet: RosterSheet) -> tuple[RosterR
         # Usually a comma inside an unquoted name: every later value is in the wrong column, so
         # checking them would only mislead.
         many, one = SEPARATORS[sheet.separator]
-        message = (
-            f"This row has {len(cells)} values but the header has {sheet.width} columns. The columns of this "
-            f"file are separated by {many}, so a value that contains a {one} needs double quotes around it."
-        )
+        message = _(
+            "This row has %(values)s values but the header has %(columns)s columns. The columns of this "
+            "file are separated by %(many)s, so a value that contains a %(one)s needs double quotes around it."
+        ) % {"values": len(cells), "columns": sheet.width, "many": many, "one": one}
         return RosterRow(line=line, email="", name="", team="", role=""), [RosterError(line, message)]
     errors: list[RosterError] = []
     fields = {}
@@ -246,7 +274,7 @@ def _check_row(line: int, cells: list[str], sheet: RosterSheet) -> tuple[RosterR
             errors.append(RosterError(line, message, column))
     role, manages = fields["role"], fields["manages"]
     if manages and role == Role.EMPLOYEE:
-        message = "Only managers, HR and admins lead teams: make the role manager, or leave manages empty."
+        message = _("Only managers, HR and admins lead teams: make the role manager, or leave manages empty.")
         errors.append(RosterError(line, message, "manages"))
     return RosterRow(line=line, **fields), errors
 
@@ -254,21 +282,21 @@ def _check_row(line: int, cells: list[str], sheet: RosterSheet) -> tuple[RosterR
 def _check_email(raw: str) -> tuple[str, str | None]:
     email = raw.lower()
     if not email:
-        return "", "The email is missing."
+        return "", _("The email is missing.")
     if len(email) > EMAIL_MAX:
-        return "", f"The email is longer than {EMAIL_MAX} characters."
+        return "", _("The email is longer than %(limit)s characters.") % {"limit": EMAIL_MAX}
     try:
         validate_email(email)
     except ValidationError:
-        return "", f"“{raw}” is not a valid email address."
+        return "", _("“%(email)s” is not a valid email address.") % {"email": raw}
     return email, None
 
 
 def _check_name(raw: str) -> tuple[str, str | None]:
     if not raw:
-        return "", "The name is missing."
+        return "", _("The name is missing.")
     if len(raw) > NAME_MAX:
-        return "", f"The name is longer than {NAME_MAX} characters."
+        return "", _("The name is longer than %(limit)s characters.") % {"limit": NAME_MAX}
     problem = name_problem(raw)
     if problem:
         return "", problem
@@ -281,15 +309,15 @@ _ROLES = frozenset(Role.values)
 def _check_role(raw: str) -> tuple[str, str | None]:
     role = raw.lower()
     if not role:
-        return "", f"The role is missing: use {ROLE_LIST}."
+        return "", _("The role is missing: use %(roles)s.") % {"roles": _role_list()}
     if role not in _ROLES:
-        return "", f"“{raw}” is not a role: use {ROLE_LIST}."
+        return "", _("“%(raw)s” is not a role: use %(roles)s.") % {"raw": raw, "roles": _role_list()}
     return role, None
 
 
 def _check_team(raw: str) -> tuple[str, str | None]:
     if not raw:
-        return "", "The team is missing: give its path from the top, like Company/Engineering/Platform."
+        return "", _("The team is missing: give its path from the top, like Company/Engineering/Platform.")
     return _team_path(raw)
 
 
@@ -310,20 +338,35 @@ def _team_path(raw: str) -> tuple[str, str | None]:
     """Normalise "A / B/C" to "A/B/C"; refuse empty names, a name inside itself, overlong names."""
     names = [name.strip() for name in Team.path_names(raw)]
     if name_problem(raw):
-        return "", "A team name cannot contain a line break or another control character."
+        return "", _("A team name cannot contain a line break or another control character.")
     if not all(names):
         slash = Team.SEPARATOR
-        return "", f"“{raw}” has an empty team name: look for “{slash * 2}”, or a “{slash}” at the start or the end."
+        return "", _(
+            "“%(raw)s” has an empty team name: look for “%(two)s”, or a “%(one)s” at the start or the end."
+        ) % {
+            "raw": raw,
+            "two": slash * 2,
+            "one": slash,
+        }
     seen: set[str] = set()
     for name in names:
         if name.casefold() in seen:
-            return "", f"“{raw}” names “{name}” twice: a team cannot be inside itself."
+            return "", _("“%(raw)s” names “%(name)s” twice: a team cannot be inside itself.") % {
+                "raw": raw,
+                "name": name,
+            }
         seen.add(name.casefold())
     if any(len(name) > TEAM_NAME_MAX for name in names):
-        return "", f"A team name in “{raw}” is longer than {TEAM_NAME_MAX} characters."
+        return "", _("A team name in “%(raw)s” is longer than %(limit)s characters.") % {
+            "raw": raw,
+            "limit": TEAM_NAME_MAX,
+        }
     path = Team.path_of(names)
     if len(path) > TEAM_PATH_MAX:
-        return "", f"The team path “{raw}” is longer than {TEAM_PATH_MAX} characters."
+        return "", _("The team path “%(raw)s” is longer than %(limit)s characters.") % {
+            "raw": raw,
+            "limit": TEAM_PATH_MAX,
+        }
     return path, None
 
 
@@ -345,7 +388,10 @@ def _check_across(rows: Sequence[RosterRow]) -> list[RosterError]:
     for row in rows:
         if row.email:
             if row.email in first_line:
-                message = f"{row.email} is already on line {first_line[row.email]}: each person needs one row."
+                message = _("%(email)s is already on line %(line)s: each person needs one row.") % {
+                    "email": row.email,
+                    "line": first_line[row.email],
+                }
                 errors.append(RosterError(row.line, message, "email"))
             else:
                 first_line[row.email] = row.line
@@ -367,7 +413,11 @@ def _spelling_clash(path: str, line: int, spellings: dict[str, tuple[str, int]])
     for prefix in Team.path_prefixes(path):
         known = spellings.setdefault(prefix.casefold(), (prefix, line))
         if known[0] != prefix:
-            return f"The team “{prefix}” is written “{known[0]}” on line {known[1]}: use one spelling."
+            return _("The team “%(team)s” is written “%(known)s” on line %(line)s: use one spelling.") % {
+                "team": prefix,
+                "known": known[0],
+                "line": known[1],
+            }
     return None
 
 
@@ -378,5 +428,9 @@ def _is_team(path: str, spellings: dict[str, tuple[str, int]]) -> bool:
 
 def _unknown_team(path: str, spellings: dict[str, tuple[str, int]]) -> str:
     known = spellings.get(path.casefold())
-    hint = f" Did you mean “{known[0]}”?" if known else " A person can only lead a team named in the team column."
-    return f"“{path}” in manages is not a team in this file.{hint}"
+    hint = (
+        _("Did you mean “%(team)s”?") % {"team": known[0]}
+        if known
+        else _("A person can only lead a team named in the team column.")
+    )
+    return _("“%(team)s” in manages is not a team in this file.") % {"team": path} + " " + hint

@@ -9,11 +9,11 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from surveys.core.words import list_words
 from surveys.engine import scoring
 from surveys.engine.scoring import BURNOUT_TONES, TONE_BANDS, Shares, index_tone, shown_index
 from surveys.models import SCALE_LABELS, Construct, Scale
 from surveys.presentation import results as presentation
-from surveys.presentation.words import list_words
 from surveys.selectors.results import ConstructTrend, ItemResult
 
 register = template.Library()

@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from surveys.presentation.words import list_words
+from surveys.core.words import list_words
 
 register = template.Library()
 
