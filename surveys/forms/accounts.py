@@ -11,6 +11,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext
 
 from surveys.core.cross_lookups import people_by_email
@@ -76,14 +77,15 @@ class AccountPasswordResetForm(PasswordResetForm):
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ):
         path = reverse("password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]})
-        context = {
-            **context,
-            "link": settings.PULSE_BASE_URL + path,
-            "lifetime": lifetime_words(RESET_TOKENS),
-        }
-        super().send_mail(
-            subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name
-        )
+        with translation.override(context["user"].message_language):  # the account's language
+            context = {
+                **context,
+                "link": settings.PULSE_BASE_URL + path,
+                "lifetime": lifetime_words(RESET_TOKENS),
+            }
+            super().send_mail(
+                subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name
+            )
 
 
 def _folded(email: str) -> str:

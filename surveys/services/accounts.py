@@ -27,9 +27,12 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from delivery.channels import Letter
 from delivery.models import Delivery, Message, MessageKind
@@ -73,11 +76,15 @@ LINK_TOKENS = {"setup": SETUP_TOKENS, "reset": RESET_TOKENS}
 def lifetime_words(tokens: AccountLinkTokens) -> str:
     """How long a link lasts, as the e-mail says it: "3 days", "1 hour", "30 minutes"."""
     seconds = tokens.lifetime()
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+    units = (
+        (86400, lambda n: ngettext("%(count)d day", "%(count)d days", n)),
+        (3600, lambda n: ngettext("%(count)d hour", "%(count)d hours", n)),
+        (60, lambda n: ngettext("%(count)d minute", "%(count)d minutes", n)),
+    )
+    for size, words in units:
         if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+            return words(seconds // size) % {"count": seconds // size}
+    return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
 
 
 def account_setup_link(user: User) -> str:
@@ -186,6 +193,12 @@ class AccountSetupComposer:
 
 
 def _invitation(membership: Membership) -> Letter:
+    """The set-up message, composed in the person's language."""
+    with translation.override(membership.user.message_language):
+        return _invitation_composed(membership)
+
+
+def _invitation_composed(membership: Membership) -> Letter:
     organization = membership.organization
     context = {
         "name": membership.user.get_short_name(),
@@ -197,9 +210,9 @@ def _invitation(membership: Membership) -> Letter:
         "sign_in": settings.PULSE_BASE_URL + reverse("login"),
     }
     return Letter(
-        subject=one_line(f"{organization.name}: set up your Pulse account"),
+        subject=one_line(_("%(organization)s: set up your Pulse account") % {"organization": organization.name}),
         text=render_to_string("emails/account_invitation.txt", context),
         html=render_to_string("emails/account_invitation.html", context),
         link=context["link"],
-        link_label="Set up your account",
+        link_label=_("Set up your account"),
     )

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from delivery.channels import Letter
 from delivery.models import Delivery, MessageKind
@@ -30,7 +31,7 @@ from surveys.models import ActionPlan, ActionPlanStatus, Membership, Round, Roun
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 4000
-TITLE_REQUIRED = "Give the plan a short title: the one thing the team will change."
+TITLE_REQUIRED = gettext_lazy("Give the plan a short title: the one thing the team will change.")
 
 
 @dataclass(frozen=True)
@@ -168,23 +169,37 @@ class PlanDueComposer:
 
 
 def _reminder(plan: ActionPlan, *, today: dt.date) -> Letter:
+    """The owner's reminder, composed in their language."""
+    assert plan.owner is not None
+    with translation.override(plan.owner.user.message_language):
+        return _reminder_composed(plan, today=today)
+
+
+def _reminder_composed(plan: ActionPlan, *, today: dt.date) -> Letter:
     assert plan.owner is not None and plan.due_on is not None
     days = (plan.due_on - today).days
     context = {
         "name": plan.owner.user.get_short_name(),
         "organization": plan.organization,
         "plan": plan,
-        "when": "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days",
+        "when": _("today")
+        if days == 0
+        else _("tomorrow")
+        if days == 1
+        else ngettext("in %(count)d day", "in %(count)d days", days) % {"count": days},
         "link": settings.PULSE_BASE_URL
         + reverse("team_dashboard", args=[plan.organization.slug, plan.team_id])
         + "#action-plans",
     }
     return Letter(
-        subject=one_line(f"{plan.team.name}: “{plan.title}” is due {context['when']}"),
+        subject=one_line(
+            _("%(team)s: “%(title)s” is due %(when)s")
+            % {"team": plan.team.name, "title": plan.title, "when": context["when"]}
+        ),
         text=render_to_string("emails/action_plan_reminder.txt", context),
         html=render_to_string("emails/action_plan_reminder.html", context),
         link=context["link"],
-        link_label="See the plan",
+        link_label=_("See the plan"),
     )
 
 

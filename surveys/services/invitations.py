@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from delivery.channels import Address, Letter
 from delivery.channels.email import email_message, email_session
@@ -24,6 +26,7 @@ from delivery.models import Delivery, MessageKind
 from delivery.services.messages import message_deliver, message_prepare
 from surveys.core.names import one_line
 from surveys.core.tokens import invitation_url, token_hash, token_new
+from surveys.core.words import Words
 from surveys.engine.scheduling import Window, next_window
 from surveys.models import Invitation, Membership, Round, RoundStatus, Survey, pulse_minutes
 
@@ -36,20 +39,20 @@ STILL_HERE = {"membership__is_active": True, "membership__user__is_active": True
 @dataclass(frozen=True)
 class _Kind:
     template: str
-    subject: str
+    subject: Words
     stamp: str  # the Invitation field that records this message
     keep_previous: bool  # remember the replaced hash, so the old link can say it was replaced
     message_kind: str
-    link_label: str
+    link_label: Words
 
 
 INVITATION = _Kind(
-    "invitation", "{organization}: your {minutes}-minute pulse is open", "sent_at", False,
-    MessageKind.INVITATION, "Answer the pulse",
+    "invitation", gettext_lazy("{organization}: your {minutes}-minute pulse is open"), "sent_at", False,
+    MessageKind.INVITATION, gettext_lazy("Answer the pulse"),
 )  # fmt: skip
 REMINDER = _Kind(
-    "reminder", "{organization}: the pulse is still open until {closes}", "reminded_at", True,
-    MessageKind.REMINDER, "Answer the pulse",
+    "reminder", gettext_lazy("{organization}: the pulse is still open until {closes}"), "reminded_at", True,
+    MessageKind.REMINDER, gettext_lazy("Answer the pulse"),
 )  # fmt: skip
 
 
@@ -151,22 +154,24 @@ def _round_context(round_: Round) -> dict:
     }
 
 
-def _compose(user, *, kind: _Kind, context: dict, link: str, subject_prefix: str = "") -> Letter:
+def _compose(user, *, kind: _Kind, context: dict, link: str, test: bool = False) -> Letter:
     """One invitation or reminder: the one home of its subject and body, for real sends, previews
-    and tests alike, whatever the channel."""
-    organization = context["organization"]
-    personal = {**context, "name": user.get_short_name(), "link": link}
-    closes = dateformat.format(timezone.localtime(context["round"].closes_at), "l j F")
-    subject = one_line(
-        subject_prefix + kind.subject.format(organization=organization.name, minutes=context["minutes"], closes=closes)
-    )
-    return Letter(
-        subject=subject,
-        text=render_to_string(f"emails/{kind.template}.txt", personal),
-        html=render_to_string(f"emails/{kind.template}.html", personal),
-        link=link,
-        link_label=kind.link_label,
-    )
+    and tests alike, whatever the channel, written in the recipient's language
+    (`User.message_language`)."""
+    with translation.override(user.message_language):
+        organization = context["organization"]
+        personal = {**context, "name": user.get_short_name(), "link": link}
+        closes = dateformat.format(timezone.localtime(context["round"].closes_at), pgettext("date format", "l j F"))
+        subject = str(kind.subject).format(organization=organization.name, minutes=context["minutes"], closes=closes)
+        if test:
+            subject = _("Test: %(subject)s") % {"subject": subject}
+        return Letter(
+            subject=one_line(subject),
+            text=render_to_string(f"emails/{kind.template}.txt", personal),
+            html=render_to_string(f"emails/{kind.template}.html", personal),
+            link=link,
+            link_label=str(kind.link_label),
+        )
 
 
 def survey_messages_preview(
@@ -189,7 +194,7 @@ def survey_test_send(*, survey: Survey, membership: Membership, link: str) -> No
     context = _survey_context(survey)
     with email_session() as sender:
         for kind in (INVITATION, REMINDER):
-            letter = _compose(membership.user, kind=kind, context=context, link=link, subject_prefix="Test: ")
+            letter = _compose(membership.user, kind=kind, context=context, link=link, test=True)
             sender.send(letter, address=Address("email", membership.user.email), reference="")
 
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from delivery.channels import Letter
 from delivery.models import Delivery, MessageKind
@@ -35,7 +38,7 @@ class TeamNotice:
     name: str
     url: str
     coverage: Coverage
-    changes: list[str] = field(default_factory=list)  # shown: its likely changes, in words
+    changes: list[Flag] = field(default_factory=list)  # shown: its likely changes (words in the reader's language)
     missable: bool = False  # shown: a lasting drop of MISSED_POINTS could go unseen more often than not
 
     @property
@@ -47,17 +50,43 @@ class TeamNotice:
         """What the e-mail says of the team after its name (text; the HTML escapes it)."""
         c = self.coverage
         if c.shown:
-            partial = f" (partial: {len(c.missing) + c.missing_more} team(s) below are not in it)" if c.partial else ""
-            changes = f". Likely changes: {'; '.join(self.changes)}" if self.changes else ", no likely change flagged"
-            return f"results of its own{partial}{changes}{_missable(self.missable and not self.changes)}."
-        where = f"its answers are in the figures of {c.entered.name}" if c.entered else "its answers are in no figures"
+            left_out = len(c.missing) + c.missing_more
+            partial = (
+                " "
+                + ngettext(
+                    "(partial: %(count)s team below is not in it)",
+                    "(partial: %(count)s teams below are not in it)",
+                    left_out,
+                )
+                % {"count": left_out}
+                if c.partial
+                else ""
+            )
+            headlines = [_headline(flag) for flag in self.changes]
+            changes = (
+                ". " + _("Likely changes: %(changes)s") % {"changes": "; ".join(headlines)}
+                if headlines
+                else ", " + _("no likely change flagged")
+            )
+            return _("results of its own") + partial + changes + _missable(self.missable and not self.changes) + "."
+        where = (
+            _("its answers are in the figures of %(team)s") % {"team": c.entered.name}
+            if c.entered
+            else _("its answers are in no figures")
+        )
         if c.reason == Reason.TOO_FEW:
-            return f"no figures of its own: fewer than {c.k} of its {c.unit_people} people answered; {where}."
+            return ngettext(
+                "no figures of its own: fewer than %(k)s of its %(count)s person answered; %(where)s.",
+                "no figures of its own: fewer than %(k)s of its %(count)s people answered; %(where)s.",
+                c.unit_people,
+            ) % {"k": c.k, "count": c.unit_people, "where": where}
         if c.reason == Reason.COUNTED_WITH and c.counted_with is not None:
-            return f"its people are counted with {c.counted_with.name}, whose figures hold their answers."
+            return _("its people are counted with %(team)s, whose figures hold their answers.") % {
+                "team": c.counted_with.name
+            }
         if c.reason == Reason.NOBODY:
-            return "nobody in the team itself was invited; the teams below it are listed on its page."
-        return f"hidden this round; {where}."
+            return _("nobody in the team itself was invited; the teams below it are listed on its page.")
+        return _("hidden this round; %(where)s.") % {"where": where}
 
 
 @dataclass
@@ -83,7 +112,7 @@ def round_results_notify(*, round_id: int) -> int:
         flags = heatmap_flags(heatmap)
         look_first = where_to_look({row.team.pk: row.team for row in heatmap.rows}, flags)
         for membership, notice in _lead_notices(round_):
-            notice.changes = [_headline(f) for f in look_first if f.team.pk == notice.team_id]
+            notice.changes = [f for f in look_first if f.team.pk == notice.team_id]
             notice.missable = notice.team_id in flags.missable
             recipients.setdefault(membership.pk, Recipient(membership)).teams.append(notice)
     for membership in Membership.objects.filter(role__in=HR_ROLES, is_active=True, user__is_active=True).select_related(
@@ -142,17 +171,21 @@ HR_HEADLINES = 5
 
 
 def _headline(flag: Flag) -> str:
-    return f"{flag.label} {flag.change.label.lower()} ({signed_points(flag.points)} points)"
+    return _("%(measure)s %(change)s (%(points)s points)") % {
+        "measure": flag.label,
+        "change": str(flag.change.label).lower(),
+        "points": signed_points(flag.points),
+    }
 
 
 def _missable(missable: bool) -> str:
     """After "no likely change flagged", for a team where a drop would likely be missed."""
     if not missable:
         return ""
-    return (
-        f", but that is no all-clear: a lasting drop of {MISSED_POINTS} points could go unseen there more often "
+    return ", " + _(
+        "but that is no all-clear: a lasting drop of %(points)s points could go unseen there more often "
         "than not (a small team, or too few rounds so far)"
-    )
+    ) % {"points": MISSED_POINTS}
 
 
 def _lead_notices(round_: Round):
@@ -178,6 +211,16 @@ def _dashboard_url(round_: Round, team_id: int) -> str:
 
 
 def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int, look_first, missable: int) -> Letter:
+    """The recipient's letter, composed in their language (`User.message_language`)."""
+    with translation.override(recipient.membership.user.message_language):
+        return _message_composed(
+            round_, recipient, shown=shown, scope_size=scope_size, look_first=look_first, missable=missable
+        )
+
+
+def _message_composed(
+    round_: Round, recipient: Recipient, *, shown: int, scope_size: int, look_first, missable: int
+) -> Letter:
     organization = round_.organization
     overview = reverse("org_results", kwargs={"org_slug": organization.slug})
     context = {
@@ -199,14 +242,14 @@ def _message(round_: Round, recipient: Recipient, *, shown: int, scope_size: int
     }
     template = "results_ready" if shown else "results_none"
     subject = (
-        f"Results are ready: {round_.survey.name}, round {round_.number}"
+        _("Results are ready: %(survey)s, round %(number)s")
         if shown
-        else f"No results to show: {round_.survey.name}, round {round_.number}"
-    )
+        else _("No results to show: %(survey)s, round %(number)s")
+    ) % {"survey": round_.survey.name, "number": round_.number}
     return Letter(
         subject=one_line(subject),
         text=render_to_string(f"emails/{template}.txt", context),
         html=render_to_string(f"emails/{template}.html", context),
         link=context["overview_url"] if recipient.is_hr or not recipient.teams else recipient.teams[0].url,
-        link_label="See the results",
+        link_label=_("See the results"),
     )
