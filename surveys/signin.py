@@ -47,6 +47,9 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.utils.html import format_html
+from django.utils.translation import get_language, get_language_bidi, ngettext
+from django.utils.translation import gettext as _
 
 from surveys.core.cross_lookups import people_by_email
 from surveys.core.tenancy import person_scope_switch
@@ -222,14 +225,14 @@ class Refusal:
 
     @property
     def message(self) -> str:
-        wait = f"{self.seconds} second{'s' if self.seconds != 1 else ''}"
+        wait = ngettext("%(count)d second", "%(count)d seconds", self.seconds) % {"count": self.seconds}
         if self.seconds >= 90:
             minutes = math.ceil(self.seconds / 60)
-            wait = f"{minutes} minutes"
-        return (
-            f"{self.because} Try again in {wait}, or set a new password from the link we e-mail you "
+            wait = ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+        return f"{self.because} " + _(
+            "Try again in %(wait)s, or set a new password from the link we e-mail you "
             "(“Forgotten your password?” below): it works at once."
-        )
+        ) % {"wait": wait}
 
 
 def attempt_refusal(request, username: str) -> Refusal | None:
@@ -238,10 +241,10 @@ def attempt_refusal(request, username: str) -> Refusal | None:
         return None
     address = client_address(request)
     if address_over_budget(address):
-        return Refusal(HOUR // 60 * 60, "Too many wrong passwords have come from your network.")
+        return Refusal(HOUR // 60 * 60, _("Too many wrong passwords have come from your network."))
     wait = pair_wait(username, address)
     if wait > 0:
-        return Refusal(wait, "Several wrong passwords for this account have come from your network.")
+        return Refusal(wait, _("Several wrong passwords for this account have come from your network."))
     return None
 
 
@@ -259,7 +262,7 @@ class SignInBackend(ModelBackend):
             if refusal is not None:
                 request.signin_refusal = refusal
                 raise PermissionDenied(refusal.message)  # no other backend is asked
-        for person_id, email, _ in people_by_email([username]):
+        for person_id, email, _unused in people_by_email([username]):
             if email == username:  # the account the form names, whose password is checked next
                 person_scope_switch(person_id)
         if request is None:
@@ -277,12 +280,18 @@ class SignInBackend(ModelBackend):
 def refused_page() -> str:
     """The refusal an address over its budget gets, short and without the site's layout (it is
     sent before anything else runs)."""
-    return (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Too many wrong passwords · Pulse</title>"
-        "<h1>Too many wrong passwords from your network</h1><p>Signing in from this network is paused for up "
-        "to an hour after many wrong passwords. A browser you signed in with before still can, and a new "
-        'password from the link we e-mail you works at once. <a href="/accounts/password/reset/">Set a new '
-        "password</a></p></html>"
+    return format_html(
+        '<!doctype html><html lang="{}" dir="{}"><meta charset=utf-8><title>{} · Pulse</title><h1>{}</h1><p>{} '
+        '<a href="/accounts/password/reset/">{}</a></p></html>',
+        get_language(),
+        "rtl" if get_language_bidi() else "ltr",
+        _("Too many wrong passwords"),
+        _("Too many wrong passwords from your network"),
+        _(
+            "Signing in from this network is paused for up to an hour after many wrong passwords. A browser you "
+            "signed in with before still can, and a new password from the link we e-mail you works at once."
+        ),
+        _("Set a new password"),
     )
 
 

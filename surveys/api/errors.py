@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -39,7 +40,7 @@ def _body(error: exceptions.APIException, data) -> dict:
         codes = error.get_codes()
         code = codes if isinstance(codes, str) else "invalid"
         if isinstance(data, dict):
-            return {"detail": "The request is not valid: see errors.", "code": code, "errors": data}
+            return {"detail": _("The request is not valid: see errors."), "code": code, "errors": data}
         if isinstance(data, list):
             return {"detail": " ".join(str(item) for item in data), "code": code}
     detail = data.get("detail", str(error.detail)) if isinstance(data, dict) else str(error.detail)
@@ -54,7 +55,7 @@ def _body(error: exceptions.APIException, data) -> dict:
 @csrf_exempt  # it changes nothing, and a POST to a wrong address must say so, not "CSRF"
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Any address under /api/ that is not an endpoint, whatever the method."""
-    return JsonResponse({"detail": "There is no such API endpoint.", "code": "not_found"}, status=404)
+    return JsonResponse({"detail": _("There is no such API endpoint."), "code": "not_found"}, status=404)
 
 
 def error_response(detail: str, code: str, status_code: int, **extra) -> Response:

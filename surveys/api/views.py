@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Q
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, parsers, status
@@ -343,8 +344,12 @@ def _import_response(roster_import: RosterImport, request: Request) -> Response:
     if roster_import.status == RosterImportStatus.FAILED:
         count = len(roster_import.errors)
         return error_response(
-            f"Nothing was imported: {count} problem{'s' if count != 1 else ''} in the file (lines counted from the "
-            "header, line 1).",
+            ngettext(
+                "Nothing was imported: %(count)s problem in the file (lines counted from the header, line 1).",
+                "Nothing was imported: %(count)s problems in the file (lines counted from the header, line 1).",
+                count,
+            )
+            % {"count": count},
             "invalid_roster",
             status.HTTP_400_BAD_REQUEST,
             errors=roster_import.errors,
@@ -398,7 +403,7 @@ class RosterImportCreate(_RosterImportView):
             file = upload.validated_data["file"]
             content, filename, mode = file.read(MAX_BYTES + 1), file.name, upload.validated_data["mode"]
         if len(content) > MAX_BYTES:
-            return error_response("The file is larger than 20 MB.", "too_large", status.HTTP_400_BAD_REQUEST)
+            return error_response(_("The file is larger than 20 MB."), "too_large", status.HTTP_400_BAD_REQUEST)
         started = roster_import_start(
             organization=self.client.organization,
             uploaded_by=self.client.membership,
@@ -437,7 +442,7 @@ class RosterImportConfirm(_RosterImportView):
         )
         if done.status == RosterImportStatus.PREVIEW:  # the roster changed meanwhile: a new preview
             return error_response(
-                "The roster changed since this preview was made: check the new preview, then confirm again.",
+                _("The roster changed since this preview was made: check the new preview, then confirm again."),
                 "stale_preview",
                 status.HTTP_409_CONFLICT,
                 roster_import=serializers.RosterImportSerializer(done).data,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.utils.translation import gettext as _
+
 from surveys.core.exceptions import PulseError
 
 #: Line and paragraph separators are not control characters to Unicode, but mail clients break lines on them.
@@ -20,8 +22,10 @@ def name_problem(value: str) -> str | None:
     for character in value:
         if character in _BREAKS or unicodedata.category(character) == "Cc":
             if character in "\r\n" or character in _BREAKS:
-                return "A name must fit on one line: remove the line break."
-            return f"A name cannot contain the control character U+{ord(character):04X}."
+                return _("A name must fit on one line: remove the line break.")
+            return _("A name cannot contain the control character %(character)s.") % {
+                "character": f"U+{ord(character):04X}"
+            }
     return None
 
 

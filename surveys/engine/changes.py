@@ -25,6 +25,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from surveys.core.words import list_words
 from surveys.engine.scoring import item_score, scipy_stats, t_critical
 from surveys.models import Cadence
 
@@ -49,9 +53,9 @@ ROUNDS_PER_YEAR: dict[str, int] = {Cadence.WEEKLY: 52, Cadence.BIWEEKLY: 26, Cad
 WINDOWS: dict[str, tuple[int, int]] = {Cadence.WEEKLY: (6, 12), Cadence.BIWEEKLY: (3, 6), Cadence.MONTHLY: (2, 4)}
 #: The recent window's time, as the cards say it ("within six weeks"), at each cadence.
 RECENT_WORDS: dict[str, str] = {
-    Cadence.WEEKLY: "six weeks",
-    Cadence.BIWEEKLY: "six weeks",
-    Cadence.MONTHLY: "two months",
+    Cadence.WEEKLY: gettext_lazy("six weeks"),
+    Cadence.BIWEEKLY: gettext_lazy("six weeks"),
+    Cadence.MONTHLY: gettext_lazy("two months"),
 }
 #: Published rounds a change looks back on, counted back from the round shown (inclusive).
 LOOKBACK: dict[str, int] = {cadence: sum(windows) for cadence, windows in WINDOWS.items()}
@@ -89,10 +93,10 @@ STATED_LIMIT = 2.0
 
 IMPROVED, DECLINED, NO_CLEAR_CHANGE, NOT_ENOUGH_ROUNDS = "improved", "declined", "no_clear_change", "not_enough_rounds"
 CHANGE_LABELS = {
-    IMPROVED: "Likely improved",
-    DECLINED: "Likely worsened",
-    NO_CLEAR_CHANGE: "No clear change",
-    NOT_ENOUGH_ROUNDS: "Not enough rounds yet",
+    IMPROVED: gettext_lazy("Likely improved"),
+    DECLINED: gettext_lazy("Likely worsened"),
+    NO_CLEAR_CHANGE: gettext_lazy("No clear change"),
+    NOT_ENOUGH_ROUNDS: gettext_lazy("Not enough rounds yet"),
 }
 
 
@@ -184,10 +188,10 @@ class Window:
         """ "rounds 7–9", "rounds 7 and 9" (a round hidden between), or "round 9"."""
         numbers = self.numbers or tuple(range(self.first_round, self.last_round + 1))
         if len(numbers) == 1:
-            return f"round {numbers[0]}"
+            return _("round %(number)s") % {"number": numbers[0]}
         if numbers == tuple(range(numbers[0], numbers[-1] + 1)):
-            return f"rounds {numbers[0]}–{numbers[-1]}"
-        return "rounds " + ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+            return _("rounds %(first)s–%(last)s") % {"first": numbers[0], "last": numbers[-1]}
+        return _("rounds %(numbers)s") % {"numbers": list_words([str(number) for number in numbers])}
 
 
 @dataclass(frozen=True)
@@ -473,7 +477,7 @@ def stated_change(
     low, high = 0.0, 4.0
     if power(high) < POWER:
         return None
-    for _ in range(32):
+    for _unused in range(32):
         middle = (low + high) / 2
         low, high = (middle, high) if power(middle) < POWER else (low, middle)
     return high
@@ -516,7 +520,10 @@ class Change:
         """Which rounds were compared, said the same way on every card."""
         if self.recent is None or self.earlier is None:
             return ""
-        return f"{self.recent.rounds_label} against {self.earlier.rounds_label}"
+        return _("%(recent)s against %(earlier)s") % {
+            "recent": self.recent.rounds_label,
+            "earlier": self.earlier.rounds_label,
+        }
 
     @property
     def shown_detectable(self) -> float | None:
@@ -608,7 +615,11 @@ def chance_flags_per_year() -> float:
 def comparison_words(cadence: str) -> str:
     """The one comparison, in words: "the last 3 rounds (six weeks) against the 6 before them"."""
     recent, baseline = WINDOWS[cadence]
-    return f"the last {recent} rounds ({RECENT_WORDS[cadence]}) against the {baseline} before them"
+    return _("the last %(recent)s rounds (%(time)s) against the %(baseline)s before them") % {
+        "recent": recent,
+        "time": RECENT_WORDS[cadence],
+        "baseline": baseline,
+    }
 
 
 # Many teams at once -----------------------------------------------------------------------

@@ -14,6 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from surveys.models import SCALE_POINTS
 
 CONFIDENCE = 0.90
@@ -213,9 +216,9 @@ def construct_score(construct: str, items: Sequence[ItemScore]) -> ConstructScor
 #: Provisional burnout-signal zones on the 1–5 frequency scale, at the colour bands' means:
 #: upper bound, zone, label.
 BURNOUT_ZONES = (
-    (BAND_MEANS[0], "few", "Few signs of strain"),
-    (BAND_MEANS[1], "some", "Some signs of strain"),
-    (math.inf, "many", "Many signs of strain"),
+    (BAND_MEANS[0], "few", gettext_lazy("Few signs of strain")),
+    (BAND_MEANS[1], "some", gettext_lazy("Some signs of strain")),
+    (math.inf, "many", gettext_lazy("Many signs of strain")),
 )
 
 
@@ -234,7 +237,7 @@ class BurnoutSignal(Estimate):
 
     @property
     def shown_label(self) -> str:
-        return self.label if self.zone_certain else "Between two zones: the interval spans both"
+        return self.label if self.zone_certain else str(_("Between two zones: the interval spans both"))
 
 
 def _burnout_zone(mean: float) -> tuple[str, str]:

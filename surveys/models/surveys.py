@@ -34,8 +34,20 @@ class Scale(models.TextChoices):
 
 
 SCALE_LABELS: dict[str, tuple[str, ...]] = {
-    Scale.AGREE: ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"),
-    Scale.FREQUENCY: ("Never", "Rarely", "Sometimes", "Often", "Always"),
+    Scale.AGREE: (
+        gettext_lazy("Strongly disagree"),
+        gettext_lazy("Disagree"),
+        gettext_lazy("Neither agree nor disagree"),
+        gettext_lazy("Agree"),
+        gettext_lazy("Strongly agree"),
+    ),
+    Scale.FREQUENCY: (
+        gettext_lazy("Never"),
+        gettext_lazy("Rarely"),
+        gettext_lazy("Sometimes"),
+        gettext_lazy("Often"),
+        gettext_lazy("Always"),
+    ),
 }
 SCALE_POINTS = 5
 #: About how long one item takes to answer (the core twelve: about three minutes).

@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 from surveys.engine.changes import NOT_ENOUGH_ROUNDS, RECENT_WORDS, Change, comparison_words
 from surveys.engine.scoring import BURNOUT_ZONES, TONE_BANDS, index_points, interval_tone, to_index
 from surveys.models import BURNOUT_SIGNS, PILLARS, Construct, Team
@@ -18,12 +20,12 @@ from surveys.selectors.results import ConstructResult, Heatmap, HeatmapCell, Hea
 
 #: What each measure is about, as the cards say it.
 CONSTRUCT_HINTS: dict[str, str] = {
-    Construct.AUTONOMY: "A real say in how the work gets done",
-    Construct.COMPETENCE: "What it takes to do good work",
-    Construct.RELATEDNESS: "Support and belonging in the team",
-    Construct.BENEFICENCE: "Seeing the work make a difference",
-    Construct.EXHAUSTION: "Feeling worn out by work",
-    Construct.MENTAL_DISTANCE: "Going through the motions at work",
+    Construct.AUTONOMY: gettext_lazy("A real say in how the work gets done"),
+    Construct.COMPETENCE: gettext_lazy("What it takes to do good work"),
+    Construct.RELATEDNESS: gettext_lazy("Support and belonging in the team"),
+    Construct.BENEFICENCE: gettext_lazy("Seeing the work make a difference"),
+    Construct.EXHAUSTION: gettext_lazy("Feeling worn out by work"),
+    Construct.MENTAL_DISTANCE: gettext_lazy("Going through the motions at work"),
 }
 
 #: The heatmap's columns: the four conditions, then each burnout sign in a column of its own.

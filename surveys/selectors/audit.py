@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Model, OuterRef, Q, Subquery
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from surveys.models import (
     AUDITED,
@@ -39,19 +41,19 @@ from surveys.models import (
 
 #: What each audited table is called on the page, and in the API's `kind`.
 KINDS: dict[type[Model], tuple[str, str]] = {
-    Organization: ("settings", "Settings and exports"),
-    Membership: ("person", "Person"),
-    Team: ("team", "Team"),
-    TeamManagement: ("team_lead", "Team lead"),
-    Survey: ("survey", "Survey"),
-    SurveyQuestion: ("survey_question", "Survey question"),
-    Round: ("round", "Round"),
-    ApiKey: ("api_key", "API key"),
-    ActionPlan: ("action_plan", "Action plan"),
-    RosterImport: ("roster_import", "Roster import"),
-    IdentityProvider: ("sign_in", "Single sign-on"),
-    ScimToken: ("scim_token", "SCIM token"),
-    ScimHeldDeactivation: ("scim_held_deactivation", "Deactivation held from SCIM"),
+    Organization: ("settings", gettext_lazy("Settings and exports")),
+    Membership: ("person", gettext_lazy("Person")),
+    Team: ("team", gettext_lazy("Team")),
+    TeamManagement: ("team_lead", gettext_lazy("Team lead")),
+    Survey: ("survey", gettext_lazy("Survey")),
+    SurveyQuestion: ("survey_question", gettext_lazy("Survey question")),
+    Round: ("round", gettext_lazy("Round")),
+    ApiKey: ("api_key", gettext_lazy("API key")),
+    ActionPlan: ("action_plan", gettext_lazy("Action plan")),
+    RosterImport: ("roster_import", gettext_lazy("Roster import")),
+    IdentityProvider: ("sign_in", gettext_lazy("Single sign-on")),
+    ScimToken: ("scim_token", gettext_lazy("SCIM token")),
+    ScimHeldDeactivation: ("scim_held_deactivation", gettext_lazy("Deactivation held from SCIM")),
 }
 KIND_CHOICES = tuple(KINDS.values())
 PAGE_SIZE = 50
@@ -60,7 +62,7 @@ _TEAM_COLUMNS = frozenset({"team_id", "parent_id", "root_team_id"})
 _PERSON_COLUMNS = frozenset(
     {"membership_id", "owner_id", "created_by_id", "uploaded_by_id", "confirmed_by_id", "resolved_by_id"}
 )
-GONE = "(no longer in Pulse)"
+GONE = gettext_lazy("(no longer in Pulse)")
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class _Names:
         person_ids: set[int] = set()
         user_ids: set[int] = set()
         survey_ids: set[int] = set()
-        for _, event in events:
+        for _unused, event in events:
             for column in _audited_columns(event):
                 value = getattr(event, column)
                 if value is None:
@@ -201,9 +203,15 @@ class _Names:
         if tracked is Membership:
             return self.users.get(event.user_id, GONE)
         if tracked is TeamManagement:
-            return f"{self.person(event.membership_id)} leads {self.teams.get(event.team_id, GONE)}"
+            return _("%(person)s leads %(team)s") % {
+                "person": self.person(event.membership_id),
+                "team": self.teams.get(event.team_id, GONE),
+            }
         if tracked is SurveyQuestion:
-            return f"{self.surveys.get(event.survey_id, GONE)}: question {event.question_id}"
+            return _("%(survey)s: question %(question)s") % {
+                "survey": self.surveys.get(event.survey_id, GONE),
+                "question": event.question_id,
+            }
         if tracked is Round:
             return f"{self.surveys.get(event.survey_id, GONE)} #{event.number}"
         if tracked is ApiKey:
@@ -227,12 +235,18 @@ def _actor(context: dict[str, Any] | None) -> tuple[str, str]:
     context = context or {}
     via = str(context.get("via", ""))
     if context.get("api_key"):
-        return f"API key “{context.get('api_key_name', '')}” ({context['api_key']}…)", via
+        return _("API key “%(name)s” (%(prefix)s…)") % {
+            "name": context.get("api_key_name", ""),
+            "prefix": context["api_key"],
+        }, via
     if context.get("scim_token"):
-        return f"SCIM token “{context.get('scim_token_name', '')}” ({context['scim_token']}…)", via
+        return _("SCIM token “%(name)s” (%(prefix)s…)") % {
+            "name": context.get("scim_token_name", ""),
+            "prefix": context["scim_token"],
+        }, via
     if context.get("actor_email"):
         return str(context["actor_email"]), via
-    return ("Pulse (a scheduled job or an operator's command)" if not via else "someone not signed in"), via
+    return (_("Pulse (a scheduled job or an operator's command)") if not via else _("someone not signed in")), via
 
 
 def _label(column: str, tracked: type[Model]) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from surveys.access import visible_teams
 from surveys.core.ids import whole_number
@@ -120,7 +121,7 @@ def results_round_choice(
     survey = chosen.survey if chosen else None
     if survey is None and survey_id:
         survey = next((s for s in survey_list if s.pk == whole_number(survey_id)), None)
-        notice = notice or ("" if survey else "That survey has no results to show here.")
+        notice = notice or ("" if survey else _("That survey has no results to show here."))
     survey = survey or _default_survey(survey_list, with_results, pending)
     if survey is not None and chosen is None:
         chosen = next(iter(with_results.get(survey.pk, ())), None)
@@ -130,7 +131,7 @@ def results_round_choice(
         survey=survey,
         round=chosen,
         pending=pending.get(survey.pk) if survey is not None else None,
-        notice=notice + (" Showing the latest results instead." if notice and chosen else ""),
+        notice=notice + (" " + _("Showing the latest results instead.") if notice and chosen else ""),
     )
 
 
@@ -157,10 +158,11 @@ def _requested_round(rounds: list[Round], round_id: str | None) -> tuple[Round |
 
 def _round_notice(round_: Round | None) -> str:
     if round_ is None:
-        return "That round has no results to show here."
+        return _("That round has no results to show here.")
+    words = {"number": round_.number, "survey": round_.survey.name}
     if round_.status == RoundStatus.OPEN:
-        return f"Round {round_.number} of “{round_.survey.name}” is still open: its results appear after it closes."
-    return f"Round {round_.number} of “{round_.survey.name}” has closed and its results are being prepared."
+        return _("Round %(number)s of “%(survey)s” is still open: its results appear after it closes.") % words
+    return _("Round %(number)s of “%(survey)s” has closed and its results are being prepared.") % words
 
 
 def _default_survey(surveys: list[Survey], published: dict, pending: dict) -> Survey | None:

@@ -4,6 +4,7 @@ from typing import cast
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys.access import visible_teams
 from surveys.core.tenancy import across_organizations
@@ -204,17 +205,17 @@ def first_run(*, membership: Membership) -> FirstRun | None:
         people = Membership.objects.filter(is_active=True, team__isnull=False).count()
         steps: tuple[tuple[str, str, bool], ...] = (
             (
-                "Import your roster: everyone, their team and the teams they lead",
+                _("Import your roster: everyone, their team and the teams they lead"),
                 reverse("roster_import", args=[slug]),
                 people > 1,
             ),
             (
-                "Create a survey, preview it as an employee, then launch it",
+                _("Create a survey, preview it as an employee, then launch it"),
                 reverse("survey_list", args=[slug]),
                 Survey.objects.filter(launched_at__isnull=False).exists(),
             ),
             (
-                "When the first round closes, read the results and share them with the leads",
+                _("When the first round closes, read the results and share them with the leads"),
                 results,
                 Round.objects.filter(status=RoundStatus.PUBLISHED).exists(),
             ),
@@ -224,13 +225,15 @@ def first_run(*, membership: Membership) -> FirstRun | None:
         started = (RoundStatus.OPEN, RoundStatus.CLOSED, RoundStatus.PUBLISHED)
         steps = (
             (
-                "A pulse opens for your team: tell them it takes a few minutes and no one sees what one person said",
+                _("A pulse opens for your team: tell them it takes a few minutes and no one sees what one person said"),
                 "",
                 Round.objects.filter(status__in=started).exists(),
             ),
             (
-                "When the round closes, open your team's results, see what changed, and agree one or two action plans "
-                "with your team",
+                _(
+                    "When the round closes, open your team's results, see what changed, and agree one or two "
+                    "action plans with your team"
+                ),
                 results,
                 Result.objects.filter(team__in=led, round__status=RoundStatus.PUBLISHED).exists(),
             ),

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from surveys.core.tenancy import across_organizations
 from surveys.models import (
@@ -32,7 +33,7 @@ from surveys.models import (
 from surveys.selectors.audit import audit_entries_of_person
 
 #: Said wherever a person's data is exported or erased.
-ANSWERS_NOTE = (
+ANSWERS_NOTE = gettext_lazy(
     "Answers and comments are not included and cannot be erased one person at a time: Pulse stores "
     "what was said with its round and team only, never with the person, their link, the fact that they "
     "answered or the time, and reorders it when the round closes, so nothing links an answer to anyone. "
@@ -46,7 +47,7 @@ def _when(value: dt.datetime | dt.date | None) -> str | None:
 
 #: What Pulse keeps of sign-ins: the last one, on the account. Attempts are counted in the cache
 #: under keyed hashes for an hour at most (surveys/signin.py), never stored by address or person.
-SIGN_IN_NOTE = (
+SIGN_IN_NOTE = gettext_lazy(
     "Pulse records only when the account last signed in. Failed attempts are counted for at most an hour, "
     "under keyed hashes that name neither the address nor the account."
 )
@@ -60,7 +61,7 @@ def person_mentions(membership: Membership) -> Q:
 
 
 #: Said instead of the sign-in record of an account another organisation shares.
-SHARED_ACCOUNT_NOTE = (
+SHARED_ACCOUNT_NOTE = gettext_lazy(
     "This person's account also belongs to another organisation on Pulse, so when it signs in is not this "
     "organisation's to export or erase; Pulse's operator can provide it."
 )

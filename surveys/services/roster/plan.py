@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from surveys.core.bulk import chunks
 from surveys.core.cross_lookups import people_by_email, people_elsewhere
 from surveys.models import (
@@ -238,16 +241,23 @@ def _plan_people(plan, state: _State, rows, importer: Membership | None, renamed
                     continue
                 if importer is not None and membership.pk == importer.pk:
                     plan.notes.append(
-                        "You are not in the file. You stay active, with your role, team and leads as they "
-                        "were: an import never deactivates the person running it."
+                        _(
+                            "You are not in the file. You stay active, with your role, team and leads as they "
+                            "were: an import never deactivates the person running it."
+                        )
                     )
                     continue
                 plan.deactivations.append(membership)
         if teamless:
             plan.notes.append(
-                f"{teamless} active {'person has' if teamless == 1 else 'people have'} no team and "
-                f"{'is' if teamless == 1 else 'are'} not in the file: a file cannot name them, so they stay as "
-                "they are."
+                ngettext(
+                    "%(count)s active person has no team and is not in the file: a file cannot name them, "
+                    "so they stay as they are.",
+                    "%(count)s active people have no team and are not in the file: a file cannot name them, "
+                    "so they stay as they are.",
+                    teamless,
+                )
+                % {"count": teamless}
             )
     plan.member_emails = {m.pk: (m.email, m.name) for m in state.members.values()}
 
@@ -271,8 +281,11 @@ def _role_kept_for_importer(row: RosterRow, membership: _Member, importer: Membe
         return row.role
     if membership.role in HR_ROLES and row.role not in HR_ROLES:
         plan.notes.append(
-            f"The file gives you (line {row.line}) the role {row.role}. You keep the role "
-            f"{membership.role_label}: an import never takes HR rights from the person running it."
+            _(
+                "The file gives you (line %(line)s) the role %(role)s. You keep the role "
+                "%(kept)s: an import never takes HR rights from the person running it."
+            )
+            % {"line": row.line, "role": row.role, "kept": membership.role_label}
         )
         return membership.role
     return row.role
@@ -316,7 +329,7 @@ def _plan_emptied(plan: RosterPlan, state: _State, renamed: dict[str, int]) -> N
             after[membership.team_id] = after.get(membership.team_id, 0) - 1
     team_id_of = {path: team_id for path, (team_id, _) in state.teams.items()}
     team_id_of.update(renamed)
-    for membership, row, _ in plan.membership_changes:
+    for membership, row, _unused in plan.membership_changes:
         if membership.is_active and membership.team_id:
             after[membership.team_id] -= 1
         target = team_id_of.get(row.team)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils.translation import gettext as _
+
 from surveys.services.roster.plan import RosterPlan
 from surveys.services.roster_file import SEPARATORS
 
@@ -18,21 +20,25 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = (), separ
     for membership, row, role in plan.membership_changes:
         name = row.name
         if not membership.is_active:
-            reactivated.append([row.email, name, row.team or "no team"])
+            reactivated.append([row.email, name, row.team or _("no team")])
             continue
-        before_team = membership.team_path or "no team"
-        if before_team != (row.team or "no team"):
-            moved.append([row.email, name, before_team, row.team or "no team"])
+        before_team = membership.team_path or _("no team")
+        if before_team != (row.team or _("no team")):
+            moved.append([row.email, name, before_team, row.team or _("no team")])
         if membership.role != role:
-            updated.append([row.email, name, f"role {membership.role_label} → {role}"])
-    for _, email, old, new in plan.user_renames:
-        updated.append([email, new, f"name {old} → {new}"])
+            updated.append(
+                [row.email, name, _("role %(before)s → %(after)s") % {"before": membership.role_label, "after": role}]
+            )
+    for _unused, email, old, new in plan.user_renames:
+        updated.append([email, new, _("name %(before)s → %(after)s") % {"before": old, "after": new}])
     lists = {
-        "people_added": [[row.email, row.name, row.team or "no team", row.role] for row in plan.memberships_to_create],
+        "people_added": [
+            [row.email, row.name, row.team or _("no team"), row.role] for row in plan.memberships_to_create
+        ],
         "people_moved": moved,
         "people_updated": updated,
         "people_reactivated": reactivated,
-        "people_deactivated": [[m.email, m.name, m.team_path or "no team"] for m in plan.deactivations],
+        "people_deactivated": [[m.email, m.name, m.team_path or _("no team")] for m in plan.deactivations],
         "teams_created": [[path] for path in plan.teams_to_create],
         "teams_renamed": [[old, new] for _, old, new in plan.team_renames],
         "teams_emptied": [[path] for path in plan.teams_emptied],
