@@ -12,7 +12,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n auto --dist loadfile --cov --cov-report=term:skip-covered
 PYTEST_MARKS ?= not slow
 
-.PHONY: demo test test-slow test-pg test-resilience test-security test-scale smoke install install-dev migrate lint typecheck clean
+.PHONY: demo test test-slow test-pg test-resilience test-security test-scale smoke install install-dev migrate lint typecheck clean messages translations-check
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,28 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/activate
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed locale/.compiled
+
+# The translations (locale/<language>/LC_MESSAGES/django.po) compiled to the .mo files Django
+# reads, whenever a catalogue changed. The .mo files are built, never committed: the .po files
+# are what translators edit (several at once), and a binary beside each would conflict and drift.
+# msgfmt comes from GNU gettext (Debian: apt-get install gettext).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+locale/.compiled: $(PO_FILES) $(VENV)/.installed
+	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt not found: install GNU gettext (Debian: apt-get install gettext) to compile the translations"; exit 1; }
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules
+	touch $@
+
+## messages: collect every marked string into the catalogues (locale/*/LC_MESSAGES/django.po),
+## keeping what is translated; then translate the new entries and `make install` compiles them.
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages $(foreach l,$(TRANSLATED_LANGUAGES),-l $(l)) --add-location=file --no-obsolete \
+		--ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=tests --ignore=benchmarks --ignore=deploy
+TRANSLATED_LANGUAGES = fi de fr es ar
+
+## translations-check: every shipped catalogue complete (no untranslated or fuzzy entry), as CI checks.
+translations-check: install-dev
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_translations.py
 
 # axe-core for the browser tests' accessibility checks, from npm (never a CDN). Without npm the
 # browser tests that need it say so and are skipped (CI sets PULSE_REQUIRE_BROWSER, so there
@@ -35,7 +56,7 @@ node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
 
-install-dev: $(VENV)/.installed-dev node_modules/.installed
+install-dev: $(VENV)/.installed-dev node_modules/.installed locale/.compiled
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -103,4 +124,4 @@ smoke:
 	bash .ci/smoke
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles artifacts .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles artifacts .pytest_cache locale/.compiled locale/*/LC_MESSAGES/*.mo

@@ -9,6 +9,7 @@ import copy
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from surveys.core.words import Words
 from surveys.models import ActionPlan, Membership, RosterImport, RosterImportMode, Round, Survey, Team
 from surveys.models.roster import DEFAULT_ROSTER_MODE
 from surveys.selectors.exports import REASONS, NodeResults, estimate_figures, heatmap_cell_reason, rounded
@@ -260,7 +261,7 @@ def _estimate(score) -> dict:
     return {**figures, "shares": shares if score is not None else None}
 
 
-def _measure(kind: str, code: str, label: str, construct: str, score, reason: str | None, change=None) -> dict:
+def _measure(kind: str, code: str, label: Words, construct: str, score, reason: str | None, change=None) -> dict:
     return {
         "type": kind,
         "code": code,

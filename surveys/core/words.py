@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 
@@ -15,3 +17,11 @@ def list_words(names: Sequence[str], *, alternatives: bool = False) -> str:
     # Translators: joins the last two names of a list: "A, B and C" / "A, B or C".
     last_two = _("%(names)s or %(last)s") if alternatives else _("%(names)s and %(last)s")
     return last_two % {"names": _(", ").join(names[:-1]), "last": names[-1]}
+
+
+#: Text shown to people: a string, or a lazy translation that becomes one in the reader's
+#: language when it is shown (labels kept in constants and caches stay lazy until then).
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise as Words
+else:
+    Words = str | Promise

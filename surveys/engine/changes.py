@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from surveys.core.words import list_words
+from surveys.core.words import Words, list_words
 from surveys.engine.scoring import item_score, scipy_stats, t_critical
 from surveys.models import Cadence
 
@@ -52,7 +52,7 @@ ROUNDS_PER_YEAR: dict[str, int] = {Cadence.WEEKLY: 52, Cadence.BIWEEKLY: 26, Cad
 #: baseline twice as long.
 WINDOWS: dict[str, tuple[int, int]] = {Cadence.WEEKLY: (6, 12), Cadence.BIWEEKLY: (3, 6), Cadence.MONTHLY: (2, 4)}
 #: The recent window's time, as the cards say it ("within six weeks"), at each cadence.
-RECENT_WORDS: dict[str, str] = {
+RECENT_WORDS: dict[str, Words] = {
     Cadence.WEEKLY: gettext_lazy("six weeks"),
     Cadence.BIWEEKLY: gettext_lazy("six weeks"),
     Cadence.MONTHLY: gettext_lazy("two months"),
@@ -508,7 +508,7 @@ class Change:
     stability: Stability | None = None
 
     @property
-    def label(self) -> str:
+    def label(self) -> Words:
         return CHANGE_LABELS[self.status]
 
     @property

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from surveys.core.words import Words
 from surveys.models import SCALE_POINTS
 
 CONFIDENCE = 0.90
@@ -228,7 +229,7 @@ class BurnoutSignal(Estimate):
     its provisional zone, and whether the whole interval lies in that zone."""
 
     zone: str
-    label: str
+    label: Words
     zone_certain: bool = True
 
     @property
@@ -236,11 +237,11 @@ class BurnoutSignal(Estimate):
         return BURNOUT_TONES[self.zone] if self.zone_certain else UNSURE
 
     @property
-    def shown_label(self) -> str:
-        return self.label if self.zone_certain else str(_("Between two zones: the interval spans both"))
+    def shown_label(self) -> Words:
+        return self.label if self.zone_certain else _("Between two zones: the interval spans both")
 
 
-def _burnout_zone(mean: float) -> tuple[str, str]:
+def _burnout_zone(mean: float) -> tuple[str, Words]:
     shown = shown_index(to_index(mean))  # the zone follows the number printed
     return next((zone, label) for bound, zone, label in BURNOUT_ZONES if shown < to_index(bound))
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from surveys.core.tenancy import TenantManager, TenantModel, current_organization
+from surveys.core.words import Words
 
 from .organization import Membership, Team, parse_support_links
 
@@ -33,7 +34,7 @@ class Scale(models.TextChoices):
     FREQUENCY = "frequency5", gettext_lazy("Frequency since the last pulse (1–5)")
 
 
-SCALE_LABELS: dict[str, tuple[str, ...]] = {
+SCALE_LABELS: dict[str, tuple[Words, ...]] = {
     Scale.AGREE: (
         gettext_lazy("Strongly disagree"),
         gettext_lazy("Disagree"),
@@ -107,7 +108,7 @@ class Question(models.Model):
         return self.text
 
     @property
-    def labels(self) -> tuple[str, ...]:
+    def labels(self) -> tuple[Words, ...]:
         return SCALE_LABELS[self.scale]
 
     @property

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy
 
+from surveys.core.words import Words
 from surveys.engine.changes import NOT_ENOUGH_ROUNDS, RECENT_WORDS, Change, comparison_words
 from surveys.engine.scoring import BURNOUT_ZONES, TONE_BANDS, index_points, interval_tone, to_index
 from surveys.models import BURNOUT_SIGNS, PILLARS, Construct, Team
 from surveys.selectors.results import ConstructResult, Heatmap, HeatmapCell, HeatmapRow, ViewFlags
 
 #: What each measure is about, as the cards say it.
-CONSTRUCT_HINTS: dict[str, str] = {
+CONSTRUCT_HINTS: dict[str, Words] = {
     Construct.AUTONOMY: gettext_lazy("A real say in how the work gets done"),
     Construct.COMPETENCE: gettext_lazy("What it takes to do good work"),
     Construct.RELATEDNESS: gettext_lazy("Support and belonging in the team"),
@@ -74,7 +75,7 @@ class ConstructCard:
     """One measure's figures for the round, with its change flag as it stood at that round."""
 
     result: ConstructResult
-    hint: str
+    hint: Words
     change: Change | None  # None when this round shows no score for it
 
     @property
@@ -109,7 +110,7 @@ class ConstructCard:
         return index_points(self.change.shown_detectable)
 
     @property
-    def within(self) -> str:
+    def within(self) -> Words:
         """The recent window's time ("six weeks"), in which the stated change would be spotted."""
         return RECENT_WORDS[self.change.cadence] if self.change is not None else ""
 

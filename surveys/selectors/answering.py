@@ -9,7 +9,9 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
+from surveys.core.words import Words
 from surveys.models import (
     SCALE_LABELS,
     ActionPlan,
@@ -27,8 +29,8 @@ from surveys.models import (
 )
 from surveys.selectors.results import team_latest_results
 
-FREQUENCY_PROMPT = "Since the last pulse, how often…"
-AGREE_PROMPT = "How much do you agree?"
+FREQUENCY_PROMPT = gettext_lazy("Since the last pulse, how often…")
+AGREE_PROMPT = gettext_lazy("How much do you agree?")
 SAFE_LINK_SCHEMES = {"http", "https", "mailto", "tel"}
 
 
@@ -63,9 +65,9 @@ class Item:
 
     question_id: int
     position: int
-    prompt: str
+    prompt: Words
     text: str
-    options: tuple[tuple[str, str], ...]  # (posted value, label)
+    options: tuple[tuple[str, Words], ...]  # (posted value, label)
     construct: str = ""
 
     @property

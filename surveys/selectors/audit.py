@@ -19,6 +19,7 @@ from django.db.models import Model, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from surveys.core.words import Words
 from surveys.models import (
     AUDITED,
     CHANGED,
@@ -40,7 +41,7 @@ from surveys.models import (
 )
 
 #: What each audited table is called on the page, and in the API's `kind`.
-KINDS: dict[type[Model], tuple[str, str]] = {
+KINDS: dict[type[Model], tuple[str, Words]] = {
     Organization: ("settings", gettext_lazy("Settings and exports")),
     Membership: ("person", gettext_lazy("Person")),
     Team: ("team", gettext_lazy("Team")),
@@ -77,7 +78,7 @@ class AuditEntry:
     at: dt.datetime
     action: str  # created, changed, deleted, exported
     kind: str
-    kind_label: str
+    kind_label: Words
     subject: str
     actor: str  # who, in words: an address, an API key, or Pulse itself
     via: str  # web, api, admin, or "" (a scheduled job, a command)
@@ -180,19 +181,19 @@ class _Names:
         self.surveys = dict(Survey.objects.filter(pk__in=survey_ids).values_list("pk", "name"))
 
     def person(self, membership_id: int | None) -> str:
-        return self.users.get(self.people.get(membership_id or 0, 0), GONE)
+        return self.users.get(self.people.get(membership_id or 0, 0), str(GONE))
 
     def value(self, column: str, value: Any) -> str:
         if value is None or value == "":
             return "—"
         if column in _TEAM_COLUMNS:
-            return self.teams.get(value, GONE)
+            return self.teams.get(value, str(GONE))
         if column in _PERSON_COLUMNS:
             return self.person(value)
         if column == "user_id":
-            return self.users.get(value, GONE)
+            return self.users.get(value, str(GONE))
         if column == "survey_id":
-            return self.surveys.get(value, GONE)
+            return self.surveys.get(value, str(GONE))
         if isinstance(value, dt.datetime | dt.date):
             return value.isoformat()
         return str(value)
@@ -201,19 +202,19 @@ class _Names:
         if tracked is Organization:
             return event.name
         if tracked is Membership:
-            return self.users.get(event.user_id, GONE)
+            return self.users.get(event.user_id, str(GONE))
         if tracked is TeamManagement:
             return _("%(person)s leads %(team)s") % {
                 "person": self.person(event.membership_id),
-                "team": self.teams.get(event.team_id, GONE),
+                "team": self.teams.get(event.team_id, str(GONE)),
             }
         if tracked is SurveyQuestion:
             return _("%(survey)s: question %(question)s") % {
-                "survey": self.surveys.get(event.survey_id, GONE),
+                "survey": self.surveys.get(event.survey_id, str(GONE)),
                 "question": event.question_id,
             }
         if tracked is Round:
-            return f"{self.surveys.get(event.survey_id, GONE)} #{event.number}"
+            return f"{self.surveys.get(event.survey_id, str(GONE))} #{event.number}"
         if tracked is ApiKey:
             return f"{event.name} ({event.prefix}…)"
         if tracked is ScimToken:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db.models import QuerySet
 
+from surveys.core.words import Words
 from surveys.engine.changes import (
     CHANGE_LOOKBACK,
     CHANGE_RULE_VERSION,
@@ -81,7 +82,7 @@ class ItemResult:
 @dataclass(frozen=True)
 class ConstructResult:
     construct: str
-    label: str
+    label: Words
     higher_is_worse: bool
     items: tuple[ItemResult, ...]
     score: ConstructScore | None  # None unless every item of the construct is published
@@ -144,7 +145,7 @@ class TrendPoint:
 @dataclass(frozen=True)
 class ConstructTrend:
     construct: str
-    label: str
+    label: Words
     higher_is_worse: bool
     points: tuple[TrendPoint, ...]  # oldest first
     change: Change
@@ -280,7 +281,7 @@ class HeatmapRow:
 @dataclass(frozen=True)
 class Heatmap:
     round: Round
-    constructs: tuple[tuple[str, str], ...]  # (construct, label)
+    constructs: tuple[tuple[str, Words], ...]  # (construct, label)
     rows: tuple[HeatmapRow, ...]
 
 
@@ -346,7 +347,7 @@ class Flag:
 
     team: Team
     construct: str
-    label: str
+    label: Words
     change: Change
     page_wide: bool = False
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from surveys.core.words import Words
 from surveys.engine.aggregation import team_forest
 from surveys.engine.scheduling import Window, next_window, restarted_window
 from surveys.models import (
@@ -93,13 +95,13 @@ def survey_overview(*, survey: Survey) -> SurveyOverview:
 @dataclass
 class QuestionGroup:
     construct: str
-    label: str
+    label: Words
     questions: list[Question]
 
 
 def question_groups() -> list[QuestionGroup]:
     """The bank and the organisation's own active questions, grouped by construct in bank order."""
-    labels = {**dict(Construct.choices), Construct.CUSTOM: "Your organisation's questions"}
+    labels = {**dict(Construct.choices), Construct.CUSTOM: gettext_lazy("Your organisation's questions")}
     groups: dict[str, QuestionGroup] = {}
     for question in Question.objects.filter(is_active=True).order_by("position", "pk"):
         group = groups.setdefault(question.construct, QuestionGroup(question.construct, labels[question.construct], []))

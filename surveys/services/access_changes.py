@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from surveys.access import results_readers
+from surveys.core.words import Words
 from surveys.models import Membership, Role, RosterChange, Team
 
 
@@ -39,8 +40,8 @@ class PersonAccess:
 
     name: str
     email: str
-    role_before: str | None  # the role's label; None when they are not in the organisation
-    role_after: str | None
+    role_before: Words | None  # the role's label; None when they are not in the organisation
+    role_after: Words | None
     active_before: bool
     active_after: bool
     gains: TeamsSeen | None
@@ -63,7 +64,7 @@ class AccessPreview:
     @property
     def fingerprint(self) -> str:
         """Identical for two previews that say the same: a confirmation carries the one HR read."""
-        canonical = json.dumps([self.recorded, [asdict(person) for person in self.people]], sort_keys=True)
+        canonical = json.dumps([self.recorded, [asdict(person) for person in self.people]], sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 

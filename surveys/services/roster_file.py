@@ -62,7 +62,7 @@ class RosterError:
     column: str = ""
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "column": self.column, "message": self.message}
+        return {"line": self.line, "column": self.column, "message": str(self.message)}
 
 
 @dataclass(frozen=True)

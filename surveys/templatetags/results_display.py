@@ -60,7 +60,7 @@ def colour_key() -> dict:
 
 @register.filter
 def construct_label(construct: str) -> str:
-    return Construct(construct).label if construct in Construct.values else ""
+    return str(Construct(construct).label) if construct in Construct.values else ""
 
 
 @register.filter

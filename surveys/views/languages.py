@@ -40,6 +40,6 @@ def language_choose(request):
         max_age=settings.LANGUAGE_COOKIE_AGE,
         secure=settings.LANGUAGE_COOKIE_SECURE,
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite="Lax",  # as settings.LANGUAGE_COOKIE_SAMESITE
     )
     return response

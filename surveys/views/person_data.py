@@ -4,6 +4,7 @@ them, as a page and as a JSON download, and erasing it after a preview. HR and a
 import json
 
 from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
@@ -29,7 +30,7 @@ def person_data_page(request, org_slug: str, person_id: int):
 @role_required(*HR_ROLES)
 def person_data_export(request, org_slug: str, person_id: int) -> HttpResponse:
     person = access_person(membership=request.membership, person_id=person_id)
-    body = json.dumps(person_data(membership=person), indent=2, ensure_ascii=False)
+    body = json.dumps(person_data(membership=person), indent=2, ensure_ascii=False, cls=DjangoJSONEncoder)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     name = slugify(person.user.email.replace("@", "-at-"))
     response["Content-Disposition"] = f'attachment; filename="pulse-{org_slug}-{name}.json"'

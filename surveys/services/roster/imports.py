@@ -155,7 +155,7 @@ def roster_import_process(*, roster_import: RosterImport) -> RosterImport:
             return _finish(roster_import, RosterImportStatus.DONE, summary=summary)
     except Exception:
         logger.exception("Roster import %s failed", roster_import.pk)
-        message = "Something went wrong while saving, and nothing was imported. Please try again."
+        message = _("Something went wrong while saving, and nothing was imported. Please try again.")
         _finish(roster_import, RosterImportStatus.FAILED, errors=[RosterError(1, message).as_dict()])
         raise
 

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from surveys.core.bulk import chunks
 from surveys.core.cross_lookups import people_by_email, people_elsewhere
+from surveys.core.words import Words
 from surveys.models import (
     HR_ROLES,
     Membership,
@@ -49,7 +50,7 @@ class _Member(NamedTuple):
     team_path: str | None
 
     @property
-    def role_label(self) -> str:
+    def role_label(self) -> Words:
         return Role(self.role).label
 
 

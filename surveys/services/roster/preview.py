@@ -40,7 +40,7 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = (), separ
         "people_reactivated": reactivated,
         "people_deactivated": [[m.email, m.name, m.team_path or _("no team")] for m in plan.deactivations],
         "teams_created": [[path] for path in plan.teams_to_create],
-        "teams_renamed": [[old, new] for _, old, new in plan.team_renames],
+        "teams_renamed": [[old, new] for _unused, old, new in plan.team_renames],
         "teams_emptied": [[path] for path in plan.teams_emptied],
         "leads_added": [[path, email] for path, email in sorted(plan.leads_to_add)],
         "leads_removed": sorted(
@@ -61,6 +61,6 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = (), separ
         "lists": {name: sorted(entries)[:PREVIEW_LIMIT] for name, entries in lists.items()},
         "notes": plan.notes,
         "ignored_columns": list(ignored_columns),
-        "separator": SEPARATORS[separator][0],
+        "separator": str(SEPARATORS[separator][0]),
         "changes_nothing": not any(count for name, count in counts.items() if name != "people_unchanged"),
     }
