@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0021_organization_creation_audited"),
+        ("surveys", "0023_scim"),
     ]
 
     operations = [
