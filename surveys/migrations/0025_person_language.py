@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0023_scim"),
+        ("surveys", "0024_sso_required_on_organization"),
     ]
 
     operations = [
