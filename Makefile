@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+STANDIN_PORT ?= 8765
 # One test worker per CPU (pytest-xdist), a test module's tests on one worker (the demo is
 # seeded once per worker that needs it), and a coverage report. `make test PYTEST_ARGS=` runs
 # in one process. Tests marked slow (the exhaustive privacy enumeration, minutes long) are left
@@ -64,11 +65,20 @@ migrate: install
 ## demo: SQLite, eager Celery, console e-mail; seeds two organisations and serves the site on
 ## HOST:PORT (links in e-mails too), with the scheduled jobs running every minute beside it.
 demo: export PULSE_BASE_URL = http://$(HOST):$(PORT)
+# Slack in the demo is a local stand-in of its Web API (delivery/standin.py), which Pulse's Slack
+# app installs into at Settings → Channels; its messages are read at Channels → Channel outbox.
+demo: export SLACK_API_URL = http://127.0.0.1:$(STANDIN_PORT)/api/
+demo: export SLACK_AUTHORIZE_URL = http://127.0.0.1:$(STANDIN_PORT)/oauth/v2/authorize
+demo: export SLACK_CLIENT_ID = standin-client
+demo: export SLACK_CLIENT_SECRET = standin-secret
 demo: migrate
 	$(PY) manage.py demo
+	$(PY) manage.py chat_standin --port $(STANDIN_PORT) --domain northwind.example --domain globex.example \
+		> $(VENV)/demo-slack.log 2>&1 & standin=$$!; \
 	$(PY) manage.py jobs --every 60 > $(VENV)/demo-jobs.log 2>&1 & jobs=$$!; \
-	trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$jobs $$standin 2>/dev/null' EXIT INT TERM; \
 	echo "Scheduled jobs (open, remind, close, aggregate) run every minute: log in $(VENV)/demo-jobs.log"; \
+	echo "Slack stand-in on port $(STANDIN_PORT): Settings, Channels, Add to Slack; then Channel outbox"; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # After a run with coverage: each file of the privacy engine, tenancy, access and the services

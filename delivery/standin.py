@@ -34,6 +34,8 @@ class SlackStandIn:
     throttle: dict[str, int] = field(default_factory=dict)  # method -> 429s still to give
     retry_after: int = 1
     delay: float = 0.0  # seconds each chat.postMessage takes, after it is recorded
+    #: E-mail domains whose every address is someone of the workspace (the demo's people).
+    domains: tuple[str, ...] = ()
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -77,7 +79,11 @@ class SlackStandIn:
         }
 
     def _users_lookupByEmail(self, params: dict) -> dict:
-        user_id = self.users.get(str(params.get("email", "")).lower())
+        email = str(params.get("email", "")).lower()
+        with self.lock:
+            if email not in self.users and email.rpartition("@")[2] in self.domains:
+                self.user_add(email)
+            user_id = self.users.get(email)
         if user_id is None:
             return {"ok": False, "error": "users_not_found"}
         return {"ok": True, "user": {"id": user_id, "deleted": False, "is_bot": False}}
@@ -118,7 +124,16 @@ def _handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             if url.path == "/outbox":
                 with standin.lock:
-                    self._reply(200, {"messages": list(standin.posted)}, {})
+                    people = {"D" + user_id[1:]: email for email, user_id in standin.users.items()}
+                    posted = [{**m, "to": people.get(m["channel"], "")} for m in standin.posted]
+                self._reply(200, {"messages": posted}, {})
+                return
+            if url.path == "/oauth/v2/authorize":  # the workspace admin approves at once
+                query = dict(parse_qsl(url.query))
+                back = f"{query.get('redirect_uri', '')}?code=standin-code&state={query.get('state', '')}"
+                self.send_response(302)
+                self.send_header("Location", back)
+                self.end_headers()
                 return
             self._api(url.path, dict(parse_qsl(url.query)))
 

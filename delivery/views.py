@@ -1,15 +1,21 @@
 """Settings → Channels: where HR installs Pulse into Slack and switches the channel on or off."""
 
+import datetime as dt
+import json
 import secrets
+from urllib.parse import urlsplit
+from urllib.request import urlopen
 
+from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from delivery.channels import slack
-from delivery.models import ChatWorkspace, Delivery, DeliveryState
+from delivery.models import ChatAddress, ChatWorkspace, Delivery, DeliveryState
 from delivery.services.workspaces import (
     chat_workspace_install,
     chat_workspace_remove,
@@ -40,7 +46,10 @@ def channel_settings(request, org_slug: str):
             return render(request, "delivery/channel_remove.html", {"workspace": workspace})
         return redirect("channel_settings", org_slug=org_slug)
     sent = Delivery.objects.filter(channel=slack.CHANNEL, state=DeliveryState.SENT).count()
-    return render(request, "delivery/channel_settings.html", {"workspace": workspace, "slack_sent": sent})
+    outbox = settings.DEBUG and urlsplit(settings.SLACK_API_URL).hostname in ("127.0.0.1", "localhost")
+    return render(
+        request, "delivery/channel_settings.html", {"workspace": workspace, "slack_sent": sent, "outbox": outbox}
+    )
 
 
 @role_required(*HR_ROLES)
@@ -81,3 +90,44 @@ def slack_callback(request, org_slug: str):
 
 def _callback_url(request, org_slug: str) -> str:
     return request.build_absolute_uri(reverse("slack_callback", kwargs={"org_slug": org_slug}))
+
+
+@never_cache
+@role_required(*HR_ROLES)
+def channel_outbox(request, org_slug: str):
+    """The demo's window on the local Slack stand-in: the direct messages it received for this
+    organisation's people, as Slack would show them. Only with DEBUG on and a stand-in on this
+    machine; a 404 otherwise."""
+    api = urlsplit(settings.SLACK_API_URL)
+    if not settings.DEBUG or api.hostname not in ("127.0.0.1", "localhost"):
+        raise Http404
+    people = {
+        "D" + address.user_id[1:]: address.membership
+        for address in ChatAddress.objects.filter(channel=slack.CHANNEL)
+        .exclude(user_id="")
+        .select_related("membership__user")
+    }
+    try:
+        with urlopen(f"{api.scheme}://{api.netloc}/outbox", timeout=3) as answer:
+            posted = json.load(answer)["messages"]
+    except (OSError, ValueError, KeyError):
+        return render(request, "delivery/channel_outbox.html", {"unreachable": True, "posted": []})
+    shown = [
+        {
+            "to": people[message["channel"]],
+            "text": (message.get("blocks") or [{}])[0].get("text", {}).get("text", message.get("text", "")),
+            "button": _button(message),
+            "at": dt.datetime.fromtimestamp(float(message["ts"]), tz=dt.UTC),
+        }
+        for message in reversed(posted)
+        if message.get("channel") in people
+    ]
+    return render(request, "delivery/channel_outbox.html", {"unreachable": False, "posted": shown})
+
+
+def _button(message: dict) -> dict | None:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("url"):
+                return {"label": element.get("text", {}).get("text", ""), "url": element["url"]}
+    return None

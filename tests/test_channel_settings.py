@@ -93,3 +93,46 @@ def test_switched_off_slack_leaves_everyone_on_e_mail_and_removal_is_previewed(t
         ChatAddress.objects.create(membership=tenant.employee, channel="slack", user_id="U1")
     client.post("/o/acme/settings/channels/", {"action": "remove", "confirm": "yes"})
     assert not ChatWorkspace.all_organizations.exists() and not ChatAddress.all_organizations.exists()
+
+
+def test_the_demo_outbox_shows_the_stand_ins_messages_to_this_organisations_people(
+    tenant, other_tenant, login, slack, settings
+):
+    settings.DEBUG = True
+    slack.domains = ("acme.test", "globex.test")
+    install(login(tenant.hr))
+    mail.outbox.clear()
+    round_ = open_round(tenant)
+    with tenant.scope():
+        round_invitations_send(round_=round_)
+    assert mail.outbox == [] and len(slack.posted) == 4
+
+    page = login(tenant.hr).get("/o/acme/settings/channels/outbox/")
+    assert page.status_code == 200
+    shown = page.context["posted"]
+    assert sorted(m["to"].user.email for m in shown) == sorted(
+        m.user.email for m in (tenant.employee, tenant.manager, tenant.hr, tenant.admin)
+    )
+    assert all(m["button"]["label"] == "Answer the pulse" and "/answer/acme/" in m["button"]["url"] for m in shown)
+    # Another organisation sees none of them; without DEBUG the page does not exist.
+    assert b"No message yet" in login(other_tenant.hr).get("/o/globex/settings/channels/outbox/").content
+    settings.DEBUG = False
+    assert login(tenant.hr).get("/o/acme/settings/channels/outbox/").status_code == 404
+
+
+def test_the_outbox_says_when_the_stand_in_is_not_running(tenant, login, settings):
+    settings.DEBUG = True
+    settings.SLACK_API_URL = "http://127.0.0.1:9/api/"  # nothing listens on the discard port
+    page = login(tenant.hr).get("/o/acme/settings/channels/outbox/")
+    assert b"The Slack stand-in is not running." in page.content
+
+
+def test_the_stand_ins_authorize_page_sends_the_admin_straight_back_with_a_code(slack, settings):
+    import http.client
+
+    port = int(urlsplit(settings.SLACK_API_URL).port)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/oauth/v2/authorize?redirect_uri=http://testserver/back/&state=abc")
+    answer = connection.getresponse()
+    assert answer.status == 302
+    assert answer.getheader("Location") == "http://testserver/back/?code=standin-code&state=abc"

@@ -56,6 +56,7 @@ FLOORS = {
     "delivery.apps": ENTRY,
     "delivery.tasks": ENTRY,
     "delivery.urls": ENTRY,
+    "delivery.management": ENTRY,
     "delivery.views": ENTRY,
     "delivery.standin": ENTRY,  # the stand-in for Slack's Web API, for the tests and the demo
 }
