@@ -115,7 +115,7 @@ def channel_outbox(request, org_slug: str):
     shown = [
         {
             "to": people[message["channel"]],
-            "text": (message.get("blocks") or [{}])[0].get("text", {}).get("text", message.get("text", "")),
+            **_words((message.get("blocks") or [{}])[0].get("text", {}).get("text", message.get("text", ""))),
             "button": _button(message),
             "at": dt.datetime.fromtimestamp(float(message["ts"]), tz=dt.UTC),
         }
@@ -123,6 +123,15 @@ def channel_outbox(request, org_slug: str):
         if message.get("channel") in people
     ]
     return render(request, "delivery/channel_outbox.html", {"unreachable": False, "posted": shown})
+
+
+def _words(mrkdwn: str) -> dict:
+    """Slack's markup as the stand-in holds it: "*subject*\nbody", escaped."""
+    text = mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    subject, _, body = text.partition("\n")
+    if subject.startswith("*") and subject.endswith("*"):
+        return {"subject": subject.strip("*"), "text": body}
+    return {"subject": "", "text": text}
 
 
 def _button(message: dict) -> dict | None:
