@@ -269,6 +269,19 @@ def access_scim_person(*, resource_id: str) -> Membership:
     return membership
 
 
+def access_scim_team(*, resource_id: str) -> Team:
+    """A team of the organisation in scope as SCIM names it (its id), or 404: missing, another
+    organisation's, not a number, or deleted by the identity provider. Same answer for all."""
+    if not resource_id.isdigit() or len(resource_id) > 18:
+        raise Http404("No such team.")
+    team = (
+        Team.objects.select_related("scim").filter(pk=int(resource_id)).exclude(scim__deleted_at__isnull=False).first()
+    )
+    if team is None:
+        raise Http404("No such team.")
+    return team
+
+
 def access_survey(*, membership: Membership, survey_id: int) -> Survey:
     """A survey of the membership's organisation that it may run (HR and admins), or 404.
 

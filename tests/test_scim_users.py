@@ -228,3 +228,16 @@ def test_token_creation_and_revocation_are_in_the_audit_log(tenant):
         scim_token_revoke(token=token)
         labels = list(ScimTokenEvent.objects.order_by("pgh_id").values_list("pgh_label", flat=True))
     assert labels == ["created", "changed"]
+
+
+def test_no_token_reaches_a_log(scim, tenant, caplog):
+    caplog.set_level("DEBUG")
+    scim("GET", USERS)
+    scim("GET", f"{USERS}/99999999")
+    scim("POST", USERS, raw=b"{not json")
+    scim("GET", USERS, token=scim.secret + "x")
+    with tenant.scope():
+        scim_token_revoke(token=ScimToken.objects.get())
+    scim("GET", USERS)
+    logged = caplog.text + " ".join(str(record.__dict__) for record in caplog.records)
+    assert caplog.records and scim.secret not in logged and scim.secret.partition(".")[2] not in logged

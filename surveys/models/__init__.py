@@ -66,7 +66,7 @@ from .rounds import (
     RoundTeam,
     answers_purge_at,
 )
-from .scim import HeldDeactivationStatus, ScimHeldDeactivation, ScimPerson, ScimToken
+from .scim import HeldDeactivationStatus, ScimHeldDeactivation, ScimPerson, ScimTeam, ScimToken
 from .surveys import (
     BURNOUT_SIGNS,
     HIGHER_IS_WORSE,
@@ -113,6 +113,7 @@ __all__ = [
     "HeldDeactivationStatus",
     "ScimHeldDeactivation",
     "ScimPerson",
+    "ScimTeam",
     "ScimToken",
     "ALL_ROLES",
     "BURNOUT_SIGNS",

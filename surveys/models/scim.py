@@ -89,3 +89,13 @@ class ScimHeldDeactivation(TenantModel):
                 name="scimheld_one_per_person",
             ),
         ]
+
+
+class ScimTeam(TenantModel):
+    """What an identity provider calls a team (a SCIM Group, whose displayName is the team's
+    path): its externalId, and whether it deleted the group (SCIM then answers 404 for it;
+    the team stays, since rounds may have been published on it)."""
+
+    team = models.OneToOneField("surveys.Team", on_delete=models.CASCADE, related_name="scim")
+    external_id = models.CharField(max_length=254, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from scim2_models import Error
 
 CONTENT_TYPE = "application/scim+json"
@@ -35,6 +36,7 @@ def scim_error(status: int, detail: str, scim_type: str | None = None, *, header
     return scim_json(error.model_dump(), status=status, headers=headers)
 
 
+@csrf_exempt
 def scim_not_found(request, *args, **kwargs) -> HttpResponse:
     """Any address under /scim/ that is not an endpoint, whatever the method."""
     return scim_error(404, "There is no such SCIM endpoint.")

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import Field
 from scim2_models import (
     URN,
     AuthenticationScheme,
     Bulk,
+    CaseExact,
     ChangePassword,
     ComplexAttribute,
     ETag,
@@ -19,6 +21,7 @@ from scim2_models import (
     Meta,
     Mutability,
     Patch,
+    Reference,
     Required,
     Resource,
     ScimPolicy,
@@ -28,8 +31,9 @@ from scim2_models import (
     Uniqueness,
 )
 
-from surveys.models import Membership, ScimPerson
-from surveys.services.roster.provisioning import ScimPersonFields
+from surveys.core.exceptions import PulseError
+from surveys.models import Membership, ScimPerson, ScimTeam, Team
+from surveys.services.roster.provisioning import ScimPersonFields, ScimTeamFields
 
 #: A page of a list has at most this many resources (a larger `count` is lowered to it).
 MAX_RESULTS = 200
@@ -47,9 +51,29 @@ class PersonEmail(ComplexAttribute):
     """An address. Checked by Django's validator, as every address Pulse takes (scim2-models'
     own refuses reserved domains such as .test and .example, which the demo uses)."""
 
-    value: str | None = None
+    value: Annotated[str | None, Required.true] = None
     type: str | None = None
     primary: bool | None = None
+
+
+class TeamMember(ComplexAttribute):
+    """A person in a team: who (value, $ref), never a group (teams hold people). No display
+    name: the person's own resource has it."""
+
+    value: Annotated[str | None, Mutability.immutable, CaseExact.true] = None
+    ref: Annotated[Reference[User] | None, Mutability.immutable] = Field(
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
+    type: Annotated[str | None, Mutability.immutable] = Field(None, examples=["User"])
+
+
+class Group(Resource[Any]):
+    """A team: its path is the displayName (Engineering/Platform), its people the members."""
+
+    __schema__ = URN("urn:ietf:params:scim:schemas:core:2.0:Group")
+
+    display_name: Annotated[str | None, Required.true] = None
+    members: list[TeamMember] | None = None
 
 
 class User(Resource[Any]):
@@ -58,15 +82,19 @@ class User(Resource[Any]):
     user_name: Annotated[str | None, Uniqueness.server, Required.true] = None
     name: PersonName | None = None
     display_name: str | None = None
-    # Pulse knows people by their address: set when the person is created, never changed here.
-    emails: Annotated[list[PersonEmail] | None, Mutability.immutable] = None
-    active: bool | None = None
+    # Pulse knows people by their address: required, set when the person is created, never
+    # changed here. Whether they are active is always known, so it is required too.
+    emails: Annotated[list[PersonEmail] | None, Mutability.immutable, Required.true] = None
+    active: Annotated[bool | None, Required.true] = None
     groups: Annotated[list[GroupMembership] | None, Mutability.read_only] = None
 
 
 #: Unknown attributes an identity provider sends (a title, a phone number, another schema's
 #: extension) are ignored rather than refused, and never stored.
 POLICY = ScimPolicy(unknown=ScimPolicy.Unknown.ignore)
+#: Groups are read strictly: under the tolerant policy scim2-models drops the members' values of
+#: a group model of one's own (0.12.3), and identity providers send groups nothing unknown.
+GROUP_POLICY = ScimPolicy()
 
 CONFIG = ServiceProviderConfig(
     patch=Patch(supported=True),
@@ -85,7 +113,7 @@ CONFIG = ServiceProviderConfig(
     ],
 )
 
-PROVIDER = ScimProvider(models=[User], config=CONFIG, policy=POLICY)
+PROVIDER = ScimProvider(models=[User, Group], config=CONFIG, policy=POLICY)
 
 
 def person_resource(membership: Membership, link: ScimPerson | None, base: str) -> User:
@@ -96,17 +124,24 @@ def person_resource(membership: Membership, link: ScimPerson | None, base: str) 
     name = PersonName(
         formatted=user.name or None, family_name=parts.get("familyName"), given_name=parts.get("givenName")
     )
+    if not (name.formatted or name.family_name or name.given_name):
+        name = None  # type: ignore[assignment]
     groups = None
     if membership.team_id is not None:
         groups = [
-            GroupMembership(value=str(membership.team_id), display=membership.team.path, type="direct")  # type: ignore[union-attr,call-arg]
+            GroupMembership(
+                value=str(membership.team_id),
+                ref=f"{base}/Groups/{membership.team_id}",  # type: ignore[arg-type]
+                display=membership.team.path,  # type: ignore[union-attr]
+                type="direct",
+            )
         ]
     return User(
         id=str(membership.pk),
         external_id=(link.external_id or None) if link is not None else None,
         user_name=link.user_name if link is not None else user.email,
         name=name,
-        display_name=(link.display_name if link is not None and link.display_name else None) or user.name or None,
+        display_name=(link.display_name or None) if link is not None else (user.name or None),
         emails=[PersonEmail(value=user.email, primary=True, type="work")],
         active=membership.is_active,
         groups=groups,
@@ -119,8 +154,10 @@ def person_resource(membership: Membership, link: ScimPerson | None, base: str) 
     )
 
 
-def person_fields(resource: User) -> ScimPersonFields:
-    """What a User sent by an identity provider says, as the roster service takes it."""
+def person_fields(resource: User, *, creating: bool = False) -> ScimPersonFields:
+    """What a User sent by an identity provider says, as the roster service takes it. The name
+    is `name` (formatted, else given and family names); a new person without one is named by
+    their displayName. A name removed is removed."""
     emails = resource.emails or []
     primary = next((email for email in emails if email.primary), None) or next(iter(emails), None)
     email = primary.value if primary is not None and primary.value else resource.user_name or ""
@@ -136,9 +173,39 @@ def person_fields(resource: User) -> ScimPersonFields:
     return ScimPersonFields(
         user_name=resource.user_name or "",
         email=str(email),
-        name=name or resource.display_name or "",
+        name=name or (resource.display_name or "" if creating else ""),
         active=resource.active if resource.active is not None else True,
         external_id=resource.external_id or "",
         name_parts=parts,
         display_name=resource.display_name or "",
+    )
+
+
+def team_resource(team: Team, link: ScimTeam | None, members: list[Membership], base: str) -> Group:
+    """A team as SCIM shows it: its path as displayName, the people whose team it is."""
+    return Group(
+        id=str(team.pk),
+        external_id=(link.external_id or None) if link is not None else None,
+        display_name=team.path,
+        members=[
+            TeamMember(value=str(member.pk), ref=f"{base}/Users/{member.pk}", type="User")  # type: ignore[arg-type]
+            for member in members
+        ]
+        or None,
+        meta=Meta(resource_type="Group", location=f"{base}/Groups/{team.pk}"),
+    )
+
+
+def team_fields(resource: Group) -> ScimTeamFields:
+    """What a Group sent by an identity provider says, as the roster service takes it. Pulse's
+    teams hold people, not other groups (the tree is made of paths)."""
+    ids = set()
+    for member in resource.members or []:
+        if member.type not in (None, "User"):
+            raise PulseError("A team's members are people: a group cannot be a member of another.", code="members")
+        if member.value is None or not str(member.value).isdigit() or len(str(member.value)) > 18:
+            raise PulseError(f"No such person: {str(member.value)[:40]}.", code="members")
+        ids.add(int(member.value))
+    return ScimTeamFields(
+        path=resource.display_name or "", member_ids=frozenset(ids), external_id=resource.external_id or ""
     )

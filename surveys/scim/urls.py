@@ -15,5 +15,9 @@ urlpatterns = [
     re_path(r"^Users/?$", views.users, name="scim_users"),
     re_path(r"^Users/\.search/?$", views.users_search, name="scim_users_search"),
     re_path(r"^Users/(?P<resource_id>[^/]+)/?$", views.user, name="scim_user"),
+    re_path(r"^Groups/?$", views.groups, name="scim_groups"),
+    re_path(r"^Groups/\.search/?$", views.groups_search, name="scim_groups_search"),
+    re_path(r"^Groups/(?P<resource_id>[^/]+)/?$", views.group, name="scim_group"),
+    re_path(r"^\.search/?$", views.search_everything, name="scim_search"),
     re_path(r"", scim_not_found),
 ]

@@ -29,16 +29,34 @@ from scim2_models import (
     SearchRequest,
 )
 
-from surveys.access import access_scim_person
+from surveys.access import access_scim_person, access_scim_team
 from surveys.core.audit import audit_context
 from surveys.core.exceptions import PulseError
 from surveys.core.tenancy import scope_begin, scope_end
-from surveys.models import Membership, ScimPerson, ScimToken
+from surveys.models import Membership, ScimPerson, ScimTeam, ScimToken, Team
 from surveys.scim.authentication import ScimAuthenticationError, scim_token_authenticate
 from surveys.scim.errors import SCIM_TYPES, scim_error, scim_json
-from surveys.scim.resources import MAX_RESULTS, POLICY, PROVIDER, User, person_fields, person_resource
-from surveys.selectors.provisioning import scim_people
-from surveys.services.roster.provisioning import scim_person_create, scim_person_delete, scim_person_replace
+from surveys.scim.resources import (
+    GROUP_POLICY,
+    MAX_RESULTS,
+    POLICY,
+    PROVIDER,
+    Group,
+    User,
+    person_fields,
+    person_resource,
+    team_fields,
+    team_resource,
+)
+from surveys.selectors.provisioning import scim_people, scim_team_members, scim_teams
+from surveys.services.roster.provisioning import (
+    scim_person_create,
+    scim_person_delete,
+    scim_person_replace,
+    scim_team_create,
+    scim_team_delete,
+    scim_team_replace,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,25 +153,29 @@ def _user(request: HttpRequest, membership: Membership) -> User:
     return person_resource(membership, _link(membership), _base(request))
 
 
-def _listed(request: HttpRequest, query: dict) -> HttpResponse:
-    search = SearchRequest[User].model_validate(query, scim_ctx=Context.SEARCH_REQUEST)
-    people = scim_people(filter_hint=search.filter)
-    resources = [_user(request, membership) for membership in people]
+def _listed(request: HttpRequest, query: dict, model: type = User) -> HttpResponse:
+    search = SearchRequest[model].model_validate(query, scim_ctx=Context.SEARCH_REQUEST)  # type: ignore[valid-type]
+    if model is User:
+        resources: list = [_user(request, membership) for membership in scim_people(filter_hint=search.filter)]
+    else:
+        teams = list(scim_teams(filter_hint=search.filter))
+        members = scim_team_members([team.pk for team in teams])
+        resources = [_group(request, team, members[team.pk]) for team in teams]
     if search.filter is not None:
         resources = [resource for resource in resources if search.filter.match(resource)]
     start = search.start_index or 1
     count = MAX_RESULTS if search.count is None else max(0, min(search.count, MAX_RESULTS))
     page = resources[start - 1 : start - 1 + count]
-    listed = ListResponse[User](
+    listed = ListResponse[model](  # type: ignore[valid-type]
         total_results=len(resources), start_index=start, items_per_page=len(page), resources=page
     )
     return scim_json(listed.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search))
 
 
-def _one(request: HttpRequest, resource: User, *, status: int = 200, ctx: Context = Context.RESOURCE_QUERY_RESPONSE):
+def _one(request: HttpRequest, resource, *, status: int = 200, ctx: Context = Context.RESOURCE_QUERY_RESPONSE):
     query = _query(request)
     query.pop("filter", None), query.pop("startIndex", None), query.pop("count", None)
-    parameters = ResponseParameters[User].model_validate(query, scim_ctx=Context.RESOURCE_QUERY_REQUEST)
+    parameters = ResponseParameters[type(resource)].model_validate(query, scim_ctx=Context.RESOURCE_QUERY_REQUEST)  # type: ignore[misc]
     headers = {"Location": resource.meta.location} if status == 201 and resource.meta else None
     return scim_json(resource.model_dump(scim_ctx=ctx, response_parameters=parameters), status=status, headers=headers)
 
@@ -166,7 +188,7 @@ def users(request: HttpRequest) -> HttpResponse:
     outcome = scim_person_create(
         organization=request.scim_token.organization,  # type: ignore[attr-defined]
         token=request.scim_token,  # type: ignore[attr-defined]
-        fields=person_fields(resource),
+        fields=person_fields(resource, creating=True),
     )
     created = access_scim_person(resource_id=str(outcome.membership.pk))
     return _one(request, _user(request, created), status=201, ctx=Context.RESOURCE_CREATION_RESPONSE)
@@ -205,6 +227,65 @@ def user(request: HttpRequest, resource_id: str) -> HttpResponse:
     return _one(request, _user(request, updated), ctx=ctx)
 
 
+def _group(request: HttpRequest, team: Team, members: list[Membership]) -> Group:
+    try:
+        link = team.scim
+    except ScimTeam.DoesNotExist:
+        link = None
+    return team_resource(team, link, members, _base(request))
+
+
+def _group_of(request: HttpRequest, team: Team) -> Group:
+    return _group(request, team, scim_team_members([team.pk])[team.pk])
+
+
+@scim_endpoint(("GET", "POST"))
+def groups(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _listed(request, _query(request), Group)
+    resource = Group.model_validate(
+        _body(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=GROUP_POLICY
+    )
+    team = scim_team_create(
+        organization=request.scim_token.organization,  # type: ignore[attr-defined]
+        token=request.scim_token,  # type: ignore[attr-defined]
+        fields=team_fields(resource),
+    )
+    created = access_scim_team(resource_id=str(team.pk))
+    return _one(request, _group_of(request, created), status=201, ctx=Context.RESOURCE_CREATION_RESPONSE)
+
+
+@scim_endpoint(("POST",))
+def groups_search(request: HttpRequest) -> HttpResponse:
+    return _listed(request, _body(request), Group)
+
+
+@scim_endpoint(("GET", "PUT", "PATCH", "DELETE"))
+def group(request: HttpRequest, resource_id: str) -> HttpResponse:
+    team = access_scim_team(resource_id=resource_id)
+    token: ScimToken = request.scim_token  # type: ignore[attr-defined]
+    if request.method == "GET":
+        return _one(request, _group_of(request, team))
+    if request.method == "DELETE":
+        scim_team_delete(team=team, token=token)
+        return HttpResponse(status=204)
+    current = _group_of(request, team)
+    if request.method == "PUT":
+        resource = Group.model_validate(
+            _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=GROUP_POLICY
+        )
+    else:
+        patch = PatchOp[Group].model_validate(
+            _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=GROUP_POLICY
+        )
+        resource = current.model_copy(deep=True)
+        patch.patch(resource, scim_policy=GROUP_POLICY)
+    scim_team_replace(team=team, token=token, fields=team_fields(resource))
+    updated = access_scim_team(resource_id=resource_id)
+    ctx = Context.RESOURCE_REPLACEMENT_RESPONSE if request.method == "PUT" else Context.RESOURCE_PATCH_RESPONSE
+    return _one(request, _group_of(request, updated), ctx=ctx)
+
+
 def _query(request: HttpRequest) -> dict:
     query: dict[str, Any] = {}
     for key in ("filter", "startIndex", "count"):
@@ -215,6 +296,12 @@ def _query(request: HttpRequest) -> dict:
         if values:
             query[key] = values
     return query
+
+
+@scim_endpoint(("POST",))
+def search_everything(request: HttpRequest) -> HttpResponse:
+    """A search across resource types (RFC 7644 §3.4.3, optional): not implemented."""
+    return scim_error(501, "Search Users and Groups apart: POST /Users/.search or /Groups/.search.")
 
 
 @scim_endpoint(("GET",))

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from surveys.models import HeldDeactivationStatus, Membership, ScimHeldDeactivation
+from surveys.models import HeldDeactivationStatus, Membership, ScimHeldDeactivation, Team
 
 #: Attributes an equality filter can be answered from the database for (lower-cased paths).
 _NARROWED = {"username", "emails.value", "emails", "externalid", "id"}
@@ -47,3 +47,36 @@ def scim_held_deactivations() -> QuerySet[ScimHeldDeactivation]:
     return ScimHeldDeactivation.objects.filter(status=HeldDeactivationStatus.HELD).select_related(
         "membership__user", "membership__team", "token"
     )
+
+
+def scim_teams(*, filter_hint: Any = None) -> QuerySet[Team]:
+    """The teams SCIM lists as groups, by id; narrowed by an equality on displayName (a path),
+    externalId or id, as `scim_people` is."""
+    teams = Team.objects.select_related("scim").exclude(scim__deleted_at__isnull=False).order_by("pk")
+    node = getattr(filter_hint, "ast", None)
+    if node is None or type(node).__name__ != "Comparison" or str(getattr(node, "op", "")).lower() != "eq":
+        return teams
+    name = ".".join(part for part in (node.attr_path.attr, node.attr_path.sub_attr) if part).lower()
+    if not isinstance(node.value, str):
+        return teams
+    if name == "displayname":
+        return teams.filter(path__iexact=node.value)
+    if name == "externalid":
+        return teams.filter(scim__external_id=node.value)
+    if name == "id":
+        return teams.filter(pk=int(node.value)) if node.value.isdigit() and len(node.value) < 19 else teams.none()
+    return teams
+
+
+def scim_team_members(team_ids: list[int]) -> dict[int, list[Membership]]:
+    """The people of each team (those SCIM has not deleted), in one query."""
+    members: dict[int, list[Membership]] = {team_id: [] for team_id in team_ids}
+    people = (
+        Membership.objects.filter(team_id__in=team_ids)
+        .exclude(scim__deleted_at__isnull=False)
+        .select_related("user")
+        .order_by("pk")
+    )
+    for membership in people:
+        members[membership.team_id].append(membership)  # type: ignore[index]
+    return members

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from surveys.core.csv_cells import read_cell
+from surveys.core.exceptions import PulseError
 from surveys.core.names import name_problem
 from surveys.core.words import list_words
 from surveys.models import ROSTER_COLUMNS, Role, Team, User
@@ -75,6 +76,8 @@ class RosterRow:
     team: str
     role: str
     manages: tuple[str, ...] = ()
+    #: Whether the person is to be active (a file's rows always are; SCIM moves inactive people too).
+    active: bool = True
 
 
 @dataclass
@@ -434,3 +437,12 @@ def _unknown_team(path: str, spellings: dict[str, tuple[str, int]]) -> str:
         else _("A person can only lead a team named in the team column.")
     )
     return _("“%(team)s” in manages is not a team in this file.") % {"team": path} + " " + hint
+
+
+def team_path_read(raw: str) -> str:
+    """A team path as an import reads it ("A / B/C" is "A/B/C"), or PulseError(code="team")
+    saying what is wrong with it: for paths that come from elsewhere than a file (SCIM)."""
+    path, problem = _team_path(raw)
+    if problem:
+        raise PulseError(problem, code="team")
+    return path

@@ -149,8 +149,8 @@ def _apply_memberships(organization, plan: RosterPlan, team_ids, user_ids, undo)
     for membership, row, role in plan.membership_changes:
         before = [membership.role, membership.team_id, membership.is_active]
         team_id = _team_id(team_ids, row.team)
-        changed.append((membership.pk, role, team_id, True))
-        undo["memberships_changed"].append([membership.pk, before, [role, team_id, True]])
+        changed.append((membership.pk, role, team_id, row.active))
+        undo["memberships_changed"].append([membership.pk, before, [role, team_id, row.active]])
     bulk_update(Membership, ["id", "role", "team_id", "is_active"], changed)
     off = [m.pk for m in plan.deactivations]
     for chunk in chunks(off):

@@ -125,15 +125,17 @@ def roster_plan(
     importer: Membership | None = None,
     deactivate: Sequence[str] = (),
     leads: bool = True,
+    renames: bool = True,
 ) -> RosterPlan:
     """Everything `rows` would change, worked out without writing. A row's empty team is no
-    team. `deactivate` names (by e-mail) people to deactivate whatever the mode (an identity
-    provider's deprovisioning); `leads=False` leaves every lead as it is, but those of people
-    deactivated (rows that do not speak for leads: SCIM's)."""
+        team. `deactivate` names (by e-mail) people to deactivate whatever the mode (an identity
+        provider's deprovisioning); `leads=False` leaves every lead as it is, but those of people
+        deactivated (rows that do not speak for leads: SCIM's); `renames=False` never takes a new path
+    for a team renamed (rows that name a few people, not the whole tree: SCIM's)."""
     state = _state(organization, [*rows, *(RosterRow(0, email, "", "", "") for email in deactivate)])
     plan = RosterPlan(mode=mode, rows=rows, active_before=state.active)
     plan.team_paths = {team_id: path for path, (team_id, _) in state.teams.items()}
-    renamed = _plan_teams(plan, state, rows)
+    renamed = _plan_teams(plan, state, rows, renames=renames)
     _plan_people(plan, state, rows, importer, renamed)
     _plan_deactivations(plan, state, deactivate, importer)
     if leads:
@@ -175,7 +177,7 @@ def _state(organization: Organization, rows: Sequence[RosterRow]) -> _State:
     return _State(teams, members, users, leads, active_per_team, shared)
 
 
-def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow]) -> dict[str, int]:
+def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow], *, renames: bool = True) -> dict[str, int]:
     """New teams, and teams renamed: a team the file no longer names whose people all turn up,
     together and alone, in a new team of the same parent (both without teams below them).
     Returns the new path of every renamed team -> its id."""
@@ -194,7 +196,7 @@ def _plan_teams(plan: RosterPlan, state: _State, rows: Sequence[RosterRow]) -> d
     for member in state.members.values():
         if member.is_active and member.team_id:
             active_in[member.team_id].add(member.pk)
-    for new in new_paths:
+    for new in new_paths if renames else ():
         if new in parents_in_file:
             continue
         for old in gone:
@@ -229,7 +231,7 @@ def _plan_people(plan, state: _State, rows, importer: Membership | None, renamed
         role = _role_kept_for_importer(row, membership, importer, plan)
         team_id = renamed.get(row.team) or state.teams.get(row.team, (None,))[0]  # None: a team to create
         same_team = (team_id is not None and membership.team_id == team_id) if row.team else membership.team_id is None
-        if not same_team or (membership.role, membership.is_active) != (role, True):
+        if not same_team or (membership.role, membership.is_active) != (role, row.active):
             plan.membership_changes.append((membership, row, role))
         elif user.name == row.name or user.pk in state.shared:
             plan.unchanged += 1

@@ -19,7 +19,7 @@ def plan_preview(plan: RosterPlan, *, ignored_columns: Sequence[str] = (), separ
     moved, updated, reactivated = [], [], []
     for membership, row, role in plan.membership_changes:
         name = row.name
-        if not membership.is_active:
+        if not membership.is_active and row.active:
             reactivated.append([row.email, name, row.team or _("no team")])
             continue
         before_team = membership.team_path or _("no team")

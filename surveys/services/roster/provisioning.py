@@ -3,10 +3,10 @@ imports: each request becomes rows (`RosterRow`) and names to deactivate, planne
 `roster_plan` with the same checks, written by `roster_apply` and recorded in the roster
 history, so HR can undo it like any entry.
 
-What SCIM may change: a person's address (once, at creation), name and activity, and (through
-groups) their team. Never a role or a lead: access to results is granted in Pulse, so a
-compromised or misconfigured identity provider can add and remove people but not make anyone
-a manager or HR.
+What SCIM may change: a person's address (once, at creation), name and activity; the teams
+(a group's displayName is a team's path) and who is in each. Never a role or a lead: access to
+results is granted in Pulse, so a compromised or misconfigured identity provider can add, move
+and remove people but not make anyone a manager or HR.
 
 A burst of deactivations is held: once the identity provider's deactivations of the last
 HOLD_WINDOW would exceed LARGE_DEACTIVATION (the import's threshold) of the organisation's
@@ -37,11 +37,14 @@ from surveys.models import (
     RosterImportMode,
     ScimHeldDeactivation,
     ScimPerson,
+    ScimTeam,
     ScimToken,
+    Team,
 )
 from surveys.services.roster.apply import roster_apply
 from surveys.services.roster.plan import LARGE_DEACTIVATION, roster_plan
-from surveys.services.roster_file import EMAIL_MAX, NAME_MAX, RosterRow
+from surveys.services.roster_file import EMAIL_MAX, NAME_MAX, RosterRow, team_path_read
+from surveys.services.teams import team_move, team_rename
 
 #: Deactivations by the identity provider within this window count together against the threshold.
 HOLD_WINDOW = dt.timedelta(hours=24)
@@ -111,20 +114,18 @@ def scim_person_replace(*, membership: Membership, token: ScimToken | None, fiel
                 code="mutability",
             )
         _user_name_free(fields.user_name, keep=link)
-        name = fields.name or membership.user.name
-        held = False
-        if fields.active and (not membership.is_active or name != membership.user.name):
+        name = fields.name  # no name is no name: the identity provider removed it
+        # A name, and a reactivation, go through a row; a deactivation may be held, so it is asked apart.
+        active = fields.active or membership.is_active
+        if name != membership.user.name or active != membership.is_active:
             team = membership.team.path if membership.team else ""
-            row = RosterRow(0, fields.email, name, team, membership.role)
+            row = RosterRow(0, fields.email, name, team, membership.role, active=active)
             _apply(organization, token, rows=[row], what=f"updated {fields.email}")
+        if fields.active:
             ScimHeldDeactivation.objects.filter(membership=membership, status=HeldDeactivationStatus.HELD).update(
                 status=HeldDeactivationStatus.DISMISSED, resolved_at=timezone.now()
             )
-        elif not fields.active and membership.is_active:
-            if name != membership.user.name:
-                row = RosterRow(0, fields.email, name, membership.team.path if membership.team else "", membership.role)
-                _apply(organization, token, rows=[row], what=f"updated {fields.email}")
-            held = _deactivate(organization, token, membership)
+        held = _deactivate(organization, token, membership) if not fields.active and membership.is_active else False
         _link_save(membership, fields, link)
         return ScimOutcome(Membership.objects.select_related("user", "team").get(pk=membership.pk), held)
 
@@ -237,10 +238,14 @@ def _apply(
     organization: Organization, token: ScimToken | None, *, rows: Sequence[RosterRow], deactivate=(), what: str
 ) -> dict:
     plan = roster_plan(
-        organization=organization, rows=rows, mode=RosterImportMode.ADD, deactivate=deactivate, leads=False
+        organization=organization,
+        rows=rows,
+        mode=RosterImportMode.ADD,
+        deactivate=deactivate,
+        leads=False,
+        renames=False,
     )
-    source = f"Identity provider (SCIM{f', token “{token.name}”' if token else ''}) {what}"
-    return roster_apply(organization=organization, plan=plan, actor=None, source=source, kind=RosterChangeKind.SCIM)
+    return _apply_plan(organization, token, plan, what=what)
 
 
 def _deactivate(organization: Organization, token: ScimToken | None, membership: Membership) -> bool:
@@ -277,3 +282,105 @@ def scim_recent_deactivations(*, now: dt.datetime | None = None) -> int:
     for details in changes.values_list("details", flat=True):
         count += sum(1 for _, before, after in details.get("memberships_changed", []) if before[2] and not after[2])
     return count
+
+
+# Groups: teams --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScimTeamFields:
+    """A SCIM Group as Pulse keeps it: its displayName is a team's path, its members the people
+    whose team it is (each person has one team: joining a group moves them into it)."""
+
+    path: str
+    member_ids: frozenset[int] = frozenset()
+    external_id: str = ""
+
+
+def scim_team_create(*, organization: Organization, token: ScimToken | None, fields: ScimTeamFields) -> Team:
+    """A team at the group's path (and the teams above it that do not exist yet), with its
+    members moved into it, in one history entry."""
+    path = team_path_read(fields.path)
+    with transaction.atomic():
+        _lock(organization)
+        existing = Team.objects.filter(path__iexact=path).first()
+        link = ScimTeam.objects.filter(team=existing).first() if existing is not None else None
+        if existing is not None and (link is None or link.deleted_at is None):
+            raise PulseError(
+                f"The team {existing.path} exists already: find it by displayName and update it.",
+                code="uniqueness",
+                status=409,
+            )
+        rows = _member_rows(fields.member_ids, path)
+        plan = roster_plan(organization=organization, rows=rows, mode=RosterImportMode.ADD, leads=False, renames=False)
+        plan.teams_to_create = [p for p in Team.path_prefixes(path) if not Team.objects.filter(path=p).exists()]
+        _apply_plan(organization, token, plan, what=f"created the team {path}")
+        team = Team.objects.get(path=path)
+        _team_link_save(team, fields.external_id, link)
+        return team
+
+
+def scim_team_replace(*, team: Team, token: ScimToken | None, fields: ScimTeamFields) -> Team:
+    """Make a team what the group says: its path (a rename, or a move under a team that
+    exists), and exactly its members (those who join move in, those who leave have no team)."""
+    path = team_path_read(fields.path)
+    organization = team.organization
+    with transaction.atomic():
+        _lock(organization)
+        team = Team.objects.get(pk=team.pk)
+        if path != team.path:
+            _team_repath(team, path)
+            team = Team.objects.get(pk=team.pk)
+        current = set(Membership.objects.filter(team=team).values_list("pk", flat=True))
+        rows = _member_rows(fields.member_ids - current, team.path) + _member_rows(current - fields.member_ids, "")
+        if rows:
+            _apply(organization, token, rows=rows, what=f"changed the members of {team.path}")
+        _team_link_save(team, fields.external_id, ScimTeam.objects.filter(team=team).first())
+        return team
+
+
+def scim_team_delete(*, team: Team, token: ScimToken | None) -> None:
+    """The identity provider deletes a group: its people have no team from now on (undoable in
+    the history), and SCIM answers 404 for it; the team itself stays for the rounds that used it."""
+    with transaction.atomic():
+        _lock(team.organization)
+        members = set(Membership.objects.filter(team=team).values_list("pk", flat=True))
+        if members:
+            _apply(team.organization, token, rows=_member_rows(members, ""), what=f"emptied the team {team.path}")
+        link = ScimTeam.objects.filter(team=team).first() or ScimTeam(organization_id=team.organization_id, team=team)
+        link.deleted_at = timezone.now()
+        link.save()
+
+
+def _member_rows(membership_ids, path: str) -> list[RosterRow]:
+    """Rows that put these people (of the organisation in scope) in the team at `path` ("": no
+    team), keeping their name and role; an id that is no one here is an error."""
+    ids = sorted(membership_ids)
+    people = {m.pk: m for m in Membership.objects.filter(pk__in=ids).select_related("user")}
+    unknown = [str(pk) for pk in ids if pk not in people]
+    if unknown:
+        raise PulseError(f"No such person: {', '.join(unknown[:10])}.", code="members")
+    return [RosterRow(0, m.user.email, m.user.name, path, m.role, active=m.is_active) for m in people.values()]
+
+
+def _team_repath(team: Team, path: str) -> None:
+    parent_path = Team.parent_path(path)
+    parent = Team.objects.filter(path=parent_path).first() if parent_path else None
+    if parent_path and parent is None:
+        raise PulseError(f"There is no team {parent_path} to move {team.path} under: create it first.", code="team")
+    if parent != team.parent:
+        team_move(team=team, parent=parent, actor=None)
+        team = Team.objects.get(pk=team.pk)
+    if Team.name_of(path) != team.name:
+        team_rename(team=team, name=Team.name_of(path), actor=None)
+
+
+def _team_link_save(team: Team, external_id: str, link: ScimTeam | None) -> None:
+    link = link or ScimTeam(organization_id=team.organization_id, team=team)
+    link.external_id, link.deleted_at = name_check(external_id, code="external_id")[:254], None
+    link.save()
+
+
+def _apply_plan(organization: Organization, token: ScimToken | None, plan, *, what: str) -> dict:
+    source = f"Identity provider (SCIM{f', token “{token.name}”' if token else ''}) {what}"
+    return roster_apply(organization=organization, plan=plan, actor=None, source=source, kind=RosterChangeKind.SCIM)
