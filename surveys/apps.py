@@ -34,3 +34,9 @@ class SurveysConfig(AppConfig):
         error_reporting_start(dsn=settings.SENTRY_DSN, environment=settings.SENTRY_ENVIRONMENT)
         # The audit log's events from Django's signals where there are no triggers (SQLite).
         audit_fallback_connect()
+        # A person with a second factor gives a code after every sign-in, before any page.
+        from django.contrib.auth.signals import user_logged_in
+
+        from surveys.views.mfa import second_factor_due_mark
+
+        user_logged_in.connect(second_factor_due_mark, dispatch_uid="pulse-second-factor-due")

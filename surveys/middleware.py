@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -29,6 +30,7 @@ from surveys.core.tenancy import across_organizations, person_scope_begin, perso
 from surveys.scim.errors import scim_error
 from surveys.services.audit import EXPORT_ROUTES, export_record
 from surveys.services.identity import SSO_SESSION_KEY, sso_enforced_for
+from surveys.services.mfa import MFA_PENDING_KEY
 
 
 class OrganizationMiddleware:
@@ -66,10 +68,17 @@ class OrganizationMiddleware:
         return None
 
 
-class SignInRulesMiddleware:
-    """What an organisation asks of how its people signed in, on its own pages (after
-    `OrganizationMiddleware` has found the membership):
+#: Pages a person who still owes a second factor may open: giving it, setting it up, leaving.
+SECOND_FACTOR_FREE = frozenset({"mfa_challenge", "mfa_setup", "logout", "answer", "answer_thanks"})
 
+
+class SignInRulesMiddleware:
+    """How a person signed in, against what is asked of them (after `OrganizationMiddleware` has
+    found the membership):
+
+    - Someone with a second factor gives a code after every sign-in before any page opens
+      (`MFA_PENDING_KEY`); HR and admins of an organisation that asks for one set it up before
+      any of its pages open.
     - A session signed in through organisation A's identity provider opens A's pages only: A's
       provider vouched for the person to A, not to B (`services.identity.SSO_SESSION_KEY`).
     - Where single sign-on is required of managers, HR and admins, such a member's session must
@@ -85,10 +94,17 @@ class SignInRulesMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        route = request.resolver_match.url_name if request.resolver_match else None
+        owes_code = user.is_authenticated and request.session.get(MFA_PENDING_KEY) and not user.is_verified()
+        if owes_code and route not in SECOND_FACTOR_FREE:
+            return redirect(f"{reverse('mfa_challenge')}?{urlencode({'next': request.get_full_path()})}")
         membership = getattr(request, "membership", None)
         if membership is None:
             return None
         organization = request.organization
+        if organization.mfa_required and membership.is_hr and not user.is_verified():
+            return redirect(f"{reverse('mfa_setup')}?{urlencode({'next': request.get_full_path()})}")
         signed_in_through = request.session.get(SSO_SESSION_KEY)
         if signed_in_through is not None and signed_in_through != organization.pk:
             return render(

@@ -25,6 +25,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from surveys.core.exceptions import PulseError
@@ -75,6 +76,13 @@ def _organization_of(provider_id: str) -> tuple[Organization, IdentityProvider] 
     return organization, provider
 
 
+def _landing(sociallogin, organization: Organization) -> str:
+    """The page asked for before signing in, if it is one of this organisation's; else its home."""
+    asked = str((sociallogin.state or {}).get("next") or "")
+    home = reverse("org_home", kwargs={"org_slug": organization.slug})
+    return asked if asked.startswith(home) and "//" not in asked and "\\" not in asked else home
+
+
 def refusal(request, message: str, *, organization: Organization | None = None, status: int = 403):
     return render(
         request, "registration/sso_refused.html", {"message": message, "sso_organization": organization}, status=status
@@ -120,7 +128,7 @@ class PulseSocialAccountAdapter(DefaultSocialAccountAdapter):
             person_scope_switch(membership.user_id)
             login(request, membership.user, backend="surveys.signin.SignInBackend")
         request.session[SSO_SESSION_KEY] = organization.pk
-        raise ImmediateHttpResponse(redirect("org_home", org_slug=organization.slug))
+        raise ImmediateHttpResponse(redirect(_landing(sociallogin, organization)))
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
         logger.warning("single sign-on failed: %s %r", error, exception)

@@ -8,6 +8,7 @@ from surveys.views import (
     audit,
     home,
     languages,
+    mfa,
     organization,
     person_data,
     results,
@@ -22,6 +23,9 @@ account_patterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Single sign-on: find the organisation's identity provider (allauth's own routes: /sso/).
     path("sso/", sso.sso_find, name="sso_find"),
+    # Two-step sign-in: the code after signing in, and setting up an authenticator app.
+    path("mfa/", mfa.mfa_challenge, name="mfa_challenge"),
+    path("mfa/setup/", mfa.mfa_setup, name="mfa_setup"),
     path("password/reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     # An e-mailed link is opened once, then the password is chosen at an address without its token.
@@ -73,6 +77,7 @@ organization_patterns = [
     path("settings/", organization.organization_settings, name="organization_settings"),
     path("settings/audit-log/", audit.audit_log_page, name="audit_log"),
     path("settings/sign-in/", sso.identity_settings, name="identity_settings"),
+    path("settings/sign-in/two-step/", mfa.organization_mfa, name="organization_mfa"),
     path("settings/api-keys/", api_keys.api_keys, name="api_keys"),
     path("settings/api-keys/<str:key_prefix>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
     path("settings/scim/", scim_tokens.scim_tokens, name="scim_tokens"),

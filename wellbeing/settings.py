@@ -70,7 +70,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
-    # A second factor for HR and admins (surveys/mfa.py): an authenticator app's codes (TOTP)
+    # A second factor for HR and admins (surveys/services/mfa.py): an authenticator app's codes (TOTP)
     # and single-use recovery codes.
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -244,7 +244,7 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("PULSE_SSO_TIMEOUT_SECONDS", default=10)
-# The second factor (surveys/mfa.py): the issuer an authenticator app shows beside its codes.
+# The second factor (surveys/services/mfa.py): the issuer an authenticator app shows beside its codes.
 OTP_TOTP_ISSUER = env("PULSE_MFA_ISSUER", default="Pulse")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "landing"

@@ -75,3 +75,12 @@ class IdentityProviderForm(PulseForm):
             },
         )
         super().__init__(*args, **kwargs)
+
+
+class MfaCodeForm(PulseForm):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        help_text=_("The six digits your authenticator app shows now, or one of your recovery codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "none"}),
+    )

@@ -1,6 +1,7 @@
 """Single sign-on in the browser, through a real OpenID Connect provider (django-oauth-toolkit's,
 in its own process): an HR person and a manager of an organisation that requires it sign in
-through it; someone the provider knows but the roster does not is refused."""
+through it; someone the provider knows but the roster does not is refused; an organisation that
+requires single sign-on and two-step sign-in."""
 
 import pytest
 
@@ -8,6 +9,7 @@ from surveys.services.identity import identity_provider_save
 from tests.support.browser import accessibility_problems, assert_fits_screen
 from tests.support.identity_providers import oidc_provider
 from tests.support.oidc_idp import IDP_PASSWORD
+from tests.test_mfa import code_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,3 +85,37 @@ def test_someone_the_provider_knows_but_the_roster_does_not_is_refused(page, pho
         assert not accessibility_problems(browser_page)
         browser_page.goto("/o/globex/")
         assert "/accounts/login/" in browser_page.url  # not signed in anywhere
+
+
+def test_an_organisation_requiring_single_sign_on_and_two_step_sign_in(page, phone, provider, tenant, shot):
+    """HR sets up an authenticator app when the organisation asks, then signs in through the
+    provider and gives a code before any page."""
+    tenant.org.mfa_required = True
+    tenant.org.save()
+    page.goto("/accounts/sso/")
+    page.get_by_label("Your work e-mail address").fill(tenant.hr.user.email)
+    page.get_by_role("button", name="Find my organisation").click()
+    page.get_by_role("button", name="Sign in with Acme Test IdP (Acme)").click()
+    _through_the_provider(page, tenant.hr.user.email)
+    assert "/accounts/mfa/setup/" in page.url  # the organisation asks HR for a second factor first
+    shot(page, "mfa-setup-1280")
+    assert not accessibility_problems(page)
+    page.get_by_label("Code").fill(code_now(tenant.hr.user, confirmed=False))
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    assert page.get_by_role("heading", name="Your recovery codes").is_visible()
+    assert len(page.locator(".recovery-codes li").all()) == 10
+    shot(page, "mfa-recovery-codes-1280")
+    page.get_by_role("link", name="I have kept them").click()
+    assert page.url.endswith("/o/acme/"), page.url
+    page.get_by_role("button", name="Sign out").click()
+
+    phone.goto("/o/acme/people/")
+    phone.get_by_role("button", name="Sign in with Acme Test IdP (Acme)").click()  # offered for the page asked
+    _through_the_provider(phone, tenant.hr.user.email)
+    assert "/accounts/mfa/" in phone.url
+    shot(phone, "mfa-challenge-390")
+    assert_fits_screen(phone)
+    assert not accessibility_problems(phone)
+    phone.get_by_label("Code").fill(code_now(tenant.hr.user))
+    phone.get_by_role("button", name="Continue").click()
+    assert phone.url.endswith("/o/acme/people/"), phone.url
