@@ -193,6 +193,7 @@ def test_an_organisation_view_keeps_every_flag_and_words_only_those_that_survive
 ):
     from django.core.cache import cache
 
+    from surveys.models import StoredViewFlags
     from surveys.selectors import results as selectors
 
     with tenant.scope():
@@ -211,6 +212,10 @@ def test_an_organisation_view_keeps_every_flag_and_words_only_those_that_survive
         with django_assert_num_queries(2):  # published flags cannot change: read from the cache
             assert selectors.heatmap_flags(heatmap) == flags
         cache.clear()
+        with django_assert_num_queries(3):  # the cache emptied: read back from the database, not scored
+            assert selectors.heatmap_flags(heatmap) == flags
+        cache.clear()
+        StoredViewFlags.objects.all().delete()
         # Flags that do not hold page-wide keep their cells; they only lose the page-wide words.
         fewer = selectors.heatmap_flags(heatmap)
         assert fewer.changes == flags.changes and fewer.page_wide == frozenset()
@@ -409,6 +414,27 @@ def test_the_heatmap_shows_two_levels_and_opens_a_team_without_script(login, ten
     assert rows("?expand=all")[1] == names
 
 
+def test_every_team_comes_a_page_at_a_time(login, tenant, survey, monkeypatch):
+    from surveys.selectors import dashboard
+
+    monkeypatch.setattr(dashboard, "EVERY_TEAM_PAGE", 3)
+    with tenant.scope():
+        published_round(survey, {tenant.platform: spread(6, 4), tenant.product: spread(6, 3)}, number=1)
+    client = login(tenant.hr)
+
+    def page(query):
+        html = client.get(f"/o/acme/results/?expand=all{query}").content.decode().split("Teams at a glance", 1)[1]
+        return html, re.findall(r'<th scope="row" class="tree-name"><a [^>]*>([^<]+)</a>', html)
+
+    html, names = page("")
+    assert names == ["Acme", "Engineering", "Platform"]
+    assert "page 1 of 2 (4 teams in all)" in html and 'rel="next"' in html and 'rel="prev"' not in html
+    following = re.search(r'href="([^"]+)" rel="next"', html)[1].replace("&amp;", "&")
+    html, names = page(following[following.index("&expand=all") + len("&expand=all") :])
+    assert names == ["Product"] and 'rel="prev"' in html and 'rel="next"' not in html
+    assert page("&page=99")[1] == ["Product"] and page("&page=x")[1] == ["Acme", "Engineering", "Platform"]
+
+
 def test_hr_sees_every_team_in_tree_order_with_hidden_rows_marked(login, tenant, survey):
     sales = TeamFactory(parent=tenant.root, name="Sales")
     field = TeamFactory(parent=sales, name="Field")
@@ -531,12 +557,13 @@ def test_a_drawn_dashboard_is_reused_only_while_what_it_shows_is_unchanged(login
 def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, django_assert_num_queries):
     """The same whatever the number of teams. The first time a view is seen its change flags
     are computed, with every team's figures (the rounds they look back on, those rounds'
-    Results and questions, the stability estimate); after that they come from the cache and only
-    the teams drawn are scored."""
+    Results and questions, the stability estimate), looked for in the database first and kept
+    there; after that they come from the cache (or the database) and only the teams drawn are
+    scored."""
     with tenant.scope():
         history(tenant, survey, rounds=2)
     hr = login(tenant.hr)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(16):
         hr.get("/o/acme/results/")
     with django_assert_num_queries(11):
         hr.get("/o/acme/results/")
@@ -545,12 +572,12 @@ def test_the_heatmap_runs_a_fixed_number_of_queries(login, tenant, survey, djang
         published_round(survey, squads, number=3)
     # Teams of round 3 with nobody invited have no figures: the first time, every team is scored
     # and those rows say why (three queries, however many such rows); the folded page draws none.
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(19):
         hr.get("/o/acme/results/")
     with django_assert_num_queries(11):
         hr.get("/o/acme/results/")
     manager = login(tenant.manager)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(21):
         manager.get("/o/acme/results/")
     with django_assert_num_queries(16):
         manager.get("/o/acme/results/")

@@ -37,7 +37,7 @@ from .organization import (
     language_supported,
     parse_support_links,
 )
-from .results import ChangeStability, Result, ResultLines
+from .results import ChangeStability, Result, ResultLines, StoredViewFlags
 from .roster import (
     FINISHED_IMPORT_STATES,
     ROSTER_COLUMNS,
@@ -144,6 +144,7 @@ __all__ = [
     "PublicationRule",
     "Result",
     "ResultLines",
+    "StoredViewFlags",
     "Role",
     "FINISHED_IMPORT_STATES",
     "RUNNING_IMPORT_STATES",

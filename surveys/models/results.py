@@ -136,3 +136,34 @@ class ChangeStability(TenantModel):
 
     def __str__(self) -> str:
         return f"Stability as of {self.round_id}"
+
+
+class StoredViewFlags(TenantModel):
+    """The change flags of one view of many teams (`selectors.results.heatmap_flags`), kept in
+    the database once computed: published results never change, so neither do a view's flags
+    for the same rounds, stability estimate and teams, which `key` names (the cache's key).
+
+    The worker stores HR's view of a round right after publication; pages read the cache, then
+    this row, and score teams only for a view nobody has opened yet, so HR's first page after
+    the cache is emptied (or while Redis is down) costs a lookup, not minutes of scoring.
+    """
+
+    organization = models.ForeignKey(
+        "surveys.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
+    )
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    key = models.CharField(max_length=200)
+    flags = JSONTextField(default=dict, help_text="The view's flags, as selectors.results writes them.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="storedviewflags_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Flags of a view of round {self.round_id}"

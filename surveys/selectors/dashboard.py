@@ -386,10 +386,16 @@ class ResultsOverview:
     choice: RoundChoice
     lines: tuple[HeatmapLine, ...] = ()  # the teams shown: two levels, and below any team opened
     all_lines: int = 0  # teams in the round's heatmap
-    expanded: bool = False  # every team shown
+    expanded: bool = False  # every team shown, EVERY_TEAM_PAGE a page
+    page: int = 1  # with `expanded`: which page of the teams, from 1
+    pages: int = 1
     whole_organisation: bool = False
     look_first: tuple[Flag, ...] = ()  # likely changes, largest first
     flags: ViewFlags = ViewFlags()  # the view's flags: how many comparisons, which teams could miss a drop
+
+
+#: Teams on a page of the every-team heatmap.
+EVERY_TEAM_PAGE = 200
 
 
 def results_overview(
@@ -399,6 +405,7 @@ def results_overview(
     round_id: str | None = None,
     open_teams: frozenset[int] = frozenset(),
     expand: bool = False,
+    page: int = 1,
 ) -> ResultsOverview:
     """The heatmap of a round: every team for HR and admins; for a manager, the teams they
     lead and those below them; folded below two levels unless opened (`folded_tree`). Only
@@ -414,6 +421,10 @@ def results_overview(
         return ResultsOverview(choice, whole_organisation=membership.is_hr)
     scope = list(heatmap_teams(round=choice.round, teams=None if membership.is_hr else teams))
     folds = folded_tree(scope, open_teams=open_teams, expand=expand)
+    pages = max(1, -(-len(folds) // EVERY_TEAM_PAGE)) if expand else 1
+    page = min(max(page, 1), pages)
+    if expand:  # every team, a page at a time: 2,000 rows at once were 2 MB and tens of seconds
+        folds = folds[(page - 1) * EVERY_TEAM_PAGE : page * EVERY_TEAM_PAGE]
     stability = stability_as_of(round=choice.round)
     flags = cached_flags(round=choice.round, team_ids=[team.pk for team in scope], stability=stability)
     if flags is None:  # the view's first time: every team scored, once
@@ -432,6 +443,8 @@ def results_overview(
         lines,
         all_lines=len(scope),
         expanded=expand,
+        page=page,
+        pages=pages,
         whole_organisation=membership.is_hr,
         look_first=where_to_look({team.pk: team for team in scope}, flags),
         flags=flags,

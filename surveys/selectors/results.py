@@ -29,6 +29,7 @@ from surveys.engine.changes import (
     RoundPoint,
     Stability,
     StabilityKey,
+    Window,
     chance_flags_per_year,
     page_flags,
     stability_of_record,
@@ -58,6 +59,7 @@ from surveys.models import (
     RoundQuestion,
     RoundStatus,
     RoundTeam,
+    StoredViewFlags,
     Survey,
     Team,
 )
@@ -407,11 +409,11 @@ def heatmap_flags(heatmap: Heatmap, *, stability: StabilityInUse | None = None) 
     stability = stability or stability_as_of(round=round_)
     # Published results never change, so neither do these flags for the same rounds, estimate
     # and teams (which of a team's figures are shown follows from them): they are computed once
-    # (after publication, see tasks.round_results_prepare) and cached.
+    # (after publication, see tasks.round_results_prepare), kept in the database and cached.
     key = _flags_key(round_, rounds, stability, [row.team.pk for row in heatmap.rows])
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
+    kept = _view_flags_kept(key)
+    if kept is not None:
+        return kept
     rows = {(r.team_id, r.round_id): r for r in Result.objects.filter(round__in=rounds, team_id__in=list(shown))}
     questions = round_questions([r.pk for r in rounds])
     cadence = round_.survey.cadence
@@ -432,8 +434,64 @@ def heatmap_flags(heatmap: Heatmap, *, stability: StabilityInUse | None = None) 
         teams=len(shown),
         missable=frozenset(team_id for team_id, _, change in entries if change.would_miss()),
     )
+    StoredViewFlags.objects.bulk_create(
+        [StoredViewFlags(organization_id=round_.organization_id, round=round_, key=key, flags=_flags_written(view))],
+        ignore_conflicts=True,  # another request stored the same view meanwhile
+    )
     cache.set(key, view, timeout=FLAGS_CACHE_SECONDS)
     return view
+
+
+def _view_flags_kept(key: str) -> ViewFlags | None:
+    """A view's flags from the cache, else from the database (put back in the cache), else None;
+    a view with none kept is remembered as such in the cache until they are computed, so pages
+    that only look (`cached_flags`) do not ask the database each time."""
+    view = cache.get(key)
+    if view is None:
+        stored = StoredViewFlags.objects.filter(key=key).values_list("flags", flat=True).first()
+        view = _flags_read(stored) if stored is not None else _NONE_KEPT
+        cache.set(key, view, timeout=FLAGS_CACHE_SECONDS)
+    return None if view == _NONE_KEPT else view
+
+
+#: Cached for a view whose flags are not kept anywhere yet.
+_NONE_KEPT = "none kept"
+
+
+def _flags_written(view: ViewFlags) -> dict:
+    """ViewFlags as JSON (StoredViewFlags.flags); `_flags_read` is its inverse."""
+    return {
+        "changes": {
+            str(team): {construct: dataclasses.asdict(change) for construct, change in changes.items()}
+            for team, changes in view.changes.items()
+        },
+        "page_wide": sorted([team, construct] for team, construct in view.page_wide),
+        "comparisons": view.comparisons,
+        "teams": view.teams,
+        "missable": sorted(view.missable),
+    }
+
+
+def _flags_read(data: dict) -> ViewFlags:
+    def change(fields: dict) -> Change:
+        windows = {
+            name: Window(**{**fields[name], "numbers": tuple(fields[name]["numbers"])})
+            for name in ("recent", "earlier")
+            if fields.get(name) is not None
+        }
+        stability = Stability(**fields["stability"]) if fields.get("stability") is not None else None
+        return Change(**{**fields, **windows, "stability": stability})
+
+    return ViewFlags(
+        changes={
+            int(team): {construct: change(fields) for construct, fields in changes.items()}
+            for team, changes in data["changes"].items()
+        },
+        page_wide=frozenset((team, construct) for team, construct in data["page_wide"]),
+        comparisons=data["comparisons"],
+        teams=data["teams"],
+        missable=frozenset(data["missable"]),
+    )
 
 
 #: How long a view's flags stay cached (they cannot change; this only bounds the cache's size).
@@ -443,7 +501,7 @@ FLAGS_CACHE_SECONDS = 30 * 24 * 3600
 def cached_flags(
     *, round: Round, team_ids: Iterable[int], published: bool = False, stability: StabilityInUse | None = None
 ) -> ViewFlags | None:
-    """The flags `heatmap_flags` gave the view of `round` with these teams, if cached (after
+    """The flags `heatmap_flags` gave the view of `round` with these teams, if kept (after
     publication the worker computes HR's; a view computes its own once), else None: a page
     that shows a few teams of a big view need not score every team to know where to look.
     Three queries: one less when the caller knows the round has published results, and one
@@ -451,7 +509,7 @@ def cached_flags(
     if not published and not Result.objects.filter(round=round, round__status=RoundStatus.PUBLISHED).exists():
         return ViewFlags()
     stability = stability or stability_as_of(round=round)
-    return cache.get(_flags_key(round, _looked_back_on(round), stability, team_ids))
+    return _view_flags_kept(_flags_key(round, _looked_back_on(round), stability, team_ids))
 
 
 def _looked_back_on(round_: Round) -> list[Round]:
@@ -477,7 +535,9 @@ def cached_views_forget(*, organization_id: int) -> None:
     """Forget what the cache holds of an organisation's results: its views' change flags (their
     keys name it, `_flags_key`) and the team dashboards' drawings (the template's `{% cache %}`
     hashes their keys, so every organisation's go, each drawn again on its next visit). Without
-    Redis (one process's memory: the demo, the tests) the whole cache goes."""
+    Redis (one process's memory: the demo, the tests) the whole cache goes. The flags kept in
+    the database (StoredViewFlags) stay: they follow from published results alone, and go with
+    their round or organisation."""
     delete_pattern = getattr(cache, "delete_pattern", None)
     if delete_pattern is None:
         cache.clear()

@@ -80,6 +80,7 @@ def results_overview(request, org_slug: str):
         round_id=request.GET.get("round"),
         open_teams=frozenset(team_id for team_id in opened if team_id is not None),
         expand=request.GET.get("expand") == "all",
+        page=whole_number(request.GET.get("page")) or 1,
     )
     if overview.choice.notice:
         messages.warning(request, overview.choice.notice)
