@@ -8,7 +8,7 @@ import surveys.models.fields
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0024_sso_required_on_organization"),
+        ("surveys", "0025_person_language"),
     ]
 
     operations = [
