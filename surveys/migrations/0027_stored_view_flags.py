@@ -8,7 +8,7 @@ import surveys.models.fields
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0025_person_language"),
+        ("surveys", "0026_scim_teams"),
     ]
 
     operations = [
