@@ -108,8 +108,8 @@ def _codes_page(request, codes: list[str], *, first: bool):
     return render(request, "registration/mfa_recovery_codes.html", context)
 
 
-@require_POST
 @role_required(*HR_ROLES)
+@require_POST
 def organization_mfa(request, org_slug: str):
     required = request.POST.get("mfa_required") == "on"
     try:
