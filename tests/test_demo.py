@@ -131,7 +131,7 @@ def test_every_planted_trend_is_flagged_on_its_team_and_on_the_heatmap_and_nothi
         for construct in stories:
             status = _planted(team, construct)
             card = re.search(rf'aria-labelledby="card-{construct}".*?</article>', page, re.S)[0]
-            assert CHANGE_LABELS[status] in card, (team, construct)
+            assert str(CHANGE_LABELS[status]) in card, (team, construct)
             assert f"heat-flag-{status} heat-flag-page" in row[construct], (team, construct)  # page-wide too
     # Nothing unplanted: every flag on the heatmap is a story, or a department holding one.
     for name in teams:
