@@ -40,6 +40,7 @@ class OwnerChoiceField(IdChoiceField):
 
 class ActionPlanForm(PulseForm):
     title = forms.CharField(
+        label=gettext_lazy("Title"),
         max_length=TITLE_MAX_LENGTH,
         error_messages={"required": TITLE_REQUIRED},
         help_text=gettext_lazy("One concrete change, e.g. “No meetings on Friday afternoons”."),
@@ -52,12 +53,13 @@ class ActionPlanForm(PulseForm):
         help_text=gettext_lazy("Optional: the first steps, who takes them, and how the team will know it helped."),
     )
     owner = OwnerChoiceField(
+        label=gettext_lazy("Owner"),
         queryset=None,
         required=False,
         empty_label=gettext_lazy("Nobody yet"),
         help_text=gettext_lazy("Who makes sure it happens: HR, or a lead of this team or of a team above it."),
     )
-    status = forms.ChoiceField(choices=ActionPlanStatus.choices, widget=forms.RadioSelect)
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=ActionPlanStatus.choices, widget=forms.RadioSelect)
     due_on = forms.DateField(
         label=gettext_lazy("Due date"),
         required=False,

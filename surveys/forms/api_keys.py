@@ -8,7 +8,11 @@ from .base import PulseForm
 
 
 class ApiKeyForm(PulseForm):
-    name = forms.CharField(max_length=NAME_MAX, help_text=gettext_lazy("What uses it, e.g. “Power BI” or “HRIS sync”."))
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=NAME_MAX,
+        help_text=gettext_lazy("What uses it, e.g. “Power BI” or “HRIS sync”."),
+    )
     scope = forms.ChoiceField(
         label=gettext_lazy("It may"),
         choices=ApiKeyScope.choices,

@@ -14,10 +14,10 @@ class ErasureForm(PulseForm):
     mode = forms.ChoiceField(
         label=gettext_lazy("How"),
         choices=[
-            (ErasureMode.ERASE, "Erase: remove them from the roster with everything above"),
+            (ErasureMode.ERASE, gettext_lazy("Erase: remove them from the roster with everything above")),
             (
                 ErasureMode.ANONYMISE,
-                "Anonymise: keep an inactive “former member” with no name or address in their place",
+                gettext_lazy("Anonymise: keep an inactive “former member” with no name or address in their place"),
             ),
         ],
         widget=forms.RadioSelect,

@@ -71,7 +71,11 @@ class PeopleSearchForm(PulseForm):
     status = forms.ChoiceField(
         label=gettext_lazy("Show"),
         required=False,
-        choices=[("", "Everyone"), ("active", "Active people"), ("inactive", "Deactivated people")],
+        choices=[
+            ("", gettext_lazy("Everyone")),
+            ("active", gettext_lazy("Active people")),
+            ("inactive", gettext_lazy("Deactivated people")),
+        ],
     )
 
 
@@ -79,9 +83,11 @@ class PersonForm(PulseForm):
     """A person's name, team, role and the teams they lead; the e-mail only when adding."""
 
     email = forms.EmailField(label=gettext_lazy("E-mail"), max_length=254)
-    name = forms.CharField(max_length=200)
-    team = TeamPathChoiceField(queryset=None, help_text=gettext_lazy("The team whose results they count for."))
-    role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    team = TeamPathChoiceField(
+        label=gettext_lazy("Team"), queryset=None, help_text=gettext_lazy("The team whose results they count for.")
+    )
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, widget=forms.RadioSelect)
     leads = TeamPathsField(
         label=gettext_lazy("Teams they lead"),
         queryset=None,
@@ -109,7 +115,7 @@ class PersonForm(PulseForm):
 
 
 class TeamForm(PulseForm):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
     parent = TeamPathChoiceField(
         label=gettext_lazy("Sits under"),
         queryset=None,

@@ -35,7 +35,9 @@ MESSAGE_TEXT_TOO_LONG = f"Keep it to {MESSAGE_TEXT_MAX_LENGTH:,} characters (%(s
 
 class SurveyForm(PulseForm):
     name = forms.CharField(
-        max_length=200, help_text=gettext_lazy("People see it in their invitation, e.g. “Team pulse”.")
+        label=gettext_lazy("Name"),
+        max_length=200,
+        help_text=gettext_lazy("People see it in their invitation, e.g. “Team pulse”."),
     )
     questions: forms.ModelMultipleChoiceField = IdMultipleChoiceField(queryset=None, required=False)
     new_question_1 = forms.CharField(

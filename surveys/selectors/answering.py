@@ -110,15 +110,15 @@ def _items(rows) -> list[Item]:
 
 
 #: What each part of the answering page is called: plain words, never the construct's name.
-STEP_TITLES: dict[str, str] = {
-    Construct.AUTONOMY: "Your say in your work",
-    Construct.COMPETENCE: "Doing your work well",
-    Construct.RELATEDNESS: "The people you work with",
-    Construct.BENEFICENCE: "What your work does for others",
-    Construct.EXHAUSTION: "Your energy",
-    Construct.MENTAL_DISTANCE: "How you feel about your work",
-    Construct.CONTEXT: "Working conditions",
-    Construct.CUSTOM: "A few more questions",
+STEP_TITLES: dict[str, Words] = {
+    Construct.AUTONOMY: gettext_lazy("Your say in your work"),
+    Construct.COMPETENCE: gettext_lazy("Doing your work well"),
+    Construct.RELATEDNESS: gettext_lazy("The people you work with"),
+    Construct.BENEFICENCE: gettext_lazy("What your work does for others"),
+    Construct.EXHAUSTION: gettext_lazy("Your energy"),
+    Construct.MENTAL_DISTANCE: gettext_lazy("How you feel about your work"),
+    Construct.CONTEXT: gettext_lazy("Working conditions"),
+    Construct.CUSTOM: gettext_lazy("A few more questions"),
 }
 
 
@@ -127,7 +127,7 @@ class Step:
     """One screen of the answering page: the questions of one construct (consecutive)."""
 
     number: int
-    title: str
+    title: Words
     items: tuple  # ShownItem (forms.answering) or Item
 
 
@@ -143,7 +143,11 @@ def answering_steps(items: list) -> list[Step]:
         steps[-1].append(shown)
         last = construct
     return [
-        Step(number, STEP_TITLES.get(getattr(group[0], "item", group[0]).construct, "Questions"), tuple(group))
+        Step(
+            number,
+            STEP_TITLES.get(getattr(group[0], "item", group[0]).construct, gettext_lazy("Questions")),
+            tuple(group),
+        )
         for number, group in enumerate(steps, start=1)
     ]
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from surveys.core.words import list_words
+from surveys.models import Role
 
 register = template.Library()
 
@@ -37,3 +38,9 @@ def teams_seen(seen) -> SafeString:
 def lead_names(leads) -> str:
     """Team leads' (memberships') names as one phrase: "Ada, Alan and Grace"."""
     return list_words([lead.user.get_full_name() for lead in leads])
+
+
+@register.filter
+def role_label(code: str) -> str:
+    """A role's code ("manager", as exports write it) in the reader's words."""
+    return str(Role(code).label) if code in Role.values else code

@@ -10,8 +10,9 @@ SKIP = ("/static/", "/admin/", "/accounts/logout/", "mailto:", "tel:", "http://"
 MAX_PAGES = 400
 
 
-def crawl(client, start: str) -> dict[str, int]:
-    """Every product page reachable from `start` by the links shown, with its status."""
+def crawl(client, start: str, on_page=None) -> dict[str, int]:
+    """Every product page reachable from `start` by the links shown, with its status.
+    `on_page(url, response)` is called with each HTML page that opened."""
     seen: dict[str, int] = {}
     queue = deque([start])
     while queue and len(seen) < MAX_PAGES:
@@ -25,6 +26,8 @@ def crawl(client, start: str) -> dict[str, int]:
             continue
         if "html" not in response.get("Content-Type", ""):
             continue
+        if on_page is not None and response.status_code == 200:
+            on_page(url, response)
         for href in HREF.findall(response.content.decode()):
             href = href.replace("&amp;", "&")
             if href.startswith(SKIP) or href.startswith("?") and "export" in href:
