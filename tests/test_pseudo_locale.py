@@ -1,19 +1,21 @@
-"""Every page walked in a pseudo-locale: a catalogue built here from the real one, each
-translation wrapped in ⟦ ⟧. Any visible word outside the markers (text, or a label a screen
+"""Every page walked in a pseudo-locale, where every marked string (in a catalogue yet or not)
+comes out wrapped in ⟦ ⟧. Any visible word outside the markers (text, or a label a screen
 reader reads) was never marked for translation: this test names the page and the words.
 
 What may stay unmarked is data (names, e-mails, the question bank, what people wrote), the
 product's name, the language names of the chooser (each in its own language) and Django's own
 month and day names (translated by Django in every shipped language)."""
 
+import gettext as gettext_module
 import html
 import re
-from pathlib import Path
 
 import polib
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from django.utils.translation import trans_real
+from django.utils.translation.trans_real import CONTEXT_SEPARATOR as CONTEXT
 
 from surveys.demo import DEMO_LOGINS, DEMO_PASSWORD
 from surveys.models import (
@@ -90,32 +92,36 @@ def _pseudo(text: str) -> str:
     return f"{OPEN}{text}{CLOSE}" if text else text
 
 
-def pseudo_catalogue(source: Path, target: Path) -> None:
-    """A compiled catalogue for PSEUDO holding every entry of `source`, each wrapped in markers."""
-    catalogue = polib.pofile(str(source))
-    catalogue.metadata["Language"] = PSEUDO
-    catalogue.metadata["Plural-Forms"] = "nplurals=2; plural=(n != 1);"
-    for entry in catalogue:
-        entry.flags = [flag for flag in entry.flags if flag != "fuzzy"]
-        if entry.msgctxt in FORMATS:
-            entry.msgstr = entry.msgid
-        elif entry.msgid_plural:
-            entry.msgstr_plural = {0: _pseudo(entry.msgid), 1: _pseudo(entry.msgid_plural)}
-        else:
-            entry.msgstr = _pseudo(entry.msgid)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    catalogue.save_as_mofile(str(target))
+class PseudoTranslation(gettext_module.NullTranslations):
+    """Every marked string, catalogued or not yet, wrapped in markers (a date format kept as it
+    is): what Django's translation functions return while PSEUDO is active."""
+
+    def gettext(self, message):
+        context, separator, text = message.rpartition(CONTEXT)
+        if separator and context in FORMATS:
+            return message  # Django then returns the format itself
+        return _pseudo(text)
+
+    def ngettext(self, singular, plural, n):
+        return self.gettext(singular if n == 1 else plural)
+
+    def to_language(self):
+        return PSEUDO
 
 
 @pytest.fixture
 def pseudo_locale(tmp_path):
-    pseudo_catalogue(
-        Path(settings.BASE_DIR) / "locale" / "fi" / "LC_MESSAGES" / "django.po",
-        tmp_path / "locale" / PSEUDO / "LC_MESSAGES" / "django.mo",
-    )
+    # An empty compiled catalogue, so that Django counts PSEUDO as a language it has.
+    catalogue = polib.POFile()
+    catalogue.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Language": PSEUDO}
+    target = tmp_path / "locale" / PSEUDO / "LC_MESSAGES" / "django.mo"
+    target.parent.mkdir(parents=True)
+    catalogue.save_as_mofile(str(target))
     languages = [*settings.LANGUAGES, (PSEUDO, "Pseudo")]
     with override_settings(LANGUAGES=languages, LOCALE_PATHS=[tmp_path / "locale"]):
+        trans_real._translations[PSEUDO] = PseudoTranslation()
         yield PSEUDO
+    trans_real._translations.pop(PSEUDO, None)
 
 
 def _data() -> list[str]:
