@@ -18,7 +18,6 @@ from surveys.core.tenancy import organization_scope, person_scope_begin, person_
 from surveys.models import Membership, Organization, Question, Role, Team
 from tests.support.factories import PASSWORD, MembershipFactory, OrganizationFactory, TeamFactory, make_manager
 
-
 #: The statement `core.audit` clears django-pghistory's context with after a block that wrote.
 AUDIT_CONTEXT_CLEARED = (
     "SELECT set_config('pghistory.context_id', '', true), set_config('pghistory.context_metadata', '', true)"
