@@ -217,17 +217,22 @@ def _submission_write(*, invitation: Invitation, values: dict[int, int], text: s
         f"INSERT INTO {Response._meta.db_table} (id, organization_id, round_id, team_id) VALUES (%s, %s, %s, %s)",
     ]
     params: list = [invitation.organization_id, invitation.round_id, invitation.membership_id]
-    params += [Response._meta.pk.get_db_prep_value(response_id, connection), *said.values()]
+    params += [response_id, *said.values()]
     if values:
-        placeholders, rows = _answer_rows(response_id=response_id, said=said, values=values)
-        parts.append(f"INSERT INTO {Answer._meta.db_table} ({', '.join(ANSWER_COLUMNS)}) VALUES {placeholders}")
-        params += rows
+        # Arrays, not a row of placeholders per answer: the statement's text stays the same
+        # whatever the answers, so the driver parses it once per process, not per submission.
+        parts.append(
+            f"INSERT INTO {Answer._meta.db_table} ({', '.join(ANSWER_COLUMNS)}) "
+            "SELECT unnest(%s::uuid[]), %s, %s, %s, %s, unnest(%s::bigint[]), unnest(%s::smallint[])"
+        )
+        params += [[uuid.uuid4() for _ in values], said["organization_id"], response_id, said["round_id"]]
+        params += [said["team_id"], list(values), list(values.values())]
     if text:
         parts.append(
             f"INSERT INTO {Comment._meta.db_table} (id, organization_id, round_id, team_id, text) "
             "VALUES (%s, %s, %s, %s, %s)"
         )
-        params += [Comment._meta.pk.get_db_prep_value(uuid.uuid4(), connection), *said.values(), text]
+        params += [uuid.uuid4(), *said.values(), text]
     ctes = ", ".join(f"write_{number} AS ({part})" for number, part in enumerate(parts))
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {ctes} SELECT 1", params)
