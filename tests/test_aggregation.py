@@ -130,7 +130,7 @@ def test_leads_of_every_team_in_the_round_and_hr_get_one_email_each(
         assert link in message.body
         assert link in message.alternatives[0][0]
     assert message.alternatives[0][1] == "text/html"
-    assert "- Engineering: results of its own (partial: 1 team(s) below are not in it)" in message.body
+    assert "- Engineering: results of its own (partial: 1 team below is not in it)" in message.body
     hidden = by_person[lone_lead.user.email].body
     assert "- Lone: no figures of its own: fewer than 5 of its 6 people answered; its answers are in no figures." in (
         hidden

@@ -123,6 +123,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=10,
         blank=True,
         default="",
+        db_default="",  # rows written in bulk or by plain SQL (imports, benchmarks) leave it out
         help_text="The language of their pages and e-mails (a code of LANGUAGES); blank: their browser's.",
     )
 
